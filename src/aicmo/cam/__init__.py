@@ -1,0 +1,1 @@
+"""Campaign management: the pure domain core, the rows, and the channels."""

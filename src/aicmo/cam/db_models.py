@@ -1,0 +1,382 @@
+"""SQLAlchemy 2 rows. ``…DB`` names are ORM rows only; services never return them.
+
+Every owned row carries ``workspace_id`` so an agency can run clients apart in one
+installation. Each invariant that the database can hold is a constraint here, named
+after it. The events table is append-only (triggers in the migration refuse deletes and
+rewrites; only personal fields may be blanked, for erasure).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from aicmo.db.types import JSONType, UTCDateTime
+
+DEFAULT_WORKSPACE_ID = 1
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+    }
+
+
+def _workspace_fk() -> Mapped[int]:
+    return mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        default=DEFAULT_WORKSPACE_ID,
+        nullable=False,
+    )
+
+
+class WorkspaceDB(Base):
+    """A tenant: one client of an agency, or the single default workspace."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    icp: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeadDB(Base):
+    """A person in the mini-CRM."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        # Dedupe: one lead per normalised email / LinkedIn profile per workspace.
+        UniqueConstraint("workspace_id", "email_key", name="uq_leads_workspace_email"),
+        UniqueConstraint("workspace_id", "linkedin_key", name="uq_leads_workspace_linkedin"),
+        Index("ix_leads_workspace_grade", "workspace_id", "grade", "score"),
+        Index("ix_leads_workspace_stage", "workspace_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(300))
+    seniority: Mapped[str | None] = mapped_column(String(100))
+    industry: Mapped[str | None] = mapped_column(String(200))
+    company_size: Mapped[int | None] = mapped_column(Integer)
+    linkedin_url: Mapped[str | None] = mapped_column(String(1000))
+    linkedin_key: Mapped[str | None] = mapped_column(String(400))
+    linkedin_id: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(2000))
+    form_url: Mapped[str | None] = mapped_column(String(2000))
+    phone: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(100))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(20), default="NEW", server_default="NEW")
+    owner: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(200))
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    deal_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    grade: Mapped[str | None] = mapped_column(String(1))
+    score: Mapped[int | None] = mapped_column(Integer)
+    grade_reasons: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    graded_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    tag_rows: Mapped[list[LeadTagDB]] = relationship(
+        back_populates="lead", cascade="all, delete-orphan", order_by="LeadTagDB.tag_key"
+    )
+    note_rows: Mapped[list[LeadNoteDB]] = relationship(
+        back_populates="lead", cascade="all, delete-orphan", order_by="LeadNoteDB.id"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [t.tag for t in self.tag_rows]
+
+
+class LeadTagDB(Base):
+    """A tag on a lead; a table (not a JSON list) so enrolment by tag uses an index."""
+
+    __tablename__ = "lead_tags"
+    __table_args__ = (Index("ix_lead_tags_workspace_tag", "workspace_id", "tag_key"),)
+
+    lead_id: Mapped[int] = mapped_column(
+        ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100))
+    workspace_id: Mapped[int] = _workspace_fk()
+
+    lead: Mapped[LeadDB] = relationship(back_populates="tag_rows")
+
+
+class LeadNoteDB(Base):
+    __tablename__ = "lead_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    lead: Mapped[LeadDB] = relationship(back_populates="note_rows")
+
+
+class SequenceConfigDB(Base):
+    """A named sequence; ``steps`` is a list of step definitions (see domain.sequences)."""
+
+    __tablename__ = "sequence_configs"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_sequence_configs_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    steps: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignDB(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_campaigns_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="DRAFT", server_default="DRAFT")
+    sequence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sequence_configs.id", ondelete="RESTRICT")
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class ChannelConfigDB(Base):
+    """Per-channel switches and limits of a workspace."""
+
+    __tablename__ = "channel_configs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "channel", name="uq_channel_configs_channel"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    channel: Mapped[str] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    rate_limit_per_hour: Mapped[int] = mapped_column(Integer, default=100)
+    rate_limit_per_day: Mapped[int] = mapped_column(Integer, default=500)
+    #: At most this many touches of one lead on this channel per ``per_lead_period_hours``.
+    per_lead_limit: Mapped[int] = mapped_column(Integer, default=3)
+    per_lead_period_hours: Mapped[int] = mapped_column(Integer, default=168)
+    #: Minimum gap between two touches of one lead, across campaigns.
+    min_gap_hours: Mapped[int] = mapped_column(Integer, default=24)
+    max_retries: Mapped[int] = mapped_column(Integer, default=2)
+    backoff_hours: Mapped[list[Any]] = mapped_column(JSONType, default=lambda: [24, 48])
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutreachMessageDB(Base):
+    """One attempt to reach one lead on one channel."""
+
+    __tablename__ = "outreach_messages"
+    __table_args__ = (
+        # Invariant 1: at most one message per (enrollment, step, channel, try).
+        UniqueConstraint("idempotency_key", name="uq_attempt_key"),
+        Index("ix_outreach_messages_lead", "workspace_id", "lead_id", "created_at"),
+        Index(
+            "ix_outreach_messages_campaign_channel",
+            "workspace_id",
+            "campaign_id",
+            "channel",
+            "created_at",
+        ),
+        Index("ix_outreach_messages_rfc_message_id", "rfc_message_id"),
+        Index("ix_outreach_messages_workspace_created", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    step_index: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20))
+    message_type: Mapped[str] = mapped_column(String(50), default="cold_outreach")
+    status: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str | None] = mapped_column(String(1000))
+    subject: Mapped[str | None] = mapped_column(String(1000))
+    body: Mapped[str | None] = mapped_column(Text)
+    transport: Mapped[str | None] = mapped_column(String(50))
+    provider_message_id: Mapped[str | None] = mapped_column(String(500))
+    rfc_message_id: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(Text)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    scheduled_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    opened_at: Mapped[datetime | None] = mapped_column()
+    clicked_at: Mapped[datetime | None] = mapped_column()
+    replied_at: Mapped[datetime | None] = mapped_column()
+    bounced_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EventDB(Base):
+    """The audit trail: one row per fact, inserted and never rewritten.
+
+    ``lead_id``/``message_id``/``campaign_id`` are plain references, not foreign keys:
+    the trail outlives the rows it mentions.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_workspace_lead_type", "workspace_id", "lead_id", "type"),
+        Index("ix_events_workspace_occurred", "workspace_id", "occurred_at"),
+        Index("ix_events_message", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column()
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(50), default="aicmo")
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    # Personal fields: blanked (never the row deleted) when a person is erased.
+    recipient: Mapped[str | None] = mapped_column(String(1000))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    raw: Mapped[str | None] = mapped_column(Text)
+
+
+class SuppressionDB(Base):
+    """Never contact: an address, a whole domain, a LinkedIn profile, or an erased hash."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        # Invariant 2 is checked against this table before every send.
+        UniqueConstraint("workspace_id", "kind", "value", name="uq_suppressions_entry"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(400))
+    reason: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetricsDailyDB(Base):
+    """Counters per day, kept up to date as events land (no scan of the events table).
+
+    ``*_key`` columns use 0 / -1 / '' for "none" so they can sit in the primary key.
+    """
+
+    __tablename__ = "metrics_daily"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    campaign_key: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+    step_key: Mapped[int] = mapped_column(Integer, primary_key=True, default=-1)
+    variant_key: Mapped[str] = mapped_column(String(40), primary_key=True, default="")
+    mailbox_key: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    attempted: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    sent: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    failed: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    unknown: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    delivered: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    opened: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    clicked: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    replied: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    auto_replied: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    bounced_hard: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    bounced_soft: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    complained: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    unsubscribed: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+#: Which rollup counter each event type bumps.
+METRIC_COLUMNS: dict[str, str] = {
+    "MESSAGE_ATTEMPTED": "attempted",
+    "MESSAGE_SENT": "sent",
+    "MESSAGE_FAILED": "failed",
+    "MESSAGE_OUTCOME_UNKNOWN": "unknown",
+    "MESSAGE_DELIVERED": "delivered",
+    "MESSAGE_OPENED": "opened",
+    "MESSAGE_CLICKED": "clicked",
+    "REPLY_RECEIVED": "replied",
+    "AUTO_REPLY_RECEIVED": "auto_replied",
+    "BOUNCED_HARD": "bounced_hard",
+    "BOUNCED_SOFT": "bounced_soft",
+    "COMPLAINED": "complained",
+    "UNSUBSCRIBED": "unsubscribed",
+}
+
+__all__ = [
+    "DEFAULT_WORKSPACE_ID",
+    "METRIC_COLUMNS",
+    "Base",
+    "CampaignDB",
+    "ChannelConfigDB",
+    "EventDB",
+    "LeadDB",
+    "LeadNoteDB",
+    "LeadTagDB",
+    "MetricsDailyDB",
+    "OutreachMessageDB",
+    "SequenceConfigDB",
+    "SuppressionDB",
+    "WorkspaceDB",
+]

@@ -1,0 +1,265 @@
+"""Lead grading: profile fit plus engagement, with the reasons. Pure: no I/O.
+
+The score is the sum of the matched rules, clamped to 0..100. Each rule that fires adds
+one reason ("+30 title is VP"), so an operator can see why a lead is an A or a D.
+A lead who unsubscribed, complained or hard-bounced is never above D: they are not to be
+contacted, however well they fit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class RoleRule(BaseModel):
+    """Points for a title containing any of the keywords (whole words, any case)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str
+    keywords: list[str] = Field(min_length=1)
+    points: int = Field(ge=-100, le=100)
+
+
+class EngagementWeights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    replied: int = 25
+    clicked: int = 10
+    opened: int = 0
+    soft_bounce: int = -5
+    hard_bounce: int = -50
+    complained: int = -100
+    unsubscribed: int = -100
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    a: int = Field(default=75, ge=0, le=100)
+    b: int = Field(default=50, ge=0, le=100)
+    c: int = Field(default=25, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if not self.a >= self.b >= self.c:
+            raise ValueError("thresholds must satisfy a >= b >= c")
+        return self
+
+
+class ICP(BaseModel):
+    """The ideal-customer profile an operator grades leads against."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[RoleRule] = Field(default_factory=list)
+    seniorities: dict[str, int] = Field(default_factory=dict)
+    industries: list[str] = Field(default_factory=list)
+    industry_points: int = 20
+    company_size_min: int | None = Field(default=None, ge=0)
+    company_size_max: int | None = Field(default=None, ge=0)
+    company_size_points: int = 20
+    countries: list[str] = Field(default_factory=list)
+    country_points: int = 10
+    reachable_points: int = 5
+    engagement: EngagementWeights = Field(default_factory=EngagementWeights)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    @model_validator(mode="after")
+    def _size_range(self) -> ICP:
+        lo, hi = self.company_size_min, self.company_size_max
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError("company_size_min must not exceed company_size_max")
+        return self
+
+
+def default_icp() -> ICP:
+    """A B2B-software default: decision makers at 11–1000 people companies."""
+    return ICP(
+        roles=[
+            RoleRule(
+                label="C-level or founder",
+                keywords=[
+                    "ceo",
+                    "cto",
+                    "coo",
+                    "cfo",
+                    "cmo",
+                    "cro",
+                    "chief",
+                    "founder",
+                    "co-founder",
+                    "cofounder",
+                    "owner",
+                    "president",
+                ],
+                points=35,
+            ),
+            RoleRule(label="VP", keywords=["vp", "vice president", "svp", "evp"], points=30),
+            RoleRule(label="head or director", keywords=["head", "director"], points=25),
+            RoleRule(label="manager or lead", keywords=["manager", "lead"], points=10),
+        ],
+        seniorities={
+            "c_suite": 35,
+            "c-suite": 35,
+            "founder": 35,
+            "owner": 35,
+            "partner": 30,
+            "vp": 30,
+            "head": 25,
+            "director": 25,
+            "manager": 10,
+            "senior": 5,
+        },
+        industries=[
+            "software",
+            "computer software",
+            "information technology",
+            "internet",
+            "saas",
+            "marketing",
+            "financial services",
+        ],
+        company_size_min=11,
+        company_size_max=1000,
+        countries=[],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LeadProfile:
+    """The fields of a lead that grading reads."""
+
+    title: str | None = None
+    seniority: str | None = None
+    industry: str | None = None
+    company_size: int | None = None
+    country: str | None = None
+    has_email: bool = False
+    has_linkedin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """What a lead has done so far, as counts of events."""
+
+    replied: int = 0
+    clicked: int = 0
+    opened: int = 0
+    soft_bounces: int = 0
+    hard_bounces: int = 0
+    complained: int = 0
+    unsubscribed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GradeResult:
+    score: int
+    grade: str
+    reasons: tuple[str, ...]
+
+
+@lru_cache(maxsize=512)
+def _keyword_re(keyword: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![a-z0-9])" + re.escape(keyword.lower()) + r"(?![a-z0-9])")
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").lower().replace("_", " ").split())
+
+
+def _role_points(icp: ICP, lead: LeadProfile) -> tuple[int, str] | None:
+    best: tuple[int, str] | None = None
+    title = _norm(lead.title)
+    if title:
+        for rule in icp.roles:
+            for kw in rule.keywords:
+                if _keyword_re(kw).search(title):
+                    cand = (rule.points, f"title is {rule.label} ({lead.title})")
+                    if best is None or cand[0] > best[0]:
+                        best = cand
+                    break
+    seniority = _norm(lead.seniority)
+    if seniority:
+        for name, points in icp.seniorities.items():
+            if _norm(name) == seniority:
+                cand = (points, f"seniority is {lead.seniority}")
+                if best is None or cand[0] > best[0]:
+                    best = cand
+                break
+    return best
+
+
+def _signed(points: int, text: str) -> str:
+    return f"{points:+d} {text}"
+
+
+def grade_lead(icp: ICP, lead: LeadProfile, engagement: Engagement | None = None) -> GradeResult:
+    """Score a lead 0..100 against the profile and its engagement, with reasons."""
+    eng = engagement or Engagement()
+    total = 0
+    reasons: list[str] = []
+
+    def add(points: int, text: str) -> None:
+        nonlocal total
+        if points:
+            total += points
+            reasons.append(_signed(points, text))
+
+    role = _role_points(icp, lead)
+    if role is not None:
+        add(*role)
+    industry = _norm(lead.industry)
+    if industry and any(_norm(i) == industry for i in icp.industries):
+        add(icp.industry_points, f"industry is {lead.industry}")
+    if lead.company_size is not None and (
+        icp.company_size_min is not None or icp.company_size_max is not None
+    ):
+        lo = icp.company_size_min if icp.company_size_min is not None else 0
+        hi = icp.company_size_max
+        if lead.company_size >= lo and (hi is None or lead.company_size <= hi):
+            add(icp.company_size_points, f"company size {lead.company_size} in target range")
+    country = _norm(lead.country)
+    if country and any(_norm(c) == country for c in icp.countries):
+        add(icp.country_points, f"country is {lead.country}")
+    if lead.has_email:
+        add(icp.reachable_points, "has an email address")
+    if lead.has_linkedin:
+        add(icp.reachable_points, "has a LinkedIn profile")
+
+    w = icp.engagement
+    if eng.replied:
+        add(w.replied, "replied")
+    if eng.clicked:
+        add(w.clicked, "clicked a link")
+    if eng.opened:
+        add(w.opened, "opened a message")
+    if eng.soft_bounces:
+        add(w.soft_bounce * eng.soft_bounces, f"{eng.soft_bounces} soft bounce(s)")
+    if eng.hard_bounces:
+        add(w.hard_bounce, "hard bounce")
+    if eng.complained:
+        add(w.complained, "complained (marked as spam)")
+    if eng.unsubscribed:
+        add(w.unsubscribed, "unsubscribed")
+
+    score = max(0, min(100, total))
+    t = icp.thresholds
+    do_not_contact = bool(eng.hard_bounces or eng.complained or eng.unsubscribed)
+    if do_not_contact:
+        grade = "D"
+    elif score >= t.a:
+        grade = "A"
+    elif score >= t.b:
+        grade = "B"
+    elif score >= t.c:
+        grade = "C"
+    else:
+        grade = "D"
+    if not reasons:
+        reasons.append("+0 nothing in the profile matches")
+    return GradeResult(score=score, grade=grade, reasons=tuple(reasons))

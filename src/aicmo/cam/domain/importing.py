@@ -1,0 +1,360 @@
+"""CSV import: header mapping and row parsing. Pure: no I/O.
+
+A column we cannot map is kept as a custom field, never dropped; an empty cell never
+erases a value; a bad row is rejected with the reason while the others go on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aicmo.cam.domain import leads as L
+from aicmo.errors import ImportFileError, ValidationError
+
+#: Lead fields a column can map to (plus ``full_name``, split into first and last).
+IMPORT_FIELDS: tuple[str, ...] = (
+    "email",
+    "first_name",
+    "last_name",
+    "full_name",
+    "company",
+    "title",
+    "seniority",
+    "industry",
+    "company_size",
+    "linkedin_url",
+    "website",
+    "form_url",
+    "phone",
+    "country",
+    "timezone",
+    "stage",
+    "tags",
+    "notes",
+    "owner",
+    "source",
+    "deal_value",
+)
+
+# Header spellings seen in Apollo, LinkedIn Sales Navigator tools, HubSpot, Salesforce,
+# lemlist and hand-made sheets, after _norm_header(). First listed wins per field.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "email": (
+        "email",
+        "e mail",
+        "email address",
+        "e mail address",
+        "primary email",
+        "work email",
+        "business email",
+        "contact email",
+        "email 1",
+        "emails",
+        "professional email",
+        "personal email",
+    ),
+    "first_name": ("first name", "firstname", "first", "given name", "forename", "prenom"),
+    "last_name": ("last name", "lastname", "last", "surname", "family name", "nom"),
+    "full_name": ("name", "full name", "fullname", "contact name", "person name", "contact"),
+    "company": (
+        "company",
+        "company name",
+        "organization",
+        "organisation",
+        "organization name",
+        "account name",
+        "account",
+        "employer",
+        "company name for emails",
+    ),
+    "title": ("title", "job title", "jobtitle", "position", "role", "job role", "occupation"),
+    "seniority": ("seniority", "seniority level", "management level"),
+    "industry": ("industry", "company industry", "sector"),
+    "company_size": (
+        "employees",
+        "number of employees",
+        "company size",
+        "employee count",
+        "headcount",
+        "num employees",
+        "company headcount",
+        "size",
+        "estimated num employees",
+        "employee range",
+        "no of employees",
+    ),
+    "linkedin_url": (
+        "person linkedin url",
+        "linkedin url",
+        "linkedin",
+        "linkedin profile",
+        "linkedin profile url",
+        "profile url",
+        "linkedin link",
+        "linkedinurl",
+        "li url",
+        "public profile url",
+        "linkedin public url",
+    ),
+    "website": (
+        "website",
+        "company website",
+        "website url",
+        "company url",
+        "domain",
+        "company domain",
+        "web",
+        "url",
+        "homepage",
+    ),
+    "form_url": (
+        "contact form url",
+        "form url",
+        "contact form",
+        "contact url",
+        "contact page",
+        "contact page url",
+    ),
+    "phone": (
+        "phone",
+        "phone number",
+        "mobile phone",
+        "work phone",
+        "direct phone",
+        "mobile",
+        "corporate phone",
+        "telephone",
+        "work direct phone",
+        "mobile number",
+    ),
+    "country": ("country", "country region", "country/region", "person country"),
+    "timezone": ("timezone", "time zone", "tz"),
+    "stage": ("stage", "lead stage", "lead status", "lifecycle stage", "status", "pipeline stage"),
+    "tags": ("tags", "tag", "labels", "label", "lists"),
+    "notes": ("notes", "note", "comments", "comment", "description"),
+    "owner": ("owner", "contact owner", "lead owner", "account owner", "assigned to"),
+    "source": ("source", "lead source", "original source", "original source type"),
+    "deal_value": ("deal value", "deal amount", "amount", "value", "annual revenue of deal"),
+}
+
+_HEADER_INDEX: dict[str, str] = {}
+for _field, _names in _ALIASES.items():
+    for _name in _names:
+        _HEADER_INDEX.setdefault(_name, _field)
+
+CUSTOM_PREFIX = "custom:"
+IGNORE = "-"
+_EXPORT_COMPUTED = frozenset({"id", "grade", "score", "created_at", "updated_at"})
+
+
+def _norm_header(text: str) -> str:
+    cleaned = text.replace("\ufeff", "").strip().lower().replace("#", "number of")
+    cleaned = re.sub(r"[^a-z0-9/]+", " ", cleaned).strip()
+    if cleaned.startswith("number of "):
+        cleaned = cleaned.removeprefix("number of ").strip() or cleaned
+    return cleaned
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """For each column of the file, the field it fills (or custom:<header>, or -)."""
+
+    headers: tuple[str, ...]
+    targets: tuple[str, ...]
+
+    def describe(self) -> list[tuple[str, str]]:
+        return list(zip(self.headers, self.targets, strict=True))
+
+
+def parse_map_option(specs: Sequence[str]) -> dict[str, str]:
+    """``["Work Mail=email", "Notes=-"]`` → {normalised header: target}.
+
+    Raises:
+        ImportFileError: a spec is malformed or names an unknown field.
+    """
+    out: dict[str, str] = {}
+    for spec in specs:
+        source, sep, target = spec.rpartition("=")
+        source, target = source.strip(), target.strip()
+        if not sep or not source or not target:
+            raise ImportFileError(f'--map {spec!r}: write it as "Source Column=field"')
+        if (
+            target != IGNORE
+            and not target.startswith(CUSTOM_PREFIX)
+            and target not in IMPORT_FIELDS
+        ):
+            fields = ", ".join(IMPORT_FIELDS)
+            raise ImportFileError(
+                f"--map {spec!r}: unknown field {target!r}; use one of {fields}, "
+                f"'{CUSTOM_PREFIX}NAME' for a custom field, or '{IGNORE}' to skip the column"
+            )
+        out[_norm_header(source)] = target
+    return out
+
+
+def map_columns(
+    headers: Sequence[str], overrides: Mapping[str, str] | None = None
+) -> ColumnMapping:
+    """Map a header row to lead fields.
+
+    Raises:
+        ImportFileError: the header is empty, repeats a column, has no column for an
+            email or LinkedIn URL, or an override names a column the file lacks.
+    """
+    overrides = dict(overrides or {})
+    cleaned = tuple(h.replace("\ufeff", "").strip() for h in headers)
+    if not any(cleaned):
+        raise ImportFileError("the first line is empty: the file needs a header row")
+    normalized = [_norm_header(h) for h in cleaned]
+    missing = [src for src in overrides if src not in normalized]
+    if missing:
+        raise ImportFileError(
+            f"--map names column(s) not in the file: {', '.join(missing)}; "
+            f"the header has: {', '.join(cleaned)}"
+        )
+    taken: set[str] = set()
+    targets: list[str] = []
+    # Our own export carries computed columns; re-importing it must not turn them
+    # into custom fields (another tool's "id" or "score" column is kept, though).
+    ours = _EXPORT_COMPUTED <= {h.lower() for h in cleaned}
+    for original, norm in zip(cleaned, normalized, strict=True):
+        target = overrides.get(norm) or _HEADER_INDEX.get(norm)
+        if target is None and original.lower().startswith(CUSTOM_PREFIX):
+            target = CUSTOM_PREFIX + original[len(CUSTOM_PREFIX) :].strip()
+        if target is None and ours and original.lower() in _EXPORT_COMPUTED:
+            target = IGNORE
+        if target is None or (target in taken and target != IGNORE):
+            target = CUSTOM_PREFIX + (original or f"column {len(targets) + 1}")
+        if target not in (IGNORE,) and not target.startswith(CUSTOM_PREFIX):
+            taken.add(target)
+        targets.append(target)
+    if not ({"email", "linkedin_url"} & taken):
+        looks_like_data = any("@" in h or h.lower().startswith(("http", "www.")) for h in cleaned)
+        hint = (
+            "the first line looks like data, not a header: add a header row"
+            if looks_like_data
+            else 'name the email column with --map "Your Column=email"'
+        )
+        raise ImportFileError(
+            f"no column for an email address or LinkedIn URL in the header "
+            f"({', '.join(cleaned)}): {hint}"
+        )
+    return ColumnMapping(headers=cleaned, targets=tuple(targets))
+
+
+@dataclass
+class ParsedRow:
+    """One CSV row turned into lead fields; ``warnings`` are kept, not fatal."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    note: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    email_key: str | None = None
+    linkedin_key: str | None = None
+
+
+_SINGLE_LINE_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "seniority",
+    "industry",
+    "phone",
+    "country",
+    "owner",
+    "source",
+)
+
+
+def parse_row(mapping: ColumnMapping, cells: Sequence[str]) -> ParsedRow:
+    """Turn one row into lead fields.
+
+    Raises:
+        ValidationError: the row cannot become a lead (no identity, bad email, control
+            characters in a field, too many cells).
+    """
+    if len(cells) > len(mapping.targets):
+        extra = [c for c in cells[len(mapping.targets) :] if c.strip()]
+        if extra:
+            raise ValidationError(
+                f"{len(cells)} cells but the header has {len(mapping.targets)} columns "
+                "(a missing quote or an extra delimiter?)"
+            )
+    row = ParsedRow()
+    values: dict[str, str] = {}
+    for target, cell in zip(mapping.targets, cells, strict=False):
+        if target == IGNORE:
+            continue
+        value = cell.strip()
+        if not value:
+            continue
+        if target.startswith(CUSTOM_PREFIX):
+            name = target.removeprefix(CUSTOM_PREFIX)
+            row.custom[name] = L.check_text(name, value, max_len=10_000)
+        else:
+            values[target] = value
+
+    for name in _SINGLE_LINE_FIELDS:
+        if name in values:
+            row.fields[name] = L.check_single_line(name, values[name])
+    if "full_name" in values:
+        L.check_single_line("full_name", values["full_name"])
+        first, last = L.split_full_name(values["full_name"])
+        if first and "first_name" not in row.fields:
+            row.fields["first_name"] = first
+        if last and "last_name" not in row.fields:
+            row.fields["last_name"] = last
+
+    if "email" in values:
+        raw_email = values["email"]
+        # Exports sometimes hold several addresses in one cell; the first is the primary.
+        first_email = re.split(r"[,;\s]+", raw_email.strip())[0]
+        display, key = L.normalize_email(first_email)
+        row.fields["email"] = display
+        row.email_key = key
+    if "linkedin_url" in values:
+        try:
+            url, key = L.normalize_linkedin_url(values["linkedin_url"])
+        except ValidationError as err:
+            if row.email_key is None:
+                raise
+            row.warnings.append(f"{err.message}; kept as a custom field")
+            row.custom["linkedin_url"] = values["linkedin_url"]
+        else:
+            row.fields["linkedin_url"] = url
+            row.linkedin_key = key
+    if row.email_key is None and row.linkedin_key is None:
+        raise ValidationError("no email address and no LinkedIn URL: nothing identifies this lead")
+
+    _optional(row, values, "website", L.normalize_website)
+    _optional(row, values, "form_url", L.normalize_website)
+    _optional(row, values, "company_size", L.parse_company_size)
+    _optional(row, values, "deal_value", L.parse_deal_value)
+    _optional(row, values, "timezone", L.parse_timezone)
+    _optional(row, values, "stage", lambda v: L.parse_stage(v).value)
+    if "tags" in values:
+        row.tags = L.split_tags(values["tags"])
+    if "notes" in values:
+        row.note = L.check_text("notes", values["notes"])
+    return row
+
+
+def _optional(row: ParsedRow, values: dict[str, str], name: str, parse: Any) -> None:
+    """Parse a non-identity field; a bad value becomes a warning and a custom field."""
+    if name not in values:
+        return
+    try:
+        parsed: str | int | Decimal = parse(values[name])
+    except ValidationError as err:
+        L.check_single_line(name, values[name], max_len=10_000)
+        row.warnings.append(f"{err.message}; kept as a custom field")
+        row.custom[name] = values[name]
+    else:
+        row.fields[name] = parsed

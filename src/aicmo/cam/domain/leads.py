@@ -1,0 +1,374 @@
+"""Lead identity and field normalisation. Pure: no I/O, no clock.
+
+Dedupe keys are case- and whitespace-insensitive: the same person imported twice (from
+two exports, with different capitalisation) must land on one row.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+from aicmo.cam.domain.messages import LeadStage
+from aicmo.errors import ValidationError
+
+# C0/C1 controls, DEL and the Unicode line/paragraph separators: none may appear in a
+# single-line field (they would break a mail header or a CSV cell).
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Multi-line text (notes) may keep tab and newlines, nothing else.
+_TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+MAX_SHORT_FIELD = 500
+MAX_TEXT_FIELD = 65_536
+
+
+def check_single_line(field: str, value: str, *, max_len: int = MAX_SHORT_FIELD) -> str:
+    """Reject control characters (CR/LF among them) and over-long values."""
+    if _CONTROL_RE.search(value):
+        raise ValidationError(
+            f"{field} contains a control character (line break or similar); "
+            "remove it and import again",
+            field=field,
+        )
+    if len(value) > max_len:
+        raise ValidationError(
+            f"{field} is too long ({len(value)} > {max_len} characters)", field=field
+        )
+    return value
+
+
+def check_text(field: str, value: str, *, max_len: int = MAX_TEXT_FIELD) -> str:
+    if _TEXT_CONTROL_RE.search(value):
+        raise ValidationError(f"{field} contains a control character", field=field)
+    if len(value) > max_len:
+        raise ValidationError(
+            f"{field} is too long ({len(value)} > {max_len} characters)", field=field
+        )
+    return value
+
+
+def normalize_email(value: str) -> tuple[str, str]:
+    """Validate an address's syntax (no DNS) and return (display form, dedupe key).
+
+    Raises:
+        ValidationError: the address is not a valid email address.
+    """
+    raw = value.strip()
+    check_single_line("email", raw, max_len=320)
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as err:
+        raise ValidationError(f"invalid email {raw!r}: {err}", field="email") from err
+    return result.normalized, result.normalized.lower()
+
+
+_LINKEDIN_HOST_RE = re.compile(r"^(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com$")
+
+
+def normalize_linkedin_url(value: str) -> tuple[str, str]:
+    """Return (canonical URL, dedupe key) for a LinkedIn member profile reference.
+
+    Accepts full URLs (any country subdomain, tracking query, trailing slash),
+    scheme-less URLs, ``/in/vanity`` paths, and Sales Navigator lead URLs.
+
+    Raises:
+        ValidationError: the value is not a LinkedIn profile reference.
+    """
+    raw = value.strip()
+    check_single_line("linkedin_url", raw, max_len=1000)
+    if not raw:
+        raise ValidationError("empty LinkedIn URL", field="linkedin_url")
+    candidate = raw
+    if candidate.startswith("/"):
+        candidate = "linkedin.com" + candidate
+    if "://" not in candidate:
+        candidate = "https://" + candidate
+    parts = urlsplit(candidate)
+    host = (parts.hostname or "").lower()
+    if not _LINKEDIN_HOST_RE.match(host):
+        raise ValidationError(f"not a LinkedIn URL: {raw!r}", field="linkedin_url")
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    if len(segments) >= 2 and segments[0].lower() in {"in", "pub"}:
+        if segments[0].lower() == "in":
+            vanity = segments[1]
+            key_id = vanity.lower()
+            return f"https://www.linkedin.com/in/{vanity}", f"in:{key_id}"
+        rest = "/".join(segments[1:])
+        return f"https://www.linkedin.com/pub/{rest}", f"pub:{rest.lower()}"
+    if (
+        len(segments) >= 3
+        and segments[0].lower() == "sales"
+        and segments[1].lower()
+        in {
+            "lead",
+            "people",
+        }
+    ):
+        lead_id = segments[2].split(",")[0]
+        return f"https://www.linkedin.com/sales/lead/{lead_id}", f"sales:{lead_id.lower()}"
+    raise ValidationError(
+        f"not a LinkedIn profile URL (expected linkedin.com/in/…): {raw!r}", field="linkedin_url"
+    )
+
+
+def normalize_website(value: str) -> str:
+    """Return an https URL (scheme added when missing, host lower-cased)."""
+    raw = value.strip()
+    check_single_line("website", raw, max_len=2000)
+    if any(c.isspace() for c in raw):
+        raise ValidationError(f"not a web address: {raw!r}", field="website")
+    candidate = raw if "://" in raw else "https://" + raw
+    parts = urlsplit(candidate)
+    if (
+        parts.scheme.lower() not in {"http", "https"}
+        or not parts.hostname
+        or "." not in parts.hostname
+    ):
+        raise ValidationError(f"not a web address: {raw!r}", field="website")
+    netloc = parts.netloc.lower()
+    path = parts.path or ""
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme.lower()}://{netloc}{path}{query}"
+
+
+_SIZE_RANGE_RE = re.compile(r"^(\d[\d,.\s]*)\s*(?:-|–|to)\s*(\d[\d,.\s]*)")
+_SIZE_NUM_RE = re.compile(r"^(\d[\d,.\s]*)\s*([kKmM])?\s*\+?")
+
+
+def _to_int(text: str) -> int:
+    digits = re.sub(r"[,.\s]", "", text)
+    return int(digits)
+
+
+def parse_company_size(value: str) -> int:
+    """Employee count from ``250``, ``1,000``, ``51-200`` (lower bound), ``10001+`` or ``5K``.
+
+    Raises:
+        ValidationError: no number could be read.
+    """
+    raw = value.strip()
+    m = _SIZE_RANGE_RE.match(raw)
+    if m:
+        return _to_int(m.group(1))
+    m = _SIZE_NUM_RE.match(raw)
+    if m:
+        base = _to_int(m.group(1))
+        unit = (m.group(2) or "").lower()
+        return base * (1000 if unit == "k" else 1_000_000 if unit == "m" else 1)
+    raise ValidationError(f"company size {raw!r} is not a number or range", field="company_size")
+
+
+def parse_deal_value(value: str) -> Decimal:
+    """A money amount from ``12000``, ``12,000.50``, ``$12,000`` or ``€ 12.000,50``."""
+    raw = value.strip()
+    cleaned = re.sub(r"[^\d,.\-]", "", raw)
+    if not cleaned or not any(ch.isdigit() for ch in cleaned):
+        raise ValidationError(f"deal value {raw!r} is not an amount", field="deal_value")
+    if "," in cleaned and "." in cleaned:
+        if cleaned.rfind(",") > cleaned.rfind("."):
+            cleaned = cleaned.replace(".", "").replace(",", ".")
+        else:
+            cleaned = cleaned.replace(",", "")
+    elif "," in cleaned:
+        head, _, tail = cleaned.rpartition(",")
+        cleaned = f"{head.replace(',', '')}.{tail}" if len(tail) != 3 else cleaned.replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation as err:
+        raise ValidationError(f"deal value {raw!r} is not an amount", field="deal_value") from err
+    if amount < 0:
+        raise ValidationError(f"deal value {raw!r} is negative", field="deal_value")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_timezone(value: str) -> str:
+    raw = value.strip()
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValidationError(
+            f"unknown time zone {raw!r} (use an IANA name)", field="timezone"
+        ) from err
+    return raw
+
+
+_STAGE_SYNONYMS: dict[str, LeadStage] = {
+    "new": LeadStage.NEW,
+    "open": LeadStage.NEW,
+    "lead": LeadStage.NEW,
+    "subscriber": LeadStage.NEW,
+    "contacted": LeadStage.CONTACTED,
+    "attempted to contact": LeadStage.CONTACTED,
+    "attempted": LeadStage.CONTACTED,
+    "engaged": LeadStage.ENGAGED,
+    "connected": LeadStage.ENGAGED,
+    "in progress": LeadStage.ENGAGED,
+    "replied": LeadStage.ENGAGED,
+    "qualified": LeadStage.QUALIFIED,
+    "marketing qualified lead": LeadStage.QUALIFIED,
+    "sales qualified lead": LeadStage.QUALIFIED,
+    "opportunity": LeadStage.QUALIFIED,
+    "open deal": LeadStage.QUALIFIED,
+    "meeting": LeadStage.MEETING,
+    "meeting booked": LeadStage.MEETING,
+    "meeting scheduled": LeadStage.MEETING,
+    "won": LeadStage.WON,
+    "closed won": LeadStage.WON,
+    "customer": LeadStage.WON,
+    "lost": LeadStage.LOST,
+    "closed lost": LeadStage.LOST,
+    "unqualified": LeadStage.LOST,
+}
+
+
+def parse_stage(value: str) -> LeadStage:
+    """A stage from our names or the usual CRM words (HubSpot lead status, lifecycle)."""
+    key = re.sub(r"[^a-z]+", " ", value.strip().lower()).strip()
+    if not key:
+        raise ValidationError("empty stage", field="stage")
+    if key.upper().replace(" ", "_") in LeadStage.__members__:
+        return LeadStage[key.upper().replace(" ", "_")]
+    try:
+        return _STAGE_SYNONYMS[key]
+    except KeyError:
+        names = ", ".join(s.value for s in LeadStage)
+        raise ValidationError(
+            f"unknown stage {value.strip()!r} (one of {names})", field="stage"
+        ) from None
+
+
+def split_tags(value: str) -> list[str]:
+    """Tags from ``a, b; c | d``: trimmed, de-duplicated case-insensitively, order kept."""
+    seen: set[str] = set()
+    tags: list[str] = []
+    for part in re.split(r"[,;|]", value):
+        tag = " ".join(part.split())
+        if not tag:
+            continue
+        check_single_line("tag", tag, max_len=100)
+        if tag.lower() not in seen:
+            seen.add(tag.lower())
+            tags.append(tag)
+    return tags
+
+
+def split_full_name(value: str) -> tuple[str, str]:
+    """("Jane", "van Dyke") from "Jane van Dyke"; ("John", "Doe") from "Doe, John"."""
+    name = " ".join(unicodedata.normalize("NFC", value).split())
+    if "," in name:
+        last, _, first = name.partition(",")
+        return first.strip(), last.strip()
+    first, _, last = name.partition(" ")
+    return first, last
+
+
+def email_domain(email_key: str) -> str:
+    return email_key.rpartition("@")[2]
+
+
+#: Lead fields a person or the API may set directly.
+EDITABLE_LEAD_FIELDS: tuple[str, ...] = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "seniority",
+    "industry",
+    "company_size",
+    "linkedin_url",
+    "linkedin_id",
+    "website",
+    "form_url",
+    "phone",
+    "country",
+    "timezone",
+    "stage",
+    "owner",
+    "source",
+    "custom_fields",
+    "deal_value",
+)
+
+_PLAIN_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "seniority",
+    "industry",
+    "phone",
+    "country",
+    "owner",
+    "source",
+    "linkedin_id",
+)
+
+
+def normalize_lead_fields(changes: dict[str, object]) -> dict[str, object]:
+    """Validate and normalise fields given through the API (strict: no warnings).
+
+    ``None`` or "" clears a field (except identity fields, which cannot all be cleared
+    here: the caller checks that a lead keeps an email or a LinkedIn URL). Returns the
+    column values, including ``email_key`` / ``linkedin_key`` when identity changes.
+
+    Raises:
+        ValidationError: unknown field or bad value; ``field`` names it.
+    """
+    out: dict[str, object] = {}
+    for name, value in changes.items():
+        if name not in EDITABLE_LEAD_FIELDS:
+            raise ValidationError(
+                f"unknown lead field {name!r}; editable: {', '.join(EDITABLE_LEAD_FIELDS)}",
+                field=name,
+            )
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if name == "stage":
+                raise ValidationError("stage cannot be empty", field=name)
+            out[name] = {} if name == "custom_fields" else None
+            if name == "email":
+                out["email_key"] = None
+            if name == "linkedin_url":
+                out["linkedin_key"] = None
+            continue
+        if name == "custom_fields":
+            if not isinstance(value, dict):
+                raise ValidationError("custom_fields must be a mapping", field=name)
+            out[name] = {str(k): v for k, v in value.items()}
+            continue
+        if name == "company_size" and isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ValidationError("company_size must not be negative", field=name)
+            out[name] = value
+            continue
+        if (
+            name == "deal_value"
+            and isinstance(value, int | float | Decimal)
+            and not isinstance(value, bool)
+        ):
+            out[name] = parse_deal_value(str(value))
+            continue
+        if not isinstance(value, str):
+            raise ValidationError(f"{name} must be text, got {type(value).__name__}", field=name)
+        if name == "email":
+            out["email"], out["email_key"] = normalize_email(value)
+        elif name == "linkedin_url":
+            out["linkedin_url"], out["linkedin_key"] = normalize_linkedin_url(value)
+        elif name in {"website", "form_url"}:
+            out[name] = normalize_website(value)
+        elif name == "company_size":
+            out[name] = parse_company_size(value)
+        elif name == "deal_value":
+            out[name] = parse_deal_value(value)
+        elif name == "timezone":
+            out[name] = parse_timezone(value)
+        elif name == "stage":
+            out[name] = parse_stage(value).value
+        else:
+            out[name] = check_single_line(name, value.strip())
+    return out

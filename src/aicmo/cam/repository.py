@@ -1,0 +1,344 @@
+"""Every statement on the campaign-management rows. Services call these; nothing else
+queries. Comments name the index each query uses and what it locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from aicmo.cam.db_models import (
+    METRIC_COLUMNS,
+    EventDB,
+    LeadDB,
+    LeadNoteDB,
+    LeadTagDB,
+    MetricsDailyDB,
+    SuppressionDB,
+    WorkspaceDB,
+)
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.grading import Engagement
+
+
+def dialect_insert(db: Session, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT on both SQLite and PostgreSQL."""
+    name = db.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+# --- events and rollups -------------------------------------------------------------
+
+
+def add_event(
+    db: Session,
+    workspace_id: int,
+    event: OutreachEvent,
+    *,
+    lead_id: int | None = None,
+    campaign_id: int | None = None,
+    message_id: int | None = None,
+    actor: str | None = None,
+    step_index: int | None = None,
+    variant: str | None = None,
+    mailbox_id: int | None = None,
+) -> EventDB:
+    """Insert one event and bump its daily counter in the same transaction."""
+    row = EventDB(
+        workspace_id=workspace_id,
+        type=event.type.value,
+        occurred_at=event.occurred_at,
+        channel=event.channel.value if event.channel else None,
+        source=event.source,
+        lead_id=lead_id,
+        campaign_id=campaign_id,
+        message_id=message_id,
+        actor=actor,
+        recipient=event.recipient,
+        reason=event.reason,
+        detail=dict(event.detail),
+        raw=event.raw,
+    )
+    db.add(row)
+    column = METRIC_COLUMNS.get(event.type.value)
+    if column is not None and event.channel is not None:
+        bump_metric(
+            db,
+            workspace_id=workspace_id,
+            day=event.occurred_at.date(),
+            channel=event.channel.value,
+            column=column,
+            campaign_id=campaign_id,
+            step_index=step_index,
+            variant=variant,
+            mailbox_id=mailbox_id,
+        )
+    return row
+
+
+def bump_metric(
+    db: Session,
+    *,
+    workspace_id: int,
+    day: date,
+    channel: str,
+    column: str,
+    campaign_id: int | None,
+    step_index: int | None,
+    variant: str | None,
+    mailbox_id: int | None,
+    by: int = 1,
+) -> None:
+    """Upsert one rollup row: primary key lookup, row lock on PostgreSQL."""
+    values = {
+        "workspace_id": workspace_id,
+        "day": day,
+        "campaign_key": campaign_id or 0,
+        "step_key": step_index if step_index is not None else -1,
+        "variant_key": variant or "",
+        "mailbox_key": mailbox_id or 0,
+        "channel": channel,
+        column: by,
+    }
+    stmt = dialect_insert(db, MetricsDailyDB.__table__).values(**values)
+    target = getattr(MetricsDailyDB.__table__.c, column)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[
+            "workspace_id",
+            "day",
+            "campaign_key",
+            "step_key",
+            "variant_key",
+            "mailbox_key",
+            "channel",
+        ],
+        set_={column: target + by},
+    )
+    db.execute(stmt)
+
+
+def metric_totals(
+    db: Session, workspace_id: int, *, since: date, campaign_id: int | None
+) -> dict[str, dict[str, int]]:
+    """Counter sums per channel since a day (primary-key range scan)."""
+    cols = sorted(set(METRIC_COLUMNS.values()))
+    table = MetricsDailyDB.__table__
+    stmt = select(table.c.channel, *[func.coalesce(func.sum(table.c[c]), 0).label(c) for c in cols])
+    stmt = stmt.where(table.c.workspace_id == workspace_id, table.c.day >= since)
+    if campaign_id is not None:
+        stmt = stmt.where(table.c.campaign_key == campaign_id)
+    stmt = stmt.group_by(table.c.channel)
+    out: dict[str, dict[str, int]] = {}
+    for row in db.execute(stmt).mappings():
+        out[row["channel"]] = {c: int(row[c]) for c in cols}
+    return out
+
+
+def engagement_for(
+    db: Session, workspace_id: int, lead_ids: Sequence[int]
+) -> dict[int, Engagement]:
+    """Engagement counts per lead (ix_events_workspace_lead_type)."""
+    if not lead_ids:
+        return {}
+    wanted = {
+        EventType.REPLY_RECEIVED.value: "replied",
+        EventType.MESSAGE_CLICKED.value: "clicked",
+        EventType.MESSAGE_OPENED.value: "opened",
+        EventType.BOUNCED_SOFT.value: "soft_bounces",
+        EventType.BOUNCED_HARD.value: "hard_bounces",
+        EventType.COMPLAINED.value: "complained",
+        EventType.UNSUBSCRIBED.value: "unsubscribed",
+    }
+    stmt = (
+        select(EventDB.lead_id, EventDB.type, func.count())
+        .where(
+            EventDB.workspace_id == workspace_id,
+            EventDB.lead_id.in_(lead_ids),
+            EventDB.type.in_(list(wanted)),
+        )
+        .group_by(EventDB.lead_id, EventDB.type)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for lead_id, type_, n in db.execute(stmt):
+        if lead_id is not None:
+            counts.setdefault(int(lead_id), {})[wanted[type_]] = int(n)
+    return {lead_id: Engagement(**c) for lead_id, c in counts.items()}
+
+
+# --- workspaces ------------------------------------------------------------------------
+
+
+def get_workspace(db: Session, workspace_id: int) -> WorkspaceDB | None:
+    return db.get(WorkspaceDB, workspace_id)
+
+
+# --- leads -----------------------------------------------------------------------------
+
+#: Columns the import reads back to decide what changed.
+LEAD_IMPORT_COLUMNS = (
+    "id",
+    "email",
+    "email_key",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "seniority",
+    "industry",
+    "company_size",
+    "linkedin_url",
+    "linkedin_key",
+    "website",
+    "form_url",
+    "phone",
+    "country",
+    "timezone",
+    "stage",
+    "owner",
+    "source",
+    "custom_fields",
+    "deal_value",
+    "grade",
+    "score",
+)
+
+
+def leads_by_keys(
+    db: Session, workspace_id: int, email_keys: Iterable[str], linkedin_keys: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Existing leads matching any key (uq_leads_workspace_email / _linkedin indexes)."""
+    emails, links = list(set(email_keys)), list(set(linkedin_keys))
+    conds = []
+    if emails:
+        conds.append(LeadDB.email_key.in_(emails))
+    if links:
+        conds.append(LeadDB.linkedin_key.in_(links))
+    if not conds:
+        return []
+    cols = [getattr(LeadDB, c) for c in LEAD_IMPORT_COLUMNS]
+    stmt = select(*cols).where(LeadDB.workspace_id == workspace_id, or_(*conds))
+    return [dict(r) for r in db.execute(stmt).mappings()]
+
+
+def find_lead(
+    db: Session, workspace_id: int, *, email_key: str | None = None, linkedin_key: str | None = None
+) -> LeadDB | None:
+    conds = []
+    if email_key:
+        conds.append(LeadDB.email_key == email_key)
+    if linkedin_key:
+        conds.append(LeadDB.linkedin_key == linkedin_key)
+    if not conds:
+        return None
+    stmt = select(LeadDB).where(LeadDB.workspace_id == workspace_id, or_(*conds)).limit(2)
+    rows = list(db.scalars(stmt))
+    if not rows:
+        return None
+    if email_key:
+        for row in rows:
+            if row.email_key == email_key:
+                return row
+    return rows[0]
+
+
+def get_lead(db: Session, workspace_id: int, lead_id: int) -> LeadDB | None:
+    lead = db.get(LeadDB, lead_id)
+    if lead is None or lead.workspace_id != workspace_id:
+        return None
+    return lead
+
+
+def lead_query(
+    workspace_id: int,
+    *,
+    grade: Sequence[str] | None = None,
+    stage: Sequence[str] | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    min_score: int | None = None,
+) -> Select[LeadDB]:
+    """Filtered leads, best first (ix_leads_workspace_grade)."""
+    stmt = select(LeadDB).where(LeadDB.workspace_id == workspace_id)
+    if grade:
+        stmt = stmt.where(LeadDB.grade.in_(list(grade)))
+    if stage:
+        stmt = stmt.where(LeadDB.stage.in_(list(stage)))
+    if min_score is not None:
+        stmt = stmt.where(LeadDB.score >= min_score)
+    if tag:
+        stmt = stmt.where(
+            LeadDB.id.in_(
+                select(LeadTagDB.lead_id).where(
+                    LeadTagDB.workspace_id == workspace_id, LeadTagDB.tag_key == tag.lower()
+                )
+            )
+        )
+    if search:
+        like = f"%{search.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(LeadDB.email).like(like),
+                func.lower(LeadDB.first_name).like(like),
+                func.lower(LeadDB.last_name).like(like),
+                func.lower(LeadDB.company).like(like),
+            )
+        )
+    return stmt.order_by(LeadDB.score.desc().nulls_last(), LeadDB.id)
+
+
+def tags_for(db: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:
+    if not lead_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    stmt = (
+        select(LeadTagDB.lead_id, LeadTagDB.tag)
+        .where(LeadTagDB.lead_id.in_(list(lead_ids)))
+        .order_by(LeadTagDB.lead_id, LeadTagDB.tag_key)
+    )
+    for lead_id, tag in db.execute(stmt):
+        out.setdefault(int(lead_id), []).append(tag)
+    return out
+
+
+def add_tags(db: Session, workspace_id: int, rows: Sequence[tuple[int, str]]) -> None:
+    """Tag leads; a tag already there is left alone (ON CONFLICT DO NOTHING)."""
+    if not rows:
+        return
+    values = [
+        {"lead_id": lead_id, "tag_key": tag.lower(), "tag": tag, "workspace_id": workspace_id}
+        for lead_id, tag in rows
+    ]
+    stmt = dialect_insert(db, LeadTagDB.__table__).on_conflict_do_nothing()
+    db.execute(stmt, values)
+
+
+def existing_notes(db: Session, lead_ids: Sequence[int]) -> set[tuple[int, str]]:
+    if not lead_ids:
+        return set()
+    stmt = select(LeadNoteDB.lead_id, LeadNoteDB.body).where(LeadNoteDB.lead_id.in_(list(lead_ids)))
+    return {(int(a), b) for a, b in db.execute(stmt)}
+
+
+# --- suppression -----------------------------------------------------------------------
+
+
+def suppression_hits(
+    db: Session, workspace_id: int, *, pairs: Sequence[tuple[str, str]]
+) -> list[SuppressionDB]:
+    """Entries matching any (kind, value) pair (uq_suppressions_entry index)."""
+    if not pairs:
+        return []
+    conds = [and_(SuppressionDB.kind == k, SuppressionDB.value == v) for k, v in pairs]
+    stmt = select(SuppressionDB).where(SuppressionDB.workspace_id == workspace_id, or_(*conds))
+    return list(db.scalars(stmt))
+
+
+def now_or(now: datetime | None) -> datetime:
+    from aicmo.cam.db_models import utcnow
+
+    return now or utcnow()

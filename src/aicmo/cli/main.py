@@ -1,0 +1,389 @@
+"""Command groups: init, db, leads (many), lead (one person), icp, channels, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from aicmo import operator_services as ops
+from aicmo.app import engine_for, initialize
+from aicmo.cli.common import console, db_session, err_console, leads_table
+from aicmo.config import get_settings
+from aicmo.db import migrate
+from aicmo.operator_services.importing import ImportReport
+from aicmo.operator_services.leads import resolve_lead
+from aicmo.operator_services.workspace import icp_to_yaml, parse_icp_yaml
+
+app = typer.Typer(
+    help="aicmo: self-hosted multi-channel outreach with a mini-CRM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema: upgrade, downgrade, show the revision.", no_args_is_help=True)
+leads_app = typer.Typer(help="Many leads at once: import, export, grade, list.", no_args_is_help=True)
+lead_app = typer.Typer(help="One person: show, add, edit, stage, tag, note.", no_args_is_help=True)
+icp_app = typer.Typer(help="The ideal-customer profile used for grading.", no_args_is_help=True)
+channels_app = typer.Typer(help="Channel switches and rate limits.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(leads_app, name="leads")
+app.add_typer(lead_app, name="lead")
+app.add_typer(icp_app, name="icp")
+app.add_typer(channels_app, name="channels")
+
+
+# --- init / db ---------------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create the database (or bring it up to date), the secret key and the defaults."""
+    settings = get_settings()
+    info = initialize(settings)
+    console.print(f"[bold green]aicmo is ready.[/] Database: {info['database_url']}")
+    console.print(f"Schema revision: {info['revision']} (was {info['revision_before'] or 'empty'})")
+    if info["secret_key_written"]:
+        console.print(f"Secret key written to {info['secret_key_written']} (mode 0600); keep it safe.")
+    created = info["created"]
+    if created["channel_configs"]:
+        console.print(f"Channel configs created: {', '.join(created['channel_configs'])} (100/hour, 500/day)")
+    if created["sequence"]:
+        console.print("Sequence 'default' created: Email → LinkedIn → Contact form")
+    if created["icp"]:
+        console.print("Default ideal-customer profile stored (see `aicmo icp show`).")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    engine = engine_for()
+    migrate.upgrade(engine, revision)
+    console.print(f"Database at revision {migrate.current_revision(engine)}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base or -1")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this drops data")] = False,
+) -> None:
+    """Revert migrations down to REVISION (drops the tables they created)."""
+    if not yes:
+        err_console.print("[red]downgrade drops tables and their data; add --yes to confirm[/]")
+        raise typer.Exit(2)
+    engine = engine_for()
+    migrate.downgrade(engine, revision)
+    console.print(f"Database at revision {migrate.current_revision(engine) or 'base (empty)'}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the latest one this aicmo knows."""
+    engine = engine_for()
+    console.print(f"current: {migrate.current_revision(engine) or 'empty'}  head: {migrate.head_revision()}")
+
+
+# --- leads ---------------------------------------------------------------------------------
+
+
+def print_import_report(report: ImportReport, *, max_lines: int = 50) -> None:
+    mapped = ", ".join(f"{h} → {t}" for h, t in report.mapping)
+    console.print(f"[dim]Columns: {mapped}[/]")
+    delim = {"\t": "tab"}.get(report.delimiter, report.delimiter)
+    console.print(f"[dim]Encoding {report.encoding}, delimiter '{delim}'[/]")
+    summary = Table(title="Import report", show_header=False)
+    summary.add_row("rows read", str(report.rows))
+    summary.add_row("[green]imported (new)[/]", str(report.created))
+    summary.add_row("updated", str(report.updated))
+    summary.add_row("skipped duplicates (nothing new)", str(report.unchanged))
+    summary.add_row("merged duplicates within the file", str(report.merged_in_file))
+    summary.add_row("[red]rejected[/]", str(report.rejected_count))
+    summary.add_row("warnings", str(report.warning_count))
+    console.print(summary)
+    if report.rejected:
+        table = Table(title="Rejected rows (nothing was imported from these lines)")
+        table.add_column("line", justify="right")
+        table.add_column("reason")
+        for problem in report.rejected[:max_lines]:
+            table.add_row(str(problem.line), problem.message)
+        console.print(table)
+        if report.rejected_count > max_lines:
+            console.print(f"… and {report.rejected_count - max_lines} more: use --rejects FILE to get them all")
+    if report.warnings:
+        table = Table(title="Warnings (rows imported; the value was kept as a custom field)")
+        table.add_column("line", justify="right")
+        table.add_column("warning")
+        for problem in report.warnings[:max_lines]:
+            table.add_row(str(problem.line), problem.message)
+        console.print(table)
+        if report.warning_count > max_lines:
+            console.print(f"… and {report.warning_count - max_lines} more warnings")
+
+
+@leads_app.command("import")
+def leads_import(
+    file: Annotated[Path, typer.Argument(help="CSV file (Apollo, Sales Navigator, HubSpot or your own)")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help='Map a column: "Source Column=field" (field "-" skips it). Repeatable.'),
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="File encoding (default: UTF-8, BOM or not)")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Delimiter (default: sniffed from , ; tab | :)")] = None,
+    source: Annotated[str | None, typer.Option(help="Source to record on new leads, e.g. apollo-2026-11")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag every imported lead. Repeatable.")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Write every rejected row (line, reason, cells) to this CSV")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Import leads from a CSV. Exit code 0: all rows fine, 1: some rejected, 2: file unusable."""
+    size = file.stat().st_size if file.is_file() else 0
+    rejects_fh = rejects.open("w", encoding="utf-8", newline="") if rejects else None
+    try:
+        with db_session() as db:
+            progress = Progress(
+                TextColumn("[bold]importing[/]"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                console=err_console, transient=True, disable=json_out or not err_console.is_terminal,
+            )
+            with progress:
+                task = progress.add_task("import", total=size or None)
+                report = ops.import_leads_csv(
+                    db, file, column_map=map_ or (), encoding=encoding, delimiter=delimiter,
+                    source=source, tags=tag or (), rejects_out=rejects_fh,
+                    on_progress=lambda done: progress.update(task, completed=done),
+                )
+    finally:
+        if rejects_fh is not None:
+            rejects_fh.close()
+    if json_out:
+        data = report.as_dict()
+        data["rejected_rows"] = [{"line": p.line, "reason": p.message} for p in report.rejected]
+        data["warning_rows"] = [{"line": p.line, "warning": p.message} for p in report.warnings]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        print_import_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+@leads_app.command("export")
+def leads_export(
+    file: Annotated[Path | None, typer.Argument(help="Output CSV (default: standard output)")] = None,
+    grade: Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")] = None,
+    stage: Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only leads with this tag")] = None,
+) -> None:
+    """Write leads as CSV (re-importable; custom fields as custom:NAME columns)."""
+    with db_session() as db:
+        if file is None:
+            count = ops.export_leads_csv(db, sys.stdout, grade=grade, stage=stage, tag=tag)
+        else:
+            with file.open("w", encoding="utf-8", newline="") as fh:
+                count = ops.export_leads_csv(db, fh, grade=grade, stage=stage, tag=tag)
+    err_console.print(f"exported {count} lead(s)" + (f" to {file}" if file else ""))
+
+
+@leads_app.command("grade")
+def leads_grade(
+    show: Annotated[int, typer.Option(help="Show the N best leads afterwards (0: none)")] = 20,
+) -> None:
+    """Regrade every lead against the ideal-customer profile and their engagement."""
+    with db_session() as db:
+        total = ops.count_leads(db)
+        with Progress(
+            TextColumn("[bold]grading[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            console=err_console, transient=True, disable=not err_console.is_terminal,
+        ) as progress:
+            task = progress.add_task("grade", total=total)
+            result = ops.grade_leads(db, on_progress=lambda n: progress.advance(task, n))
+        g = result["grades"]
+        console.print(
+            f"Graded {result['graded']} lead(s), {result['changed']} changed: "
+            f"[bold green]A {g['A']}[/]  [green]B {g['B']}[/]  [yellow]C {g['C']}[/]  [red]D {g['D']}[/]"
+        )
+        if show and result["graded"]:
+            console.print(leads_table(ops.find_leads(db, limit=show), title=f"Top {show}"))
+
+
+@leads_app.command("list")
+def leads_list(
+    grade: Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")] = None,
+    stage: Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only leads with this tag")] = None,
+    search: Annotated[str | None, typer.Option(help="Text in name, email or company")] = None,
+    limit: Annotated[int, typer.Option(help="How many")] = 50,
+) -> None:
+    """List leads, best grade first."""
+    with db_session() as db:
+        leads = ops.find_leads(db, grade=grade, stage=stage, tag=tag, search=search, limit=limit)
+    console.print(leads_table(leads, reasons=False))
+
+
+# --- lead ------------------------------------------------------------------------------------
+
+
+def _show(lead: dict[str, Any]) -> None:
+    table = Table(show_header=False, title=f"Lead #{lead['id']}")
+    for key in ("email", "first_name", "last_name", "company", "title", "seniority", "industry",
+                "company_size", "linkedin_url", "website", "form_url", "phone", "country",
+                "timezone", "stage", "owner", "source", "deal_value", "grade", "score"):
+        if lead.get(key) not in (None, ""):
+            table.add_row(key, str(lead[key]))
+    if lead.get("tags"):
+        table.add_row("tags", ", ".join(lead["tags"]))
+    for name, value in (lead.get("custom_fields") or {}).items():
+        table.add_row(f"custom: {name}", str(value))
+    console.print(table)
+    if lead.get("grade_reasons"):
+        console.print("Why " + (lead.get("grade") or "?") + ": " + ", ".join(lead["grade_reasons"]))
+    for note in lead.get("notes") or []:
+        console.print(f"[dim]{note['created_at']:%Y-%m-%d %H:%M} {note.get('author') or ''}[/] {note['body']}")
+
+
+@lead_app.command("show")
+def lead_show(ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")]) -> None:
+    """Show one lead, its grade and why, its tags and notes."""
+    with db_session() as db:
+        _show(ops.get_lead(db, ref))
+
+
+def _fields(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{pair!r}: write field=value")
+        out[name.strip()] = value
+    return out
+
+
+@lead_app.command("add")
+def lead_add(
+    fields: Annotated[list[str], typer.Argument(help="field=value pairs, e.g. email=jo@acme.example first_name=Jo")],
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag. Repeatable.")] = None,
+) -> None:
+    """Create a lead."""
+    with db_session() as db:
+        _show(ops.create_lead(db, tags=tag or (), **_fields(fields)))
+
+
+@lead_app.command("set")
+def lead_set(
+    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    fields: Annotated[list[str], typer.Argument(help="field=value pairs; field= clears it")],
+) -> None:
+    """Change fields of a lead (it is regraded)."""
+    with db_session() as db:
+        lead = resolve_lead(db, ref)
+        _show(ops.update_lead(db, lead.id, **_fields(fields)))
+
+
+@lead_app.command("stage")
+def lead_stage(
+    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    stage: Annotated[str, typer.Argument(help="NEW CONTACTED ENGAGED QUALIFIED MEETING WON LOST")],
+) -> None:
+    """Move a lead to another stage."""
+    with db_session() as db:
+        lead = resolve_lead(db, ref)
+        result = ops.set_stage(db, lead.id, stage)
+    console.print(f"Lead #{result['id']} is now {result['stage']}.")
+
+
+@lead_app.command("tag")
+def lead_tag(
+    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    tags: Annotated[list[str], typer.Argument(help="Tags to add")],
+    remove: Annotated[bool, typer.Option("--remove", help="Remove these tags instead")] = False,
+) -> None:
+    """Add (or --remove) tags."""
+    with db_session() as db:
+        lead = resolve_lead(db, ref)
+        result = ops.remove_tags(db, lead.id, tags) if remove else ops.add_tags(db, lead.id, tags)
+    console.print(f"Lead #{result['id']} tags: {', '.join(result['tags']) or '(none)'}")
+
+
+@lead_app.command("note")
+def lead_note(
+    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    text: Annotated[str, typer.Argument(help="The note")],
+    author: Annotated[str | None, typer.Option(help="Who wrote it")] = None,
+) -> None:
+    """Add a note to a lead."""
+    with db_session() as db:
+        lead = resolve_lead(db, ref)
+        ops.add_note(db, lead.id, text, author=author)
+    console.print(f"Note added to lead #{lead.id}.")
+
+
+# --- icp / channels ----------------------------------------------------------------------------
+
+
+@icp_app.command("show")
+def icp_show() -> None:
+    """Print the profile as YAML (edit it and load it back with `aicmo icp set`)."""
+    with db_session() as db:
+        sys.stdout.write(icp_to_yaml(ops.get_icp(db)))
+
+
+@icp_app.command("set")
+def icp_set(
+    file: Annotated[Path, typer.Argument(help="YAML file, as printed by `aicmo icp show`")],
+    regrade: Annotated[bool, typer.Option(help="Regrade every lead afterwards")] = True,
+) -> None:
+    """Store a new ideal-customer profile and regrade the leads."""
+    icp = parse_icp_yaml(file.read_text(encoding="utf-8"))
+    with db_session() as db:
+        ops.set_icp(db, icp)
+        console.print("Ideal-customer profile stored.")
+        if regrade:
+            result = ops.grade_leads(db)
+            console.print(f"Regraded {result['graded']} lead(s), {result['changed']} changed.")
+
+
+@channels_app.command("list")
+def channels_list() -> None:
+    """Show each channel's switch and limits."""
+    with db_session() as db:
+        configs = ops.list_channel_configs(db)
+    table = Table(title="Channels")
+    for col in ("channel", "enabled", "per hour", "per day", "per lead", "min gap h", "retries", "backoff h"):
+        table.add_column(col)
+    for c in configs:
+        table.add_row(
+            c["channel"], "yes" if c["enabled"] else "no", str(c["rate_limit_per_hour"]),
+            str(c["rate_limit_per_day"]), f"{c['per_lead_limit']}/{c['per_lead_period_hours']}h",
+            str(c["min_gap_hours"]), str(c["max_retries"]), ", ".join(str(h) for h in c["backoff_hours"]),
+        )
+    console.print(table)
+
+
+@channels_app.command("set")
+def channels_set(
+    channel: Annotated[str, typer.Argument(help="EMAIL, LINKEDIN or CONTACT_FORM")],
+    per_hour: Annotated[int | None, typer.Option("--per-hour", help="rate_limit_per_hour")] = None,
+    per_day: Annotated[int | None, typer.Option("--per-day", help="rate_limit_per_day")] = None,
+    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled", help="Switch the channel")] = None,
+    max_retries: Annotated[int | None, typer.Option(help="Retries of a transient failure")] = None,
+    min_gap_hours: Annotated[int | None, typer.Option(help="Minimum hours between two touches of a lead")] = None,
+) -> None:
+    """Change a channel's limits."""
+    changes: dict[str, Any] = {
+        k: v for k, v in {
+            "rate_limit_per_hour": per_hour, "rate_limit_per_day": per_day, "enabled": enabled,
+            "max_retries": max_retries, "min_gap_hours": min_gap_hours,
+        }.items() if v is not None
+    }
+    with db_session() as db:
+        c = ops.update_channel_config(db, channel, **changes)
+    console.print(f"{c['channel']}: {c['rate_limit_per_hour']}/hour, {c['rate_limit_per_day']}/day, "
+                  f"{'enabled' if c['enabled'] else 'disabled'}")
+
+
+from aicmo.cli import demo as _demo  # noqa: E402  (registers `aicmo demo`)
+
+__all__ = ["app", "_demo"]

@@ -1,0 +1,106 @@
+"""Settings: one object, read from ``AICMO_*`` environment variables.
+
+The secret key signs tokens and encrypts secrets at rest. When ``AICMO_SECRET_KEY`` is
+unset it is read from ``<data dir>/secret.key`` (written by ``aicmo init``, mode 0600).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aicmo.errors import ConfigurationError
+
+SECRET_KEY_FILE = "secret.key"  # noqa: S105 -- a file name, not a secret
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("aicmo", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything aicmo reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="AICMO_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    public_url: str = "https://localhost:8000"
+    outbox_dir: Path | None = None
+    timezone: str = "UTC"
+    allow_loopback: bool = False
+    sender_name: str = "aicmo"
+    sender_email: str = "outreach@aicmo.example"
+    sender_postal_address: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)"
+            ) from err
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'aicmo.db'}"
+
+    @property
+    def resolved_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.data_dir / SECRET_KEY_FILE
+
+    def get_secret_key(self) -> str:
+        """The secret key; raises ConfigurationError when there is none yet."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        try:
+            key = self.secret_key_path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            key = ""
+        if not key:
+            raise ConfigurationError(
+                "no secret key: set AICMO_SECRET_KEY or run `aicmo init` to create "
+                f"{self.secret_key_path}"
+            )
+        return key
+
+    def ensure_secret_key(self) -> Path | None:
+        """Write a new key file (mode 0600) unless a key is already available.
+
+        Returns the path written, or None when nothing was written.
+        """
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return None
+        path = self.secret_key_path
+        if path.exists() and path.read_text(encoding="ascii").strip():
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+        os.chmod(path, 0o600)
+        return path
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests clear the cache)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Database plumbing: engines for SQLite (WAL) and PostgreSQL, and the migrations."""

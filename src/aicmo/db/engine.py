@@ -1,0 +1,107 @@
+"""Engines and sessions for the embedded default (SQLite, WAL) and PostgreSQL.
+
+The engine is made on first use, never at import. SQLite gets WAL, foreign keys and a
+busy timeout, and its transactions are started by us (``BEGIN``) so that SQLAlchemy's
+transaction boundaries are real ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from aicmo.errors import ConfigurationError
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` (driven by psycopg 3) and ``sqlite:///path``."""
+    try:
+        parsed = make_url(url)
+    except Exception as err:
+        raise ConfigurationError(f"AICMO_DATABASE_URL is not a database URL: {err}") from err
+    backend = parsed.get_backend_name()
+    if backend in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise ConfigurationError(
+            f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://…"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions (pysqlite's implicit BEGIN
+        # skips SELECTs, which breaks repeatable claims).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """A new engine for the URL (SQLite file's folder created when missing)."""
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **kwargs)
+        _sqlite_setup(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for this URL."""
+    key = normalize_url(url)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = make_engine(key)
+        return engine
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that is closed on exit; services commit, errors roll back."""
+    session = session_factory(engine)()
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

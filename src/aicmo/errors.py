@@ -1,0 +1,79 @@
+"""The one exception tree of aicmo.
+
+Each error's docstring is its default message. Entry points (CLI, API) map these to exit
+codes and HTTP statuses; nothing below them does. Messages never carry secrets.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class AicmoError(Exception):
+    """aicmo could not complete the operation."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigurationError(AicmoError):
+    """aicmo is not configured for this operation."""
+
+
+class ValidationError(AicmoError, ValueError):
+    """The input is not valid."""
+
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, line: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.line = line
+
+
+class NotFoundError(AicmoError, LookupError):
+    """No such record."""
+
+
+class ConflictError(AicmoError):
+    """The change conflicts with a record that already exists."""
+
+
+class SuppressedError(AicmoError):
+    """The recipient is on the suppression list; nothing was sent."""
+
+
+class RateLimitedError(AicmoError):
+    """A rate limit is reached; try again later."""
+
+    def __init__(self, message: str | None = None, *, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class ImportFileError(ValidationError):
+    """The file cannot be imported as a whole (encoding, header, format)."""
+
+
+class ChannelError(AicmoError):
+    """The channel could not deliver the message."""
+
+
+class TransientChannelError(ChannelError):
+    """The channel failed for now; the attempt may be retried later."""
+
+
+class PermanentChannelError(ChannelError):
+    """The channel refused the message for good; retrying will not help."""
+
+
+class OutcomeUnknownError(ChannelError):
+    """The send may or may not have happened; it must not be retried blindly."""
+
+
+class UnsupportedFeatureError(ChannelError):
+    """The channel cannot carry this part of the message."""

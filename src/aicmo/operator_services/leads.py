@@ -1,0 +1,582 @@
+"""The mini-CRM: create, update, find, tag, note, stage, grade and export leads."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, LeadNoteDB
+from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.grading import ICP, Engagement, GradeResult, LeadProfile, grade_lead
+from aicmo.cam.domain.messages import LeadStage
+from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.workspace import get_icp
+
+#: Columns of an export, in order; custom fields follow as ``custom:NAME``.
+EXPORT_COLUMNS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "seniority",
+    "industry",
+    "company_size",
+    "linkedin_url",
+    "website",
+    "form_url",
+    "phone",
+    "country",
+    "timezone",
+    "stage",
+    "grade",
+    "score",
+    "tags",
+    "owner",
+    "source",
+    "deal_value",
+    "created_at",
+    "updated_at",
+)
+
+
+def lead_to_dict(lead: LeadDB, *, with_notes: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": lead.id,
+        "workspace_id": lead.workspace_id,
+        "email": lead.email,
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "company": lead.company,
+        "title": lead.title,
+        "seniority": lead.seniority,
+        "industry": lead.industry,
+        "company_size": lead.company_size,
+        "linkedin_url": lead.linkedin_url,
+        "linkedin_id": lead.linkedin_id,
+        "website": lead.website,
+        "form_url": lead.form_url,
+        "phone": lead.phone,
+        "country": lead.country,
+        "timezone": lead.timezone,
+        "stage": lead.stage,
+        "owner": lead.owner,
+        "source": lead.source,
+        "custom_fields": dict(lead.custom_fields or {}),
+        "deal_value": lead.deal_value,
+        "grade": lead.grade,
+        "score": lead.score,
+        "grade_reasons": list(lead.grade_reasons or []),
+        "graded_at": lead.graded_at,
+        "tags": lead.tags,
+        "created_at": lead.created_at,
+        "updated_at": lead.updated_at,
+    }
+    if with_notes:
+        data["notes"] = [
+            {"id": n.id, "body": n.body, "author": n.author, "created_at": n.created_at}
+            for n in lead.note_rows
+        ]
+    return data
+
+
+def profile_of(values: dict[str, Any] | LeadDB) -> LeadProfile:
+    get = values.get if isinstance(values, dict) else lambda k: getattr(values, k)
+    return LeadProfile(
+        title=get("title"),
+        seniority=get("seniority"),
+        industry=get("industry"),
+        company_size=get("company_size"),
+        country=get("country"),
+        has_email=bool(get("email")),
+        has_linkedin=bool(get("linkedin_url")),
+    )
+
+
+def _apply_grade(lead: LeadDB, result: GradeResult, now: datetime) -> bool:
+    changed = lead.grade != result.grade or lead.score != result.score
+    lead.grade, lead.score = result.grade, result.score
+    lead.grade_reasons = list(result.reasons)
+    lead.graded_at = now
+    return changed
+
+
+def regrade_lead(
+    db: Session, lead: LeadDB, *, icp: ICP | None = None, now: datetime | None = None
+) -> GradeResult:
+    """Grade one lead from its fields and engagement; records LEAD_GRADED on change.
+
+    Runs inside the caller's transaction (does not commit).
+    """
+    now = now or utcnow()
+    icp = icp or get_icp(db, lead.workspace_id)
+    engagement = repo.engagement_for(db, lead.workspace_id, [lead.id]).get(lead.id, Engagement())
+    result = grade_lead(icp, profile_of(lead), engagement)
+    old = (lead.grade, lead.score)
+    if _apply_grade(lead, result, now):
+        repo.add_event(
+            db,
+            lead.workspace_id,
+            OutreachEvent(
+                type=EventType.LEAD_GRADED,
+                occurred_at=now,
+                detail={
+                    "from": list(old),
+                    "to": [result.grade, result.score],
+                    "reasons": list(result.reasons),
+                },
+            ),
+            lead_id=lead.id,
+        )
+    return result
+
+
+def _require(db: Session, workspace_id: int, lead_id: int) -> LeadDB:
+    if isinstance(lead_id, bool) or not isinstance(lead_id, int):
+        raise ValidationError(f"lead_id must be a whole number, got {lead_id!r}", field="lead_id")
+    lead = repo.get_lead(db, workspace_id, lead_id)
+    if lead is None:
+        raise NotFoundError(f"no lead with id {lead_id}")
+    return lead
+
+
+def resolve_lead(
+    db: Session, ref: str | int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> LeadDB:
+    """A lead by id, email or LinkedIn URL (the CLI's way of naming one person)."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+        return _require(db, workspace_id, int(ref))
+    text = str(ref).strip()
+    lead: LeadDB | None
+    if "@" in text:
+        lead = repo.find_lead(db, workspace_id, email_key=text.lower())
+    else:
+        try:
+            _, key = L.normalize_linkedin_url(text)
+        except ValidationError:
+            raise NotFoundError(
+                f"no lead {text!r}: give an id, an email or a LinkedIn URL"
+            ) from None
+        lead = repo.find_lead(db, workspace_id, linkedin_key=key)
+    if lead is None:
+        raise NotFoundError(f"no lead {text!r}")
+    return lead
+
+
+def get_lead(
+    db: Session, lead_ref: str | int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[str, Any]:
+    return lead_to_dict(resolve_lead(db, lead_ref, workspace_id=workspace_id), with_notes=True)
+
+
+def create_lead(
+    db: Session,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    tags: Sequence[str] = (),
+    actor: str | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Create a lead (graded at once).
+
+    Raises:
+        ValidationError: a bad field, or neither email nor LinkedIn URL.
+        ConflictError: a lead with the same email or LinkedIn URL exists.
+    """
+    now = now or utcnow()
+    clean = L.normalize_lead_fields(fields)
+    if not clean.get("email_key") and not clean.get("linkedin_key"):
+        raise ValidationError("a lead needs an email or a LinkedIn URL", field="email")
+    tag_list = _clean_tags(tags)
+    with unit_of_work(db):
+        existing = repo.find_lead(
+            db,
+            workspace_id,
+            email_key=clean.get("email_key"),  # type: ignore[arg-type]
+            linkedin_key=clean.get("linkedin_key"),  # type: ignore[arg-type]
+        )
+        if existing is not None:
+            raise ConflictError(f"lead #{existing.id} already has this email or LinkedIn URL")
+        lead = LeadDB(workspace_id=workspace_id, created_at=now, updated_at=now, **clean)
+        db.add(lead)
+        db.flush()
+        repo.add_tags(db, workspace_id, [(lead.id, t) for t in tag_list])
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(type=EventType.LEAD_CREATED, occurred_at=now, recipient=lead.email),
+            lead_id=lead.id,
+            actor=actor,
+        )
+        regrade_lead(db, lead, now=now)
+        db.flush()
+        db.refresh(lead)
+    return lead_to_dict(lead)
+
+
+def update_lead(
+    db: Session,
+    lead_id: int,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+    now: datetime | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """Change fields of a lead; it is regraded and the change is on the audit trail.
+
+    Raises:
+        NotFoundError: no such lead. ValidationError: bad field or value.
+        ConflictError: the new email or LinkedIn URL belongs to another lead.
+    """
+    now = now or utcnow()
+    clean = L.normalize_lead_fields(changes)
+    with unit_of_work(db):
+        lead = _require(db, workspace_id, lead_id)
+        for key in ("email_key", "linkedin_key"):
+            value = clean.get(key)
+            if value:
+                other = repo.find_lead(db, workspace_id, **{key: value})  # type: ignore[arg-type]
+                if other is not None and other.id != lead.id:
+                    raise ConflictError(
+                        f"lead #{other.id} already has this {key.removesuffix('_key')}"
+                    )
+        after_email = clean.get("email_key", lead.email_key)
+        after_link = clean.get("linkedin_key", lead.linkedin_key)
+        if not after_email and not after_link:
+            raise ValidationError("a lead must keep an email or a LinkedIn URL", field="email")
+        diff: dict[str, Any] = {}
+        for name, value in clean.items():
+            old = getattr(lead, name)
+            if old != value:
+                diff[name] = {"from": _jsonable(old), "to": _jsonable(value)}
+                setattr(lead, name, value)
+        if diff:
+            lead.updated_at = now
+            stage_change = diff.pop("stage", None)
+            if diff:
+                repo.add_event(
+                    db,
+                    workspace_id,
+                    OutreachEvent(
+                        type=EventType.LEAD_UPDATED, occurred_at=now, detail={"changes": diff}
+                    ),
+                    lead_id=lead.id,
+                    actor=actor,
+                )
+            if stage_change:
+                repo.add_event(
+                    db,
+                    workspace_id,
+                    OutreachEvent(
+                        type=EventType.LEAD_STAGE_CHANGED, occurred_at=now, detail=stage_change
+                    ),
+                    lead_id=lead.id,
+                    actor=actor,
+                )
+            regrade_lead(db, lead, now=now)
+    return lead_to_dict(lead)
+
+
+def set_stage(
+    db: Session,
+    lead_id: int,
+    stage: str | LeadStage,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    return update_lead(
+        db, lead_id, workspace_id=workspace_id, actor=actor, now=now, stage=str(stage)
+    )
+
+
+def _clean_tags(tags: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for tag in tags:
+        out.extend(L.split_tags(tag))
+    return out
+
+
+def add_tags(
+    db: Session,
+    lead_id: int,
+    tags: Sequence[str],
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    tag_list = _clean_tags(tags)
+    if not tag_list:
+        raise ValidationError("no tag given", field="tags")
+    with unit_of_work(db):
+        lead = _require(db, workspace_id, lead_id)
+        repo.add_tags(db, workspace_id, [(lead.id, t) for t in tag_list])
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.LEAD_UPDATED, occurred_at=utcnow(), detail={"tags_added": tag_list}
+            ),
+            lead_id=lead.id,
+            actor=actor,
+        )
+        db.flush()
+        db.refresh(lead)
+    return lead_to_dict(lead)
+
+
+def remove_tags(
+    db: Session,
+    lead_id: int,
+    tags: Sequence[str],
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    keys = [t.lower() for t in _clean_tags(tags)]
+    with unit_of_work(db):
+        lead = _require(db, workspace_id, lead_id)
+        lead.tag_rows = [t for t in lead.tag_rows if t.tag_key not in keys]
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.LEAD_UPDATED, occurred_at=utcnow(), detail={"tags_removed": keys}
+            ),
+            lead_id=lead.id,
+            actor=actor,
+        )
+    return lead_to_dict(lead)
+
+
+def add_note(
+    db: Session,
+    lead_id: int,
+    body: str,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    author: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    text = L.check_text("note", (body or "").strip())
+    if not text:
+        raise ValidationError("the note is empty", field="body")
+    now = now or utcnow()
+    with unit_of_work(db):
+        lead = _require(db, workspace_id, lead_id)
+        note = LeadNoteDB(
+            workspace_id=workspace_id, lead_id=lead.id, body=text, author=author, created_at=now
+        )
+        db.add(note)
+        db.flush()
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.LEAD_NOTE_ADDED, occurred_at=now, detail={"note_id": note.id}
+            ),
+            lead_id=lead.id,
+            actor=author,
+        )
+    return {
+        "id": note.id,
+        "lead_id": lead.id,
+        "body": note.body,
+        "author": author,
+        "created_at": now,
+    }
+
+
+def find_leads(
+    db: Session,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    grade: Sequence[str] | None = None,
+    stage: Sequence[str] | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    min_score: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Leads matching every filter given, best score first."""
+    if limit < 1 or limit > 10_000:
+        raise ValidationError("limit must be between 1 and 10000", field="limit")
+    stages = [L.parse_stage(s).value for s in stage] if stage else None
+    grades = [g.strip().upper() for g in grade] if grade else None
+    stmt = repo.lead_query(
+        workspace_id, grade=grades, stage=stages, tag=tag, search=search, min_score=min_score
+    )
+    rows = list(db.scalars(stmt.limit(limit).offset(offset)))
+    return [lead_to_dict(r) for r in rows]
+
+
+def count_leads(db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> int:
+    return int(
+        db.scalar(
+            select(func.count()).select_from(LeadDB).where(LeadDB.workspace_id == workspace_id)
+        )
+        or 0
+    )
+
+
+def grade_leads(
+    db: Session,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    lead_ids: Sequence[int] | None = None,
+    batch_size: int = 1000,
+    now: datetime | None = None,
+    on_progress: Any = None,
+) -> dict[str, Any]:
+    """Regrade leads (all of the workspace by default), in batches; returns the grade counts."""
+    now = now or utcnow()
+    icp = get_icp(db, workspace_id)
+    base = select(LeadDB.id).where(LeadDB.workspace_id == workspace_id).order_by(LeadDB.id)
+    if lead_ids is not None:
+        base = base.where(LeadDB.id.in_(list(lead_ids)))
+    ids = list(db.scalars(base))
+    counts = {"A": 0, "B": 0, "C": 0, "D": 0}
+    changed = 0
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        with unit_of_work(db):
+            leads = list(db.scalars(select(LeadDB).where(LeadDB.id.in_(chunk))))
+            engagement = repo.engagement_for(db, workspace_id, chunk)
+            for lead in leads:
+                result = grade_lead(icp, profile_of(lead), engagement.get(lead.id, Engagement()))
+                old = (lead.grade, lead.score)
+                if _apply_grade(lead, result, now):
+                    changed += 1
+                    repo.add_event(
+                        db,
+                        workspace_id,
+                        OutreachEvent(
+                            type=EventType.LEAD_GRADED,
+                            occurred_at=now,
+                            detail={
+                                "from": list(old),
+                                "to": [result.grade, result.score],
+                                "reasons": list(result.reasons),
+                            },
+                        ),
+                        lead_id=lead.id,
+                    )
+                counts[result.grade] += 1
+        if on_progress is not None:
+            on_progress(len(chunk))
+    return {"graded": len(ids), "changed": changed, "grades": counts}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _iter_export_rows(
+    db: Session,
+    workspace_id: int,
+    grade: Sequence[str] | None,
+    stage: Sequence[str] | None,
+    tag: str | None,
+    batch: int = 2000,
+) -> Iterator[list[LeadDB]]:
+    stages = [L.parse_stage(s).value for s in stage] if stage else None
+    grades = [g.strip().upper() for g in grade] if grade else None
+    stmt = repo.lead_query(workspace_id, grade=grades, stage=stages, tag=tag)
+    last_id = 0
+    stmt = stmt.order_by(None).order_by(LeadDB.id)
+    while True:
+        rows = list(db.scalars(stmt.where(LeadDB.id > last_id).limit(batch)))
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1].id
+
+
+def export_leads_csv(
+    db: Session,
+    out: IO[str],
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    grade: Sequence[str] | None = None,
+    stage: Sequence[str] | None = None,
+    tag: str | None = None,
+) -> int:
+    """Write leads as CSV (UTF-8; custom fields as ``custom:NAME`` columns); returns the count.
+
+    Cells that a spreadsheet would run as formulas are prefixed with ``'``; the import
+    strips that prefix again, so an export re-imports to the same leads.
+    """
+    custom_keys: set[str] = set()
+    for rows in _iter_export_rows(db, workspace_id, grade, stage, tag):
+        for r in rows:
+            custom_keys.update((r.custom_fields or {}).keys())
+    customs = sorted(custom_keys)
+    writer = csv.writer(out)
+    writer.writerow([*EXPORT_COLUMNS, *[f"custom:{k}" for k in customs]])
+    count = 0
+    for rows in _iter_export_rows(db, workspace_id, grade, stage, tag):
+        tag_map = repo.tags_for(db, [r.id for r in rows])
+        for r in rows:
+            values = []
+            for col in EXPORT_COLUMNS:
+                if col == "tags":
+                    values.append(_cell("; ".join(tag_map.get(r.id, []))))
+                else:
+                    values.append(_cell(getattr(r, col)))
+            custom = r.custom_fields or {}
+            values.extend(_cell(custom.get(k)) for k in customs)
+            writer.writerow(values)
+            count += 1
+        db.expunge_all()
+    return count
+
+
+__all__ = [
+    "add_note",
+    "add_tags",
+    "count_leads",
+    "create_lead",
+    "export_leads_csv",
+    "find_leads",
+    "get_lead",
+    "grade_leads",
+    "lead_to_dict",
+    "regrade_lead",
+    "remove_tags",
+    "resolve_lead",
+    "set_stage",
+    "update_lead",
+]

@@ -1,0 +1,214 @@
+"""Sending one message and reading the attempt history.
+
+Until a channel has a transport (the email channel brings SMTP and the local outbox),
+``send_outreach_message`` records the attempt as FAILED with the reason: it never claims
+a delivery that no transport performed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OutreachMessageDB
+from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType, MessageStatus
+from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.channels import parse_channel
+from aicmo.operator_services.uow import unit_of_work, utcnow
+
+NO_TRANSPORT = (
+    "no transport configured for {channel}: nothing was sent. "
+    "Sending arrives with the channel's adapter (SMTP or the local outbox for email)."
+)
+
+
+def message_to_dict(row: OutreachMessageDB) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "lead_id": row.lead_id,
+        "campaign_id": row.campaign_id,
+        "step_index": row.step_index,
+        "channel": row.channel,
+        "message_type": row.message_type,
+        "status": row.status,
+        "recipient": row.recipient,
+        "subject": row.subject,
+        "body": row.body,
+        "transport": row.transport,
+        "provider_message_id": row.provider_message_id,
+        "error": row.error,
+        "retry_count": row.retry_count,
+        "idempotency_key": row.idempotency_key,
+        "scheduled_at": row.scheduled_at,
+        "sent_at": row.sent_at,
+        "delivered_at": row.delivered_at,
+        "replied_at": row.replied_at,
+        "bounced_at": row.bounced_at,
+        "created_at": row.created_at,
+    }
+
+
+def _recipient(lead: LeadDB, channel: ChannelType) -> str | None:
+    if channel is ChannelType.EMAIL:
+        return lead.email
+    if channel is ChannelType.LINKEDIN:
+        return lead.linkedin_url or lead.linkedin_id
+    return lead.form_url or lead.website
+
+
+def suppression_reason(db: Session, lead: LeadDB) -> str | None:
+    """Why this lead must not be contacted, or None (address, domain, LinkedIn id)."""
+    pairs: list[tuple[str, str]] = []
+    if lead.email_key:
+        pairs += [("EMAIL", lead.email_key), ("DOMAIN", L.email_domain(lead.email_key))]
+    if lead.linkedin_key:
+        pairs.append(("LINKEDIN", lead.linkedin_key))
+    hits = repo.suppression_hits(db, lead.workspace_id, pairs=pairs)
+    if not hits:
+        return None
+    hit = hits[0]
+    return f"{hit.kind.lower()} {hit.value} is suppressed ({hit.reason})"
+
+
+def send_outreach_message(
+    db: Session,
+    lead_id: int,
+    message_body: str,
+    subject: str | None = None,
+    *,
+    channel: str | ChannelType = ChannelType.EMAIL,
+    campaign_id: int | None = None,
+    idempotency_key: str | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Send one message to one lead and record the attempt.
+
+    Returns a dict with ``success``, ``status``, ``message_id`` (the attempt row),
+    ``channel``, ``transport`` and ``error``. A suppressed lead gets status SUPPRESSED.
+
+    Raises:
+        NotFoundError: no such lead. ValidationError: empty body, control characters
+            in the subject, or unknown channel. ConflictError: the idempotency key was
+            used by another attempt.
+    """
+    ch = parse_channel(channel)
+    if not isinstance(message_body, str) or not message_body.strip():
+        raise ValidationError("message_body is empty", field="message_body")
+    L.check_text("message_body", message_body, max_len=200_000)
+    if subject is not None:
+        L.check_single_line("subject", subject, max_len=998)
+    now = now or utcnow()
+    key = idempotency_key or f"manual:{uuid.uuid4().hex}"
+    with unit_of_work(db):
+        if isinstance(lead_id, bool) or not isinstance(lead_id, int):
+            raise ValidationError(
+                f"lead_id must be a whole number, got {lead_id!r}", field="lead_id"
+            )
+        lead = repo.get_lead(db, workspace_id, lead_id)
+        if lead is None:
+            raise NotFoundError(f"no lead with id {lead_id}")
+        dup = db.scalar(select(OutreachMessageDB).where(OutreachMessageDB.idempotency_key == key))
+        if dup is not None:
+            if dup.lead_id != lead.id:
+                raise ConflictError(f"idempotency key {key!r} belongs to another attempt")
+            return {**_result(dup), "duplicate": True}
+        blocked = suppression_reason(db, lead)
+        recipient = _recipient(lead, ch)
+        if blocked:
+            status, error = MessageStatus.SUPPRESSED, blocked
+        elif not recipient:
+            status, error = MessageStatus.FAILED, f"lead #{lead.id} has no address for {ch.value}"
+        else:
+            status, error = MessageStatus.FAILED, NO_TRANSPORT.format(channel=ch.value)
+        row = OutreachMessageDB(
+            workspace_id=workspace_id,
+            lead_id=lead.id,
+            campaign_id=campaign_id,
+            channel=ch.value,
+            status=status.value,
+            recipient=recipient,
+            subject=subject,
+            body=message_body,
+            error=error,
+            idempotency_key=key,
+            scheduled_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(row)
+        db.flush()
+        common = {"channel": ch, "recipient": recipient}
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(type=EventType.MESSAGE_ATTEMPTED, occurred_at=now, **common),  # type: ignore[arg-type]
+            lead_id=lead.id,
+            campaign_id=campaign_id,
+            message_id=row.id,
+        )
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(type=EventType.MESSAGE_FAILED, occurred_at=now, reason=error, **common),  # type: ignore[arg-type]
+            lead_id=lead.id,
+            campaign_id=campaign_id,
+            message_id=row.id,
+        )
+    return {**_result(row), "duplicate": False}
+
+
+def _result(row: OutreachMessageDB) -> dict[str, Any]:
+    sent = row.status not in {
+        MessageStatus.FAILED.value,
+        MessageStatus.SUPPRESSED.value,
+        MessageStatus.UNKNOWN.value,
+        MessageStatus.QUEUED.value,
+        MessageStatus.SENDING.value,
+    }
+    return {
+        "success": sent,
+        "status": row.status,
+        "message_id": row.id,
+        "lead_id": row.lead_id,
+        "channel": row.channel,
+        "transport": row.transport,
+        "error": row.error,
+        "idempotency_key": row.idempotency_key,
+    }
+
+
+def get_outreach_history(
+    db: Session,
+    lead_id: int | None = None,
+    campaign_id: int | None = None,
+    channel: str | ChannelType | None = None,
+    limit: int = 100,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> list[dict[str, Any]]:
+    """Attempts, newest first, filtered by lead, campaign and channel.
+
+    Raises:
+        ValidationError: unknown channel or a limit outside 1..10000.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise ValidationError(f"limit must be between 1 and 10000, got {limit!r}", field="limit")
+    stmt = select(OutreachMessageDB).where(OutreachMessageDB.workspace_id == workspace_id)
+    if lead_id is not None:
+        stmt = stmt.where(OutreachMessageDB.lead_id == lead_id)
+    if campaign_id is not None:
+        stmt = stmt.where(OutreachMessageDB.campaign_id == campaign_id)
+    if channel is not None:
+        stmt = stmt.where(OutreachMessageDB.channel == parse_channel(channel).value)
+    stmt = stmt.order_by(OutreachMessageDB.created_at.desc(), OutreachMessageDB.id.desc()).limit(
+        limit
+    )
+    return [message_to_dict(r) for r in db.scalars(stmt)]

@@ -1,0 +1,143 @@
+"""Workspace set-up: default channel configs, the default sequence and the ICP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, ChannelConfigDB, SequenceConfigDB
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.grading import ICP, default_icp
+from aicmo.cam.domain.messages import ChannelType
+from aicmo.errors import NotFoundError, ValidationError
+from aicmo.operator_services.uow import unit_of_work, utcnow
+
+DEFAULT_SEQUENCE_NAME = "default"
+
+#: Email, then a LinkedIn message, then the website's contact form.
+DEFAULT_SEQUENCE_STEPS: list[dict[str, Any]] = [
+    {
+        "channel": "EMAIL",
+        "fallback": ["LINKEDIN", "CONTACT_FORM"],
+        "delay_hours": 0,
+        "template": {
+            "subject": "Quick question, {{ first_name | default('there') }}",
+            "body": "Hi {{ first_name | default('there') }},\n\n"
+            "I noticed {{ company | default('your team') }} and wanted to reach out.",
+        },
+        "condition": "no_reply",
+    },
+    {
+        "channel": "LINKEDIN",
+        "fallback": ["CONTACT_FORM"],
+        "delay_hours": 72,
+        "template": {"body": "Hi {{ first_name | default('there') }}, following up on my email."},
+        "condition": "no_reply",
+    },
+    {
+        "channel": "CONTACT_FORM",
+        "fallback": [],
+        "delay_hours": 96,
+        "template": {
+            "subject": "Partnership question",
+            "body": "Hello, I wrote to {{ first_name | default('your team') }} last week.",
+        },
+        "condition": "no_reply",
+    },
+]
+
+
+def ensure_workspace_defaults(
+    db: Session, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[str, Any]:
+    """Create what a fresh workspace needs; leave anything that exists untouched.
+
+    Returns what was created, for `aicmo init` to report.
+    """
+    created: dict[str, Any] = {"channel_configs": [], "sequence": None, "icp": False}
+    with unit_of_work(db):
+        ws = repo.get_workspace(db, workspace_id)
+        if ws is None:
+            raise NotFoundError(f"workspace {workspace_id} does not exist")
+        have = set(
+            db.scalars(
+                select(ChannelConfigDB.channel).where(ChannelConfigDB.workspace_id == workspace_id)
+            )
+        )
+        for channel in ChannelType:
+            if channel.value not in have:
+                db.add(ChannelConfigDB(workspace_id=workspace_id, channel=channel.value))
+                created["channel_configs"].append(channel.value)
+        seq = db.scalar(
+            select(SequenceConfigDB).where(
+                SequenceConfigDB.workspace_id == workspace_id,
+                SequenceConfigDB.name == DEFAULT_SEQUENCE_NAME,
+            )
+        )
+        if seq is None:
+            db.add(
+                SequenceConfigDB(
+                    workspace_id=workspace_id,
+                    name=DEFAULT_SEQUENCE_NAME,
+                    description="Email, then LinkedIn, then the contact form",
+                    steps=[dict(s) for s in DEFAULT_SEQUENCE_STEPS],
+                )
+            )
+            created["sequence"] = DEFAULT_SEQUENCE_NAME
+        if ws.icp is None:
+            ws.icp = default_icp().model_dump(mode="json")
+            created["icp"] = True
+    return created
+
+
+def get_icp(db: Session, workspace_id: int = DEFAULT_WORKSPACE_ID) -> ICP:
+    """The workspace's ideal-customer profile (the built-in default until one is set)."""
+    ws = repo.get_workspace(db, workspace_id)
+    if ws is None:
+        raise NotFoundError(f"workspace {workspace_id} does not exist")
+    if ws.icp is None:
+        return default_icp()
+    return ICP.model_validate(ws.icp)
+
+
+def parse_icp_yaml(text: str) -> ICP:
+    """An ICP from YAML, with errors that name the field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ValidationError(f"ICP file is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ValidationError("ICP file must be a YAML mapping (roles:, industries:, …)")
+    try:
+        return ICP.model_validate(data)
+    except PydanticValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise ValidationError(f"ICP field {where}: {first['msg']}", field=where) from err
+
+
+def set_icp(
+    db: Session, icp: ICP, *, workspace_id: int = DEFAULT_WORKSPACE_ID, actor: str | None = None
+) -> dict[str, Any]:
+    """Store the ICP; grades are recomputed by `grade_leads` (the CLI does both)."""
+    with unit_of_work(db):
+        ws = repo.get_workspace(db, workspace_id)
+        if ws is None:
+            raise NotFoundError(f"workspace {workspace_id} does not exist")
+        ws.icp = icp.model_dump(mode="json")
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(type=EventType.ICP_CHANGED, occurred_at=utcnow(), detail=ws.icp),
+            actor=actor,
+        )
+    return icp.model_dump(mode="json")
+
+
+def icp_to_yaml(icp: ICP) -> str:
+    return yaml.safe_dump(icp.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
