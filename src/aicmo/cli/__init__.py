@@ -11,32 +11,26 @@ from aicmo.errors import AicmoError, ImportFileError
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; our errors become a red line and an exit code, never a traceback."""
-    err = Console(stderr=True)
+    """Run the CLI; our errors become a red line and an exit code, never a traceback.
+
+    Exit codes: 0 success, 1 an operation failed (or an import rejected rows),
+    2 unusable input (bad usage, an import file that cannot be read).
+    """
+    err = Console(stderr=True, highlight=False)
     try:
-        app(args=argv, prog_name="aicmo", standalone_mode=False)
-    except SystemExit as exc:  # typer.Exit inside commands
-        return int(exc.code or 0)
+        app(args=argv, prog_name="aicmo")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except ImportFileError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc.message}")
         return 2
     except AicmoError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc.message}")
         return 1
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         return 130
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            return int(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 1
-        raise
     return 0
 
 

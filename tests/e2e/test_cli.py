@@ -1,0 +1,122 @@
+"""The CLI as a user runs it: a real process, a real SQLite file, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def aicmo(tmp_path: Path, *args: str, db: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AICMO_")}
+    env["AICMO_DATA_DIR"] = str(tmp_path / "data")
+    env["AICMO_DATABASE_URL"] = f"sqlite:///{db or tmp_path / 'cli.db'}"
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "aicmo", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_init_creates_the_database_key_and_defaults(tmp_path: Path) -> None:
+    run = aicmo(tmp_path, "init")
+    assert run.returncode == 0, run.stderr
+    assert "aicmo is ready" in run.stdout and "cli.db" in run.stdout
+    key = tmp_path / "data" / "secret.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.read_text().strip() not in run.stdout  # the secret is never printed
+    again = aicmo(tmp_path, "init")
+    assert again.returncode == 0 and "Secret key written" not in again.stdout
+    channels = aicmo(tmp_path, "channels", "list")
+    assert "EMAIL" in channels.stdout and "100" in channels.stdout and "500" in channels.stdout
+
+
+def test_import_exit_codes_and_report(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("Email,First Name\na@example.com,Ann\n")
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("Email;First Name\nb@example.com;Bo\nnope;Cy\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("Email,First Name\nd@example.com,Déa\n".encode("cp1252"))
+
+    ok = aicmo(tmp_path, "leads", "import", str(good))
+    assert ok.returncode == 0, ok.stderr
+    some = aicmo(tmp_path, "leads", "import", str(mixed), "--json")
+    assert some.returncode == 1
+    report = json.loads(some.stdout)
+    assert report["created"] == 1 and report["rejected_rows"][0]["line"] == 3
+    unusable = aicmo(tmp_path, "leads", "import", str(bad))
+    assert unusable.returncode == 2
+    assert "--encoding cp1252" in unusable.stderr and "Traceback" not in unusable.stderr
+    fixed = aicmo(tmp_path, "leads", "import", str(bad), "--encoding", "cp1252")
+    assert fixed.returncode == 0
+    mapped = tmp_path / "mapped.csv"
+    mapped.write_text("Work Mail,Who\ne@example.com,Eve\n")
+    assert aicmo(tmp_path, "leads", "import", str(mapped)).returncode == 2
+    run = aicmo(
+        tmp_path,
+        "leads",
+        "import",
+        str(mapped),
+        "--map",
+        "Work Mail=email",
+        "--map",
+        "Who=first_name",
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    listed = aicmo(tmp_path, "leads", "list")
+    for name in ("Ann", "Bo", "Déa", "Eve"):
+        assert name in listed.stdout
+
+
+def test_export_grade_and_one_lead_commands(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "Email,First Name,Title,Industry,# Employees\nceo@acme.example,Ada,CEO,SaaS,50\n"
+    )
+    assert aicmo(tmp_path, "leads", "import", str(src)).returncode == 0
+    graded = aicmo(tmp_path, "leads", "grade")
+    assert graded.returncode == 0 and "A 1" in graded.stdout
+    shown = aicmo(tmp_path, "lead", "show", "CEO@acme.example")
+    assert "Why A" in shown.stdout and "title is C-level" in shown.stdout
+    assert aicmo(tmp_path, "lead", "stage", "ceo@acme.example", "meeting").returncode == 0
+    assert aicmo(tmp_path, "lead", "note", "ceo@acme.example", "Call on Monday").returncode == 0
+    out = tmp_path / "out.csv"
+    exported = aicmo(tmp_path, "leads", "export", str(out))
+    assert exported.returncode == 0
+    text = out.read_text()
+    assert "ceo@acme.example" in text and "MEETING" in text
+    missing = aicmo(tmp_path, "lead", "show", "nobody@example.com")
+    assert missing.returncode == 1 and "no lead" in missing.stderr
+
+
+def test_icp_show_and_set_round_trip(tmp_path: Path) -> None:
+    shown = aicmo(tmp_path, "icp", "show")
+    assert shown.returncode == 0 and "roles:" in shown.stdout
+    path = tmp_path / "icp.yaml"
+    path.write_text(shown.stdout.replace("company_size_max: 1000", "company_size_max: 5000"))
+    assert aicmo(tmp_path, "icp", "set", str(path)).returncode == 0
+    assert "company_size_max: 5000" in aicmo(tmp_path, "icp", "show").stdout
+    path.write_text("roles: nope\n")
+    bad = aicmo(tmp_path, "icp", "set", str(path))
+    assert bad.returncode == 1 and "ICP field roles" in bad.stderr
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_demo_runs_the_main_job_on_a_fresh_database(tmp_path: Path, once: bool) -> None:
+    demo_db = tmp_path / "demo.db"
+    args = ["demo", "--database", str(demo_db)] + (["--once"] if once else [])
+    run = aicmo(tmp_path, *args)
+    assert run.returncode == 0, run.stderr
+    assert "imported (new)" in run.stdout and "Graded leads" in run.stdout
+    assert "created 0" in run.stdout  # the re-import duplicated nothing
+    assert demo_db.exists()
