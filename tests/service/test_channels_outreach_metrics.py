@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -40,7 +41,7 @@ def test_channel_config_defaults_and_update(db: Session) -> None:
     ],
 )
 def test_bad_channel_changes_are_refused_and_nothing_is_written(
-    db: Session, changes: dict[str, object], field: str
+    db: Session, changes: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ValidationError) as err:
         ops.update_channel_config(db, "EMAIL", **changes)

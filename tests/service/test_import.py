@@ -44,7 +44,8 @@ def test_bad_rows_are_reported_by_physical_line_and_good_rows_land(
         (6, "no email address and no LinkedIn URL"),
         (
             7,
-            "first_name contains a control character (line break or similar); remove it and import again",
+            "first_name contains a control character (line break or similar); "
+            "remove it and import again",
         ),
     ]
     assert report.exit_code == 1

@@ -111,7 +111,8 @@ def test_icp_change_regrades(db: Session) -> None:
     ops.set_icp(
         db,
         parse_icp_yaml(
-            "roles:\n  - label: plumber\n    keywords: [plumber]\n    points: 60\ncountries: [France]\n"
+            "roles:\n  - label: plumber\n    keywords: [plumber]\n    points: 60\n"
+            "countries: [France]\n"
         ),
     )
     ops.grade_leads(db)
@@ -121,5 +122,5 @@ def test_icp_change_regrades(db: Session) -> None:
 def test_bad_icp_yaml_names_the_field() -> None:
     from aicmo.operator_services.workspace import parse_icp_yaml
 
-    with pytest.raises(ValidationError, match="roles.0.points"):
+    with pytest.raises(ValidationError, match=r"roles\.0\.points"):
         parse_icp_yaml("roles:\n  - label: x\n    keywords: [x]\n    points: lots\n")

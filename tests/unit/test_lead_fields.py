@@ -141,3 +141,20 @@ def test_api_fields_are_strict() -> None:
         "website": "https://acme.example",
         "stage": "WON",
     }
+
+
+@given(st.emails() | st.text(max_size=40))
+def test_the_email_fast_path_agrees_with_email_validator(value: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        expected: str | None = validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        got: str | None = L.normalize_email(value)[0]
+    except ValidationError:
+        got = None
+    if expected is not None and L._CONTROL_RE.search(value.strip()):
+        expected = None  # we refuse control characters before asking the library
+    assert got == expected

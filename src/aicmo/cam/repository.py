@@ -4,10 +4,13 @@ queries. Comments name the index each query uses and what it locks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -24,6 +27,7 @@ from aicmo.cam.db_models import (
 )
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import Engagement
+from aicmo.db.types import UTCDateTime
 
 
 def dialect_insert(db: Session, table: Any) -> Any:
@@ -211,39 +215,98 @@ LEAD_IMPORT_COLUMNS = (
 def leads_by_keys(
     db: Session, workspace_id: int, email_keys: Iterable[str], linkedin_keys: Iterable[str]
 ) -> list[dict[str, Any]]:
-    """Existing leads matching any key (uq_leads_workspace_email / _linkedin indexes)."""
-    emails, links = list(set(email_keys)), list(set(linkedin_keys))
-    conds = []
-    if emails:
-        conds.append(LeadDB.email_key.in_(emails))
-    if links:
-        conds.append(LeadDB.linkedin_key.in_(links))
-    if not conds:
-        return []
+    """Existing leads matching any key.
+
+    Two queries, not one with OR: each uses its unique index (uq_leads_workspace_email,
+    uq_leads_workspace_linkedin); SQLite plans an OR of two INs as a workspace scan,
+    which made every import batch cost as much as the table is big.
+    """
     cols = [getattr(LeadDB, c) for c in LEAD_IMPORT_COLUMNS]
-    stmt = select(*cols).where(LeadDB.workspace_id == workspace_id, or_(*conds))
-    return [dict(r) for r in db.execute(stmt).mappings()]
+    found: dict[int, dict[str, Any]] = {}
+    for column, keys in ((LeadDB.email_key, email_keys), (LeadDB.linkedin_key, linkedin_keys)):
+        wanted = list(set(keys))
+        for start in range(0, len(wanted), 10_000):
+            stmt = select(*cols).where(
+                LeadDB.workspace_id == workspace_id, column.in_(wanted[start : start + 10_000])
+            )
+            for row in db.execute(stmt).mappings():
+                found[row["id"]] = dict(row)
+    return list(found.values())
+
+
+_LEAD_INSERT_DEFAULTS: dict[str, Any] = {"stage": "NEW", "custom_fields": {}, "grade_reasons": []}
+
+
+@lru_cache(maxsize=16)
+def _sqlite_datetime(value: datetime) -> str:
+    # The text form SQLAlchemy's SQLite DATETIME reads back (naive UTC); one import
+    # stamps every row with the same instant, hence the cache.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def _none_or(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else fn(v)
+
+
+def insert_leads(db: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many new leads through the driver's executemany (the import's hot path).
+
+    Values are converted here exactly as the column types would convert them (aware
+    UTC datetimes, JSON, money), skipping the ORM's per-row bind processing, which
+    costs more than the insert itself.
+    """
+    if not rows:
+        return
+    sqlite_db = db.get_bind().dialect.name == "sqlite"
+    getters: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+    for col in LeadDB.__table__.columns:
+        if col.name == "id":
+            continue
+        conv: Callable[[Any], Any] | None = None
+        if isinstance(col.type, UTCDateTime):
+            conv = _none_or(_sqlite_datetime) if sqlite_db else None
+        elif col.name in {"custom_fields", "grade_reasons"}:
+            conv = json.dumps if sqlite_db else Jsonb
+        elif col.name == "deal_value" and sqlite_db:
+            conv = _none_or(str)
+        getters.append((col.name, _LEAD_INSERT_DEFAULTS.get(col.name), conv))
+    mark = "?" if sqlite_db else "%s"
+    names = ", ".join(name for name, _, _ in getters)
+    # Column names come from the model, values are bound: nothing user-given is spliced.
+    sql = f"INSERT INTO leads ({names}) VALUES ({', '.join(mark for _ in getters)})"  # noqa: S608
+    params = []
+    for row in rows:
+        get = row.get
+        params.append(tuple([get(n, d) if f is None else f(get(n, d)) for n, d, f in getters]))
+    db.connection().exec_driver_sql(sql, params)
+
+
+def lead_ids_by_keys(
+    db: Session, workspace_id: int, email_keys: Iterable[str], linkedin_keys: Iterable[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """(email_key → id, linkedin_key → id) for leads just written (unique indexes)."""
+    by_email: dict[str, int] = {}
+    by_link: dict[str, int] = {}
+    for row in leads_by_keys(db, workspace_id, email_keys, linkedin_keys):
+        if row["email_key"]:
+            by_email[row["email_key"]] = row["id"]
+        if row["linkedin_key"]:
+            by_link[row["linkedin_key"]] = row["id"]
+    return by_email, by_link
 
 
 def find_lead(
     db: Session, workspace_id: int, *, email_key: str | None = None, linkedin_key: str | None = None
 ) -> LeadDB | None:
-    conds = []
-    if email_key:
-        conds.append(LeadDB.email_key == email_key)
-    if linkedin_key:
-        conds.append(LeadDB.linkedin_key == linkedin_key)
-    if not conds:
-        return None
-    stmt = select(LeadDB).where(LeadDB.workspace_id == workspace_id, or_(*conds)).limit(2)
-    rows = list(db.scalars(stmt))
-    if not rows:
-        return None
-    if email_key:
-        for row in rows:
-            if row.email_key == email_key:
-                return row
-    return rows[0]
+    """The lead with this email key, else with this LinkedIn key (one unique index each)."""
+    for column, key in ((LeadDB.email_key, email_key), (LeadDB.linkedin_key, linkedin_key)):
+        if key:
+            lead = db.scalar(
+                select(LeadDB).where(LeadDB.workspace_id == workspace_id, column == key)
+            )
+            if lead is not None:
+                return lead
+    return None
 
 
 def get_lead(db: Session, workspace_id: int, lead_id: int) -> LeadDB | None:

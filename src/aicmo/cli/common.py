@@ -28,7 +28,9 @@ def short_reason(reason: str) -> str:
     return reason.split(" (", 1)[0]
 
 
-def leads_table(leads: list[dict[str, Any]], *, title: str | None = None, reasons: bool = True) -> Table:
+def leads_table(
+    leads: list[dict[str, Any]], *, title: str | None = None, reasons: bool = True
+) -> Table:
     wide = console.width >= 150
     reasons = reasons and wide
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)

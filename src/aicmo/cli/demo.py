@@ -27,7 +27,8 @@ def demo_csv_path() -> Path:
 def demo(
     once: Annotated[bool, typer.Option("--once", help="Exit when done (for scripts)")] = False,
     database: Annotated[
-        Path | None, typer.Option(help="SQLite file for the demo (default: <data dir>/demo/aicmo-demo.db)")
+        Path | None,
+        typer.Option(help="SQLite file for the demo (default: <data dir>/demo/aicmo-demo.db)"),
     ] = None,
 ) -> None:
     """Run the main job on a fresh embedded database: import, grade, show the leads."""
@@ -42,7 +43,9 @@ def demo(
         initialize(demo_settings, engine)
         console.print(Panel.fit(f"aicmo demo: fresh SQLite database at {db_file}", style="bold"))
         csv_path = demo_csv_path()
-        console.print(f"\n[bold]1. Import[/] {csv_path.name} (made-up leads, reserved example domains)")
+        console.print(
+            f"\n[bold]1. Import[/] {csv_path.name} (made-up leads, reserved example domains)"
+        )
         with session_factory(engine)() as db:
             report = ops.import_leads_csv(db, csv_path, source="demo")
             print_import_report(report)
@@ -56,10 +59,15 @@ def demo(
             result = ops.grade_leads(db)
             g = result["grades"]
             console.print(f"A {g['A']}  B {g['B']}  C {g['C']}  D {g['D']}")
-            console.print(leads_table(ops.find_leads(db, limit=100), title="Graded leads, best first"))
+            console.print(
+                leads_table(ops.find_leads(db, limit=100), title="Graded leads, best first")
+            )
             console.print("\n[bold]4. Channels[/]")
             for c in ops.list_channel_configs(db):
-                console.print(f"  {c['channel']}: {c['rate_limit_per_hour']}/hour, {c['rate_limit_per_day']}/day")
+                console.print(
+                    f"  {c['channel']}: {c['rate_limit_per_hour']}/hour, "
+                    f"{c['rate_limit_per_day']}/day"
+                )
             m = ops.get_channel_metrics(db, days=7)
             console.print(
                 f"  metrics (7 days): EMAIL sent {m['EMAIL']['sent']}, "

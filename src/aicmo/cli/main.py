@@ -26,8 +26,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema: upgrade, downgrade, show the revision.", no_args_is_help=True)
-leads_app = typer.Typer(help="Many leads at once: import, export, grade, list.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database schema: upgrade, downgrade, show the revision.", no_args_is_help=True
+)
+leads_app = typer.Typer(
+    help="Many leads at once: import, export, grade, list.", no_args_is_help=True
+)
 lead_app = typer.Typer(help="One person: show, add, edit, stage, tag, note.", no_args_is_help=True)
 icp_app = typer.Typer(help="The ideal-customer profile used for grading.", no_args_is_help=True)
 channels_app = typer.Typer(help="Channel switches and rate limits.", no_args_is_help=True)
@@ -49,10 +53,14 @@ def init() -> None:
     console.print(f"[bold green]aicmo is ready.[/] Database: {info['database_url']}")
     console.print(f"Schema revision: {info['revision']} (was {info['revision_before'] or 'empty'})")
     if info["secret_key_written"]:
-        console.print(f"Secret key written to {info['secret_key_written']} (mode 0600); keep it safe.")
+        console.print(
+            f"Secret key written to {info['secret_key_written']} (mode 0600); keep it safe."
+        )
     created = info["created"]
     if created["channel_configs"]:
-        console.print(f"Channel configs created: {', '.join(created['channel_configs'])} (100/hour, 500/day)")
+        console.print(
+            f"Channel configs created: {', '.join(created['channel_configs'])} (100/hour, 500/day)"
+        )
     if created["sequence"]:
         console.print("Sequence 'default' created: Email → LinkedIn → Contact form")
     if created["icp"]:
@@ -85,7 +93,9 @@ def db_downgrade(
 def db_current() -> None:
     """Print the database's revision and the latest one this aicmo knows."""
     engine = engine_for()
-    console.print(f"current: {migrate.current_revision(engine) or 'empty'}  head: {migrate.head_revision()}")
+    console.print(
+        f"current: {migrate.current_revision(engine) or 'empty'}  head: {migrate.head_revision()}"
+    )
 
 
 # --- leads ---------------------------------------------------------------------------------
@@ -113,7 +123,10 @@ def print_import_report(report: ImportReport, *, max_lines: int = 50) -> None:
             table.add_row(str(problem.line), problem.message)
         console.print(table)
         if report.rejected_count > max_lines:
-            console.print(f"… and {report.rejected_count - max_lines} more: use --rejects FILE to get them all")
+            console.print(
+                f"… and {report.rejected_count - max_lines} more: "
+                "use --rejects FILE to get them all"
+            )
     if report.warnings:
         table = Table(title="Warnings (rows imported; the value was kept as a custom field)")
         table.add_column("line", justify="right")
@@ -127,15 +140,27 @@ def print_import_report(report: ImportReport, *, max_lines: int = 50) -> None:
 
 @leads_app.command("import")
 def leads_import(
-    file: Annotated[Path, typer.Argument(help="CSV file (Apollo, Sales Navigator, HubSpot or your own)")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV file (Apollo, Sales Navigator, HubSpot or your own)")
+    ],
     map_: Annotated[
         list[str] | None,
-        typer.Option("--map", help='Map a column: "Source Column=field" (field "-" skips it). Repeatable.'),
+        typer.Option(
+            "--map", help='Map a column: "Source Column=field" (field "-" skips it). Repeatable.'
+        ),
     ] = None,
-    encoding: Annotated[str | None, typer.Option(help="File encoding (default: UTF-8, BOM or not)")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="Delimiter (default: sniffed from , ; tab | :)")] = None,
-    source: Annotated[str | None, typer.Option(help="Source to record on new leads, e.g. apollo-2026-11")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag every imported lead. Repeatable.")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="File encoding (default: UTF-8, BOM or not)")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="Delimiter (default: sniffed from , ; tab | :)")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Source to record on new leads, e.g. apollo-2026-11")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Tag every imported lead. Repeatable.")
+    ] = None,
     rejects: Annotated[
         Path | None, typer.Option(help="Write every rejected row (line, reason, cells) to this CSV")
     ] = None,
@@ -147,14 +172,25 @@ def leads_import(
     try:
         with db_session() as db:
             progress = Progress(
-                TextColumn("[bold]importing[/]"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                console=err_console, transient=True, disable=json_out or not err_console.is_terminal,
+                TextColumn("[bold]importing[/]"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+                disable=json_out or not err_console.is_terminal,
             )
             with progress:
                 task = progress.add_task("import", total=size or None)
                 report = ops.import_leads_csv(
-                    db, file, column_map=map_ or (), encoding=encoding, delimiter=delimiter,
-                    source=source, tags=tag or (), rejects_out=rejects_fh,
+                    db,
+                    file,
+                    column_map=map_ or (),
+                    encoding=encoding,
+                    delimiter=delimiter,
+                    source=source,
+                    tags=tag or (),
+                    rejects_out=rejects_fh,
                     on_progress=lambda done: progress.update(task, completed=done),
                 )
     finally:
@@ -172,7 +208,9 @@ def leads_import(
 
 @leads_app.command("export")
 def leads_export(
-    file: Annotated[Path | None, typer.Argument(help="Output CSV (default: standard output)")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="Output CSV (default: standard output)")
+    ] = None,
     grade: Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")] = None,
     stage: Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only leads with this tag")] = None,
@@ -195,15 +233,20 @@ def leads_grade(
     with db_session() as db:
         total = ops.count_leads(db)
         with Progress(
-            TextColumn("[bold]grading[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-            console=err_console, transient=True, disable=not err_console.is_terminal,
+            TextColumn("[bold]grading[/]"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
         ) as progress:
             task = progress.add_task("grade", total=total)
             result = ops.grade_leads(db, on_progress=lambda n: progress.advance(task, n))
         g = result["grades"]
         console.print(
             f"Graded {result['graded']} lead(s), {result['changed']} changed: "
-            f"[bold green]A {g['A']}[/]  [green]B {g['B']}[/]  [yellow]C {g['C']}[/]  [red]D {g['D']}[/]"
+            f"[bold green]A {g['A']}[/]  [green]B {g['B']}[/]  "
+            f"[yellow]C {g['C']}[/]  [red]D {g['D']}[/]"
         )
         if show and result["graded"]:
             console.print(leads_table(ops.find_leads(db, limit=show), title=f"Top {show}"))
@@ -228,9 +271,28 @@ def leads_list(
 
 def _show(lead: dict[str, Any]) -> None:
     table = Table(show_header=False, title=f"Lead #{lead['id']}")
-    for key in ("email", "first_name", "last_name", "company", "title", "seniority", "industry",
-                "company_size", "linkedin_url", "website", "form_url", "phone", "country",
-                "timezone", "stage", "owner", "source", "deal_value", "grade", "score"):
+    for key in (
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "title",
+        "seniority",
+        "industry",
+        "company_size",
+        "linkedin_url",
+        "website",
+        "form_url",
+        "phone",
+        "country",
+        "timezone",
+        "stage",
+        "owner",
+        "source",
+        "deal_value",
+        "grade",
+        "score",
+    ):
         if lead.get(key) not in (None, ""):
             table.add_row(key, str(lead[key]))
     if lead.get("tags"):
@@ -241,7 +303,9 @@ def _show(lead: dict[str, Any]) -> None:
     if lead.get("grade_reasons"):
         console.print("Why " + (lead.get("grade") or "?") + ": " + ", ".join(lead["grade_reasons"]))
     for note in lead.get("notes") or []:
-        console.print(f"[dim]{note['created_at']:%Y-%m-%d %H:%M} {note.get('author') or ''}[/] {note['body']}")
+        console.print(
+            f"[dim]{note['created_at']:%Y-%m-%d %H:%M} {note.get('author') or ''}[/] {note['body']}"
+        )
 
 
 @lead_app.command("show")
@@ -251,8 +315,8 @@ def lead_show(ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedI
         _show(ops.get_lead(db, ref))
 
 
-def _fields(pairs: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _fields(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
@@ -263,7 +327,10 @@ def _fields(pairs: list[str]) -> dict[str, str]:
 
 @lead_app.command("add")
 def lead_add(
-    fields: Annotated[list[str], typer.Argument(help="field=value pairs, e.g. email=jo@acme.example first_name=Jo")],
+    fields: Annotated[
+        list[str],
+        typer.Argument(help="field=value pairs, e.g. email=jo@acme.example first_name=Jo"),
+    ],
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag. Repeatable.")] = None,
 ) -> None:
     """Create a lead."""
@@ -351,13 +418,27 @@ def channels_list() -> None:
     with db_session() as db:
         configs = ops.list_channel_configs(db)
     table = Table(title="Channels")
-    for col in ("channel", "enabled", "per hour", "per day", "per lead", "min gap h", "retries", "backoff h"):
+    for col in (
+        "channel",
+        "enabled",
+        "per hour",
+        "per day",
+        "per lead",
+        "min gap h",
+        "retries",
+        "backoff h",
+    ):
         table.add_column(col)
     for c in configs:
         table.add_row(
-            c["channel"], "yes" if c["enabled"] else "no", str(c["rate_limit_per_hour"]),
-            str(c["rate_limit_per_day"]), f"{c['per_lead_limit']}/{c['per_lead_period_hours']}h",
-            str(c["min_gap_hours"]), str(c["max_retries"]), ", ".join(str(h) for h in c["backoff_hours"]),
+            c["channel"],
+            "yes" if c["enabled"] else "no",
+            str(c["rate_limit_per_hour"]),
+            str(c["rate_limit_per_day"]),
+            f"{c['per_lead_limit']}/{c['per_lead_period_hours']}h",
+            str(c["min_gap_hours"]),
+            str(c["max_retries"]),
+            ", ".join(str(h) for h in c["backoff_hours"]),
         )
     console.print(table)
 
@@ -367,23 +448,34 @@ def channels_set(
     channel: Annotated[str, typer.Argument(help="EMAIL, LINKEDIN or CONTACT_FORM")],
     per_hour: Annotated[int | None, typer.Option("--per-hour", help="rate_limit_per_hour")] = None,
     per_day: Annotated[int | None, typer.Option("--per-day", help="rate_limit_per_day")] = None,
-    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled", help="Switch the channel")] = None,
+    enabled: Annotated[
+        bool | None, typer.Option("--enabled/--disabled", help="Switch the channel")
+    ] = None,
     max_retries: Annotated[int | None, typer.Option(help="Retries of a transient failure")] = None,
-    min_gap_hours: Annotated[int | None, typer.Option(help="Minimum hours between two touches of a lead")] = None,
+    min_gap_hours: Annotated[
+        int | None, typer.Option(help="Minimum hours between two touches of a lead")
+    ] = None,
 ) -> None:
     """Change a channel's limits."""
     changes: dict[str, Any] = {
-        k: v for k, v in {
-            "rate_limit_per_hour": per_hour, "rate_limit_per_day": per_day, "enabled": enabled,
-            "max_retries": max_retries, "min_gap_hours": min_gap_hours,
-        }.items() if v is not None
+        k: v
+        for k, v in {
+            "rate_limit_per_hour": per_hour,
+            "rate_limit_per_day": per_day,
+            "enabled": enabled,
+            "max_retries": max_retries,
+            "min_gap_hours": min_gap_hours,
+        }.items()
+        if v is not None
     }
     with db_session() as db:
         c = ops.update_channel_config(db, channel, **changes)
-    console.print(f"{c['channel']}: {c['rate_limit_per_hour']}/hour, {c['rate_limit_per_day']}/day, "
-                  f"{'enabled' if c['enabled'] else 'disabled'}")
+    console.print(
+        f"{c['channel']}: {c['rate_limit_per_hour']}/hour, {c['rate_limit_per_day']}/day, "
+        f"{'enabled' if c['enabled'] else 'disabled'}"
+    )
 
 
 from aicmo.cli import demo as _demo  # noqa: E402  (registers `aicmo demo`)
 
-__all__ = ["app", "_demo"]
+__all__ = ["_demo", "app"]

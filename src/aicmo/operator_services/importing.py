@@ -194,6 +194,8 @@ class _Pending:
 
 def _strip_formula_guard(cells: list[str]) -> list[str]:
     """Undo the ``'`` that our export puts before formula-like cells."""
+    if "'" not in "".join(cells):
+        return cells
     return [c[1:] if len(c) > 1 and c[0] == "'" and c[1] in "=+-@\t\r" else c for c in cells]
 
 
@@ -223,7 +225,7 @@ def import_leads_csv(
     source: str | None = None,
     tags: Sequence[str] = (),
     workspace_id: int = DEFAULT_WORKSPACE_ID,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
     on_progress: Callable[[int], None] | None = None,
     rejects_out: IO[str] | None = None,
     actor: str | None = None,
@@ -285,7 +287,7 @@ def import_leads_csv(
 
         batch: list[_Pending] = []
         for line, cells in _records(reader, report, reject):
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 report.blank += 1
                 continue
             report.rows += 1
@@ -445,18 +447,25 @@ def _flush(
             changes = _changes(match, r, item.line, report, db_link)
             updates.append((item, match, changes))
 
-        # 3. Insert new leads, with their ids back in order.
+        # 3. Insert new leads; ids are looked up only when tags or notes need them.
         if new_rows:
-            cols = sorted({k for row in new_rows for k in row})
-            full = [{c: row.get(c) for c in cols} for row in new_rows]
-            for row in full:
-                if row.get("custom_fields") is None:
-                    row["custom_fields"] = {}
-            stmt = insert(_LEADS).returning(
-                _LEADS.c.id, sort_by_parameter_order=True
-            )
-            ids = [int(i) for i in db.execute(stmt, full).scalars()]
-            report.created += len(ids)
+            repo.insert_leads(db, new_rows)
+            report.created += len(new_rows)
+            ids: list[int] = []
+            new_items = [it for it in new_items if it.row.tags or it.row.note]
+            if new_items:
+                ids_by_email, ids_by_link = repo.lead_ids_by_keys(
+                    db,
+                    workspace_id,
+                    (it.row.email_key for it in new_items if it.row.email_key),
+                    (it.row.linkedin_key for it in new_items if it.row.linkedin_key),
+                )
+                ids = [
+                    ids_by_email[it.row.email_key]
+                    if it.row.email_key
+                    else ids_by_link[it.row.linkedin_key or ""]
+                    for it in new_items
+                ]
             tag_rows = [
                 (lead_id, t)
                 for lead_id, it in zip(ids, new_items, strict=True)

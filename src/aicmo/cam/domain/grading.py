@@ -52,9 +52,9 @@ class Thresholds(BaseModel):
 
 
 class ICP(BaseModel):
-    """The ideal-customer profile an operator grades leads against."""
+    """The ideal-customer profile an operator grades leads against (immutable)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     roles: list[RoleRule] = Field(default_factory=list)
     seniorities: dict[str, int] = Field(default_factory=dict)
@@ -68,6 +68,22 @@ class ICP(BaseModel):
     reachable_points: int = 5
     engagement: EngagementWeights = Field(default_factory=EngagementWeights)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    def lookup(self) -> _Lookup:
+        """Normalised sets and patterns, built once per profile (grading runs per lead)."""
+        hit = _LOOKUPS.get(id(self))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        look = _Lookup(
+            roles=tuple((_keywords_re(tuple(r.keywords)), r) for r in self.roles),
+            seniorities={_norm(k): v for k, v in self.seniorities.items()},
+            industries=frozenset(_norm(i) for i in self.industries),
+            countries=frozenset(_norm(c) for c in self.countries),
+        )
+        if len(_LOOKUPS) >= 8:
+            _LOOKUPS.pop(next(iter(_LOOKUPS)))
+        _LOOKUPS[id(self)] = (self, look)
+        return look
 
     @model_validator(mode="after")
     def _size_range(self) -> ICP:
@@ -164,33 +180,40 @@ class GradeResult:
 
 
 @lru_cache(maxsize=512)
-def _keyword_re(keyword: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![a-z0-9])" + re.escape(keyword.lower()) + r"(?![a-z0-9])")
+def _keywords_re(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern per rule: any keyword, as a whole word ("cto" not in "director")."""
+    alternatives = "|".join(re.escape(k.lower()) for k in sorted(keywords, key=len, reverse=True))
+    return re.compile(r"(?<![a-z0-9])(?:" + alternatives + r")(?![a-z0-9])")
 
 
 def _norm(text: str | None) -> str:
     return " ".join((text or "").lower().replace("_", " ").split())
 
 
-def _role_points(icp: ICP, lead: LeadProfile) -> tuple[int, str] | None:
+#: Recently used profiles and their lookups (an ICP is not hashable; keyed by identity).
+_LOOKUPS: dict[int, tuple[ICP, _Lookup]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    roles: tuple[tuple[re.Pattern[str], RoleRule], ...]
+    seniorities: dict[str, int]
+    industries: frozenset[str]
+    countries: frozenset[str]
+
+
+def _role_points(look: _Lookup, lead: LeadProfile) -> tuple[int, str] | None:
     best: tuple[int, str] | None = None
     title = _norm(lead.title)
     if title:
-        for rule in icp.roles:
-            for kw in rule.keywords:
-                if _keyword_re(kw).search(title):
-                    cand = (rule.points, f"title is {rule.label} ({lead.title})")
-                    if best is None or cand[0] > best[0]:
-                        best = cand
-                    break
+        for pattern, rule in look.roles:
+            if pattern.search(title) and (best is None or rule.points > best[0]):
+                best = (rule.points, f"title is {rule.label} ({lead.title})")
     seniority = _norm(lead.seniority)
-    if seniority:
-        for name, points in icp.seniorities.items():
-            if _norm(name) == seniority:
-                cand = (points, f"seniority is {lead.seniority}")
-                if best is None or cand[0] > best[0]:
-                    best = cand
-                break
+    if seniority in look.seniorities:
+        points = look.seniorities[seniority]
+        if best is None or points > best[0]:
+            best = (points, f"seniority is {lead.seniority}")
     return best
 
 
@@ -210,11 +233,11 @@ def grade_lead(icp: ICP, lead: LeadProfile, engagement: Engagement | None = None
             total += points
             reasons.append(_signed(points, text))
 
-    role = _role_points(icp, lead)
+    look = icp.lookup()
+    role = _role_points(look, lead)
     if role is not None:
         add(*role)
-    industry = _norm(lead.industry)
-    if industry and any(_norm(i) == industry for i in icp.industries):
+    if lead.industry and _norm(lead.industry) in look.industries:
         add(icp.industry_points, f"industry is {lead.industry}")
     if lead.company_size is not None and (
         icp.company_size_min is not None or icp.company_size_max is not None
@@ -223,8 +246,7 @@ def grade_lead(icp: ICP, lead: LeadProfile, engagement: Engagement | None = None
         hi = icp.company_size_max
         if lead.company_size >= lo and (hi is None or lead.company_size <= hi):
             add(icp.company_size_points, f"company size {lead.company_size} in target range")
-    country = _norm(lead.country)
-    if country and any(_norm(c) == country for c in icp.countries):
+    if lead.country and _norm(lead.country) in look.countries:
         add(icp.country_points, f"country is {lead.country}")
     if lead.has_email:
         add(icp.reachable_points, "has an email address")

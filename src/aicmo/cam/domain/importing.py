@@ -220,7 +220,7 @@ def map_columns(
     targets: list[str] = []
     # Our own export carries computed columns; re-importing it must not turn them
     # into custom fields (another tool's "id" or "score" column is kept, though).
-    ours = _EXPORT_COMPUTED <= {h.lower() for h in cleaned}
+    ours = {h.lower() for h in cleaned} >= _EXPORT_COMPUTED
     for original, norm in zip(cleaned, normalized, strict=True):
         target = overrides.get(norm) or _HEADER_INDEX.get(norm)
         if target is None and original.lower().startswith(CUSTOM_PREFIX):
@@ -301,9 +301,13 @@ def parse_row(mapping: ColumnMapping, cells: Sequence[str]) -> ParsedRow:
         else:
             values[target] = value
 
-    for name in _SINGLE_LINE_FIELDS:
-        if name in values:
-            row.fields[name] = L.check_single_line(name, values[name])
+    single = [(n, values[n]) for n in _SINGLE_LINE_FIELDS if n in values]
+    if L.has_control_char("".join(v for _, v in single)) or any(
+        len(v) > L.MAX_SHORT_FIELD for _, v in single
+    ):
+        for name, value in single:
+            L.check_single_line(name, value)  # raises, naming the field
+    row.fields.update(single)
     if "full_name" in values:
         L.check_single_line("full_name", values["full_name"])
         first, last = L.split_full_name(values["full_name"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,10 @@ _TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 MAX_SHORT_FIELD = 500
 MAX_TEXT_FIELD = 65_536
+
+
+def has_control_char(value: str) -> bool:
+    return _CONTROL_RE.search(value) is not None
 
 
 def check_single_line(field: str, value: str, *, max_len: int = MAX_SHORT_FIELD) -> str:
@@ -52,19 +57,42 @@ def check_text(field: str, value: str, *, max_len: int = MAX_TEXT_FIELD) -> str:
     return value
 
 
+# RFC 5322 dot-atom of plain ASCII: the local part of nearly every real address.
+_SIMPLE_LOCAL_RE = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+)
+
+
+@lru_cache(maxsize=65_536)
+def _normalized_domain(domain: str) -> str:
+    """The domain as email-validator normalises it (raises for bad or reserved names).
+
+    Cached: lists repeat domains (one company, many people; the big webmail hosts), and
+    domain validation is most of email-validator's cost.
+    """
+    return validate_email("x@" + domain, check_deliverability=False).domain
+
+
 def normalize_email(value: str) -> tuple[str, str]:
     """Validate an address's syntax (no DNS) and return (display form, dedupe key).
+
+    email-validator decides; the only shortcut is a per-domain cache for addresses whose
+    local part is a plain ASCII dot-atom, which the library accepts unchanged.
 
     Raises:
         ValidationError: the address is not a valid email address.
     """
     raw = value.strip()
     check_single_line("email", raw, max_len=320)
+    local, at, domain = raw.rpartition("@")
     try:
-        result = validate_email(raw, check_deliverability=False)
+        if at and len(local) <= 64 and len(raw) <= 254 and _SIMPLE_LOCAL_RE.fullmatch(local):
+            normalized = f"{local}@{_normalized_domain(domain)}"
+        else:
+            normalized = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as err:
         raise ValidationError(f"invalid email {raw!r}: {err}", field="email") from err
-    return result.normalized, result.normalized.lower()
+    return normalized, normalized.lower()
 
 
 _LINKEDIN_HOST_RE = re.compile(r"^(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com$")
@@ -116,6 +144,7 @@ def normalize_linkedin_url(value: str) -> tuple[str, str]:
     )
 
 
+@lru_cache(maxsize=65_536)
 def normalize_website(value: str) -> str:
     """Return an https URL (scheme added when missing, host lower-cased)."""
     raw = value.strip()
