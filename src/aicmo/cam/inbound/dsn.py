@@ -1,0 +1,498 @@
+"""Delivery failure reports: RFC 3464 DSNs and the formats MTAs invented before it. Pure: no I/O.
+
+Standard DSNs (``multipart/report; report-type=delivery-status``) are read field by field,
+one finding per recipient block. Everything else (qmail, classic Exim, Yahoo, old Sendmail,
+Exchange text NDRs) goes to ``flufl.bounce``'s detectors for the failed addresses, while
+the status code and diagnostic come from the notification text around each address.
+
+The heuristic path only runs on mail that already looks like a bounce (daemon sender,
+``X-Failed-Recipients``, a bounce subject with corroboration): several of flufl's
+detectors would otherwise find "failed recipients" in ordinary human replies.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, replace
+from email.message import Message
+from email.utils import getaddresses
+
+from flufl.bounce import all_failures
+
+from aicmo.cam.inbound import mime
+from aicmo.cam.inbound.status import (
+    Severity,
+    infer_detail,
+    is_policy,
+    normalize_status,
+    status_severity,
+)
+from aicmo.cam.inbound.text import clean_line, fold
+
+DSN_PART_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+
+_DAEMON_LOCAL_RE = re.compile(
+    r"^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mdaemon|double-bounce"
+    r"|mail[-_.]?delivery(?:[-_.]?(?:subsystem|system))?|microsoftexchange[0-9a-f]{32})$"
+)
+_DAEMON_NAME_RE = re.compile(r"\bmail delivery (?:subsystem|system|service)\b|\bmailer.?daemon\b")
+
+#: Bounce subjects in the languages the product's users and their leads write in. Matched
+#: on folded (lower-case, accent-free) text; never enough on its own, see ``looks_like_bounce``.
+_BOUNCE_SUBJECT_RE = re.compile(
+    r"undeliver(?:able|ed)|delivery (?:status notification|failure|failed|has failed"
+    r"|notification|problem|delayed)|mail delivery fail|failure notice|returned mail"
+    r"|returned to sender|message not delivered|could not be delivered|delayed mail"
+    r"|mail system error|warning: message .{0,40} delayed|non remis|non distribuable"
+    r"|unzustellbar|nicht zustellbar|onbestelbaar|niet (?:bezorgd|afgeleverd)"
+    r"|no se puede entregar|no entregado|non recapitabile|mancata consegna|nao entregue"
+    r"|nao foi possivel entregar"
+)
+
+# A basic reply code followed by an enhanced one: "550 5.1.1", "552-5.2.2", "550 #5.1.0".
+_SMTP_ENHANCED_RE = re.compile(
+    r"(?<![\d.])(?P<basic>[45]\d\d)[ -]+#?(?P<enh>[45]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)"
+)
+# qmail and old Exchange write the enhanced code alone after a hash: "(#5.1.1)".
+_HASH_ENHANCED_RE = re.compile(r"#(?P<enh>[45]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
+_ENHANCED_RE = re.compile(r"(?<![\w.#-])(?P<enh>[45]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)")
+# A basic code alone, followed by words: "554 delivery error: dd This user ...".
+_BASIC_RE = re.compile(r"(?:^|(?<=[\s:;(\[]))(?P<basic>[45][0-5]\d)(?=[ :-]\s*[A-Za-z<#(])", re.M)
+# The codes a multi-line reply repeats on each line, after the first: "550-5.1.1 ".
+_REPEATED_CODE_RE = re.compile(r"(?<=\S)\s+[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\s+")
+_CODE_PREFIX_RE = re.compile(r"^\s*[45]\d\d[ -](?:#?[45]\.\d{1,3}\.\d{1,3}\s*)?")
+
+_COPY_MARKER_RE = re.compile(
+    r"^\s*-{2,}.{0,20}\b(?:below this line is a copy|this is a copy of|original message"
+    r"|returned message|copy of the message|header of the original|message follows)"
+    r"|^\s*original message headers:",
+    re.IGNORECASE | re.M,
+)
+_TEXT_ADDRESS_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_INLINE_MSGID_RE = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.M)
+_REMOTE_HOST_RE = re.compile(
+    r"\bhost\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?\s*\[", re.IGNORECASE
+)
+_REPORTING_HOST_RE = re.compile(
+    r"\b(?:qmail-send program|mail system|mail delivery agent|mta program|deliver program)"
+    r"\s+at\s+(?:host\s+)?([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BounceFinding:
+    """One recipient's fate as a delivery report tells it."""
+
+    recipient: str | None
+    severity: Severity
+    status: str | None = None
+    action: str | None = None
+    diagnostic: str | None = None
+    diagnostic_type: str | None = None
+    remote_mta: str | None = None
+    reporting_mta: str | None = None
+    final_recipient: str | None = None
+    original_recipient: str | None = None
+    status_inferred: bool = False
+    format: str = "dsn"
+
+    @property
+    def policy(self) -> bool:
+        return self.status is not None and is_policy(self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class BounceReport:
+    """What a bounce says: per-recipient findings and the ids of the bounced message."""
+
+    findings: tuple[BounceFinding, ...]
+    original_message_ids: tuple[str, ...]
+    format: str
+
+    @property
+    def failures(self) -> tuple[BounceFinding, ...]:
+        return tuple(f for f in self.findings if f.severity is not Severity.NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class _TextStatus:
+    status: str | None
+    diagnostic: str | None
+    inferred: bool
+
+
+def has_delivery_status(msg: Message) -> bool:
+    """Whether ``msg`` carries an RFC 3464 report (outside any attached message)."""
+    if mime.content_type(msg) == "multipart/report" and mime.param(msg, "report-type") in {
+        "delivery-status",
+        "global-delivery-status",
+    }:
+        return True
+    return any(mime.content_type(p) in DSN_PART_TYPES for p in mime.iter_parts(msg))
+
+
+def looks_like_bounce(msg: Message, sender: str | None, subject: str) -> bool:
+    """Whether non-standard bounce detection may run on ``msg`` at all."""
+    if mime.header_values(msg, "X-Failed-Recipients"):
+        return True
+    if sender and _DAEMON_LOCAL_RE.match(sender.partition("@")[0]):
+        return True
+    if _DAEMON_NAME_RE.search(fold(mime.display_name(msg))):
+        return True
+    if not _BOUNCE_SUBJECT_RE.search(fold(subject)):
+        return False
+    return_path = mime.raw_header(msg, "Return-Path").replace(" ", "")
+    if return_path == "<>" or mime.header_text(msg, "Auto-Submitted"):
+        return True
+    if mime.attached_original(msg) is not None:
+        return True
+    return extract_status(mime.notification_text(msg)) is not None
+
+
+def parse_bounce(
+    msg: Message,
+    *,
+    subject: str,
+    sender: str | None,
+    ignore: frozenset[str] = frozenset(),
+    ignore_domains: frozenset[str] = frozenset(),
+) -> BounceReport | None:
+    """The bounce report in ``msg``, or ``None`` when ``msg`` is not a bounce.
+
+    ``ignore`` and ``ignore_domains`` name addresses that cannot be the failed recipient
+    (the bounce's own sender and addressee, our own mailboxes). Heuristic detectors pick
+    addresses out of free text, and these would otherwise be among them.
+    """
+    original_ids = _original_message_ids(msg)
+    if has_delivery_status(msg):
+        standard = _dsn_findings(msg)
+        if standard:
+            return BounceReport(_with_fallback_recipient(standard, msg), original_ids, "dsn")
+    if not has_delivery_status(msg) and not looks_like_bounce(msg, sender, subject):
+        return None
+    text = mime.notification_text(msg)
+    findings = _heuristic_findings(msg, text, ignore, ignore_domains)
+    if not findings:
+        # Some MTAs paste DSN fields into the text body instead of a report part.
+        blocks = mime.parse_field_blocks(text)
+        findings = [f for f in map(_finding_from_block, blocks) if f is not None]
+    if not findings:
+        findings = _statusonly_finding(text, ignore, ignore_domains)
+    return BounceReport(_with_fallback_recipient(tuple(findings), msg), original_ids, "heuristic")
+
+
+def _original_message_ids(msg: Message) -> tuple[str, ...]:
+    own = set(mime.message_ids(mime.raw_header(msg, "Message-ID")))
+    ids: list[str] = []
+    original = mime.attached_original(msg)
+    if original is not None:
+        ids.extend(mime.message_ids(mime.raw_header(original, "Message-ID")))
+    for part in mime.iter_parts(msg):
+        if mime.content_type(part) in DSN_PART_TYPES:
+            for block in mime.field_blocks(part):
+                ids.extend(mime.message_ids(mime.block_get(block, "x-original-message-id")))
+    if not ids:
+        # qmail, Yahoo and classic Exim paste the original below a marker line, as text.
+        for part in mime.iter_parts(msg):
+            if mime.content_type(part) == "text/plain":
+                for found in _INLINE_MSGID_RE.findall(mime.part_text(part)):
+                    ids.extend(mime.message_ids(clean_line(found, max_len=998)))
+    unique: list[str] = []
+    for msgid in ids:
+        if msgid not in own and msgid not in unique:
+            unique.append(msgid)
+    return tuple(unique)
+
+
+def _strip_type(value: str) -> tuple[str | None, str]:
+    """``("smtp", "550 ...")`` from ``"smtp; 550 ..."`` (RFC 3464 typed fields)."""
+    kind, sep, rest = value.partition(";")
+    if sep and kind.strip() and " " not in kind.strip() and len(kind.strip()) < 20:
+        return kind.strip().lower(), rest.strip()
+    return None, value.strip()
+
+
+def _host(value: str) -> str | None:
+    _kind, rest = _strip_type(value)
+    token = rest.split()[0] if rest.split() else ""
+    token = token.strip("[]<>;,").rstrip(".")
+    return clean_line(token, max_len=255).lower() or None
+
+
+def _dsn_findings(msg: Message) -> tuple[BounceFinding, ...]:
+    findings: list[BounceFinding] = []
+    for part in mime.iter_parts(msg):
+        if mime.content_type(part) not in DSN_PART_TYPES:
+            continue
+        blocks = mime.field_blocks(part)
+        reporting_mta = None
+        for block in blocks:
+            if mime.block_get(block, "reporting-mta"):
+                reporting_mta = _host(mime.block_get(block, "reporting-mta"))
+            finding = _finding_from_block(block, reporting_mta)
+            if finding is not None:
+                findings.append(finding)
+    return _dedupe(findings)
+
+
+def _finding_from_block(
+    block: mime.FieldBlock, reporting_mta: str | None = None
+) -> BounceFinding | None:
+    final_raw = mime.block_get(block, "final-recipient")
+    original_raw = mime.block_get(block, "original-recipient", "x-actual-recipient")
+    action = mime.block_get(block, "action").lower().split(" ")[0].split("(")[0] or None
+    status_raw = mime.block_get(block, "status")
+    if not final_raw and not original_raw and not action and not status_raw:
+        return None  # the per-message block, or noise
+    final = mime.normalize_address(_strip_type(final_raw)[1]) if final_raw else None
+    original = mime.normalize_address(_strip_type(original_raw)[1]) if original_raw else None
+    diagnostic_type, diagnostic = _strip_type(mime.block_get(block, "diagnostic-code"))
+    diagnostic = _REPEATED_CODE_RE.sub(" ", diagnostic)
+    status = normalize_status(status_raw)
+    inferred = False
+    from_diagnostic = extract_status(diagnostic) if diagnostic else None
+    if from_diagnostic and from_diagnostic.status and not from_diagnostic.inferred:
+        # "Status: 5.0.0" next to "550 5.1.1 user unknown": the diagnostic knows better.
+        generic = status is None or status.endswith(".0.0")
+        if generic and (status is None or status[0] == from_diagnostic.status[0]):
+            status = from_diagnostic.status
+    if status is None and from_diagnostic and from_diagnostic.status:
+        status, inferred = from_diagnostic.status, True
+    severity = _dsn_severity(action, status)
+    return BounceFinding(
+        recipient=original or final,
+        severity=severity,
+        status=status,
+        action=action,
+        diagnostic=clean_line(diagnostic, max_len=1000) or None,
+        diagnostic_type=diagnostic_type,
+        remote_mta=_host(mime.block_get(block, "remote-mta")),
+        reporting_mta=reporting_mta or _host(mime.block_get(block, "reporting-mta")),
+        final_recipient=final,
+        original_recipient=original,
+        status_inferred=inferred,
+        format="dsn",
+    )
+
+
+def _dsn_severity(action: str | None, status: str | None) -> Severity:
+    if action in {"delivered", "relayed", "expanded"}:
+        return Severity.NONE
+    if action == "delayed":
+        return Severity.SOFT
+    if status is None:
+        # "Action: failed" without a status; opensmtpd writes "Action: error".
+        return Severity.HARD if action in {"failed", "error"} else Severity.NONE
+    severity = status_severity(status)
+    if severity is Severity.NONE and action in {"failed", "error"}:
+        return Severity.HARD
+    return severity
+
+
+def _heuristic_findings(
+    msg: Message, text: str, ignore: frozenset[str], ignore_domains: frozenset[str]
+) -> list[BounceFinding]:
+    try:
+        temporary, permanent = all_failures(_flufl_ready(msg))
+    except Exception:  # a detector choking on odd input must not sink classification
+        temporary, permanent = frozenset(), frozenset()
+    addresses: dict[str, bool] = {}
+    for raw, is_temporary in [(a, False) for a in sorted(permanent)] + [
+        (a, True) for a in sorted(temporary)
+    ]:
+        address = mime.normalize_address(raw.decode("ascii", "replace"))
+        if not address or address in ignore or address in addresses:
+            continue
+        if mime.in_domains(address, ignore_domains):
+            continue
+        addresses[address] = is_temporary
+    reporting = _REPORTING_HOST_RE.search(text)
+    reporting_mta = reporting.group(1).lower() if reporting else None
+    notification = _before_copy(text)
+    folded = fold(notification)  # same length as the text, so offsets carry over
+    findings: list[BounceFinding] = []
+    for address, is_temporary in addresses.items():
+        window = _window(notification, folded, address, list(addresses))
+        found = extract_status(window) or extract_status(notification)
+        status = found.status if found else None
+        if status is None and found is None:
+            detail = infer_detail(window)
+            if detail:
+                status = f"{'4' if is_temporary else '5'}.{detail}"
+        severity = status_severity(status) if status else Severity.HARD
+        if is_temporary or severity is Severity.NONE:
+            severity = Severity.SOFT if is_temporary else Severity.HARD
+        remote = _REMOTE_HOST_RE.search(window)
+        findings.append(
+            BounceFinding(
+                recipient=address,
+                severity=severity,
+                status=status,
+                action="delayed" if is_temporary else "failed",
+                diagnostic=found.diagnostic if found else None,
+                remote_mta=remote.group(1).lower() if remote else None,
+                reporting_mta=reporting_mta,
+                final_recipient=address,
+                status_inferred=found.inferred if found else status is not None,
+                format="heuristic",
+            )
+        )
+    return findings
+
+
+def _flufl_ready(msg: Message) -> Message:
+    """``msg``, or a copy whose headers flufl's detectors can read without raising.
+
+    Several detectors call ``str`` methods on raw header values (a ``Header`` object when
+    they hold 8-bit bytes) or index ``getaddresses``' result for From (empty for some
+    garbage). Either raises and stops the whole detector chain, so such values are
+    replaced by their decoded text first.
+    """
+    from_value: object = msg.get("From", "")
+    plain_from = isinstance(from_value, str) and bool(getaddresses([from_value]))
+    if plain_from and all(
+        isinstance(value, str) and value.isascii()
+        for part in mime.iter_parts(msg, into_attached=True)
+        for value in part.values()
+    ):
+        return msg
+    plain = copy.deepcopy(msg)
+    for part in mime.iter_parts(plain, into_attached=True):
+        for name in dict.fromkeys(part.keys()):
+            values = [
+                clean_line(mime.decode_header_value(v), max_len=4000)
+                for v in part.get_all(name, [])
+            ]
+            del part[name]
+            for value in values:
+                part[name] = value
+    del plain["From"]
+    plain["From"] = mime.sender_address(msg) or "unknown@invalid"
+    return plain
+
+
+def _statusonly_finding(
+    text: str, ignore: frozenset[str], ignore_domains: frozenset[str]
+) -> list[BounceFinding]:
+    """A finding from a failure code when no detector knew the format.
+
+    The recipient is the one foreign address the notification names, if there is exactly
+    one; otherwise it is left for the attached original (or the Message-ID) to tell.
+    """
+    notification = _before_copy(text)
+    found = extract_status(notification)
+    if found is None or found.status is None:
+        return []
+    named = {
+        address
+        for address in map(mime.normalize_address, _TEXT_ADDRESS_RE.findall(notification))
+        if address and address not in ignore and not mime.in_domains(address, ignore_domains)
+    }
+    return [
+        BounceFinding(
+            recipient=named.pop() if len(named) == 1 else None,
+            severity=status_severity(found.status),
+            status=found.status,
+            action="failed" if found.status.startswith("5") else "delayed",
+            diagnostic=found.diagnostic,
+            status_inferred=found.inferred,
+            format="heuristic",
+        )
+    ]
+
+
+def _with_fallback_recipient(
+    findings: tuple[BounceFinding, ...] | list[BounceFinding], msg: Message
+) -> tuple[BounceFinding, ...]:
+    """Fill a missing recipient from the attached original when it had exactly one."""
+    if all(f.recipient for f in findings):
+        return tuple(findings)
+    original = mime.attached_original(msg)
+    candidates = mime.addresses_in(mime.raw_header(original, "To")) if original else []
+    if len(candidates) != 1:
+        return tuple(findings)
+    return tuple(
+        replace(f, recipient=candidates[0]) if f.recipient is None else f for f in findings
+    )
+
+
+def _dedupe(findings: list[BounceFinding]) -> tuple[BounceFinding, ...]:
+    seen: set[tuple[str | None, Severity]] = set()
+    unique: list[BounceFinding] = []
+    for finding in findings:
+        key = (finding.recipient, finding.severity)
+        if finding.recipient is not None and key in seen:
+            continue
+        seen.add(key)
+        unique.append(finding)
+    return tuple(unique)
+
+
+def _before_copy(text: str) -> str:
+    """The notification proper, without the pasted copy of the original message."""
+    marker = _COPY_MARKER_RE.search(text)
+    return text[: marker.start()] if marker else text
+
+
+def _window(text: str, folded: str, address: str, others: list[str]) -> str:
+    """The text about ``address``: from its first mention to the next failed address."""
+    start = folded.find(address)
+    if start < 0:
+        return ""
+    end = min(start + 1500, len(text))
+    for other in others:
+        if other == address:
+            continue
+        position = folded.find(other, start + len(address))
+        if 0 <= position < end:
+            end = position
+    return text[start:end]
+
+
+def extract_status(text: str) -> _TextStatus | None:
+    """The failure code a notification text gives, with its diagnostic line.
+
+    Prefers a basic+enhanced pair ("550 5.1.1"), then a lone enhanced code, then a basic
+    code whose wording suggests the enhanced one (marked ``inferred``).
+    """
+    match = _SMTP_ENHANCED_RE.search(text)
+    candidates = [m for m in (_HASH_ENHANCED_RE.search(text), _ENHANCED_RE.search(text)) if m]
+    if match is None and candidates:
+        match = min(candidates, key=lambda m: m.start())
+    if match is not None:
+        status = normalize_status(match.group("enh"))
+        return _TextStatus(status, _diagnostic_at(text, match), inferred=False)
+    basic = _BASIC_RE.search(text)
+    if basic is None:
+        return None
+    diagnostic = _diagnostic_at(text, basic)
+    detail = infer_detail(diagnostic) or "0.0"
+    return _TextStatus(f"{basic.group('basic')[0]}.{detail}", diagnostic, inferred=True)
+
+
+def _diagnostic_at(text: str, match: re.Match[str]) -> str:
+    """The reply line holding ``match``, joined with the continuation lines of the reply.
+
+    A match that starts with a basic code is the SMTP reply itself and is quoted from
+    there; a lone enhanced code ("... by that name. (#5.1.1)") is quoted with its line.
+    """
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    line_end = text.find("\n", match.start())
+    line_end = len(text) if line_end < 0 else line_end
+    basic = text[match.start() : match.start() + 3]
+    start = match.start() if basic.isdigit() else line_start
+    parts = [text[start:line_end].strip()]
+    # "552-..." announces another line of the same reply; "552 ..." is its last line.
+    more = basic.isdigit() and text[match.start() + 3 : match.start() + 4] == "-"
+    for line in text[line_end + 1 :].split("\n")[:10]:
+        stripped = line.strip()
+        if not more or not stripped.startswith(basic) or stripped[3:4] not in {" ", "-"}:
+            break
+        parts.append(_CODE_PREFIX_RE.sub("", stripped))
+        more = stripped[3:4] == "-"
+    diagnostic = " ".join(p for p in parts if p)
+    if diagnostic.endswith(")") and diagnostic.count("(") < diagnostic.count(")"):
+        diagnostic = diagnostic[:-1]
+    return clean_line(diagnostic, max_len=1000)

@@ -1,0 +1,44 @@
+"""What classifying one inbound email yields. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aicmo.cam.domain.events import OutreachEvent
+
+
+class InboundKind(StrEnum):
+    """The one thing an inbound email is, as far as outreach is concerned."""
+
+    #: A person answered.
+    REPLY = "REPLY"
+    #: Out of office, vacation notice, ticket acknowledgement: a robot answered.
+    AUTO_REPLY = "AUTO_REPLY"
+    #: A delivery report with at least one failed or delayed recipient.
+    BOUNCE = "BOUNCE"
+    #: A feedback-loop spam complaint.
+    COMPLAINT = "COMPLAINT"
+    #: A person asked, in words, to hear no more.
+    UNSUBSCRIBE_REQUEST = "UNSUBSCRIBE_REQUEST"
+    #: Our own mail, unparseable input, or a report that asks nothing of us.
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    """A classified inbound email and the audit events it gives rise to.
+
+    ``references`` is what the service layer matches against the Message-IDs of our sent
+    attempts: the In-Reply-To and References ids, plus, for bounces and complaints, the id
+    of the original message found in the report's attachment.
+    """
+
+    kind: InboundKind
+    events: tuple[OutreachEvent, ...]
+    message_id: str | None
+    references: tuple[str, ...]
+    from_address: str | None
+    subject: str
+    #: For replies and unsubscribe requests: what the person wrote, history stripped.
+    reply_text: str | None = None
