@@ -5,7 +5,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
-from aicmo.cam import repository as repo
 from aicmo.cam.db_models import EventDB, LeadDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
@@ -87,20 +86,20 @@ def test_unknown_lead_is_not_found(db: Session) -> None:
         ops.get_lead(db, "nobody@example.com")
 
 
-def test_engagement_changes_the_grade_on_regrade(db: Session) -> None:
+def test_an_engagement_event_regrades_the_lead_at_once(db: Session) -> None:
     lead = ops.create_lead(db, email="a@example.com", title="CEO", industry="SaaS", company_size=40)
     assert lead["grade"] == "A"
-    repo.add_event(
-        db,
-        1,
-        OutreachEvent(type=EventType.BOUNCED_HARD, occurred_at=utcnow(), channel=ChannelType.EMAIL),
-        lead_id=lead["id"],
+    bounce = OutreachEvent(
+        type=EventType.BOUNCED_HARD, occurred_at=utcnow(), channel=ChannelType.EMAIL
     )
-    db.commit()
-    result = ops.grade_leads(db)
-    assert result["changed"] == 1 and result["grades"]["D"] == 1
+    result = ops.record_event(db, bounce, lead_id=lead["id"])
+    assert result["regraded"] == {"grade": "D", "score": lead["score"] - 50}
     shown = ops.get_lead(db, lead["id"])
-    assert shown["grade"] == "D" and "-50 hard bounce" in shown["grade_reasons"]
+    assert shown["grade"] == "D"
+    assert "-50 hard bounce" in shown["grade_reasons"]
+    assert ops.grade_leads(db)["changed"] == 0  # nothing left stale
+    with pytest.raises(NotFoundError):
+        ops.record_event(db, bounce, lead_id=999)
 
 
 def test_icp_change_regrades(db: Session) -> None:

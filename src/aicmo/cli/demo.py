@@ -75,6 +75,7 @@ def demo(
             )
     finally:
         engine.dispose()
-    console.print(f"\nDone. Explore it: AICMO_DATABASE_URL=sqlite:///{db_file} aicmo leads list")
+    console.print("\nDone. Explore it:")
+    console.print(f"  AICMO_DATABASE_URL=sqlite:///{db_file} aicmo leads list", soft_wrap=True)
     if not once:
         console.print("[dim](nothing to serve yet: the web dashboard comes later; exiting)[/]")

@@ -9,6 +9,7 @@ from aicmo.operator_services.channels import (
     list_channel_configs,
     update_channel_config,
 )
+from aicmo.operator_services.events import record_event
 from aicmo.operator_services.importing import ImportReport, import_leads_csv
 from aicmo.operator_services.leads import (
     add_note,
@@ -44,6 +45,7 @@ __all__ = [
     "grade_leads",
     "import_leads_csv",
     "list_channel_configs",
+    "record_event",
     "remove_tags",
     "send_outreach_message",
     "set_icp",

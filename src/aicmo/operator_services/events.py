@@ -1,0 +1,57 @@
+"""Recording facts on the audit trail, and what follows from them.
+
+Every inbound source (IMAP, webhooks) and every channel records through here, so an
+engagement event always regrades its lead in the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
+from aicmo.cam.domain.events import ENGAGEMENT_EVENTS, OutreachEvent
+from aicmo.errors import NotFoundError
+from aicmo.operator_services.leads import regrade_lead
+from aicmo.operator_services.uow import unit_of_work
+
+
+def record_event(
+    db: Session,
+    event: OutreachEvent,
+    *,
+    lead_id: int | None = None,
+    campaign_id: int | None = None,
+    message_id: int | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Append an event (and its rollup); regrade the lead when it is engagement.
+
+    Raises:
+        NotFoundError: ``lead_id`` names no lead of this workspace.
+    """
+    with unit_of_work(db):
+        lead = None
+        if lead_id is not None:
+            lead = repo.get_lead(db, workspace_id, lead_id)
+            if lead is None:
+                raise NotFoundError(f"no lead with id {lead_id}")
+        row = repo.add_event(
+            db,
+            workspace_id,
+            event,
+            lead_id=lead_id,
+            campaign_id=campaign_id,
+            message_id=message_id,
+            actor=actor,
+        )
+        db.flush()
+        grade = None
+        if lead is not None and event.type in ENGAGEMENT_EVENTS:
+            result = regrade_lead(db, lead, now=event.occurred_at)
+            grade = {"grade": result.grade, "score": result.score}
+        event_id = row.id
+    return {"event_id": event_id, "type": event.type.value, "lead_id": lead_id, "regraded": grade}
