@@ -79,8 +79,8 @@ def _reset_pg(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         conn.execute(
             text(
-                "INSERT INTO workspaces (id, slug, name, created_at) "
-                "VALUES (1, 'default', 'Default workspace', now())"
+                "INSERT INTO workspaces (id, slug, name, hash_salt, created_at) "
+                "VALUES (1, 'default', 'Default workspace', md5(random()::text), now())"
             )
         )
 

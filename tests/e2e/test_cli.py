@@ -120,3 +120,22 @@ def test_demo_runs_the_main_job_on_a_fresh_database(tmp_path: Path, once: bool) 
     assert "imported (new)" in run.stdout and "Graded leads" in run.stdout
     assert "created 0" in run.stdout  # the re-import duplicated nothing
     assert demo_db.exists()
+
+
+def test_suppress_and_gdpr_commands(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("Email,First Name\njane@acme.example,Jane\n")
+    assert aicmo(tmp_path, "leads", "import", str(src)).returncode == 0
+    assert aicmo(tmp_path, "suppress", "add", "@blocked.example").returncode == 0
+    check = aicmo(tmp_path, "suppress", "check", "x@blocked.example")
+    assert check.returncode == 1 and "suppressed" in check.stdout
+    assert aicmo(tmp_path, "suppress", "check", "jane@acme.example").returncode == 0
+    out = tmp_path / "jane.json"
+    assert aicmo(tmp_path, "lead", "export", "jane@acme.example", str(out)).returncode == 0
+    assert json.loads(out.read_text())["lead"]["first_name"] == "Jane"
+    assert aicmo(tmp_path, "lead", "forget", "jane@acme.example").returncode == 2  # needs --yes
+    gone = aicmo(tmp_path, "lead", "forget", "jane@acme.example", "--yes")
+    assert gone.returncode == 0 and "erased" in gone.stdout
+    assert aicmo(tmp_path, "suppress", "check", "jane@acme.example").returncode == 1
+    listed = aicmo(tmp_path, "suppress", "list")
+    assert "(erased person)" in listed.stdout and "jane" not in listed.stdout

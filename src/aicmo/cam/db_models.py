@@ -8,6 +8,7 @@ rewrites; only personal fields may be blanked, for erasure).
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -70,6 +71,9 @@ class WorkspaceDB(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     icp: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    #: Salt of the hashes that keep erased people suppressed (lives with the data, so a
+    #: rotated secret key never lets an erased person be contacted again).
+    hash_salt: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -217,6 +221,45 @@ class ChannelConfigDB(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class MailboxDB(Base):
+    """A sender mailbox: SMTP out, IMAP in. Secrets are Fernet tokens, never plain text."""
+
+    __tablename__ = "mailboxes"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_mailboxes_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    from_address: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    daily_cap: Mapped[int] = mapped_column(Integer, default=50)
+    hourly_cap: Mapped[int] = mapped_column(Integer, default=20)
+    smtp_host: Mapped[str | None] = mapped_column(String(255))
+    smtp_port: Mapped[int | None] = mapped_column(Integer)
+    smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")
+    smtp_username: Mapped[str | None] = mapped_column(String(320))
+    smtp_auth: Mapped[str] = mapped_column(String(10), default="password")
+    smtp_secret: Mapped[str | None] = mapped_column(Text)
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int | None] = mapped_column(Integer)
+    imap_security: Mapped[str] = mapped_column(String(10), default="tls")
+    imap_username: Mapped[str | None] = mapped_column(String(320))
+    imap_auth: Mapped[str] = mapped_column(String(10), default="password")
+    imap_secret: Mapped[str | None] = mapped_column(Text)
+    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    #: IMAP cursor: a restart neither misses nor double-counts mail.
+    imap_uidvalidity: Mapped[int | None] = mapped_column(Integer)
+    imap_last_uid: Mapped[int | None] = mapped_column(Integer)
+    imap_polled_at: Mapped[datetime | None] = mapped_column()
+    dkim_domain: Mapped[str | None] = mapped_column(String(255))
+    dkim_selector: Mapped[str | None] = mapped_column(String(100))
+    dkim_key: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class OutreachMessageDB(Base):
     """One attempt to reach one lead on one channel."""
 
@@ -234,12 +277,15 @@ class OutreachMessageDB(Base):
         ),
         Index("ix_outreach_messages_rfc_message_id", "rfc_message_id"),
         Index("ix_outreach_messages_workspace_created", "workspace_id", "created_at"),
+        # Per-mailbox caps count recent sends of one mailbox.
+        Index("ix_outreach_messages_mailbox_sent", "mailbox_id", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = _workspace_fk()
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
     step_index: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(20))
     message_type: Mapped[str] = mapped_column(String(50), default="cold_outreach")
@@ -374,6 +420,7 @@ __all__ = [
     "LeadDB",
     "LeadNoteDB",
     "LeadTagDB",
+    "MailboxDB",
     "MetricsDailyDB",
     "OutreachMessageDB",
     "SequenceConfigDB",

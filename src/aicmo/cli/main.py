@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,14 +33,21 @@ db_app = typer.Typer(
 leads_app = typer.Typer(
     help="Many leads at once: import, export, grade, list.", no_args_is_help=True
 )
-lead_app = typer.Typer(help="One person: show, add, edit, stage, tag, note.", no_args_is_help=True)
+lead_app = typer.Typer(
+    help="One person: show, add, set, stage, tag, note, export (JSON), forget (GDPR).",
+    no_args_is_help=True,
+)
 icp_app = typer.Typer(help="The ideal-customer profile used for grading.", no_args_is_help=True)
 channels_app = typer.Typer(help="Channel switches and rate limits.", no_args_is_help=True)
+suppress_app = typer.Typer(
+    help="The do-not-contact list: addresses, domains, LinkedIn profiles.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(leads_app, name="leads")
 app.add_typer(lead_app, name="lead")
 app.add_typer(icp_app, name="icp")
 app.add_typer(channels_app, name="channels")
+app.add_typer(suppress_app, name="suppress")
 
 
 # --- init / db ---------------------------------------------------------------------------
@@ -385,6 +393,104 @@ def lead_note(
         lead = resolve_lead(db, ref)
         ops.add_note(db, lead.id, text, author=author)
     console.print(f"Note added to lead #{lead.id}.")
+
+
+@lead_app.command("export")
+def lead_export(
+    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    file: Annotated[
+        Path | None, typer.Argument(help="JSON file (default: standard output)")
+    ] = None,
+) -> None:
+    """Write everything held about one person as JSON (GDPR access request)."""
+    with db_session() as db:
+        data = ops.export_person(db, ref)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if file is None:
+        sys.stdout.write(text)
+    else:
+        file.write_text(text, encoding="utf-8")
+        os.chmod(file, 0o600)
+        err_console.print(f"Wrote {file}")
+
+
+@lead_app.command("forget")
+def lead_forget(
+    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone")] = False,
+) -> None:
+    """Erase a person (GDPR): their data goes, a salted hash keeps them suppressed."""
+    if not yes:
+        err_console.print("[red]forget erases this person's data for good; add --yes to confirm[/]")
+        raise typer.Exit(2)
+    with db_session() as db:
+        result = ops.forget_person(db, ref)
+    console.print(
+        f"Lead #{result['lead_id']} erased: {result['messages_blanked']} message(s) and "
+        f"{result['events_blanked']} event(s) blanked; suppressed by hash "
+        f"({', '.join(result['suppressed_by_hash'])})."
+    )
+
+
+# --- suppression -----------------------------------------------------------------------------
+
+
+@suppress_app.command("add")
+def suppress_add(
+    value: Annotated[str, typer.Argument(help="Email, domain (acme.example) or LinkedIn URL")],
+    reason: Annotated[
+        str, typer.Option(help="MANUAL, UNSUBSCRIBED, HARD_BOUNCE, COMPLAINED")
+    ] = "MANUAL",
+    note: Annotated[str | None, typer.Option(help="Why, for the record")] = None,
+) -> None:
+    """Never contact this address, domain or profile again, in any campaign."""
+    with db_session() as db:
+        row = ops.add_suppression(db, value, reason=reason, note=note)
+    state = "added" if row["created"] else "already suppressed"
+    console.print(f"{row['kind'].lower()} {row['value']}: {state} ({row['reason']})")
+
+
+@suppress_app.command("remove")
+def suppress_remove(
+    value: Annotated[str, typer.Argument(help="Email, domain or LinkedIn URL")],
+) -> None:
+    """Lift a suppression (recorded on the audit trail)."""
+    with db_session() as db:
+        row = ops.remove_suppression(db, value)
+    console.print(f"{row['kind'].lower()} {row['value']} removed from the suppression list")
+
+
+@suppress_app.command("list")
+def suppress_list(
+    reason: Annotated[str | None, typer.Option(help="Only this reason")] = None,
+    limit: Annotated[int, typer.Option(help="How many")] = 100,
+) -> None:
+    """Show the suppression list, newest first."""
+    with db_session() as db:
+        rows = ops.list_suppressions(db, reason=reason, limit=limit)
+    table = Table(title="Suppression list")
+    for col in ("kind", "value", "reason", "source", "since"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["kind"], r["value"], r["reason"], r["source"] or "", f"{r['created_at']:%Y-%m-%d}"
+        )
+    console.print(table)
+
+
+@suppress_app.command("check")
+def suppress_check(value: Annotated[str, typer.Argument(help="Email or LinkedIn URL")]) -> None:
+    """Say whether an address or profile may be contacted. Exit 1 when suppressed."""
+    with db_session() as db:
+        if "linkedin.com" in value.lower():
+            hit = ops.check_suppression(db, linkedin_url=value)
+        else:
+            hit = ops.check_suppression(db, email=value)
+    if hit is None:
+        console.print(f"{value}: not suppressed")
+        return
+    console.print(f"{value}: suppressed ({hit['kind'].lower()} {hit['value']}, {hit['reason']})")
+    raise typer.Exit(1)
 
 
 # --- icp / channels ----------------------------------------------------------------------------

@@ -26,17 +26,28 @@ from aicmo.operator_services.leads import (
 )
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history, send_outreach_message
+from aicmo.operator_services.privacy import export_person, forget_person
+from aicmo.operator_services.suppression import (
+    add_suppression,
+    check_suppression,
+    list_suppressions,
+    remove_suppression,
+)
 from aicmo.operator_services.workspace import ensure_workspace_defaults, get_icp, set_icp
 
 __all__ = [
     "ImportReport",
     "add_note",
+    "add_suppression",
     "add_tags",
+    "check_suppression",
     "count_leads",
     "create_lead",
     "ensure_workspace_defaults",
     "export_leads_csv",
+    "export_person",
     "find_leads",
+    "forget_person",
     "get_channel_config",
     "get_channel_metrics",
     "get_icp",
@@ -45,7 +56,9 @@ __all__ = [
     "grade_leads",
     "import_leads_csv",
     "list_channel_configs",
+    "list_suppressions",
     "record_event",
+    "remove_suppression",
     "remove_tags",
     "send_outreach_message",
     "set_icp",

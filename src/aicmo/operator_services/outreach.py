@@ -21,6 +21,7 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import parse_channel
+from aicmo.operator_services.suppression import find_suppression
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 NO_TRANSPORT = (
@@ -64,17 +65,13 @@ def _recipient(lead: LeadDB, channel: ChannelType) -> str | None:
 
 
 def suppression_reason(db: Session, lead: LeadDB) -> str | None:
-    """Why this lead must not be contacted, or None (address, domain, LinkedIn id)."""
-    pairs: list[tuple[str, str]] = []
-    if lead.email_key:
-        pairs += [("EMAIL", lead.email_key), ("DOMAIN", L.email_domain(lead.email_key))]
-    if lead.linkedin_key:
-        pairs.append(("LINKEDIN", lead.linkedin_key))
-    hits = repo.suppression_hits(db, lead.workspace_id, pairs=pairs)
-    if not hits:
+    """Why this lead must not be contacted, or None (address, domain, profile, erasure)."""
+    hit = find_suppression(
+        db, email_key=lead.email_key, linkedin_key=lead.linkedin_key, workspace_id=lead.workspace_id
+    )
+    if hit is None:
         return None
-    hit = hits[0]
-    return f"{hit.kind.lower()} {hit.value} is suppressed ({hit.reason})"
+    return f"{hit['kind'].lower()} {hit['value']} is suppressed ({hit['reason']})"
 
 
 def send_outreach_message(

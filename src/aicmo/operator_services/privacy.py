@@ -1,0 +1,194 @@
+"""GDPR: everything held about one person (export), and erasure (forget).
+
+Erasure removes the lead and every piece of personal data about them (tags, notes,
+message bodies and addresses, the personal fields of their events, plain suppression
+entries), keeps the facts (that messages were sent, that events happened, without who),
+and leaves salted hashes on the suppression list so they are never contacted again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Result, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import (
+    DEFAULT_WORKSPACE_ID,
+    EventDB,
+    OutreachMessageDB,
+    SuppressionDB,
+)
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.suppression import (
+    SuppressionKind,
+    SuppressionReason,
+    identity_hash,
+    match_pairs,
+)
+from aicmo.errors import NotFoundError
+from aicmo.operator_services.leads import lead_to_dict, resolve_lead
+from aicmo.operator_services.outreach import message_to_dict
+from aicmo.operator_services.suppression import add_entry, suppression_to_dict
+from aicmo.operator_services.uow import unit_of_work, utcnow
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def export_person(
+    db: Session, ref: str | int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[str, Any]:
+    """Everything held about one person, JSON-ready (GDPR art. 15 / 20)."""
+    lead = resolve_lead(db, ref, workspace_id=workspace_id)
+    messages = db.scalars(
+        select(OutreachMessageDB)
+        .where(OutreachMessageDB.workspace_id == workspace_id, OutreachMessageDB.lead_id == lead.id)
+        .order_by(OutreachMessageDB.id)
+    )
+    events = db.scalars(
+        select(EventDB)
+        .where(EventDB.workspace_id == workspace_id, EventDB.lead_id == lead.id)
+        .order_by(EventDB.id)
+    )
+    ws = repo.get_workspace(db, workspace_id)
+    assert ws is not None
+    pairs = match_pairs(ws.hash_salt, email_key=lead.email_key, linkedin_key=lead.linkedin_key)
+    suppressions = repo.suppression_hits(db, workspace_id, pairs=pairs)
+    data: dict[str, Any] = _jsonable(
+        {
+            "exported_at": utcnow(),
+            "lead": lead_to_dict(lead, with_notes=True),
+            "messages": [message_to_dict(m) for m in messages],
+            "events": [
+                {
+                    "id": e.id,
+                    "type": e.type,
+                    "occurred_at": e.occurred_at,
+                    "channel": e.channel,
+                    "source": e.source,
+                    "campaign_id": e.campaign_id,
+                    "message_id": e.message_id,
+                    "recipient": e.recipient,
+                    "reason": e.reason,
+                    "detail": e.detail,
+                }
+                for e in events
+            ],
+            "suppressions": [suppression_to_dict(s) for s in suppressions],
+        }
+    )
+    return data
+
+
+def forget_person(
+    db: Session,
+    ref: str | int,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Erase a person (GDPR art. 17) and keep them suppressed by salted hash.
+
+    Raises:
+        NotFoundError: no such lead (an address never imported can still be suppressed
+            with ``add_suppression``).
+    """
+    now = now or utcnow()
+    with unit_of_work(db):
+        lead = resolve_lead(db, ref, workspace_id=workspace_id)
+        ws = repo.get_workspace(db, workspace_id)
+        if ws is None:
+            raise NotFoundError(f"workspace {workspace_id} does not exist")
+        lead_id = lead.id
+        email_key, linkedin_key = lead.email_key, lead.linkedin_key
+        hashes: list[tuple[SuppressionKind, str]] = []
+        if email_key:
+            hashes.append((SuppressionKind.EMAIL_HASH, identity_hash(ws.hash_salt, email_key)))
+        if linkedin_key:
+            hashes.append(
+                (SuppressionKind.LINKEDIN_HASH, identity_hash(ws.hash_salt, linkedin_key))
+            )
+        for kind, digest in hashes:
+            add_entry(
+                db,
+                workspace_id,
+                kind,
+                digest,
+                SuppressionReason.ERASED,
+                source="erasure",
+                actor=actor,
+                now=now,
+            )
+        plain = [(k, v) for k, v in (("EMAIL", email_key), ("LINKEDIN", linkedin_key)) if v]
+        if plain:
+            db.execute(
+                delete(SuppressionDB).where(
+                    SuppressionDB.workspace_id == workspace_id,
+                    or_(
+                        *[(SuppressionDB.kind == k) & (SuppressionDB.value == v) for k, v in plain]
+                    ),
+                )
+            )
+        messages = _rowcount(
+            db.execute(
+                update(OutreachMessageDB)
+                .where(
+                    OutreachMessageDB.workspace_id == workspace_id,
+                    OutreachMessageDB.lead_id == lead_id,
+                )
+                .values(recipient=None, subject=None, body=None, error=None)
+            )
+        )
+        # Events keep what happened; who it happened to is blanked (the trigger allows
+        # only these personal columns to change).
+        personal = [EventDB.lead_id == lead_id]
+        if email_key:
+            personal.append(EventDB.recipient == lead.email)
+            personal.append(EventDB.recipient == email_key)
+        events = _rowcount(
+            db.execute(
+                update(EventDB)
+                .where(EventDB.workspace_id == workspace_id, or_(*personal))
+                .values(recipient=None, reason=None, detail={}, raw=None)
+            )
+        )
+        db.delete(lead)
+        db.flush()
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.LEAD_ERASED,
+                occurred_at=now,
+                detail={"messages_blanked": messages, "events_blanked": events},
+            ),
+            lead_id=lead_id,
+            actor=actor,
+        )
+    return {
+        "lead_id": lead_id,
+        "messages_blanked": messages,
+        "events_blanked": events,
+        "suppressed_by_hash": [k.value for k, _ in hashes],
+    }
+
+
+__all__ = ["export_person", "forget_person"]

@@ -1,0 +1,226 @@
+"""The suppression list: the one check every channel makes before every send."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, SuppressionDB
+from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.suppression import (
+    SuppressionKind,
+    SuppressionReason,
+    match_pairs,
+    parse_entry,
+)
+from aicmo.errors import NotFoundError, ValidationError
+from aicmo.operator_services.uow import unit_of_work, utcnow
+
+_HASH_KINDS = {SuppressionKind.EMAIL_HASH.value, SuppressionKind.LINKEDIN_HASH.value}
+
+
+def suppression_to_dict(row: SuppressionDB) -> dict[str, Any]:
+    hashed = row.kind in _HASH_KINDS
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "value": "(erased person)" if hashed else row.value,
+        "reason": row.reason,
+        "source": row.source,
+        "note": row.note,
+        "created_at": row.created_at,
+    }
+
+
+def _reason(reason: str | SuppressionReason) -> SuppressionReason:
+    try:
+        return SuppressionReason(str(reason).upper())
+    except ValueError:
+        names = ", ".join(r.value for r in SuppressionReason)
+        raise ValidationError(
+            f"unknown reason {reason!r}; one of {names}", field="reason"
+        ) from None
+
+
+def add_entry(
+    db: Session,
+    workspace_id: int,
+    kind: SuppressionKind,
+    value: str,
+    reason: SuppressionReason,
+    *,
+    source: str | None,
+    note: str | None = None,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> tuple[SuppressionDB, bool]:
+    """Add inside the caller's transaction; (row, created). Used by bounces, complaints,
+    unsubscribes and erasure as well as by operators."""
+    now = now or utcnow()
+    existing = db.scalar(
+        select(SuppressionDB).where(
+            SuppressionDB.workspace_id == workspace_id,
+            SuppressionDB.kind == kind.value,
+            SuppressionDB.value == value,
+        )
+    )
+    if existing is not None:
+        return existing, False
+    row = SuppressionDB(
+        workspace_id=workspace_id,
+        kind=kind.value,
+        value=value,
+        reason=reason.value,
+        source=source,
+        note=note,
+        created_at=now,
+    )
+    db.add(row)
+    db.flush()
+    hashed = kind.value in _HASH_KINDS
+    repo.add_event(
+        db,
+        workspace_id,
+        OutreachEvent(
+            type=EventType.SUPPRESSION_ADDED,
+            occurred_at=now,
+            source=source or "aicmo",
+            recipient=None if hashed else value,
+            reason=reason.value,
+            detail={"kind": kind.value, "suppression_id": row.id},
+        ),
+        actor=actor,
+    )
+    return row, True
+
+
+def add_suppression(
+    db: Session,
+    value: str,
+    *,
+    kind: str | None = None,
+    reason: str | SuppressionReason = SuppressionReason.MANUAL,
+    source: str = "operator",
+    note: str | None = None,
+    actor: str | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> dict[str, Any]:
+    """Never contact this address, domain or LinkedIn profile again, in any campaign.
+
+    Idempotent: adding what is already there changes nothing (``created`` is False).
+    """
+    k, normalized = parse_entry(value, kind)
+    r = _reason(reason)
+    if note is not None:
+        L.check_text("note", note, max_len=2000)
+    with unit_of_work(db):
+        row, created = add_entry(
+            db, workspace_id, k, normalized, r, source=source, note=note, actor=actor
+        )
+    return {**suppression_to_dict(row), "created": created}
+
+
+def remove_suppression(
+    db: Session,
+    value: str,
+    *,
+    kind: str | None = None,
+    actor: str | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> dict[str, Any]:
+    """Lift a suppression (on the audit trail). Entries of erased people cannot be lifted.
+
+    Raises:
+        NotFoundError: nothing suppressed under this value.
+    """
+    k, normalized = parse_entry(value, kind)
+    with unit_of_work(db):
+        row = db.scalar(
+            select(SuppressionDB).where(
+                SuppressionDB.workspace_id == workspace_id,
+                SuppressionDB.kind == k.value,
+                SuppressionDB.value == normalized,
+            )
+        )
+        if row is None:
+            raise NotFoundError(f"{normalized} is not on the suppression list")
+        out = suppression_to_dict(row)
+        db.delete(row)
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.SUPPRESSION_REMOVED,
+                occurred_at=utcnow(),
+                recipient=normalized,
+                reason=row.reason,
+                detail={"kind": k.value},
+            ),
+            actor=actor,
+        )
+    return out
+
+
+def list_suppressions(
+    db: Session,
+    *,
+    kind: str | None = None,
+    reason: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> list[dict[str, Any]]:
+    if not 1 <= limit <= 10_000:
+        raise ValidationError("limit must be between 1 and 10000", field="limit")
+    stmt = select(SuppressionDB).where(SuppressionDB.workspace_id == workspace_id)
+    if kind:
+        stmt = stmt.where(SuppressionDB.kind == kind.upper())
+    if reason:
+        stmt = stmt.where(SuppressionDB.reason == _reason(reason).value)
+    stmt = stmt.order_by(SuppressionDB.created_at.desc(), SuppressionDB.id.desc())
+    return [suppression_to_dict(r) for r in db.scalars(stmt.limit(limit).offset(offset))]
+
+
+def count_suppressions(db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(SuppressionDB)
+        .where(SuppressionDB.workspace_id == workspace_id)
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def find_suppression(
+    db: Session,
+    *,
+    email_key: str | None = None,
+    linkedin_key: str | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> dict[str, Any] | None:
+    """The entry that forbids contacting these keys, or None (the check before every send)."""
+    ws = repo.get_workspace(db, workspace_id)
+    if ws is None:
+        raise NotFoundError(f"workspace {workspace_id} does not exist")
+    pairs = match_pairs(ws.hash_salt, email_key=email_key, linkedin_key=linkedin_key)
+    hits = repo.suppression_hits(db, workspace_id, pairs=pairs)
+    return suppression_to_dict(hits[0]) if hits else None
+
+
+def check_suppression(
+    db: Session,
+    *,
+    email: str | None = None,
+    linkedin_url: str | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> dict[str, Any] | None:
+    """Is this address or profile suppressed? The entry, or None."""
+    email_key = L.normalize_email(email)[1] if email else None
+    linkedin_key = L.normalize_linkedin_url(linkedin_url)[1] if linkedin_url else None
+    return find_suppression(
+        db, email_key=email_key, linkedin_key=linkedin_key, workspace_id=workspace_id
+    )
