@@ -582,6 +582,20 @@ def channels_set(
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the web endpoints (unsubscribe pages; AICMO_PUBLIC_URL must point here)."""
+    import uvicorn
+
+    from aicmo.web.app import create_app
+
+    console.print(f"Serving on http://{host}:{port} (public URL: {get_settings().public_url})")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
 from aicmo.cli import demo as _demo  # noqa: E402  (registers `aicmo demo`)
 
 __all__ = ["_demo", "app"]

@@ -6,16 +6,27 @@ engagement event always regrades its lead in the same transaction.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
-from aicmo.cam.domain.events import ENGAGEMENT_EVENTS, OutreachEvent
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB
+from aicmo.cam.domain.events import ENGAGEMENT_EVENTS, EventType, OutreachEvent
+from aicmo.cam.domain.grading import GradeResult
 from aicmo.errors import NotFoundError
 from aicmo.operator_services.leads import regrade_lead
 from aicmo.operator_services.uow import unit_of_work
+
+
+def regrade_if_lead(
+    db: Session, lead: LeadDB | None, event_type: EventType, now: datetime
+) -> GradeResult | None:
+    """Regrade inside the caller's transaction when the event is engagement."""
+    if lead is None or event_type not in ENGAGEMENT_EVENTS:
+        return None
+    return regrade_lead(db, lead, now=now)
 
 
 def record_event(
@@ -49,9 +60,7 @@ def record_event(
             actor=actor,
         )
         db.flush()
-        grade = None
-        if lead is not None and event.type in ENGAGEMENT_EVENTS:
-            result = regrade_lead(db, lead, now=event.occurred_at)
-            grade = {"grade": result.grade, "score": result.score}
+        result = regrade_if_lead(db, lead, event.type, event.occurred_at)
+        grade = None if result is None else {"grade": result.grade, "score": result.score}
         event_id = row.id
     return {"event_id": event_id, "type": event.type.value, "lead_id": lead_id, "regraded": grade}

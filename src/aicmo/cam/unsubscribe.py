@@ -1,0 +1,54 @@
+"""Signed unsubscribe tokens: non-guessable, tamper-proof, and valid forever.
+
+An unsubscribe link must keep working years later, so tokens do not expire; they are
+signed with the settings' secret key (itsdangerous, HMAC-SHA256) and carry only the
+workspace, the address's dedupe key and the attempt id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from aicmo.errors import ValidationError
+
+_SALT = "aicmo.unsubscribe.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeClaim:
+    workspace_id: int
+    email_key: str
+    message_id: int | None
+
+
+def make_token(secret_key: str, claim: UnsubscribeClaim) -> str:
+    s = URLSafeSerializer(secret_key, salt=_SALT)
+    return str(s.dumps([claim.workspace_id, claim.email_key, claim.message_id]))
+
+
+def read_token(secret_key: str, token: str) -> UnsubscribeClaim:
+    """The claim inside a token.
+
+    Raises:
+        ValidationError: the token was not made with this key, or was altered.
+    """
+    s = URLSafeSerializer(secret_key, salt=_SALT)
+    try:
+        data = s.loads(token)
+    except BadSignature as err:
+        raise ValidationError("this unsubscribe link is not valid", field="token") from err
+    if (
+        not isinstance(data, list)
+        or len(data) != 3
+        or not isinstance(data[0], int)
+        or not isinstance(data[1], str)
+        or not (data[2] is None or isinstance(data[2], int))
+    ):
+        raise ValidationError("this unsubscribe link is not valid", field="token")
+    return UnsubscribeClaim(workspace_id=data[0], email_key=data[1], message_id=data[2])
+
+
+def unsubscribe_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/u/{token}"

@@ -1,0 +1,223 @@
+"""Sender mailboxes: SMTP out, IMAP in, each with its own caps. Secrets are encrypted at
+rest and never returned, printed or logged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, MailboxDB
+from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.crypto import encrypt_secret
+from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.uow import unit_of_work, utcnow
+
+SECURITY_MODES = ("starttls", "tls", "none")
+
+
+def mailbox_to_dict(row: MailboxDB) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "enabled": row.enabled,
+        "from_name": row.from_name,
+        "from_address": row.from_address,
+        "reply_to": row.reply_to,
+        "daily_cap": row.daily_cap,
+        "hourly_cap": row.hourly_cap,
+        "smtp": None
+        if not row.smtp_host
+        else {
+            "host": row.smtp_host,
+            "port": row.smtp_port,
+            "security": row.smtp_security,
+            "username": row.smtp_username,
+            "auth": row.smtp_auth,
+            "secret": "set" if row.smtp_secret else "not set",
+        },
+        "imap": None
+        if not row.imap_host
+        else {
+            "host": row.imap_host,
+            "port": row.imap_port,
+            "security": row.imap_security,
+            "username": row.imap_username,
+            "auth": row.imap_auth,
+            "folder": row.imap_folder,
+            "secret": "set" if row.imap_secret else "not set",
+            "last_uid": row.imap_last_uid,
+            "polled_at": row.imap_polled_at,
+        },
+        "dkim": f"{row.dkim_selector}._domainkey.{row.dkim_domain}" if row.dkim_key else None,
+        "created_at": row.created_at,
+    }
+
+
+def _host(field: str, value: str) -> str:
+    host = L.check_single_line(field, value.strip(), max_len=255)
+    if not host or any(c.isspace() for c in host) or "/" in host:
+        raise ValidationError(
+            f"{field} must be a host name or IP address, got {value!r}", field=field
+        )
+    return host.lower()
+
+
+def _port(field: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValidationError(f"{field} must be a port number 1-65535, got {value!r}", field=field)
+    return value
+
+
+def _security(field: str, value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in SECURITY_MODES:
+        raise ValidationError(f"{field} must be one of {', '.join(SECURITY_MODES)}", field=field)
+    return mode
+
+
+def _cap(field: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{field} must be a whole number >= 0", field=field)
+    return value
+
+
+def add_mailbox(
+    db: Session,
+    name: str,
+    from_address: str,
+    *,
+    from_name: str | None = None,
+    reply_to: str | None = None,
+    smtp_host: str | None = None,
+    smtp_port: int | None = None,
+    smtp_security: str = "starttls",
+    smtp_username: str | None = None,
+    smtp_password: str | None = None,
+    smtp_oauth2_token: str | None = None,
+    imap_host: str | None = None,
+    imap_port: int | None = None,
+    imap_security: str = "tls",
+    imap_username: str | None = None,
+    imap_password: str | None = None,
+    imap_oauth2_token: str | None = None,
+    imap_folder: str = "INBOX",
+    daily_cap: int = 50,
+    hourly_cap: int = 20,
+    dkim_domain: str | None = None,
+    dkim_selector: str | None = None,
+    dkim_private_key_pem: str | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Store a mailbox; secrets are encrypted before they reach the database.
+
+    Raises:
+        ValidationError: a bad field (named). ConflictError: the name is taken.
+    """
+    clean_name = L.check_single_line("name", name.strip(), max_len=100)
+    if not clean_name:
+        raise ValidationError("a mailbox needs a name", field="name")
+    address = L.normalize_email(from_address)[0]
+    display = L.check_single_line("from_name", from_name.strip()) if from_name else None
+    reply = L.normalize_email(reply_to)[0] if reply_to else None
+    if smtp_password and smtp_oauth2_token:
+        raise ValidationError(
+            "give an SMTP password or an OAuth2 token, not both", field="smtp_password"
+        )
+    if imap_password and imap_oauth2_token:
+        raise ValidationError(
+            "give an IMAP password or an OAuth2 token, not both", field="imap_password"
+        )
+    row = MailboxDB(
+        workspace_id=workspace_id,
+        name=clean_name,
+        from_address=address,
+        from_name=display,
+        reply_to=reply,
+        daily_cap=_cap("daily_cap", daily_cap),
+        hourly_cap=_cap("hourly_cap", hourly_cap),
+        smtp_security=_security("smtp_security", smtp_security),
+        imap_security=_security("imap_security", imap_security),
+        imap_folder=L.check_single_line("imap_folder", imap_folder.strip() or "INBOX", max_len=200),
+    )
+    if smtp_host:
+        row.smtp_host = _host("smtp_host", smtp_host)
+        default_port = {"starttls": 587, "tls": 465, "none": 25}[row.smtp_security]
+        row.smtp_port = _port("smtp_port", smtp_port if smtp_port is not None else default_port)
+        row.smtp_username = (
+            L.check_single_line("smtp_username", smtp_username) if smtp_username else None
+        )
+        row.smtp_auth = "oauth2" if smtp_oauth2_token else "password"
+        secret = smtp_oauth2_token or smtp_password
+        row.smtp_secret = encrypt_secret(secret) if secret else None
+    if imap_host:
+        row.imap_host = _host("imap_host", imap_host)
+        default_port = {"tls": 993, "starttls": 143, "none": 143}[row.imap_security]
+        row.imap_port = _port("imap_port", imap_port if imap_port is not None else default_port)
+        row.imap_username = L.check_single_line("imap_username", imap_username or address)
+        row.imap_auth = "oauth2" if imap_oauth2_token else "password"
+        secret = imap_oauth2_token or imap_password
+        row.imap_secret = encrypt_secret(secret) if secret else None
+    if dkim_private_key_pem:
+        if not (dkim_domain and dkim_selector):
+            raise ValidationError(
+                "a DKIM key needs --dkim-domain and --dkim-selector", field="dkim_domain"
+            )
+        if "PRIVATE KEY" not in dkim_private_key_pem:
+            raise ValidationError(
+                "the DKIM key must be a PEM private key", field="dkim_private_key_pem"
+            )
+        row.dkim_domain = _host("dkim_domain", dkim_domain)
+        row.dkim_selector = L.check_single_line("dkim_selector", dkim_selector.strip(), max_len=100)
+        row.dkim_key = encrypt_secret(dkim_private_key_pem)
+    now = now or utcnow()
+    row.created_at = row.updated_at = now
+    with unit_of_work(db):
+        taken = db.scalar(
+            select(MailboxDB.id).where(
+                MailboxDB.workspace_id == workspace_id, MailboxDB.name == clean_name
+            )
+        )
+        if taken is not None:
+            raise ConflictError(f"a mailbox named {clean_name!r} exists already")
+        db.add(row)
+        db.flush()
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.CHANNEL_CONFIG_CHANGED,
+                occurred_at=now,
+                detail={"mailbox_added": row.id, "name": clean_name, "from": address},
+            ),
+            actor=actor,
+        )
+    return mailbox_to_dict(row)
+
+
+def list_mailboxes(
+    db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> list[dict[str, Any]]:
+    stmt = select(MailboxDB).where(MailboxDB.workspace_id == workspace_id).order_by(MailboxDB.id)
+    return [mailbox_to_dict(r) for r in db.scalars(stmt)]
+
+
+def get_mailbox_row(
+    db: Session, ref: str | int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> MailboxDB:
+    """A mailbox by id or name (for adapters inside the service layer only)."""
+    stmt = select(MailboxDB).where(MailboxDB.workspace_id == workspace_id)
+    if isinstance(ref, int) or str(ref).isdigit():
+        stmt = stmt.where(MailboxDB.id == int(ref))
+    else:
+        stmt = stmt.where(MailboxDB.name == str(ref).strip())
+    row = db.scalar(stmt)
+    if row is None:
+        raise NotFoundError(f"no mailbox {ref!r}")
+    return row

@@ -1,0 +1,1 @@
+"""The HTTP entry point: unsubscribe pages now; the REST API and dashboard later."""
