@@ -279,6 +279,8 @@ class OutreachMessageDB(Base):
         Index("ix_outreach_messages_workspace_created", "workspace_id", "created_at"),
         # Per-mailbox caps count recent sends of one mailbox.
         Index("ix_outreach_messages_mailbox_sent", "mailbox_id", "sent_at"),
+        # Delivery sweep: SENT attempts old enough to count as delivered.
+        Index("ix_outreach_messages_status_sent", "status", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -308,6 +310,35 @@ class OutreachMessageDB(Base):
     bounced_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InboundMessageDB(Base):
+    """One message read from a mailbox: what it was, and what it was matched to.
+
+    The unique Message-ID per workspace makes processing idempotent: a mailbox re-read
+    after a UIDVALIDITY change, or polled twice, changes nothing the second time.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "message_key", name="uq_inbound_messages_key"),
+        Index("ix_inbound_messages_lead", "workspace_id", "lead_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    message_key: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(30))
+    received_at: Mapped[datetime] = mapped_column()
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outreach_messages.id", ondelete="SET NULL")
+    )
+    # Personal data (blanked on erasure): who wrote, about what, and the new text.
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(1000))
+    text: Mapped[str | None] = mapped_column(Text)
 
 
 class EventDB(Base):
@@ -417,6 +448,7 @@ __all__ = [
     "CampaignDB",
     "ChannelConfigDB",
     "EventDB",
+    "InboundMessageDB",
     "LeadDB",
     "LeadNoteDB",
     "LeadTagDB",

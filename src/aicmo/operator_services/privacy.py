@@ -12,13 +12,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Result, delete, or_, select, update
+from sqlalchemy import Result, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import (
     DEFAULT_WORKSPACE_ID,
     EventDB,
+    InboundMessageDB,
     OutreachMessageDB,
     SuppressionDB,
 )
@@ -67,6 +68,11 @@ def export_person(
         .where(EventDB.workspace_id == workspace_id, EventDB.lead_id == lead.id)
         .order_by(EventDB.id)
     )
+    inbound = db.scalars(
+        select(InboundMessageDB)
+        .where(InboundMessageDB.workspace_id == workspace_id, InboundMessageDB.lead_id == lead.id)
+        .order_by(InboundMessageDB.id)
+    )
     ws = repo.get_workspace(db, workspace_id)
     assert ws is not None
     pairs = match_pairs(ws.hash_salt, email_key=lead.email_key, linkedin_key=lead.linkedin_key)
@@ -90,6 +96,16 @@ def export_person(
                     "detail": e.detail,
                 }
                 for e in events
+            ],
+            "inbound_messages": [
+                {
+                    "kind": m.kind,
+                    "received_at": m.received_at,
+                    "from": m.from_address,
+                    "subject": m.subject,
+                    "text": m.text,
+                }
+                for m in inbound
             ],
             "suppressions": [suppression_to_dict(s) for s in suppressions],
         }
@@ -156,6 +172,14 @@ def forget_person(
                 )
                 .values(recipient=None, subject=None, body=None, error=None)
             )
+        )
+        inbound_filter = [InboundMessageDB.lead_id == lead_id]
+        if lead.email:
+            inbound_filter.append(func.lower(InboundMessageDB.from_address) == email_key)
+        db.execute(
+            update(InboundMessageDB)
+            .where(InboundMessageDB.workspace_id == workspace_id, or_(*inbound_filter))
+            .values(from_address=None, subject=None, text=None)
         )
         # Events keep what happened; who it happened to is blanked (the trigger allows
         # only these personal columns to change).

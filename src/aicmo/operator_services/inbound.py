@@ -1,0 +1,365 @@
+"""What an inbound message changes: replies, auto-replies, bounces, complaints, opt-outs.
+
+The classifier (pure) says what a message is; this module matches it to our attempts
+(In-Reply-To/References against our Message-IDs, else the sender's address) and applies
+the consequences in one transaction: attempt status, lead stage, suppression, events,
+regrade. Every message is recorded by its Message-ID, so processing it again is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import (
+    DEFAULT_WORKSPACE_ID,
+    EventDB,
+    InboundMessageDB,
+    LeadDB,
+    MailboxDB,
+    OutreachMessageDB,
+)
+from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
+from aicmo.cam.inbound import InboundKind, InboundResult, classify_message
+from aicmo.config import get_settings
+from aicmo.errors import ValidationError
+from aicmo.operator_services.events import regrade_if_lead
+from aicmo.operator_services.suppression import add_entry
+from aicmo.operator_services.uow import unit_of_work, utcnow
+
+#: Soft bounces of one address before it is suppressed.
+SOFT_BOUNCE_LIMIT = 3
+#: An email counts as delivered this long after the server's 250 with no bounce.
+DELIVERY_WINDOW = timedelta(hours=24)
+
+_OPEN_STAGES = {LeadStage.NEW.value, LeadStage.CONTACTED.value}
+
+
+def our_domains(db: Session, workspace_id: int) -> frozenset[str]:
+    """Domains we send from: mail from them is ours, never a reply."""
+    addresses = set(
+        db.scalars(select(MailboxDB.from_address).where(MailboxDB.workspace_id == workspace_id))
+    )
+    addresses.add(get_settings().sender_email)
+    return frozenset(a.rpartition("@")[2].lower() for a in addresses if "@" in a)
+
+
+def _message_key(result: InboundResult, raw: bytes) -> str:
+    if result.message_id:
+        return result.message_id[:500]
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _attempt_for(db: Session, workspace_id: int, refs: Iterable[str]) -> OutreachMessageDB | None:
+    """The newest of our attempts named in the references (ix_outreach_messages_rfc_message_id)."""
+    wanted = [r for r in refs if r][:50]
+    if not wanted:
+        return None
+    stmt = (
+        select(OutreachMessageDB)
+        .where(
+            OutreachMessageDB.workspace_id == workspace_id,
+            OutreachMessageDB.rfc_message_id.in_(wanted),
+        )
+        .order_by(OutreachMessageDB.id.desc())
+        .limit(1)
+    )
+    return db.scalar(stmt)
+
+
+def _latest_email_attempt(db: Session, workspace_id: int, lead_id: int) -> OutreachMessageDB | None:
+    stmt = (
+        select(OutreachMessageDB)
+        .where(
+            OutreachMessageDB.workspace_id == workspace_id,
+            OutreachMessageDB.lead_id == lead_id,
+            OutreachMessageDB.channel == ChannelType.EMAIL.value,
+            OutreachMessageDB.sent_at.is_not(None),
+        )
+        .order_by(OutreachMessageDB.id.desc())
+        .limit(1)
+    )
+    return db.scalar(stmt)
+
+
+def _lead_by_address(db: Session, workspace_id: int, address: str | None) -> LeadDB | None:
+    if not address:
+        return None
+    try:
+        key = L.normalize_email(address)[1]
+    except ValidationError:
+        return None
+    return repo.find_lead(db, workspace_id, email_key=key)
+
+
+def process_inbound_message(
+    db: Session,
+    raw: bytes,
+    *,
+    received_at: datetime | None = None,
+    mailbox_id: int | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> dict[str, Any]:
+    """Classify one raw message and apply what it means; idempotent per Message-ID."""
+    received_at = received_at or utcnow()
+    result = classify_message(raw, received_at, our_domains=our_domains(db, workspace_id))
+    key = _message_key(result, raw)
+    with unit_of_work(db):
+        seen = db.scalar(
+            select(InboundMessageDB.id).where(
+                InboundMessageDB.workspace_id == workspace_id, InboundMessageDB.message_key == key
+            )
+        )
+        if seen is not None:
+            return {
+                "kind": result.kind.value,
+                "duplicate": True,
+                "lead_id": None,
+                "attempt_id": None,
+            }
+        attempt = _attempt_for(db, workspace_id, result.references)
+        lead = (
+            repo.get_lead(db, workspace_id, attempt.lead_id)
+            if attempt and attempt.lead_id
+            else None
+        )
+        if lead is None and result.kind in {
+            InboundKind.REPLY,
+            InboundKind.AUTO_REPLY,
+            InboundKind.UNSUBSCRIBE_REQUEST,
+        }:
+            lead = _lead_by_address(db, workspace_id, result.from_address)
+            if lead is not None and attempt is None:
+                attempt = _latest_email_attempt(db, workspace_id, lead.id)
+        applied = _apply(db, workspace_id, result, attempt, lead, received_at)
+        lead = applied or lead
+        db.add(
+            InboundMessageDB(
+                workspace_id=workspace_id,
+                mailbox_id=mailbox_id,
+                message_key=key,
+                kind=result.kind.value,
+                received_at=received_at,
+                lead_id=lead.id if lead else None,
+                attempt_id=attempt.id if attempt else None,
+                from_address=(result.from_address or None),
+                subject=(result.subject or None),
+                text=result.reply_text if result.kind is InboundKind.REPLY else None,
+            )
+        )
+    return {
+        "kind": result.kind.value,
+        "duplicate": False,
+        "lead_id": lead.id if lead else None,
+        "attempt_id": attempt.id if attempt else None,
+        "events": [e.type.value for e in result.events],
+    }
+
+
+def _emit(
+    db: Session,
+    workspace_id: int,
+    event: OutreachEvent,
+    attempt: OutreachMessageDB | None,
+    lead: LeadDB | None,
+) -> None:
+    repo.add_event(
+        db,
+        workspace_id,
+        event,
+        lead_id=lead.id if lead else None,
+        campaign_id=attempt.campaign_id if attempt else None,
+        message_id=attempt.id if attempt else None,
+        step_index=attempt.step_index if attempt else None,
+        mailbox_id=attempt.mailbox_id if attempt else None,
+    )
+    regrade_if_lead(db, lead, event.type, event.occurred_at)
+
+
+def _apply(
+    db: Session,
+    workspace_id: int,
+    result: InboundResult,
+    attempt: OutreachMessageDB | None,
+    lead: LeadDB | None,
+    now: datetime,
+) -> LeadDB | None:
+    kind = result.kind
+    if kind is InboundKind.REPLY:
+        if attempt is not None:
+            attempt.status = MessageStatus.REPLIED.value
+            attempt.replied_at = now
+        if lead is not None and lead.stage in _OPEN_STAGES:
+            old = lead.stage
+            lead.stage = LeadStage.ENGAGED.value
+            repo.add_event(
+                db,
+                workspace_id,
+                OutreachEvent(
+                    type=EventType.LEAD_STAGE_CHANGED,
+                    occurred_at=now,
+                    detail={"from": old, "to": lead.stage, "why": "replied"},
+                ),
+                lead_id=lead.id,
+            )
+        for event in result.events:
+            _emit(db, workspace_id, event, attempt, lead)
+        return lead
+    if kind is InboundKind.AUTO_REPLY or kind is InboundKind.UNKNOWN:
+        for event in result.events:
+            _emit(db, workspace_id, event, attempt, lead)
+        return lead
+    if kind is InboundKind.UNSUBSCRIBE_REQUEST:
+        address = (lead.email_key if lead else None) or _key(result.from_address)
+        if address:
+            _, created = add_entry(
+                db,
+                workspace_id,
+                SuppressionKind.EMAIL,
+                address,
+                SuppressionReason.UNSUBSCRIBED,
+                source="reply",
+                now=now,
+            )
+            if attempt is not None:
+                attempt.status = MessageStatus.UNSUBSCRIBED.value
+            if created:
+                for event in result.events:
+                    _emit(db, workspace_id, event, attempt, lead)
+        return lead
+    # Bounces and complaints name the failed recipient; that address is the lead.
+    for event in result.events:
+        target = _lead_by_address(db, workspace_id, event.recipient) or lead
+        address = _key(event.recipient) or (target.email_key if target else None)
+        target_attempt = attempt
+        if target is not None and (attempt is None or attempt.lead_id != target.id):
+            target_attempt = _latest_email_attempt(db, workspace_id, target.id)
+        if event.type is EventType.BOUNCED_HARD:
+            if target_attempt is not None:
+                target_attempt.status = MessageStatus.BOUNCED.value
+                target_attempt.bounced_at = now
+            if address:
+                add_entry(
+                    db,
+                    workspace_id,
+                    SuppressionKind.EMAIL,
+                    address,
+                    SuppressionReason.HARD_BOUNCE,
+                    source="dsn",
+                    now=now,
+                )
+        elif event.type is EventType.BOUNCED_SOFT:
+            if (
+                address
+                and target is not None
+                and _soft_bounces(db, workspace_id, target.id) + 1 >= SOFT_BOUNCE_LIMIT
+            ):
+                add_entry(
+                    db,
+                    workspace_id,
+                    SuppressionKind.EMAIL,
+                    address,
+                    SuppressionReason.SOFT_BOUNCES,
+                    source="dsn",
+                    now=now,
+                    note=f"{SOFT_BOUNCE_LIMIT} soft bounces",
+                )
+                if target_attempt is not None:
+                    target_attempt.status = MessageStatus.BOUNCED.value
+                    target_attempt.bounced_at = now
+        elif event.type is EventType.COMPLAINED:
+            if target_attempt is not None:
+                target_attempt.status = MessageStatus.COMPLAINED.value
+            if address:
+                add_entry(
+                    db,
+                    workspace_id,
+                    SuppressionKind.EMAIL,
+                    address,
+                    SuppressionReason.COMPLAINED,
+                    source="fbl",
+                    now=now,
+                )
+        _emit(db, workspace_id, event, target_attempt, target)
+        lead = lead or target
+    return lead
+
+
+def _key(address: str | None) -> str | None:
+    if not address:
+        return None
+    try:
+        return L.normalize_email(address)[1]
+    except ValidationError:
+        return None
+
+
+def _soft_bounces(db: Session, workspace_id: int, lead_id: int) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(EventDB)
+        .where(
+            EventDB.workspace_id == workspace_id,
+            EventDB.lead_id == lead_id,
+            EventDB.type == EventType.BOUNCED_SOFT.value,
+        )
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def mark_delivered(
+    db: Session,
+    *,
+    now: datetime | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    batch: int = 1000,
+) -> int:
+    """SENT emails with no bounce after the delivery window become DELIVERED (with event)."""
+    now = now or utcnow()
+    cutoff = now - DELIVERY_WINDOW
+    done = 0
+    while True:
+        with unit_of_work(db):
+            rows = list(
+                db.scalars(
+                    select(OutreachMessageDB)
+                    .where(
+                        OutreachMessageDB.status == MessageStatus.SENT.value,
+                        OutreachMessageDB.sent_at <= cutoff,
+                        OutreachMessageDB.workspace_id == workspace_id,
+                        OutreachMessageDB.channel == ChannelType.EMAIL.value,
+                        OutreachMessageDB.transport != "outbox",
+                    )
+                    .limit(batch)
+                )
+            )
+            for row in rows:
+                row.status = MessageStatus.DELIVERED.value
+                row.delivered_at = now
+                repo.add_event(
+                    db,
+                    workspace_id,
+                    OutreachEvent(
+                        type=EventType.MESSAGE_DELIVERED,
+                        occurred_at=now,
+                        channel=ChannelType.EMAIL,
+                        source="no-bounce-window",
+                    ),
+                    lead_id=row.lead_id,
+                    campaign_id=row.campaign_id,
+                    message_id=row.id,
+                    step_index=row.step_index,
+                    mailbox_id=row.mailbox_id,
+                )
+        done += len(rows)
+        if len(rows) < batch:
+            return done
