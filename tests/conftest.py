@@ -34,6 +34,7 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         if name.startswith("AICMO_") and name != PG_ENV:
             monkeypatch.delenv(name)
     monkeypatch.setenv("AICMO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AICMO_SECRET_KEY", "test-only-secret-key-not-for-production-use")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

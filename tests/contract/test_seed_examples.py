@@ -39,7 +39,8 @@ def test_operator_api_snippets_run_as_written(db: Session, capsys: object) -> No
     # Get metrics
     metrics = operator_services.get_channel_metrics(db, campaign_id=42, days=7)
     # --- end ---
-    assert result["success"] is False  # no transport yet: never a claimed send
+    assert result["transport"] == "outbox"  # no mailbox configured: the local outbox, said so
+    assert "not delivered" in result["response"]
     assert set(metrics) == {"EMAIL", "LINKEDIN", "CONTACT_FORM"}
 
     # --- seed: "Issue: Rate limiter blocking" ---

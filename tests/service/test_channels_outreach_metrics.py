@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ from aicmo.cam import repository as repo
 from aicmo.cam.db_models import EventDB, OutreachMessageDB, SuppressionDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
+from aicmo.config import get_settings
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 
 
@@ -54,18 +57,42 @@ def test_unknown_channel_is_refused(db: Session) -> None:
         ops.get_channel_config(db, "FAX")
 
 
-def test_send_records_the_attempt_and_never_claims_a_send(db: Session) -> None:
-    lead = ops.create_lead(db, email="a@example.com")
-    result = ops.send_outreach_message(db, lead_id=lead["id"], message_body="Hi!", subject="Hello")
-    assert result["success"] is False
-    assert result["status"] == "FAILED" and result["transport"] is None
-    assert "no transport configured" in result["error"]
+def test_with_no_mailbox_email_goes_to_the_local_outbox_and_says_so(db: Session) -> None:
+    lead = ops.create_lead(db, email="a@example.com", first_name="Ann")
+    result = ops.send_outreach_message(
+        db, lead_id=lead["id"], message_body="Hi {{ first_name }}!", subject="Hello"
+    )
+    assert result["success"] is True and result["status"] == "SENT"
+    assert result["transport"] == "outbox"
+    assert "not delivered" in result["response"]
+    files = list(get_settings().resolved_outbox_dir.rglob("*.eml"))
+    assert len(files) == 1
+    message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert message["To"].addresses[0].addr_spec == "a@example.com"
+    assert (
+        "List-Unsubscribe" in message
+        and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    )
     history = ops.get_outreach_history(db, lead_id=lead["id"])
     assert [h["id"] for h in history] == [result["message_id"]]
-    assert history[0]["body"] == "Hi!" and history[0]["recipient"] == "a@example.com"
+    assert history[0]["body"] == "Hi Ann!" and history[0]["recipient"] == "a@example.com"
     metrics = ops.get_channel_metrics(db)
-    assert metrics["EMAIL"]["attempted"] == 1 and metrics["EMAIL"]["failed"] == 1
-    assert metrics["EMAIL"]["sent"] == 0 and metrics["EMAIL"]["delivery_rate"] == 0.0
+    assert metrics["EMAIL"]["attempted"] == 1 and metrics["EMAIL"]["sent"] == 1
+    assert ops.get_lead(db, lead["id"])["stage"] == "CONTACTED"
+
+
+def test_linkedin_has_no_transport_yet_and_never_claims_a_send(db: Session) -> None:
+    lead = ops.create_lead(db, email="a@example.com", linkedin_url="https://www.linkedin.com/in/a")
+    result = ops.send_outreach_message(db, lead["id"], "Hi", channel="LINKEDIN")
+    assert result["success"] is False and result["status"] == "FAILED"
+    assert "no transport configured" in result["error"]
+
+
+def test_an_unknown_template_variable_fails_before_anything_is_written(db: Session) -> None:
+    lead = ops.create_lead(db, email="a@example.com")
+    with pytest.raises(ValidationError, match="frist_name"):
+        ops.send_outreach_message(db, lead["id"], "Hi {{ frist_name }}", "Hello")
+    assert ops.get_outreach_history(db) == []
 
 
 def test_send_to_a_suppressed_address_or_domain_is_refused(db: Session) -> None:

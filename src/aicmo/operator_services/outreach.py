@@ -1,8 +1,9 @@
 """Sending one message and reading the attempt history.
 
-Until a channel has a transport (the email channel brings SMTP and the local outbox),
-``send_outreach_message`` records the attempt as FAILED with the reason: it never claims
-a delivery that no transport performed.
+Email goes through the sender mailbox's SMTP server, or, with no mailbox configured, to
+the local outbox (which says so in every result). Channels without a transport yet
+(LinkedIn, contact forms) record the attempt as FAILED with the reason: nothing ever
+claims a delivery that no transport performed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import parse_channel
+from aicmo.operator_services.email_sending import send_email_attempt
 from aicmo.operator_services.suppression import find_suppression
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
@@ -102,13 +104,11 @@ def send_outreach_message(
     L.check_text("message_body", message_body, max_len=200_000)
     if subject is not None:
         L.check_single_line("subject", subject, max_len=998)
+    if isinstance(lead_id, bool) or not isinstance(lead_id, int):
+        raise ValidationError(f"lead_id must be a whole number, got {lead_id!r}", field="lead_id")
     now = now or utcnow()
     key = idempotency_key or f"manual:{uuid.uuid4().hex}"
     with unit_of_work(db):
-        if isinstance(lead_id, bool) or not isinstance(lead_id, int):
-            raise ValidationError(
-                f"lead_id must be a whole number, got {lead_id!r}", field="lead_id"
-            )
         lead = repo.get_lead(db, workspace_id, lead_id)
         if lead is None:
             raise NotFoundError(f"no lead with id {lead_id}")
@@ -119,47 +119,77 @@ def send_outreach_message(
             return {**_result(dup), "duplicate": True}
         blocked = suppression_reason(db, lead)
         recipient = _recipient(lead, ch)
-        if blocked:
-            status, error = MessageStatus.SUPPRESSED, blocked
-        elif not recipient:
-            status, error = MessageStatus.FAILED, f"lead #{lead.id} has no address for {ch.value}"
-        else:
-            status, error = MessageStatus.FAILED, NO_TRANSPORT.format(channel=ch.value)
-        row = OutreachMessageDB(
-            workspace_id=workspace_id,
-            lead_id=lead.id,
-            campaign_id=campaign_id,
-            channel=ch.value,
-            status=status.value,
-            recipient=recipient,
-            subject=subject,
+        deliver = not blocked and bool(recipient) and ch is ChannelType.EMAIL
+        if not deliver:
+            if blocked:
+                status, error = MessageStatus.SUPPRESSED, blocked
+            elif not recipient:
+                status, error = (
+                    MessageStatus.FAILED,
+                    f"lead #{lead.id} has no address for {ch.value}",
+                )
+            else:
+                status, error = MessageStatus.FAILED, NO_TRANSPORT.format(channel=ch.value)
+            row = _record_not_sent(
+                db, lead, ch, status, error, recipient, subject, message_body, key, campaign_id, now
+            )
+    if deliver:
+        row = send_email_attempt(
+            db,
+            lead,
+            subject=subject or "",
             body=message_body,
-            error=error,
-            idempotency_key=key,
-            scheduled_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        db.add(row)
-        db.flush()
-        common = {"channel": ch, "recipient": recipient}
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(type=EventType.MESSAGE_ATTEMPTED, occurred_at=now, **common),  # type: ignore[arg-type]
-            lead_id=lead.id,
+            html=None,
+            key=key,
+            now=now,
             campaign_id=campaign_id,
-            message_id=row.id,
-        )
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(type=EventType.MESSAGE_FAILED, occurred_at=now, reason=error, **common),  # type: ignore[arg-type]
-            lead_id=lead.id,
-            campaign_id=campaign_id,
-            message_id=row.id,
         )
     return {**_result(row), "duplicate": False}
+
+
+def _record_not_sent(
+    db: Session,
+    lead: LeadDB,
+    ch: ChannelType,
+    status: MessageStatus,
+    error: str,
+    recipient: str | None,
+    subject: str | None,
+    body: str,
+    key: str,
+    campaign_id: int | None,
+    now: datetime,
+) -> OutreachMessageDB:
+    """An attempt that no transport carried, on record with its reason."""
+    row = OutreachMessageDB(
+        workspace_id=lead.workspace_id,
+        lead_id=lead.id,
+        campaign_id=campaign_id,
+        channel=ch.value,
+        status=status.value,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        error=error,
+        idempotency_key=key,
+        scheduled_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    db.flush()
+    for type_, reason in ((EventType.MESSAGE_ATTEMPTED, None), (EventType.MESSAGE_FAILED, error)):
+        repo.add_event(
+            db,
+            lead.workspace_id,
+            OutreachEvent(
+                type=type_, occurred_at=now, channel=ch, recipient=recipient, reason=reason
+            ),
+            lead_id=lead.id,
+            campaign_id=campaign_id,
+            message_id=row.id,
+        )
+    return row
 
 
 def _result(row: OutreachMessageDB) -> dict[str, Any]:
@@ -177,6 +207,7 @@ def _result(row: OutreachMessageDB) -> dict[str, Any]:
         "lead_id": row.lead_id,
         "channel": row.channel,
         "transport": row.transport,
+        "response": row.provider_message_id,
         "error": row.error,
         "idempotency_key": row.idempotency_key,
     }
