@@ -119,6 +119,8 @@ def test_demo_runs_the_main_job_on_a_fresh_database(tmp_path: Path, once: bool) 
     assert run.returncode == 0, run.stderr
     assert "imported (new)" in run.stdout and "Graded leads" in run.stdout
     assert "created 0" in run.stdout  # the re-import duplicated nothing
+    assert "SENT via outbox" in run.stdout and "is SUPPRESSED" in run.stdout
+    assert list((tmp_path / "data" / "outbox").rglob("*.eml"))
     assert demo_db.exists()
 
 

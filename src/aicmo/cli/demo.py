@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -62,16 +63,49 @@ def demo(
             console.print(
                 leads_table(ops.find_leads(db, limit=100), title="Graded leads, best first")
             )
-            console.print("\n[bold]4. Channels[/]")
-            for c in ops.list_channel_configs(db):
-                console.print(
-                    f"  {c['channel']}: {c['rate_limit_per_hour']}/hour, "
-                    f"{c['rate_limit_per_day']}/day"
-                )
-            m = ops.get_channel_metrics(db, days=7)
             console.print(
-                f"  metrics (7 days): EMAIL sent {m['EMAIL']['sent']}, "
-                "no message has been sent: sending arrives with the email channel."
+                "\n[bold]4. Email the A leads[/] (no mailbox configured: the local outbox)"
+            )
+            best = ops.find_leads(db, grade=["A"], limit=10)
+            run = uuid.uuid4().hex[:8]
+            for lead in best:
+                sent = ops.send_outreach_message(
+                    db,
+                    lead["id"],
+                    "Hi {{ first_name | default('there') }},\n\n"
+                    "I saw what {{ company | default('your team') }} is building and wanted to "
+                    "ask one question.\n",
+                    "Quick question, {{ first_name | default('there') }}",
+                    idempotency_key=f"demo:{run}:{lead['id']}",
+                )
+                console.print(f"  {lead['email']}: {sent['status']} via {sent['transport']}")
+            if best:
+                console.print(f"  [dim]{sent['response']}[/]", soft_wrap=True)
+            suppressed = (
+                ops.add_suppression(db, best[-1]["email"], reason="unsubscribed") if best else None
+            )
+            if suppressed is not None:
+                follow_up = ops.send_outreach_message(
+                    db,
+                    best[-1]["id"],
+                    "One more thing",
+                    "Follow-up",
+                    idempotency_key=f"demo:{run}:{best[-1]['id']}:2",
+                )
+                console.print(
+                    f"  {best[-1]['email']} unsubscribed, a follow-up is {follow_up['status']}: "
+                    f"{follow_up['error']}"
+                )
+            console.print("\n[bold]5. Channels and metrics[/] (last 7 days)")
+            m = ops.get_channel_metrics(db, days=7)
+            for c in ops.list_channel_configs(db):
+                mc = m[c["channel"]]
+                console.print(
+                    f"  {c['channel']}: limits {c['rate_limit_per_hour']}/hour, "
+                    f"{c['rate_limit_per_day']}/day; attempted {mc['attempted']}, sent {mc['sent']}"
+                )
+            console.print(
+                "  [dim]LinkedIn and contact-form transports and the campaign engine come next.[/]"
             )
     finally:
         engine.dispose()

@@ -17,7 +17,9 @@ from aicmo.app import engine_for, initialize
 from aicmo.cli.common import console, db_session, err_console, leads_table
 from aicmo.config import get_settings
 from aicmo.db import migrate
+from aicmo.operator_services import mailboxes as ops_mailboxes
 from aicmo.operator_services.importing import ImportReport
+from aicmo.operator_services.inbox import check_mailbox, poll_all, poll_mailbox
 from aicmo.operator_services.leads import resolve_lead
 from aicmo.operator_services.workspace import icp_to_yaml, parse_icp_yaml
 
@@ -48,6 +50,12 @@ app.add_typer(lead_app, name="lead")
 app.add_typer(icp_app, name="icp")
 app.add_typer(channels_app, name="channels")
 app.add_typer(suppress_app, name="suppress")
+mailbox_app = typer.Typer(help="Sender mailboxes: SMTP out, IMAP in.", no_args_is_help=True)
+inbox_app = typer.Typer(
+    help="Read replies, bounces and complaints from the mailboxes.", no_args_is_help=True
+)
+app.add_typer(mailbox_app, name="mailbox")
+app.add_typer(inbox_app, name="inbox")
 
 
 # --- init / db ---------------------------------------------------------------------------
@@ -491,6 +499,174 @@ def suppress_check(value: Annotated[str, typer.Argument(help="Email or LinkedIn 
         return
     console.print(f"{value}: suppressed ({hit['kind'].lower()} {hit['value']}, {hit['reason']})")
     raise typer.Exit(1)
+
+
+# --- mailboxes and inbox --------------------------------------------------------------------
+
+
+def _secret_from_env(name: str | None, what: str) -> str | None:
+    if name is None:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        raise typer.BadParameter(f"environment variable {name} (for the {what}) is not set")
+    return value
+
+
+@mailbox_app.command("add")
+def mailbox_add(
+    name: Annotated[str, typer.Argument(help="A short name, e.g. sales")],
+    from_address: Annotated[
+        str, typer.Option("--from", help="From address, e.g. alex@acme.example")
+    ],
+    from_name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    reply_to: Annotated[str | None, typer.Option(help="Reply-To address")] = None,
+    smtp_host: Annotated[str | None, typer.Option(help="SMTP server")] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="SMTP port (default 587/465/25 by security)")
+    ] = None,
+    smtp_security: Annotated[str, typer.Option(help="starttls, tls or none")] = "starttls",
+    smtp_user: Annotated[str | None, typer.Option(help="SMTP user name")] = None,
+    smtp_password_env: Annotated[
+        str | None, typer.Option(help="Name of the environment variable holding the SMTP password")
+    ] = None,
+    smtp_token_env: Annotated[
+        str | None, typer.Option(help="Name of the environment variable holding an OAuth2 token")
+    ] = None,
+    imap_host: Annotated[
+        str | None, typer.Option(help="IMAP server (for replies and bounces)")
+    ] = None,
+    imap_port: Annotated[int | None, typer.Option(help="IMAP port (default 993/143)")] = None,
+    imap_security: Annotated[str, typer.Option(help="tls, starttls or none")] = "tls",
+    imap_user: Annotated[
+        str | None, typer.Option(help="IMAP user (default: the from address)")
+    ] = None,
+    imap_password_env: Annotated[
+        str | None, typer.Option(help="Name of the environment variable holding the IMAP password")
+    ] = None,
+    imap_folder: Annotated[str, typer.Option(help="Folder to watch")] = "INBOX",
+    daily_cap: Annotated[int, typer.Option(help="Most emails per day from this mailbox")] = 50,
+    hourly_cap: Annotated[int, typer.Option(help="Most emails per hour")] = 20,
+    dkim_domain: Annotated[str | None, typer.Option(help="DKIM signing domain")] = None,
+    dkim_selector: Annotated[str | None, typer.Option(help="DKIM selector")] = None,
+    dkim_key_file: Annotated[Path | None, typer.Option(help="PEM private key for DKIM")] = None,
+) -> None:
+    """Add a sender mailbox. Secrets are read from environment variables (never the command
+    line, which other users can see) and stored encrypted."""
+    smtp_password = _secret_from_env(smtp_password_env, "SMTP password")
+    if smtp_host and smtp_user and not (smtp_password_env or smtp_token_env):
+        smtp_password = typer.prompt("SMTP password", hide_input=True)
+    with db_session() as db:
+        mb = ops_mailboxes.add_mailbox(
+            db,
+            name,
+            from_address,
+            from_name=from_name,
+            reply_to=reply_to,
+            smtp_host=smtp_host,
+            smtp_port=smtp_port,
+            smtp_security=smtp_security,
+            smtp_username=smtp_user,
+            smtp_password=smtp_password,
+            smtp_oauth2_token=_secret_from_env(smtp_token_env, "SMTP token"),
+            imap_host=imap_host,
+            imap_port=imap_port,
+            imap_security=imap_security,
+            imap_username=imap_user,
+            imap_password=_secret_from_env(imap_password_env, "IMAP password"),
+            imap_folder=imap_folder,
+            daily_cap=daily_cap,
+            hourly_cap=hourly_cap,
+            dkim_domain=dkim_domain,
+            dkim_selector=dkim_selector,
+            dkim_private_key_pem=dkim_key_file.read_text(encoding="ascii")
+            if dkim_key_file
+            else None,
+        )
+    console.print(
+        f"Mailbox {mb['name']} (#{mb['id']}) added: {mb['from_address']}. "
+        f"Check it with `aicmo mailbox test {mb['name']}`."
+    )
+
+
+@mailbox_app.command("list")
+def mailbox_list() -> None:
+    """Show the mailboxes (secrets only as set / not set)."""
+    with db_session() as db:
+        rows = ops_mailboxes.list_mailboxes(db)
+    if not rows:
+        console.print(
+            "No mailbox: email goes to the local outbox (not delivered). "
+            "Add one with `aicmo mailbox add`."
+        )
+        return
+    table = Table(title="Mailboxes")
+    for col in ("name", "from", "smtp", "imap", "caps", "dkim", "on"):
+        table.add_column(col)
+    for m in rows:
+        sm = m["smtp"]
+        smtp_s = f"{sm['host']}:{sm['port']} {sm['security']} ({sm['secret']})" if sm else "-"
+        imap_s = (
+            f"{m['imap']['host']}:{m['imap']['port']} {m['imap']['folder']}" if m["imap"] else "-"
+        )
+        table.add_row(
+            m["name"],
+            m["from_address"],
+            smtp_s,
+            imap_s,
+            f"{m['hourly_cap']}/h {m['daily_cap']}/d",
+            m["dkim"] or "-",
+            "yes" if m["enabled"] else "no",
+        )
+    console.print(table)
+
+
+@mailbox_app.command("test")
+def mailbox_test(name: Annotated[str, typer.Argument(help="Mailbox name or id")]) -> None:
+    """Connect, do TLS and log in (SMTP and IMAP) without sending; say what failed."""
+    with db_session() as db:
+        report = check_mailbox(db, name)
+    failed = False
+    for proto in ("smtp", "imap"):
+        if proto in report:
+            r = report[proto]
+            mark = "[green]ok[/]" if r["ok"] else f"[red]failed at {r['stage']}[/]"
+            console.print(f"{proto.upper()}: {mark} - {r['message']}")
+            failed = failed or not r["ok"]
+    if failed:
+        raise typer.Exit(1)
+
+
+@inbox_app.command("poll")
+def inbox_poll(
+    mailbox: Annotated[str | None, typer.Option(help="Only this mailbox (default: all)")] = None,
+    from_start: Annotated[
+        bool, typer.Option(help="On the first poll, read the whole folder instead of starting now")
+    ] = False,
+) -> None:
+    """Fetch new mail and apply it: replies, auto-replies, bounces, complaints, opt-outs."""
+    with db_session() as db:
+        results = (
+            [poll_mailbox(db, mailbox, from_start=from_start)]
+            if mailbox
+            else poll_all(db, from_start=from_start)
+        )
+    if not results:
+        console.print("No mailbox with IMAP configured.")
+    for r in results:
+        if "error" in r:
+            console.print(f"[red]{r['mailbox']}: {r['error']}[/]")
+        elif r["initialised"]:
+            console.print(f"{r['mailbox']}: first poll, cursor set; mail from now on will be read")
+        else:
+            kinds = (
+                ", ".join(f"{k.lower()} {n}" for k, n in sorted(r["kinds"].items()))
+                or "nothing new"
+            )
+            console.print(
+                f"{r['mailbox']}: {r['fetched']} message(s): {kinds}; "
+                f"{r['delivered']} marked delivered"
+            )
 
 
 # --- icp / channels ----------------------------------------------------------------------------

@@ -65,7 +65,7 @@ _lock = threading.Lock()
 _transports: dict[tuple[Any, ...], Transport] = {}
 
 
-def _smtp_settings(mailbox: MailboxDB, settings: Settings) -> SmtpSettings:
+def smtp_settings_for(mailbox: MailboxDB, settings: Settings) -> SmtpSettings:
     secret = decrypt_secret(mailbox.smtp_secret, settings) if mailbox.smtp_secret else None
     assert mailbox.smtp_host is not None and mailbox.smtp_port is not None
     return SmtpSettings(
@@ -90,7 +90,7 @@ def transport_for(mailbox: MailboxDB | None, settings: Settings) -> Transport:
             if mailbox is None:
                 transport = OutboxTransport(settings.resolved_outbox_dir)
             else:
-                transport = SmtpTransport(_smtp_settings(mailbox, settings))
+                transport = SmtpTransport(smtp_settings_for(mailbox, settings))
             _transports[key] = transport
         return transport
 

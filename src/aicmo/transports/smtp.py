@@ -636,6 +636,7 @@ class SmtpTransport:
         self._session = _Session(settings, context)
         self._client: _Client | None = None
         self._accepted_on_client = 0
+        self._clean = True
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -694,11 +695,14 @@ class SmtpTransport:
             self._recipient(client, rcpt_to)
             code, reply = self._data(client, payload)
         except (TransientSendError, PermanentSendError, SendOutcomeUnknownError):
+            self._clean = False  # a kept connection may hold a half-done transaction
             raise  # the connection was already kept (RSET next time) or dropped
         except BaseException:
             self._discard()  # anything else leaves the connection in an unknown state
             raise
         self._accepted_on_client += 1
+        # A completed transaction leaves the session reset (RFC 5321 4.1.4): no RSET needed.
+        self._clean = True
         return SendReceipt(
             transport=self.name,
             accepted_at=now,
@@ -823,6 +827,11 @@ class SmtpTransport:
             self.max_messages_per_connection
         ):
             self._quit()
+        if self._client is not None and self._clean:
+            # A dead connection shows at MAIL FROM, before any of the message is sent,
+            # and _start_transaction reconnects then; an RSET round trip per message
+            # would cost as much as the send itself.
+            return self._client, True
         if self._client is not None:
             try:
                 code, _ = self._client.rset()
@@ -833,6 +842,7 @@ class SmtpTransport:
             self._discard()
         self._client = self._connect()
         self._accepted_on_client = 0
+        self._clean = True
         return self._client, False
 
     def _connect(self) -> _Client:
