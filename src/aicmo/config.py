@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     sender_name: str = "aicmo"
     sender_email: str = "outreach@aicmo.example"
     sender_postal_address: str | None = None
+    #: SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).
+    sendgrid_webhook_public_key: str | None = None
+    #: Comma-separated SNS topic ARNs whose SES notifications are accepted.
+    ses_topic_arns: str | None = None
+
+    @property
+    def ses_topics(self) -> frozenset[str] | None:
+        if not self.ses_topic_arns:
+            return None
+        return frozenset(t.strip() for t in self.ses_topic_arns.split(",") if t.strip())
 
     @field_validator("timezone")
     @classmethod

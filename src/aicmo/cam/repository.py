@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, func, insert, or_, select
+from sqlalchemy import Select, Table, and_, func, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -267,9 +267,11 @@ def insert_leads(db: Session, rows: Sequence[dict[str, Any]]) -> None:
             insert(table), [{n: row.get(n, defaults.get(n)) for n in columns} for row in rows]
         )
         return
+    # Only the columns some row sets (or that need a default): the rest stay NULL.
+    present = set(_LEAD_INSERT_DEFAULTS).union(*(row.keys() for row in rows))
     getters: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
     for col in LeadDB.__table__.columns:
-        if col.name == "id":
+        if col.name == "id" or col.name not in present:
             continue
         conv: Callable[[Any], Any] | None = None
         if isinstance(col.type, UTCDateTime):
@@ -288,6 +290,17 @@ def insert_leads(db: Session, rows: Sequence[dict[str, Any]]) -> None:
         get = row.get
         params.append(tuple([get(n, d) if f is None else f(get(n, d)) for n, d, f in getters]))
     db.connection().exec_driver_sql(sql, params)
+
+
+def refresh_lead_stats(db: Session) -> None:
+    """Refresh PostgreSQL's statistics on leads after a bulk load.
+
+    A table that grew from empty inside one import still looks empty to the planner,
+    which then answers the dedupe lookups with a scan of the workspace instead of the
+    unique indexes: quadratic in the file size. SQLite plans these without statistics.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("ANALYZE leads"))
 
 
 def lead_ids_by_keys(

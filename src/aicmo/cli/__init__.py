@@ -6,6 +6,7 @@ import sys
 
 from rich.console import Console
 
+from aicmo.cli import demo as _demo  # noqa: F401  (registers `aicmo demo`)
 from aicmo.cli.main import app
 from aicmo.errors import AicmoError, ImportFileError
 

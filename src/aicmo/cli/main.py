@@ -772,6 +772,4 @@ def serve(
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
-from aicmo.cli import demo as _demo  # noqa: E402  (registers `aicmo demo`)
-
-__all__ = ["_demo", "app"]
+__all__ = ["app", "print_import_report"]

@@ -286,6 +286,7 @@ def import_leads_csv(
                 reject_writer.writerow([line, reason, *cells])
 
         batch: list[_Pending] = []
+        analyzed_at = 500  # refresh planner statistics as the table doubles
         for line, cells in _records(reader, report, reject):
             if not "".join(cells).strip():
                 report.blank += 1
@@ -311,6 +312,10 @@ def import_leads_csv(
             if len(batch) >= batch_size:
                 _flush(db, workspace_id, batch, report, icp, now)
                 batch = []
+                if report.created >= analyzed_at * 2:
+                    analyzed_at = report.created
+                    with unit_of_work(db):
+                        repo.refresh_lead_stats(db)
                 if on_progress is not None:
                     on_progress(_tell(text))
         if batch:

@@ -30,6 +30,7 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
 from aicmo.cam.inbound import InboundKind, InboundResult, classify_message
+from aicmo.cam.inbound.webhooks import WebhookResult
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
 from aicmo.operator_services.events import regrade_if_lead
@@ -238,60 +239,154 @@ def _apply(
         return lead
     # Bounces and complaints name the failed recipient; that address is the lead.
     for event in result.events:
-        target = _lead_by_address(db, workspace_id, event.recipient) or lead
-        address = _key(event.recipient) or (target.email_key if target else None)
-        target_attempt = attempt
-        if target is not None and (attempt is None or attempt.lead_id != target.id):
-            target_attempt = _latest_email_attempt(db, workspace_id, target.id)
-        if event.type is EventType.BOUNCED_HARD:
+        lead = apply_delivery_event(db, workspace_id, event, attempt, lead, now) or lead
+    return lead
+
+
+_OPENABLE = {MessageStatus.SENT.value, MessageStatus.DELIVERED.value}
+_CLICKABLE = _OPENABLE | {MessageStatus.OPENED.value}
+
+
+def apply_delivery_event(
+    db: Session,
+    workspace_id: int,
+    event: OutreachEvent,
+    attempt: OutreachMessageDB | None,
+    lead: LeadDB | None,
+    now: datetime,
+) -> LeadDB | None:
+    """Apply one delivery-side fact (bounce, complaint, opt-out, delivery, open, click)
+    from a DSN, a feedback report or a provider webhook; returns the lead it concerned."""
+    target = _lead_by_address(db, workspace_id, event.recipient) or lead
+    address = _key(event.recipient) or (target.email_key if target else None)
+    target_attempt = attempt
+    if target is not None and (attempt is None or attempt.lead_id != target.id):
+        target_attempt = _latest_email_attempt(db, workspace_id, target.id)
+    source = event.source
+    if event.type is EventType.BOUNCED_HARD:
+        if target_attempt is not None:
+            target_attempt.status = MessageStatus.BOUNCED.value
+            target_attempt.bounced_at = now
+        if address:
+            add_entry(
+                db,
+                workspace_id,
+                SuppressionKind.EMAIL,
+                address,
+                SuppressionReason.HARD_BOUNCE,
+                source=source,
+                now=now,
+            )
+    elif event.type is EventType.BOUNCED_SOFT:
+        if (
+            address
+            and target is not None
+            and (_soft_bounces(db, workspace_id, target.id) + 1 >= SOFT_BOUNCE_LIMIT)
+        ):
+            add_entry(
+                db,
+                workspace_id,
+                SuppressionKind.EMAIL,
+                address,
+                SuppressionReason.SOFT_BOUNCES,
+                source=source,
+                now=now,
+                note=f"{SOFT_BOUNCE_LIMIT} soft bounces",
+            )
             if target_attempt is not None:
                 target_attempt.status = MessageStatus.BOUNCED.value
                 target_attempt.bounced_at = now
-            if address:
-                add_entry(
-                    db,
-                    workspace_id,
-                    SuppressionKind.EMAIL,
-                    address,
-                    SuppressionReason.HARD_BOUNCE,
-                    source="dsn",
-                    now=now,
+    elif event.type is EventType.COMPLAINED:
+        if target_attempt is not None:
+            target_attempt.status = MessageStatus.COMPLAINED.value
+        if address:
+            add_entry(
+                db,
+                workspace_id,
+                SuppressionKind.EMAIL,
+                address,
+                SuppressionReason.COMPLAINED,
+                source=source,
+                now=now,
+            )
+    elif event.type is EventType.UNSUBSCRIBED:
+        if target_attempt is not None:
+            target_attempt.status = MessageStatus.UNSUBSCRIBED.value
+        if address:
+            add_entry(
+                db,
+                workspace_id,
+                SuppressionKind.EMAIL,
+                address,
+                SuppressionReason.UNSUBSCRIBED,
+                source=source,
+                now=now,
+            )
+    elif event.type is EventType.MESSAGE_DELIVERED and target_attempt is not None:
+        if target_attempt.status == MessageStatus.SENT.value:
+            target_attempt.status = MessageStatus.DELIVERED.value
+        target_attempt.delivered_at = target_attempt.delivered_at or now
+    elif event.type is EventType.MESSAGE_OPENED and target_attempt is not None:
+        if target_attempt.status in _OPENABLE:
+            target_attempt.status = MessageStatus.OPENED.value
+        target_attempt.opened_at = target_attempt.opened_at or now
+    elif event.type is EventType.MESSAGE_CLICKED and target_attempt is not None:
+        if target_attempt.status in _CLICKABLE:
+            target_attempt.status = MessageStatus.CLICKED.value
+        target_attempt.clicked_at = target_attempt.clicked_at or now
+    _emit(db, workspace_id, event, target_attempt, target)
+    return target
+
+
+def process_webhook_events(
+    db: Session,
+    result: WebhookResult,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Apply the events of a verified provider webhook; a retried delivery is a no-op
+    (each event is recorded under the provider's event id)."""
+    now = now or utcnow()
+    applied = duplicates = 0
+    for event, rfc_id in result.events:
+        event_id = str(event.detail.get("event_id") or "")
+        digest = hashlib.sha256((event.raw or repr(event)).encode()).hexdigest()
+        key = f"{result.provider}:{event_id or digest}"[:500]
+        with unit_of_work(db):
+            seen = db.scalar(
+                select(InboundMessageDB.id).where(
+                    InboundMessageDB.workspace_id == workspace_id,
+                    InboundMessageDB.message_key == key,
                 )
-        elif event.type is EventType.BOUNCED_SOFT:
-            if (
-                address
-                and target is not None
-                and _soft_bounces(db, workspace_id, target.id) + 1 >= SOFT_BOUNCE_LIMIT
-            ):
-                add_entry(
-                    db,
-                    workspace_id,
-                    SuppressionKind.EMAIL,
-                    address,
-                    SuppressionReason.SOFT_BOUNCES,
-                    source="dsn",
-                    now=now,
-                    note=f"{SOFT_BOUNCE_LIMIT} soft bounces",
+            )
+            if seen is not None:
+                duplicates += 1
+                continue
+            attempt = _attempt_for(db, workspace_id, [rfc_id] if rfc_id else [])
+            lead = (
+                repo.get_lead(db, workspace_id, attempt.lead_id)
+                if attempt is not None and attempt.lead_id
+                else None
+            )
+            lead = apply_delivery_event(db, workspace_id, event, attempt, lead, event.occurred_at)
+            db.add(
+                InboundMessageDB(
+                    workspace_id=workspace_id,
+                    message_key=key,
+                    kind=event.type.value,
+                    received_at=now,
+                    lead_id=lead.id if lead else None,
+                    attempt_id=attempt.id if attempt else None,
                 )
-                if target_attempt is not None:
-                    target_attempt.status = MessageStatus.BOUNCED.value
-                    target_attempt.bounced_at = now
-        elif event.type is EventType.COMPLAINED:
-            if target_attempt is not None:
-                target_attempt.status = MessageStatus.COMPLAINED.value
-            if address:
-                add_entry(
-                    db,
-                    workspace_id,
-                    SuppressionKind.EMAIL,
-                    address,
-                    SuppressionReason.COMPLAINED,
-                    source="fbl",
-                    now=now,
-                )
-        _emit(db, workspace_id, event, target_attempt, target)
-        lead = lead or target
-    return lead
+            )
+            applied += 1
+    return {
+        "provider": result.provider,
+        "applied": applied,
+        "duplicates": duplicates,
+        "subscribe_url": result.subscribe_url,
+    }
 
 
 def _key(address: str | None) -> str | None:

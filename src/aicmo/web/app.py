@@ -1,5 +1,10 @@
 """FastAPI app: thin routes over the service layer.
 
+Webhooks: ``POST /webhooks/sendgrid`` (SendGrid Event Webhook, ECDSA-signed; enabled by
+AICMO_SENDGRID_WEBHOOK_PUBLIC_KEY) and ``POST /webhooks/ses`` (Amazon SES through SNS,
+RSA-signed; enabled by AICMO_SES_TOPIC_ARNS). A bad signature gets 403, a malformed body
+400; retried deliveries change nothing.
+
 Unsubscribe: ``POST /u/{token}`` is the RFC 8058 one-click endpoint (mail providers post
 ``List-Unsubscribe=One-Click``) and the target of the button on the page; ``GET /u/{token}``
 shows that page. A GET alone never unsubscribes: corporate link scanners open every
@@ -8,18 +13,23 @@ link in a message, and would otherwise unsubscribe people who never asked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 from html import escape
 
+import httpx
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
 from aicmo.app import engine_for, ensure_ready
+from aicmo.cam.inbound.webhooks import WebhookSignatureError, parse_sendgrid, parse_ses_sns
 from aicmo.config import Settings, get_settings
 from aicmo.db.engine import session_factory
 from aicmo.errors import AicmoError, ValidationError
+from aicmo.operator_services.inbound import process_webhook_events
 from aicmo.operator_services.unsubscribe import describe_token, unsubscribe_by_token
+from aicmo.operator_services.uow import utcnow
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
@@ -38,8 +48,12 @@ def _mask(email_key: str) -> str:
     return f"{local[:1]}{'*' * max(1, len(local) - 1)}@{domain}"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, fetch_cert: Callable[[str], bytes] | None = None
+) -> FastAPI:
+    """The app; ``fetch_cert`` is injectable so tests never reach the internet."""
     settings = settings or get_settings()
+    cert_fetcher = fetch_cert or fetch_sns_cert
     app = FastAPI(title="aicmo", version="0.1.0")
     engine = engine_for(settings)
     ensure_ready(engine, settings)
@@ -86,4 +100,52 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"<p>{escape(_mask(result['email']))} {note}. You will not hear from us again.</p>",
         )
 
+    @app.post("/webhooks/sendgrid")
+    async def sendgrid_webhook(request: Request, db: Session = Depends(get_db)) -> JSONResponse:
+        key = settings.sendgrid_webhook_public_key
+        if not key:
+            return JSONResponse({"error": "SendGrid webhook not configured"}, status_code=404)
+        body = await request.body()
+        try:
+            result = parse_sendgrid(body, dict(request.headers), public_key_b64=key, now=utcnow())
+        except WebhookSignatureError as err:
+            return JSONResponse({"error": err.message}, status_code=403)
+        except ValidationError as err:
+            return JSONResponse({"error": err.message}, status_code=400)
+        return JSONResponse(process_webhook_events(db, result))
+
+    @app.post("/webhooks/ses")
+    async def ses_webhook(request: Request, db: Session = Depends(get_db)) -> JSONResponse:
+        topics = settings.ses_topics
+        if topics is None:
+            return JSONResponse({"error": "SES webhook not configured"}, status_code=404)
+        body = await request.body()
+        try:
+            result = parse_ses_sns(
+                body, fetch_cert=cert_fetcher, now=utcnow(), allowed_topics=topics
+            )
+        except WebhookSignatureError as err:
+            return JSONResponse({"error": err.message}, status_code=403)
+        except ValidationError as err:
+            return JSONResponse({"error": err.message}, status_code=400)
+        except (OSError, httpx.HTTPError):
+            return JSONResponse(
+                {"error": "could not fetch the signing certificate"}, status_code=503
+            )
+        return JSONResponse(process_webhook_events(db, result))
+
     return app
+
+
+@lru_cache(maxsize=16)
+def fetch_sns_cert(url: str) -> bytes:
+    """Fetch an SNS signing certificate (the URL's host was checked to be an SNS host).
+
+    TLS verified, no redirects, small size cap; cached, since SNS signs with few certs.
+    """
+    with httpx.Client(timeout=10.0, follow_redirects=False) as client:
+        response = client.get(url)
+    response.raise_for_status()
+    if len(response.content) > 64 * 1024:
+        raise OSError("certificate response too large")
+    return response.content
