@@ -2,7 +2,7 @@
 
 An unsubscribe link must keep working years later, so tokens do not expire; they are
 signed with the settings' secret key (itsdangerous, HMAC-SHA256) and carry only the
-workspace, the address's dedupe key and the attempt id.
+workspace and the attempt id, never the address: URLs end up in access logs and proxies.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ _SALT = "aicmo.unsubscribe.v1"
 @dataclass(frozen=True, slots=True)
 class UnsubscribeClaim:
     workspace_id: int
-    email_key: str
-    message_id: int | None
+    message_id: int
 
 
 def make_token(secret_key: str, claim: UnsubscribeClaim) -> str:
     s = URLSafeSerializer(secret_key, salt=_SALT)
-    return str(s.dumps([claim.workspace_id, claim.email_key, claim.message_id]))
+    return str(s.dumps([claim.workspace_id, claim.message_id]))
 
 
 def read_token(secret_key: str, token: str) -> UnsubscribeClaim:
@@ -41,13 +40,11 @@ def read_token(secret_key: str, token: str) -> UnsubscribeClaim:
         raise ValidationError("this unsubscribe link is not valid", field="token") from err
     if (
         not isinstance(data, list)
-        or len(data) != 3
-        or not isinstance(data[0], int)
-        or not isinstance(data[1], str)
-        or not (data[2] is None or isinstance(data[2], int))
+        or len(data) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in data)
     ):
         raise ValidationError("this unsubscribe link is not valid", field="token")
-    return UnsubscribeClaim(workspace_id=data[0], email_key=data[1], message_id=data[2])
+    return UnsubscribeClaim(workspace_id=data[0], message_id=data[1])
 
 
 def unsubscribe_url(public_url: str, token: str) -> str:

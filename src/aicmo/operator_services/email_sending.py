@@ -239,9 +239,7 @@ def send_email_attempt(
         )
         db.add(row)
         db.flush()
-        token = make_token(
-            settings.get_secret_key(), UnsubscribeClaim(lead.workspace_id, lead.email_key, row.id)
-        )
+        token = make_token(settings.get_secret_key(), UnsubscribeClaim(lead.workspace_id, row.id))
         link = unsubscribe_url(settings.public_url, token)
         context = RenderContext(
             lead=_lead_context(lead),

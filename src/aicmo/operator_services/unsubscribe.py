@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import OutreachMessageDB
+from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
 from aicmo.cam.unsubscribe import UnsubscribeClaim, read_token
 from aicmo.config import get_settings
+from aicmo.errors import ValidationError
 from aicmo.operator_services.events import regrade_if_lead
 from aicmo.operator_services.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work, utcnow
@@ -24,18 +26,42 @@ def describe_token(token: str) -> UnsubscribeClaim:
     return read_token(get_settings().get_secret_key(), token)
 
 
-def unsubscribe_by_token(
-    db: Session, token: str, *, source: str = "link", now: datetime | None = None
-) -> dict[str, Any]:
-    """Suppress the address in the token; a second call changes nothing.
+def token_address(db: Session, token: str) -> tuple[UnsubscribeClaim, str | None]:
+    """The claim and the address it unsubscribes (None once the person was erased).
 
     Raises:
         ValidationError: the token is not valid.
     """
     claim = describe_token(token)
+    attempt = db.get(OutreachMessageDB, claim.message_id)
+    if attempt is None or attempt.workspace_id != claim.workspace_id:
+        return claim, None
+    lead = repo.get_lead(db, claim.workspace_id, attempt.lead_id) if attempt.lead_id else None
+    if lead is not None and lead.email_key:
+        return claim, lead.email_key
+    if attempt.recipient:
+        try:
+            return claim, L.normalize_email(attempt.recipient)[1]
+        except ValidationError:
+            return claim, None
+    return claim, None
+
+
+def unsubscribe_by_token(
+    db: Session, token: str, *, source: str = "link", now: datetime | None = None
+) -> dict[str, Any]:
+    """Suppress the address the token's message went to; a second call changes nothing.
+
+    Raises:
+        ValidationError: the token is not valid.
+    """
+    claim, email_key = token_address(db, token)
+    db.rollback()  # end the read; the write below is its own unit of work
+    if email_key is None:  # erased: already suppressed by hash
+        return {"email": None, "already": True, "lead_id": None}
     return unsubscribe_address(
         db,
-        claim.email_key,
+        email_key,
         workspace_id=claim.workspace_id,
         message_id=claim.message_id,
         source=source,

@@ -28,7 +28,7 @@ from aicmo.config import Settings, get_settings
 from aicmo.db.engine import session_factory
 from aicmo.errors import AicmoError, ValidationError
 from aicmo.operator_services.inbound import process_webhook_events
-from aicmo.operator_services.unsubscribe import describe_token, unsubscribe_by_token
+from aicmo.operator_services.unsubscribe import token_address, unsubscribe_by_token
 from aicmo.operator_services.uow import utcnow
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -68,13 +68,17 @@ def create_app(
         return "ok"
 
     @app.get("/u/{token}", response_class=HTMLResponse)
-    def unsubscribe_page(token: str) -> HTMLResponse:
+    def unsubscribe_page(token: str, db: Session = Depends(get_db)) -> HTMLResponse:
         try:
-            claim = describe_token(token)
+            _, email_key = token_address(db, token)
         except ValidationError:
             return _page("Link not valid", "<p>This unsubscribe link is not valid.</p>", 400)
+        if email_key is None:
+            return _page(
+                "Unsubscribed", "<p>You are unsubscribed. You will not hear from us again.</p>"
+            )
         body = (
-            f"<p>Stop all messages to <strong>{escape(_mask(claim.email_key))}</strong>?</p>"
+            f"<p>Stop all messages to <strong>{escape(_mask(email_key))}</strong>?</p>"
             f'<form method="post" action="/u/{escape(token)}">'
             '<button type="submit">Unsubscribe</button></form>'
         )
@@ -94,11 +98,9 @@ def create_app(
             return _page(
                 "Try again", "<p>We could not record this right now; please try again.</p>", 503
             )
+        who = escape(_mask(result["email"])) if result["email"] else "This address"
         note = "was already unsubscribed" if result["already"] else "is unsubscribed"
-        return _page(
-            "Unsubscribed",
-            f"<p>{escape(_mask(result['email']))} {note}. You will not hear from us again.</p>",
-        )
+        return _page("Unsubscribed", f"<p>{who} {note}. You will not hear from us again.</p>")
 
     @app.post("/webhooks/sendgrid")
     async def sendgrid_webhook(request: Request, db: Session = Depends(get_db)) -> JSONResponse:
