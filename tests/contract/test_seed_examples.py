@@ -79,3 +79,31 @@ def test_operator_api_snippets_run_as_written(db: Session, capsys: object) -> No
     # --- end ---
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "Max per hour: 100" in out and "Steps: 3" in out and "Delivery: 0.0%" in out
+
+
+def test_channel_sequencer_quick_start_runs_as_written(capsys: object) -> None:
+    # --- seed: "Send via Multi-Channel Sequencer" (no session: the settings' database) ---
+    from aicmo.cam.domain import ChannelType, OutreachMessage
+    from aicmo.cam.outreach.sequencer import ChannelSequencer
+
+    seq = ChannelSequencer()
+    msg = OutreachMessage(
+        channel=ChannelType.EMAIL,
+        message_type="cold_outreach",
+        body="Hi John, I wanted to reach out...",
+        subject="Quick question",
+    )
+
+    result = seq.execute_sequence(
+        message=msg,
+        recipient_email="john@example.com",
+        recipient_linkedin_id="john-li-id",
+        form_url="https://example.com/contact",
+    )
+
+    print(f"Success: {result['success']}")
+    print(f"Channel: {result['channel_used']}")  # 'EMAIL', 'LINKEDIN', or 'CONTACT_FORM'
+    # --- end ---
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "Success: True" in out and "Channel: EMAIL" in out
+    assert result["attempts"][0]["transport"] == "outbox"  # no mailbox: said so

@@ -104,6 +104,8 @@ def send_outreach_message(
     L.check_text("message_body", message_body, max_len=200_000)
     if subject is not None:
         L.check_single_line("subject", subject, max_len=998)
+    if ch is ChannelType.EMAIL and not (subject or "").strip():
+        raise ValidationError("an email needs a subject", field="subject")
     if isinstance(lead_id, bool) or not isinstance(lead_id, int):
         raise ValidationError(f"lead_id must be a whole number, got {lead_id!r}", field="lead_id")
     now = now or utcnow()
