@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     outbox_dir: Path | None = None
     timezone: str = "UTC"
     allow_loopback: bool = False
-    sender_name: str = "aicmo"
+    sender_name: str = ""
     sender_email: str = "outreach@aicmo.example"
     sender_postal_address: str | None = None
     #: SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).

@@ -156,7 +156,8 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
     dkim = None
     if mb.dkim_key and mb.dkim_domain and mb.dkim_selector:
         dkim = (mb.dkim_domain, mb.dkim_selector, decrypt_secret(mb.dkim_key, settings).encode())
-    return Sender(mb.id, mb.from_name or settings.sender_name, mb.from_address, mb.reply_to, dkim)
+    # A mailbox without a display name sends without one (never a name it was not given).
+    return Sender(mb.id, mb.from_name or "", mb.from_address, mb.reply_to, dkim)
 
 
 # --- one attempt ---------------------------------------------------------------------------
