@@ -195,6 +195,43 @@ class CampaignDB(Base):
     finished_at: Mapped[datetime | None] = mapped_column()
 
 
+class EnrollmentDB(Base):
+    """One lead in one campaign: where it stands in the sequence and when it is next due."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        # A lead is never in two enrollments of the same campaign.
+        UniqueConstraint("campaign_id", "lead_id", name="uq_enrollments_campaign_lead"),
+        # Due work: only ACTIVE rows are indexed, so the claim's cost follows the number
+        # of due enrollments, not the finished ones piling up.
+        Index(
+            "ix_enrollments_due",
+            "next_run_at",
+            postgresql_where=text("state = 'ACTIVE'"),
+            sqlite_where=text("state = 'ACTIVE'"),
+        ),
+        Index("ix_enrollments_lead", "workspace_id", "lead_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    step_index: Mapped[int] = mapped_column(Integer, default=0)
+    channel_index: Mapped[int] = mapped_column(Integer, default=0)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    next_run_at: Mapped[datetime | None] = mapped_column()
+    variant: Mapped[str | None] = mapped_column(String(40))
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    last_message_id: Mapped[int | None] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
 class ChannelConfigDB(Base):
     """Per-channel switches and limits of a workspace."""
 
@@ -287,6 +324,9 @@ class OutreachMessageDB(Base):
     workspace_id: Mapped[int] = _workspace_fk()
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="SET NULL"), index=True
+    )
     mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
     step_index: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(20))
@@ -447,6 +487,7 @@ __all__ = [
     "Base",
     "CampaignDB",
     "ChannelConfigDB",
+    "EnrollmentDB",
     "EventDB",
     "InboundMessageDB",
     "LeadDB",

@@ -17,6 +17,7 @@ from aicmo.app import engine_for, initialize
 from aicmo.cli.common import console, db_session, err_console, leads_table
 from aicmo.config import get_settings
 from aicmo.db import migrate
+from aicmo.operator_services import campaigns as ops_campaigns
 from aicmo.operator_services import mailboxes as ops_mailboxes
 from aicmo.operator_services.importing import ImportReport
 from aicmo.operator_services.inbox import check_mailbox, poll_all, poll_mailbox
@@ -55,6 +56,12 @@ inbox_app = typer.Typer(
     help="Read replies, bounces and complaints from the mailboxes.", no_args_is_help=True
 )
 app.add_typer(mailbox_app, name="mailbox")
+campaign_app = typer.Typer(
+    help="Campaigns: create from YAML, validate, start, pause, status.", no_args_is_help=True
+)
+attempts_app = typer.Typer(help="Attempts that need the operator.", no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(attempts_app, name="attempts")
 app.add_typer(inbox_app, name="inbox")
 
 
@@ -756,6 +763,137 @@ def channels_set(
         f"{c['channel']}: {c['rate_limit_per_hour']}/hour, {c['rate_limit_per_day']}/day, "
         f"{'enabled' if c['enabled'] else 'disabled'}"
     )
+
+
+# --- campaigns and the worker -----------------------------------------------------------------
+
+
+@campaign_app.command("create")
+def campaign_create(
+    file: Annotated[Path, typer.Argument(help="Campaign YAML: name, steps or sequence, audience")],
+) -> None:
+    """Create a DRAFT campaign from a YAML file."""
+    data = ops_campaigns.parse_campaign_yaml(file.read_text(encoding="utf-8"))
+    with db_session() as db:
+        c = ops_campaigns.create_campaign(db, **data)
+    console.print(
+        f"Campaign {c['name']} (#{c['id']}) created as DRAFT. "
+        f"Next: `aicmo campaign validate {c['name']}` then `aicmo campaign start`."
+    )
+
+
+@campaign_app.command("validate")
+def campaign_validate(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Check templates, channels and every lead's addresses before anything is sent."""
+    with db_session() as db:
+        report = ops_campaigns.validate_campaign(db, name)
+    for error in report["errors"]:
+        console.print(f"[red]error:[/] {error}")
+    for p in report["lead_problems"]:
+        console.print(f"[yellow]lead #{p['lead_id']}[/] {p['email'] or ''}: {p['problem']}")
+    state = "[green]ready[/]" if report["ok"] else "[red]not ready[/]"
+    console.print(
+        f"{state}: {report['leads']} lead(s) in the audience, "
+        f"{len(report['lead_problems'])} with a problem"
+    )
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@campaign_app.command("start")
+def campaign_start(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Validate, enroll the audience and activate; `aicmo worker` then sends."""
+    with db_session() as db:
+        c = ops_campaigns.start_campaign(db, name)
+    console.print(f"Campaign {c['name']} is ACTIVE: {c['enrolled']} lead(s) enrolled.")
+
+
+@campaign_app.command("pause")
+def campaign_pause(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Stop new sends (within one worker tick)."""
+    with db_session() as db:
+        c = ops_campaigns.set_campaign_status(db, name, "PAUSED")
+    console.print(f"Campaign {c['name']} is PAUSED.")
+
+
+@campaign_app.command("resume")
+def campaign_resume(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Resume a paused campaign."""
+    with db_session() as db:
+        c = ops_campaigns.set_campaign_status(db, name, "ACTIVE")
+    console.print(f"Campaign {c['name']} is ACTIVE.")
+
+
+@campaign_app.command("status")
+def campaign_status_cmd(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Enrollments by state and step."""
+    with db_session() as db:
+        st = ops_campaigns.campaign_status(db, name)
+    console.print(f"{st['name']}: {st['status']}")
+    for state, n in sorted(st["enrollments"].items()):
+        console.print(f"  {state}: {n}")
+    for step, n in sorted(st["by_step"].items()):
+        console.print(f"  at step {step + 1}: {n}")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One tick, then exit")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between ticks")] = 5.0,
+    batch: Annotated[int, typer.Option(help="Enrollments claimed per tick")] = 100,
+) -> None:
+    """Send what is due, read the mailboxes; stops cleanly on Ctrl-C or SIGTERM."""
+    import signal
+    import socket
+    import threading
+
+    from aicmo.operator_services.engine import run_due
+    from aicmo.operator_services.uow import utcnow
+
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # Ctrl-C also finishes the send in flight
+    while True:
+        with db_session() as db:
+            result = run_due(db, now=utcnow(), worker=name, batch=batch)
+            polled = poll_all(db)
+        if result["processed"] or result["recovered_unknown"] or once:
+            console.print(
+                f"{utcnow():%H:%M:%S} processed {result['processed']} "
+                f"{result['by_outcome']} recovered-unknown {result['recovered_unknown']} "
+                f"mailboxes polled {len(polled)}"
+            )
+        if once or stop.wait(interval):
+            return
+
+
+@attempts_app.command("unknown")
+def attempts_unknown() -> None:
+    """Attempts whose outcome is unknown (a worker stopped mid-send): never resent blindly."""
+    from aicmo.operator_services.engine import list_unknown_attempts
+
+    with db_session() as db:
+        rows = list_unknown_attempts(db)
+    if not rows:
+        console.print("No attempt with an unknown outcome.")
+        return
+    table = Table(title="Attempts with an unknown outcome")
+    for col in ("id", "channel", "recipient", "campaign", "why"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["channel"],
+            r["recipient"] or "",
+            str(r["campaign_id"] or ""),
+            r["error"] or "",
+        )
+    console.print(table)
 
 
 @app.command()

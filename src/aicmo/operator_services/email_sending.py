@@ -209,6 +209,7 @@ def send_email_attempt(
     campaign_id: int | None = None,
     step_index: int | None = None,
     message_type: str = "cold_outreach",
+    enrollment_id: int | None = None,
 ) -> OutreachMessageDB:
     """Render, build, commit SENDING, hand to the transport, commit the outcome.
 
@@ -225,6 +226,7 @@ def send_email_attempt(
             workspace_id=lead.workspace_id,
             lead_id=lead.id,
             campaign_id=campaign_id,
+            enrollment_id=enrollment_id,
             mailbox_id=sender.mailbox_id,
             step_index=step_index,
             channel=ChannelType.EMAIL.value,

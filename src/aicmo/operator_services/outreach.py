@@ -19,7 +19,7 @@ from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OutreachMessageDB
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType, MessageStatus
+from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import parse_channel
 from aicmo.operator_services.email_sending import send_email_attempt
@@ -87,6 +87,8 @@ def send_outreach_message(
     idempotency_key: str | None = None,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
     now: datetime | None = None,
+    enrollment_id: int | None = None,
+    step_index: int | None = None,
 ) -> dict[str, Any]:
     """Send one message to one lead and record the attempt.
 
@@ -133,7 +135,19 @@ def send_outreach_message(
             else:
                 status, error = MessageStatus.FAILED, NO_TRANSPORT.format(channel=ch.value)
             row = _record_not_sent(
-                db, lead, ch, status, error, recipient, subject, message_body, key, campaign_id, now
+                db,
+                lead,
+                ch,
+                status,
+                error,
+                recipient,
+                subject,
+                message_body,
+                key,
+                campaign_id,
+                now,
+                enrollment_id=enrollment_id,
+                step_index=step_index,
             )
     if deliver:
         row = send_email_attempt(
@@ -145,6 +159,8 @@ def send_outreach_message(
             key=key,
             now=now,
             campaign_id=campaign_id,
+            step_index=step_index,
+            enrollment_id=enrollment_id,
         )
     return {**_result(row), "duplicate": False}
 
@@ -161,12 +177,17 @@ def _record_not_sent(
     key: str,
     campaign_id: int | None,
     now: datetime,
+    *,
+    enrollment_id: int | None = None,
+    step_index: int | None = None,
 ) -> OutreachMessageDB:
     """An attempt that no transport carried, on record with its reason."""
     row = OutreachMessageDB(
         workspace_id=lead.workspace_id,
         lead_id=lead.id,
         campaign_id=campaign_id,
+        enrollment_id=enrollment_id,
+        step_index=step_index,
         channel=ch.value,
         status=status.value,
         recipient=recipient,
@@ -190,8 +211,30 @@ def _record_not_sent(
             lead_id=lead.id,
             campaign_id=campaign_id,
             message_id=row.id,
+            step_index=step_index,
         )
     return row
+
+
+def outcome_of(row: OutreachMessageDB) -> str:
+    """What an attempt means for the sequence: SENT, TRANSIENT (retry later), PERMANENT
+    (this channel will not work for this lead), UNUSABLE (cannot be tried: no address,
+    no transport), SUPPRESSED (contact nobody), UNKNOWN (may have gone: never resend)."""
+    status = row.status
+    if status in {s.value for s in SENT_STATUSES} and status != MessageStatus.BOUNCED.value:
+        return "SENT"
+    if status == MessageStatus.BOUNCED.value:
+        return "PERMANENT"
+    if status == MessageStatus.SUPPRESSED.value:
+        return "SUPPRESSED"
+    if status in {MessageStatus.UNKNOWN.value, MessageStatus.SENDING.value}:
+        return "UNKNOWN"
+    error = row.error or ""
+    if error.startswith("temporary"):
+        return "TRANSIENT"
+    if error.startswith("permanent"):
+        return "PERMANENT"
+    return "UNUSABLE"
 
 
 def _result(row: OutreachMessageDB) -> dict[str, Any]:
@@ -212,6 +255,7 @@ def _result(row: OutreachMessageDB) -> dict[str, Any]:
         "response": row.provider_message_id,
         "error": row.error,
         "idempotency_key": row.idempotency_key,
+        "outcome": outcome_of(row),
     }
 
 

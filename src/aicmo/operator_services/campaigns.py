@@ -1,0 +1,349 @@
+"""Campaigns: a sequence, an audience, a state (DRAFT, ACTIVE, PAUSED, FINISHED).
+
+Validation happens when a campaign is checked or started, never at send time: unknown
+template variables, a step on a disabled channel, and leads with no address for any
+channel of a step are reported (leads one by one) before anything is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import yaml
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import (
+    DEFAULT_WORKSPACE_ID,
+    CampaignDB,
+    EnrollmentDB,
+    LeadDB,
+    SequenceConfigDB,
+)
+from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType
+from aicmo.cam.domain.sequencing import Sequence, Step, StepTemplate, channels_for, parse_steps
+from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.channels import get_channel_config
+from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.transports.rendering import validate_template
+
+STATES = ("DRAFT", "ACTIVE", "PAUSED", "FINISHED")
+AUDIENCE_KEYS = frozenset({"grade", "stage", "tag", "min_score", "lead_ids"})
+_ADDRESS = {
+    ChannelType.EMAIL: "email",
+    ChannelType.LINKEDIN: "linkedin_url",
+    ChannelType.CONTACT_FORM: "form_url",
+}
+
+
+def _campaign(db: Session, ref: str | int, workspace_id: int) -> CampaignDB:
+    stmt = select(CampaignDB).where(CampaignDB.workspace_id == workspace_id)
+    if isinstance(ref, int) or str(ref).isdigit():
+        stmt = stmt.where(CampaignDB.id == int(ref))
+    else:
+        stmt = stmt.where(CampaignDB.name == str(ref).strip())
+    row = db.scalar(stmt)
+    if row is None:
+        raise NotFoundError(f"no campaign {ref!r}")
+    return row
+
+
+def template_for(step: Step, channel: ChannelType) -> StepTemplate:
+    """The step's template for this channel (one template for all, or one per channel)."""
+    template = step.template
+    if isinstance(template, dict):
+        found = template.get(channel)
+        if found is None:
+            raise ValidationError(f"no template for {channel.value} in this step", field="template")
+        return found
+    return template
+
+
+def campaign_sequence(db: Session, campaign: CampaignDB) -> Sequence:
+    seq = db.get(SequenceConfigDB, campaign.sequence_id) if campaign.sequence_id else None
+    if seq is None:
+        raise ValidationError(f"campaign {campaign.name!r} has no sequence", field="sequence")
+    return parse_steps(list(seq.steps))
+
+
+def campaign_to_dict(row: CampaignDB) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "status": row.status,
+        "sequence_id": row.sequence_id,
+        "settings": dict(row.settings),
+        "created_at": row.created_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+    }
+
+
+def parse_campaign_yaml(text: str) -> dict[str, Any]:
+    """Keyword arguments for ``create_campaign`` from a YAML document."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ValidationError(f"campaign file is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ValidationError("a campaign file is a mapping: name, steps or sequence, audience")
+    unknown = set(data) - {"name", "description", "steps", "sequence", "audience", "settings"}
+    if unknown:
+        raise ValidationError(
+            f"unknown campaign keys: {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+        )
+    if not isinstance(data.get("name"), str):
+        raise ValidationError("a campaign needs a name", field="name")
+    return data
+
+
+def create_campaign(
+    db: Session,
+    name: str,
+    *,
+    steps: list[dict[str, Any]] | None = None,
+    sequence: str | None = None,
+    description: str | None = None,
+    audience: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A DRAFT campaign with inline ``steps`` or a named ``sequence``.
+
+    Raises:
+        ValidationError: bad steps (index and field named), unknown audience keys.
+        ConflictError: the name is taken. NotFoundError: no such sequence.
+    """
+    clean_name = L.check_single_line("name", (name or "").strip(), max_len=200)
+    if not clean_name:
+        raise ValidationError("a campaign needs a name", field="name")
+    if (steps is None) == (sequence is None):
+        raise ValidationError("give either steps or the name of a sequence", field="steps")
+    audience = dict(audience or {})
+    unknown = set(audience) - AUDIENCE_KEYS
+    if unknown:
+        raise ValidationError(
+            f"unknown audience keys {sorted(unknown)}; use {sorted(AUDIENCE_KEYS)}",
+            field="audience",
+        )
+    if steps is not None:
+        parse_steps(steps)  # refuse a bad definition now, with the step named
+    now = now or utcnow()
+    with unit_of_work(db):
+        if db.scalar(
+            select(CampaignDB.id).where(
+                CampaignDB.workspace_id == workspace_id, CampaignDB.name == clean_name
+            )
+        ):
+            raise ConflictError(f"a campaign named {clean_name!r} exists already")
+        if steps is not None:
+            seq_row = SequenceConfigDB(
+                workspace_id=workspace_id,
+                name=f"campaign: {clean_name}",
+                steps=steps,
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(seq_row)
+            db.flush()
+        else:
+            found = db.scalar(
+                select(SequenceConfigDB).where(
+                    SequenceConfigDB.workspace_id == workspace_id, SequenceConfigDB.name == sequence
+                )
+            )
+            if found is None:
+                raise NotFoundError(f"no sequence named {sequence!r}")
+            seq_row = found
+        row = CampaignDB(
+            workspace_id=workspace_id,
+            name=clean_name,
+            description=description,
+            status="DRAFT",
+            sequence_id=seq_row.id,
+            settings={**(settings or {}), "audience": audience},
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(row)
+        db.flush()
+    return campaign_to_dict(row)
+
+
+def _audience_query(workspace_id: int, audience: dict[str, Any]) -> Any:
+    stmt = repo.lead_query(
+        workspace_id,
+        grade=[g.upper() for g in audience["grade"]] if audience.get("grade") else None,
+        stage=[L.parse_stage(s).value for s in audience["stage"]]
+        if audience.get("stage")
+        else None,
+        tag=audience.get("tag"),
+        min_score=audience.get("min_score"),
+    )
+    if audience.get("lead_ids"):
+        stmt = stmt.where(LeadDB.id.in_(list(audience["lead_ids"])))
+    return stmt
+
+
+def validate_campaign(
+    db: Session,
+    ref: str | int,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    max_lead_problems: int = 100,
+) -> dict[str, Any]:
+    """Everything that would stop or spoil sends, found before any send."""
+    campaign = _campaign(db, ref, workspace_id)
+    errors: list[str] = []
+    try:
+        seq = campaign_sequence(db, campaign)
+    except ValidationError as err:
+        return {"ok": False, "errors": [err.message], "lead_problems": [], "leads": 0}
+    for i, step in enumerate(seq.steps, start=1):
+        for channel in channels_for(step):
+            if not get_channel_config(db, channel, workspace_id=workspace_id)["enabled"]:
+                errors.append(f"step {i}: channel {channel.value} is disabled")
+            try:
+                template = template_for(step, channel)
+            except ValidationError as err:
+                errors.append(f"step {i}: {err.message}")
+                continue
+            for field, source in (
+                ("subject", template.subject),
+                ("body", template.body),
+                ("html", template.html),
+            ):
+                if source is None:
+                    continue
+                try:
+                    validate_template(source, field=f"step {i} {channel.value} {field}")
+                except ValidationError as err:
+                    errors.append(err.message)
+            if channel is ChannelType.EMAIL and not (template.subject or "").strip():
+                errors.append(f"step {i}: an email needs a subject")
+    problems: list[dict[str, Any]] = []
+    count = 0
+    leads = db.scalars(_audience_query(workspace_id, dict(campaign.settings.get("audience") or {})))
+    for lead in leads:
+        count += 1
+        for i, step in enumerate(seq.steps, start=1):
+            if not any(
+                getattr(lead, _ADDRESS[c]) or (c is ChannelType.CONTACT_FORM and lead.website)
+                for c in channels_for(step)
+            ):
+                if len(problems) < max_lead_problems:
+                    names = "/".join(c.value for c in channels_for(step))
+                    problems.append(
+                        {
+                            "lead_id": lead.id,
+                            "email": lead.email,
+                            "problem": f"step {i}: no address for {names}",
+                        }
+                    )
+                break
+    return {"ok": not errors, "errors": errors, "lead_problems": problems, "leads": count}
+
+
+def start_campaign(
+    db: Session,
+    ref: str | int,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Validate, enroll the audience (each lead once), and set the campaign ACTIVE.
+
+    Raises:
+        ValidationError: the campaign has errors (listed); nothing is enrolled.
+    """
+    now = now or utcnow()
+    report = validate_campaign(db, ref, workspace_id=workspace_id)
+    if not report["ok"]:
+        raise ValidationError("campaign not started: " + "; ".join(report["errors"]))
+    with unit_of_work(db):
+        campaign = _campaign(db, ref, workspace_id)
+        if campaign.status == "FINISHED":
+            raise ValidationError("a finished campaign cannot be started again", field="status")
+        seq = campaign_sequence(db, campaign)
+        first_at = now + timedelta(hours=seq.steps[0].delay_hours)
+        have = set(
+            db.scalars(select(EnrollmentDB.lead_id).where(EnrollmentDB.campaign_id == campaign.id))
+        )
+        audience = dict(campaign.settings.get("audience") or {})
+        new = [
+            {
+                "workspace_id": workspace_id,
+                "campaign_id": campaign.id,
+                "lead_id": lead_id,
+                "state": "ACTIVE",
+                "step_index": 0,
+                "channel_index": 0,
+                "retries": 0,
+                "next_run_at": first_at,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for lead_id in db.scalars(
+                _audience_query(workspace_id, audience).with_only_columns(LeadDB.id)
+            )
+            if lead_id not in have
+        ]
+        if new:
+            db.execute(insert(EnrollmentDB), new)
+        campaign.status = "ACTIVE"
+        campaign.started_at = campaign.started_at or now
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.CHANNEL_CONFIG_CHANGED,
+                occurred_at=now,
+                detail={"campaign": campaign.id, "started": True, "enrolled": len(new)},
+            ),
+        )
+    return {
+        **campaign_to_dict(campaign),
+        "enrolled": len(new),
+        "lead_problems": report["lead_problems"],
+    }
+
+
+def set_campaign_status(
+    db: Session, ref: str | int, status: str, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[str, Any]:
+    """Pause (new sends stop at the next worker tick) or resume a campaign."""
+    wanted = status.upper()
+    if wanted not in {"ACTIVE", "PAUSED"}:
+        raise ValidationError("status must be ACTIVE or PAUSED", field="status")
+    with unit_of_work(db):
+        campaign = _campaign(db, ref, workspace_id)
+        if campaign.status in {"DRAFT", "FINISHED"}:
+            raise ValidationError(
+                f"a {campaign.status} campaign cannot be {wanted.lower()}d", field="status"
+            )
+        campaign.status = wanted
+    return campaign_to_dict(campaign)
+
+
+def campaign_status(
+    db: Session, ref: str | int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[str, Any]:
+    """Enrollments by state and step, for `aicmo campaign status`."""
+    campaign = _campaign(db, ref, workspace_id)
+    rows = db.execute(
+        select(EnrollmentDB.state, EnrollmentDB.step_index, func.count())
+        .where(EnrollmentDB.campaign_id == campaign.id)
+        .group_by(EnrollmentDB.state, EnrollmentDB.step_index)
+    ).all()
+    by_state: dict[str, int] = {}
+    by_step: dict[int, int] = {}
+    for state, step, n in rows:
+        by_state[state] = by_state.get(state, 0) + int(n)
+        by_step[int(step)] = by_step.get(int(step), 0) + int(n)
+    return {**campaign_to_dict(campaign), "enrollments": by_state, "by_step": by_step}

@@ -1,0 +1,279 @@
+"""The worker's tick: claim due enrollments, send their current step, decide what is next.
+
+Exactly-once: each step's attempt carries an idempotency key made of (enrollment, step,
+channel, try); the attempt is committed as SENDING before the transport is called. An
+attempt found still SENDING after its claim expired (a worker killed mid-send) becomes
+UNKNOWN, is listed for the operator, and its enrollment waits: never resent blindly.
+
+Claims work the same on both databases: a conditional UPDATE takes rows whose claim is
+free or expired, so two workers never hold one enrollment; PostgreSQL also skips rows
+another worker has locked (FOR UPDATE SKIP LOCKED) instead of waiting for them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import CampaignDB, EnrollmentDB, EventDB, OutreachMessageDB
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.retry import RetryPolicy
+from aicmo.cam.domain.sequencing import AttemptOutcome, Decision, channels_for, next_action
+from aicmo.errors import RateLimitedError, ValidationError
+from aicmo.operator_services.campaigns import campaign_sequence, template_for
+from aicmo.operator_services.channels import get_channel_config
+from aicmo.operator_services.outreach import send_outreach_message
+from aicmo.operator_services.uow import unit_of_work
+
+LEASE = timedelta(minutes=5)
+STOP_EVENTS = (
+    EventType.REPLY_RECEIVED.value,
+    EventType.BOUNCED_HARD.value,
+    EventType.COMPLAINED.value,
+    EventType.UNSUBSCRIBED.value,
+)
+STOP_STAGES = {LeadStage.MEETING.value, LeadStage.WON.value, LeadStage.LOST.value}
+_OUTCOMES = {
+    "SENT": AttemptOutcome.SENT,
+    "TRANSIENT": AttemptOutcome.TRANSIENT,
+    "PERMANENT": AttemptOutcome.PERMANENT,
+    "UNUSABLE": AttemptOutcome.UNUSABLE,
+    "UNKNOWN": AttemptOutcome.UNKNOWN,
+}
+
+
+def recover_unknown(db: Session, *, now: datetime, lease: timedelta = LEASE) -> int:
+    """Attempts left SENDING by a worker that died: UNKNOWN, on record, enrollment waits."""
+    cutoff = now - lease
+    with unit_of_work(db):
+        rows = list(
+            db.scalars(
+                select(OutreachMessageDB).where(
+                    OutreachMessageDB.status == MessageStatus.SENDING.value,
+                    OutreachMessageDB.updated_at < cutoff,
+                )
+            )
+        )
+        for row in rows:
+            row.status = MessageStatus.UNKNOWN.value
+            row.error = "the worker stopped during the send: outcome unknown, not resent"
+            row.updated_at = now
+            repo.add_event(
+                db,
+                row.workspace_id,
+                OutreachEvent(
+                    type=EventType.MESSAGE_OUTCOME_UNKNOWN,
+                    occurred_at=now,
+                    channel=ChannelType(row.channel),
+                    reason=row.error,
+                ),
+                lead_id=row.lead_id,
+                campaign_id=row.campaign_id,
+                message_id=row.id,
+                step_index=row.step_index,
+                mailbox_id=row.mailbox_id,
+            )
+            if row.enrollment_id is not None:
+                enrollment = db.get(EnrollmentDB, row.enrollment_id)
+                if enrollment is not None and enrollment.state == "ACTIVE":
+                    enrollment.state = "WAITING"
+                    enrollment.stop_reason = f"attempt #{row.id} outcome unknown: operator decides"
+                    enrollment.claimed_by = enrollment.claimed_until = None
+    return len(rows)
+
+
+def claim_due(
+    db: Session, *, now: datetime, worker: str, batch: int = 100, lease: timedelta = LEASE
+) -> list[int]:
+    """Take up to ``batch`` due enrollments of active campaigns for this worker."""
+    free = or_(EnrollmentDB.claimed_until.is_(None), EnrollmentDB.claimed_until < now)
+    with unit_of_work(db):
+        # ix_enrollments_due: partial index on next_run_at WHERE state = 'ACTIVE'.
+        stmt = (
+            select(EnrollmentDB.id)
+            .join(CampaignDB, CampaignDB.id == EnrollmentDB.campaign_id)
+            .where(
+                EnrollmentDB.state == "ACTIVE",
+                EnrollmentDB.next_run_at <= now,
+                CampaignDB.status == "ACTIVE",
+                free,
+            )
+            .order_by(EnrollmentDB.next_run_at)
+            .limit(batch)
+        )
+        if db.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=EnrollmentDB)
+        candidates = list(db.scalars(stmt))
+        if not candidates:
+            return []
+        db.execute(
+            update(EnrollmentDB)
+            .where(EnrollmentDB.id.in_(candidates), free)
+            .values(claimed_by=worker, claimed_until=now + lease)
+        )
+        claimed = list(
+            db.scalars(
+                select(EnrollmentDB.id)
+                .where(EnrollmentDB.id.in_(candidates), EnrollmentDB.claimed_by == worker)
+                .order_by(EnrollmentDB.next_run_at)
+            )
+        )
+    return claimed
+
+
+def _stop_reason(db: Session, enrollment: EnrollmentDB) -> str | None:
+    lead = repo.get_lead(db, enrollment.workspace_id, enrollment.lead_id)
+    if lead is None:
+        return "the lead no longer exists"
+    if lead.stage in STOP_STAGES:
+        return f"the lead's stage is {lead.stage}"
+    # ix_events_workspace_lead_type
+    stopped_by = db.scalar(
+        select(EventDB.type)
+        .where(
+            EventDB.workspace_id == enrollment.workspace_id,
+            EventDB.lead_id == enrollment.lead_id,
+            EventDB.type.in_(STOP_EVENTS),
+            EventDB.occurred_at >= enrollment.created_at,
+        )
+        .limit(1)
+    )
+    return f"stopped by {stopped_by}" if stopped_by else None
+
+
+def _finish(enrollment: EnrollmentDB, state: str, reason: str | None, now: datetime) -> None:
+    enrollment.state = state
+    enrollment.stop_reason = reason
+    enrollment.finished_at = now
+    enrollment.next_run_at = None
+
+
+def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker: str) -> str:
+    """Run the current step of one claimed enrollment; returns what happened."""
+    enrollment = db.get(EnrollmentDB, enrollment_id)
+    if enrollment is None or enrollment.claimed_by != worker:
+        return "not ours"
+    campaign = db.get(CampaignDB, enrollment.campaign_id)
+    assert campaign is not None
+    stop = _stop_reason(db, enrollment)
+    if stop is not None:
+        with unit_of_work(db):
+            _finish(enrollment, "STOPPED", stop, now)
+            enrollment.claimed_by = enrollment.claimed_until = None
+        return "stopped"
+    seq = campaign_sequence(db, campaign)
+    step = seq.steps[enrollment.step_index]
+    channels = channels_for(step)
+    channel = channels[enrollment.channel_index]
+    template = template_for(step, channel)
+    config = get_channel_config(db, channel, workspace_id=enrollment.workspace_id)
+    key = f"enr:{enrollment.id}:s{enrollment.step_index}:{channel.value}:t{enrollment.retries}"
+    outcome: AttemptOutcome
+    message_id: int | None = None
+    try:
+        result = send_outreach_message(
+            db,
+            enrollment.lead_id,
+            template.body,
+            template.subject,
+            channel=channel,
+            campaign_id=campaign.id,
+            idempotency_key=key,
+            workspace_id=enrollment.workspace_id,
+            now=now,
+            enrollment_id=enrollment.id,
+            step_index=enrollment.step_index,
+        )
+    except RateLimitedError as err:
+        with unit_of_work(db):
+            enrollment.next_run_at = err.retry_at or now + timedelta(hours=1)
+            enrollment.claimed_by = enrollment.claimed_until = None
+        return "rate limited"
+    except ValidationError as err:  # this lead's data cannot fill this template
+        result = {"outcome": "PERMANENT", "message_id": None, "error": err.message}
+    message_id = result["message_id"]
+    if result["outcome"] == "SUPPRESSED":
+        with unit_of_work(db):
+            _finish(enrollment, "STOPPED", result.get("error") or "suppressed", now)
+            enrollment.last_message_id = message_id
+            enrollment.claimed_by = enrollment.claimed_until = None
+        return "stopped"
+    outcome = _OUTCOMES[result["outcome"]]
+    decision: Decision = next_action(
+        seq,
+        enrollment.step_index,
+        enrollment.channel_index,
+        outcome,
+        now,
+        retry_policy=RetryPolicy(
+            max_retries=config["max_retries"], backoff_hours=config["backoff_hours"]
+        ),
+        retries_so_far=enrollment.retries,
+        cal=None,
+    )
+    with unit_of_work(db):
+        db.refresh(enrollment)
+        enrollment.last_message_id = message_id or enrollment.last_message_id
+        enrollment.claimed_by = enrollment.claimed_until = None
+        kind = decision.kind.value if hasattr(decision.kind, "value") else str(decision.kind)
+        if kind == "ADVANCE":
+            enrollment.step_index, enrollment.channel_index = decision.step_index, 0
+            enrollment.retries, enrollment.next_run_at = 0, decision.at
+        elif kind == "RETRY":
+            enrollment.retries += 1
+            enrollment.next_run_at = decision.at
+        elif kind == "FALLBACK":
+            enrollment.channel_index, enrollment.retries = decision.channel_index, 0
+            enrollment.next_run_at = now
+        elif kind == "COMPLETE":
+            _finish(enrollment, "COMPLETED", None, now)
+        elif kind == "FAIL":
+            _finish(enrollment, "FAILED", decision.reason, now)
+        else:  # HOLD: the outcome is unknown; the operator decides
+            enrollment.state = "WAITING"
+            enrollment.stop_reason = decision.reason
+            enrollment.next_run_at = None
+    return kind.lower()
+
+
+def run_due(db: Session, *, now: datetime, worker: str, batch: int = 100) -> dict[str, Any]:
+    """One worker tick: recover, claim, process. Returns counts by what happened."""
+    recovered = recover_unknown(db, now=now)
+    counts: dict[str, int] = {}
+    for enrollment_id in claim_due(db, now=now, worker=worker, batch=batch):
+        what = process_enrollment(db, enrollment_id, now=now, worker=worker)
+        counts[what] = counts.get(what, 0) + 1
+    return {"recovered_unknown": recovered, "processed": sum(counts.values()), "by_outcome": counts}
+
+
+def list_unknown_attempts(
+    db: Session, *, workspace_id: int = 1, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Attempts whose outcome is unknown, for the operator (resend or drop)."""
+    rows = db.scalars(
+        select(OutreachMessageDB)
+        .where(
+            OutreachMessageDB.workspace_id == workspace_id,
+            OutreachMessageDB.status == MessageStatus.UNKNOWN.value,
+        )
+        .order_by(OutreachMessageDB.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": r.id,
+            "lead_id": r.lead_id,
+            "channel": r.channel,
+            "recipient": r.recipient,
+            "campaign_id": r.campaign_id,
+            "enrollment_id": r.enrollment_id,
+            "error": r.error,
+            "created_at": r.created_at,
+        }
+        for r in rows
+    ]

@@ -1,0 +1,150 @@
+"""The engine on a real database with a controlled clock: steps, delays, fallback,
+stop on reply, pause, claims, and recovery of a worker killed mid-send."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aicmo import operator_services as ops
+from aicmo.cam.db_models import EnrollmentDB, OutreachMessageDB
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType
+from aicmo.operator_services import campaigns
+from aicmo.operator_services.engine import (
+    claim_due,
+    list_unknown_attempts,
+    recover_unknown,
+    run_due,
+)
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+STEPS = [
+    {
+        "channel": "EMAIL",
+        "fallback": ["LINKEDIN"],
+        "delay_hours": 0,
+        "template": {"subject": "Hi {{ first_name | default('there') }}", "body": "First note"},
+    },
+    {
+        "channel": "EMAIL",
+        "delay_hours": 48,
+        "template": {"subject": "Following up", "body": "Second note"},
+    },
+]
+
+
+def setup_campaign(db: Session) -> dict[str, int]:
+    ids = {
+        "a": ops.create_lead(db, email="a@acme.example", first_name="Ann", tags=["q4"])["id"],
+        "b": ops.create_lead(
+            db, email="b@acme.example", tags=["q4"], linkedin_url="https://www.linkedin.com/in/bee"
+        )["id"],
+        "c": ops.create_lead(db, linkedin_url="https://www.linkedin.com/in/cee", tags=["q4"])["id"],
+    }
+    campaigns.create_campaign(db, "Q4", steps=STEPS, audience={"tag": "q4"}, now=T0)
+    started = campaigns.start_campaign(db, "Q4", now=T0)
+    assert started["enrolled"] == 3
+    return ids
+
+
+def state_of(db: Session, lead_id: int) -> EnrollmentDB:
+    db.rollback()
+    row = db.scalar(select(EnrollmentDB).where(EnrollmentDB.lead_id == lead_id))
+    assert row is not None
+    return row
+
+
+def test_a_campaign_runs_its_steps_on_time_with_fallback_and_stop_on_reply(db: Session) -> None:
+    ids = setup_campaign(db)
+    first = run_due(db, now=T0, worker="w1")
+    assert first["processed"] == 3
+    assert state_of(db, ids["a"]).step_index == 1
+    assert state_of(db, ids["a"]).next_run_at == T0 + timedelta(hours=48)
+    c = state_of(db, ids["c"])
+    assert (c.state, c.channel_index) == ("ACTIVE", 1)  # no email: LinkedIn next
+    run_due(db, now=T0, worker="w1")
+    c = state_of(db, ids["c"])
+    assert c.state == "FAILED" and c.stop_reason  # LinkedIn has no transport yet: all failed
+
+    assert run_due(db, now=T0 + timedelta(hours=47), worker="w1")["processed"] == 0  # not due
+    ops.record_event(
+        db,
+        OutreachEvent(
+            type=EventType.REPLY_RECEIVED,
+            occurred_at=T0 + timedelta(hours=2),
+            channel=ChannelType.EMAIL,
+        ),
+        lead_id=ids["a"],
+    )
+    later = run_due(db, now=T0 + timedelta(hours=49), worker="w1")
+    assert later["by_outcome"] == {"stopped": 1, "complete": 1}
+    assert state_of(db, ids["a"]).state == "STOPPED"
+    assert state_of(db, ids["b"]).state == "COMPLETED"
+    sent_b = ops.get_outreach_history(db, lead_id=ids["b"])
+    assert [m["subject"] for m in sent_b] == ["Following up", "Hi there"]
+    assert len(ops.get_outreach_history(db, lead_id=ids["a"])) == 1  # the reply stopped step 2
+    status = campaigns.campaign_status(db, "Q4")
+    assert status["enrollments"] == {"COMPLETED": 1, "FAILED": 1, "STOPPED": 1}
+
+
+def test_a_paused_campaign_sends_nothing(db: Session) -> None:
+    setup_campaign(db)
+    campaigns.set_campaign_status(db, "Q4", "PAUSED")
+    assert run_due(db, now=T0, worker="w1")["processed"] == 0
+    campaigns.set_campaign_status(db, "Q4", "ACTIVE")
+    assert run_due(db, now=T0, worker="w1")["processed"] == 3
+
+
+def test_two_workers_never_claim_the_same_enrollment(db: Session) -> None:
+    setup_campaign(db)
+    mine = claim_due(db, now=T0, worker="w1", batch=2)
+    theirs = claim_due(db, now=T0, worker="w2", batch=10)
+    assert len(mine) == 2 and len(theirs) == 1 and not set(mine) & set(theirs)
+    assert claim_due(db, now=T0, worker="w3") == []
+    # an expired claim (its worker died) is taken again
+    assert len(claim_due(db, now=T0 + timedelta(minutes=6), worker="w3")) == 3
+
+
+def test_an_attempt_left_sending_by_a_dead_worker_becomes_unknown_and_is_not_resent(
+    db: Session,
+) -> None:
+    ids = setup_campaign(db)
+    enrollment = state_of(db, ids["a"])
+    db.add(
+        OutreachMessageDB(
+            workspace_id=1,
+            lead_id=ids["a"],
+            channel="EMAIL",
+            status="SENDING",
+            recipient="a@acme.example",
+            idempotency_key=f"enr:{enrollment.id}:s0:EMAIL:t0",
+            enrollment_id=enrollment.id,
+            campaign_id=enrollment.campaign_id,
+            step_index=0,
+            created_at=T0 - timedelta(minutes=10),
+            updated_at=T0 - timedelta(minutes=10),
+        )
+    )
+    db.commit()
+    assert recover_unknown(db, now=T0) == 1
+    assert state_of(db, ids["a"]).state == "WAITING"
+    assert [u["lead_id"] for u in list_unknown_attempts(db)] == [ids["a"]]
+    run_due(db, now=T0, worker="w1")
+    assert len(ops.get_outreach_history(db, lead_id=ids["a"])) == 1  # never resent
+    assert ops.get_channel_metrics(db, now=T0)["EMAIL"]["unknown"] == 1
+
+
+def test_validation_reports_template_errors_and_leads_without_addresses(db: Session) -> None:
+    ops.create_lead(db, linkedin_url="https://www.linkedin.com/in/x", tags=["t"])
+    campaigns.create_campaign(
+        db,
+        "Bad",
+        audience={"tag": "t"},
+        steps=[{"channel": "EMAIL", "template": {"subject": "Hi {{ frist_name }}", "body": "x"}}],
+    )
+    report = campaigns.validate_campaign(db, "Bad")
+    assert not report["ok"] and any("frist_name" in e for e in report["errors"])
+    assert report["lead_problems"][0]["problem"] == "step 1: no address for EMAIL"
