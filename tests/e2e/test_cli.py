@@ -141,3 +141,28 @@ def test_suppress_and_gdpr_commands(tmp_path: Path) -> None:
     assert aicmo(tmp_path, "suppress", "check", "jane@acme.example").returncode == 1
     listed = aicmo(tmp_path, "suppress", "list")
     assert "(erased person)" in listed.stdout and "jane" not in listed.stdout
+
+
+def test_a_campaign_from_yaml_runs_through_the_worker(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "Email,First Name,Title,Industry,# Employees\n"
+        "ceo@acme.example,Ada,CEO,SaaS,50\nvp@beta.example,Bo,VP Sales,Software,200\n"
+    )
+    assert aicmo(tmp_path, "leads", "import", str(leads)).returncode == 0
+    example = Path(__file__).parent.parent.parent / "examples" / "campaign.yaml"
+    created = aicmo(tmp_path, "campaign", "create", str(example))
+    assert created.returncode == 0, created.stderr
+    assert aicmo(tmp_path, "campaign", "validate", "Founders Q4").returncode == 0
+    started = aicmo(tmp_path, "campaign", "start", "Founders Q4")
+    assert started.returncode == 0 and "2 lead(s) enrolled" in started.stdout
+    tick = aicmo(tmp_path, "worker", "--once")
+    assert tick.returncode == 0, tick.stderr
+    assert "processed 2" in tick.stdout
+    assert len(list((tmp_path / "data" / "outbox").rglob("*.eml"))) == 2
+    status = aicmo(tmp_path, "campaign", "status", "Founders Q4")
+    assert "ACTIVE: 2" in status.stdout and "at step 2: 2" in status.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Bad\nsteps:\n  - channel: FAX\n    template: {body: hi}\n")
+    refused = aicmo(tmp_path, "campaign", "create", str(bad))
+    assert refused.returncode == 1 and "FAX" in refused.stderr

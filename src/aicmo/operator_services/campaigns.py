@@ -25,7 +25,7 @@ from aicmo.cam.db_models import (
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
-from aicmo.cam.domain.sequencing import Sequence, Step, StepTemplate, channels_for, parse_steps
+from aicmo.cam.domain.sequencing import Sequence, channels_for, parse_steps
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.uow import unit_of_work, utcnow
@@ -50,17 +50,6 @@ def _campaign(db: Session, ref: str | int, workspace_id: int) -> CampaignDB:
     if row is None:
         raise NotFoundError(f"no campaign {ref!r}")
     return row
-
-
-def template_for(step: Step, channel: ChannelType) -> StepTemplate:
-    """The step's template for this channel (one template for all, or one per channel)."""
-    template = step.template
-    if isinstance(template, dict):
-        found = template.get(channel)
-        if found is None:
-            raise ValidationError(f"no template for {channel.value} in this step", field="template")
-        return found
-    return template
 
 
 def campaign_sequence(db: Session, campaign: CampaignDB) -> Sequence:
@@ -210,7 +199,7 @@ def validate_campaign(
             if not get_channel_config(db, channel, workspace_id=workspace_id)["enabled"]:
                 errors.append(f"step {i}: channel {channel.value} is disabled")
             try:
-                template = template_for(step, channel)
+                template = step.template_for(channel)
             except ValidationError as err:
                 errors.append(f"step {i}: {err.message}")
                 continue

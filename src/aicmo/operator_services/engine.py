@@ -25,7 +25,7 @@ from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.retry import RetryPolicy
 from aicmo.cam.domain.sequencing import AttemptOutcome, Decision, channels_for, next_action
 from aicmo.errors import RateLimitedError, ValidationError
-from aicmo.operator_services.campaigns import campaign_sequence, template_for
+from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.outreach import send_outreach_message
 from aicmo.operator_services.uow import unit_of_work
@@ -170,7 +170,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
     step = seq.steps[enrollment.step_index]
     channels = channels_for(step)
     channel = channels[enrollment.channel_index]
-    template = template_for(step, channel)
+    template = step.template_for(channel)
     config = get_channel_config(db, channel, workspace_id=enrollment.workspace_id)
     key = f"enr:{enrollment.id}:s{enrollment.step_index}:{channel.value}:t{enrollment.retries}"
     outcome: AttemptOutcome
