@@ -12,6 +12,7 @@ from aicmo import operator_services as ops
 from aicmo.cam.db_models import EventDB, OutreachMessageDB
 from aicmo.cam.inbound import classify_message
 from aicmo.operator_services.inbound import mark_delivered, process_inbound_message
+from tests.factories import add_sent_email
 
 MAIL = Path(__file__).parent.parent / "fixtures" / "mail"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -26,24 +27,7 @@ def sent_attempt(
 ) -> tuple[int, int]:
     """A lead and one SENT email attempt to it carrying the given Message-ID."""
     lead = ops.create_lead(db, email=email, title=title)
-    row = OutreachMessageDB(
-        workspace_id=1,
-        lead_id=lead["id"],
-        channel="EMAIL",
-        status="SENT",
-        recipient=email,
-        subject="Hello",
-        body="Hi",
-        transport="smtp",
-        rfc_message_id=rfc_message_id,
-        idempotency_key=f"test:{email}:{rfc_message_id}",
-        sent_at=T0,
-        created_at=T0,
-        updated_at=T0,
-    )
-    db.add(row)
-    db.commit()
-    return lead["id"], row.id
+    return lead["id"], add_sent_email(db, lead["id"], email, rfc_message_id, at=T0)
 
 
 def first_ref(raw: bytes) -> str:

@@ -15,6 +15,7 @@ from aicmo.cam.inbound import classify_message
 from aicmo.errors import NotFoundError
 from aicmo.operator_services.inbox import poll_mailbox
 from aicmo.operator_services.mailboxes import add_mailbox
+from tests.factories import add_sent_email
 from tests.integration.imap.conftest import PASSWORD, USER, ImapServer
 
 MAIL = Path(__file__).parent.parent.parent / "fixtures" / "mail"
@@ -30,24 +31,7 @@ FIXTURES = {
 def attempt_for(db: Session, email: str, raw: bytes) -> int:
     lead = ops.get_lead(db, email) if _exists(db, email) else ops.create_lead(db, email=email)
     ref = classify_message(raw, T0).references[-1]
-    row = OutreachMessageDB(
-        workspace_id=1,
-        lead_id=lead["id"],
-        channel="EMAIL",
-        status="SENT",
-        recipient=email,
-        subject="Hello",
-        body="Hi",
-        transport="smtp",
-        rfc_message_id=ref,
-        idempotency_key=f"test:{ref}",
-        sent_at=T0,
-        created_at=T0,
-        updated_at=T0,
-    )
-    db.add(row)
-    db.commit()
-    return row.id
+    return add_sent_email(db, lead["id"], email, ref, at=T0)
 
 
 def _exists(db: Session, email: str) -> bool:

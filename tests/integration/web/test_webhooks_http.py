@@ -21,6 +21,7 @@ from aicmo import operator_services as ops
 from aicmo.cam.db_models import OutreachMessageDB
 from aicmo.config import get_settings
 from aicmo.web.app import create_app
+from tests.factories import add_sent_email
 from tests.http_server import serve
 
 HOOKS = Path(__file__).parent.parent.parent / "fixtures" / "webhooks"
@@ -30,23 +31,7 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:aicmo-ses-events"
 
 def sent_attempt(db: Session, email: str) -> int:
     lead = ops.create_lead(db, email=email)
-    now = datetime.now(UTC)
-    row = OutreachMessageDB(
-        workspace_id=1,
-        lead_id=lead["id"],
-        channel="EMAIL",
-        status="SENT",
-        recipient=email,
-        transport="smtp",
-        rfc_message_id=MESSAGE_ID,
-        idempotency_key="k1",
-        sent_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    db.add(row)
-    db.commit()
-    return row.id
+    return add_sent_email(db, lead["id"], email, MESSAGE_ID, at=datetime.now(UTC))
 
 
 def status_of(db: Session, attempt_id: int) -> str:
