@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -841,6 +842,12 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="One tick, then exit")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between ticks")] = 5.0,
     batch: Annotated[int, typer.Option(help="Enrollments claimed per tick")] = 100,
+    lease: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a claim lasts; a dead worker's claims and sends are taken over after it"
+        ),
+    ] = 300.0,
 ) -> None:
     """Send what is due, read the mailboxes; stops cleanly on Ctrl-C or SIGTERM."""
     import signal
@@ -860,7 +867,9 @@ def worker(
     signal.signal(signal.SIGINT, _stop)  # Ctrl-C also finishes the send in flight
     while True:
         with db_session() as db:
-            result = run_due(db, now=utcnow(), worker=name, batch=batch)
+            result = run_due(
+                db, now=utcnow(), worker=name, batch=batch, lease=timedelta(seconds=lease)
+            )
             polled = poll_all(db)
         if result["processed"] or result["recovered_unknown"] or once:
             console.print(

@@ -241,11 +241,13 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
     return kind.lower()
 
 
-def run_due(db: Session, *, now: datetime, worker: str, batch: int = 100) -> dict[str, Any]:
+def run_due(
+    db: Session, *, now: datetime, worker: str, batch: int = 100, lease: timedelta = LEASE
+) -> dict[str, Any]:
     """One worker tick: recover, claim, process. Returns counts by what happened."""
-    recovered = recover_unknown(db, now=now)
+    recovered = recover_unknown(db, now=now, lease=lease)
     counts: dict[str, int] = {}
-    for enrollment_id in claim_due(db, now=now, worker=worker, batch=batch):
+    for enrollment_id in claim_due(db, now=now, worker=worker, batch=batch, lease=lease):
         what = process_enrollment(db, enrollment_id, now=now, worker=worker)
         counts[what] = counts.get(what, 0) + 1
     return {"recovered_unknown": recovered, "processed": sum(counts.values()), "by_outcome": counts}
