@@ -103,7 +103,7 @@ def test_killed_workers_never_send_a_step_twice(db: Session, db_url: str, tmp_pa
         )
         for i in range(LEADS):
             ops.create_lead(db, email=f"lead{i}@acme.example", tags=["crash"])
-        steps = [
+        steps: list[dict[str, Any]] = [
             {"channel": "EMAIL", "template": {"subject": "One", "body": "First"}},
             {
                 "channel": "EMAIL",
