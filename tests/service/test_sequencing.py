@@ -64,7 +64,7 @@ def test_a_disabled_or_exhausted_channel_is_skipped_with_its_reason(db: Session)
     assert execute_sequence(db, MSG, recipient_email="a@acme.example")["channel_used"] == "EMAIL"
     result = execute_sequence(db, MSG, recipient_email="b@acme.example")
     assert result["attempts"][0]["status"] == "SKIPPED"
-    assert "hourly limit (1) reached" in result["attempts"][0]["error"]
+    assert "EMAIL limit: 1/hour, 1/day reached" in result["attempts"][0]["error"]
     ops.update_channel_config(db, "EMAIL", enabled=False)
     result = execute_sequence(db, MSG, recipient_email="c@acme.example")
     assert result["attempts"][0]["error"] == "EMAIL is disabled"

@@ -316,6 +316,8 @@ class OutreachMessageDB(Base):
         Index("ix_outreach_messages_workspace_created", "workspace_id", "created_at"),
         # Per-mailbox caps count recent sends of one mailbox.
         Index("ix_outreach_messages_mailbox_sent", "mailbox_id", "sent_at"),
+        # Rate windows: recent attempts of one channel (invariant 3).
+        Index("ix_outreach_messages_channel", "workspace_id", "channel", "created_at"),
         # Delivery sweep: SENT attempts old enough to count as delivered.
         Index("ix_outreach_messages_status_sent", "status", "sent_at"),
     )

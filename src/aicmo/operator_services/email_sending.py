@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -36,6 +36,13 @@ from aicmo.config import Settings, get_settings
 from aicmo.crypto import decrypt_secret
 from aicmo.errors import AicmoError, ChannelError, ConfigurationError, RateLimitedError
 from aicmo.operator_services.events import regrade_if_lead
+from aicmo.operator_services.limits import (
+    DAY,
+    begin_send_transaction,
+    check_channel_limits,
+    mailbox_has_room,
+    recent_sends,
+)
 from aicmo.operator_services.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports.base import (
@@ -109,15 +116,6 @@ atexit.register(close_transports)
 # --- choosing the sender -----------------------------------------------------------------
 
 
-def _sent_since(db: Session, mailbox_id: int, since: datetime) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(OutreachMessageDB)
-        .where(OutreachMessageDB.mailbox_id == mailbox_id, OutreachMessageDB.sent_at >= since)
-    )
-    return int(db.scalar(stmt) or 0)
-
-
 def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Settings) -> Sender:
     """The enabled SMTP mailbox with room under its caps, least used today first.
 
@@ -141,10 +139,9 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
         return Sender(None, settings.sender_name, settings.sender_email, None, None)
     best: tuple[int, MailboxDB] | None = None
     for mb in mailboxes:
-        today = _sent_since(db, mb.id, now - timedelta(days=1))
-        hour = _sent_since(db, mb.id, now - timedelta(hours=1))
-        if today >= mb.daily_cap or hour >= mb.hourly_cap:
+        if not mailbox_has_room(db, mb, now):
             continue
+        today = len(recent_sends(db, workspace_id, ChannelType.EMAIL, now - DAY, mailbox_id=mb.id))
         if best is None or today < best[0]:
             best = (today, mb)
     if best is None:
@@ -218,10 +215,15 @@ def send_email_attempt(
     settings = get_settings()
     check_templates(subject, body, html)
     assert lead.email is not None and lead.email_key is not None
-    sender = pick_sender(db, lead.workspace_id, now, settings)
-    domain = sender.address.rpartition("@")[2]
-    rfc_id = make_message_id(key, domain)
+    db.rollback()  # the send transaction below must start fresh (it takes the write lock)
     with unit_of_work(db):
+        begin_send_transaction(db)
+        # Invariant 3: the windows are checked under the channel's lock, in the same
+        # transaction as the SENDING row that takes the slot.
+        check_channel_limits(db, lead.workspace_id, ChannelType.EMAIL, now)
+        sender = pick_sender(db, lead.workspace_id, now, settings)
+        domain = sender.address.rpartition("@")[2]
+        rfc_id = make_message_id(key, domain)
         row = OutreachMessageDB(
             workspace_id=lead.workspace_id,
             lead_id=lead.id,

@@ -10,14 +10,13 @@ Campaign sequences with delays and retries run in the engine, not here.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, OutreachMessageDB
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, OutreachMessage
 from aicmo.errors import RateLimitedError, ValidationError
@@ -86,19 +85,6 @@ def find_or_create_lead(
     }
 
 
-def _sent_since(db: Session, workspace_id: int, channel: ChannelType, since: datetime) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(OutreachMessageDB)
-        .where(
-            OutreachMessageDB.workspace_id == workspace_id,
-            OutreachMessageDB.channel == channel.value,
-            OutreachMessageDB.sent_at >= since,
-        )
-    )
-    return int(db.scalar(stmt) or 0)
-
-
 def _unusable(
     db: Session, workspace_id: int, channel: ChannelType, lead: dict[str, Any], now: datetime
 ) -> str | None:
@@ -113,16 +99,6 @@ def _unusable(
     }[channel]
     if not address:
         return f"no {channel.value} address for this lead"
-    if (
-        _sent_since(db, workspace_id, channel, now - timedelta(hours=1))
-        >= config["rate_limit_per_hour"]
-    ):
-        return f"{channel.value} hourly limit ({config['rate_limit_per_hour']}) reached"
-    if (
-        _sent_since(db, workspace_id, channel, now - timedelta(days=1))
-        >= config["rate_limit_per_day"]
-    ):
-        return f"{channel.value} daily limit ({config['rate_limit_per_day']}) reached"
     return None
 
 

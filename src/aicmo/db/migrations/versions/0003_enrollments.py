@@ -1,5 +1,5 @@
-"""Enrollments (one lead in one campaign, with a partial index on due work) and the
-enrollment of each attempt.
+"""Enrollments (one lead in one campaign, with a partial index on due work), the
+enrollment of each attempt, and an index for the rate windows of a channel.
 
 Revision ID: 0003
 Revises: 0002
@@ -74,6 +74,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_outreach_messages_enrollment_id"), ["enrollment_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_outreach_messages_channel", ["workspace_id", "channel", "created_at"], unique=False
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_outreach_messages_enrollment_id_enrollments"),
             "enrollments",
@@ -88,6 +91,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_outreach_messages_enrollment_id_enrollments"), type_="foreignkey"
         )
+        batch_op.drop_index("ix_outreach_messages_channel")
         batch_op.drop_index(batch_op.f("ix_outreach_messages_enrollment_id"))
         batch_op.drop_column("enrollment_id")
 

@@ -1,0 +1,102 @@
+"""Rate limits that hold across every worker and process (invariant 3).
+
+The check and the SENDING row that uses the slot are written in one transaction that
+holds the channel's lock: ``SELECT … FOR UPDATE`` on the channel's config row on
+PostgreSQL, ``BEGIN IMMEDIATE`` (the database's single write lock) on SQLite. Two workers
+can therefore never both see room for the last send of a window. The arithmetic is the
+pure ``aicmo.cam.domain.ratelimit``; a window counts every message that went or may have
+gone (SENDING, UNKNOWN and all sent states), by the time its attempt was recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aicmo.cam.db_models import ChannelConfigDB, MailboxDB, OutreachMessageDB
+from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
+from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
+from aicmo.errors import RateLimitedError
+
+#: Attempts that occupy a slot: sent, or possibly sent.
+COUNTED = sorted(
+    {s.value for s in SENT_STATUSES} | {MessageStatus.SENDING.value, MessageStatus.UNKNOWN.value}
+)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def begin_send_transaction(db: Session) -> None:
+    """Start the caller's transaction holding SQLite's write lock from its first statement
+    (the session must have no transaction open; on PostgreSQL this does nothing)."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def lock_channel(db: Session, workspace_id: int, channel: ChannelType) -> ChannelConfigDB | None:
+    """The channel's config row, locked until the transaction ends (PostgreSQL)."""
+    stmt = select(ChannelConfigDB).where(
+        ChannelConfigDB.workspace_id == workspace_id, ChannelConfigDB.channel == channel.value
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return db.scalar(stmt)
+
+
+def recent_sends(
+    db: Session,
+    workspace_id: int,
+    channel: ChannelType,
+    since: datetime,
+    *,
+    mailbox_id: int | None = None,
+) -> list[datetime]:
+    """When each counted attempt since ``since`` was recorded (ix_outreach_messages_channel)."""
+    stmt = select(OutreachMessageDB.created_at).where(
+        OutreachMessageDB.workspace_id == workspace_id,
+        OutreachMessageDB.channel == channel.value,
+        OutreachMessageDB.created_at > since,
+        OutreachMessageDB.status.in_(COUNTED),
+    )
+    if mailbox_id is not None:
+        stmt = stmt.where(OutreachMessageDB.mailbox_id == mailbox_id)
+    return list(db.scalars(stmt))
+
+
+def _check(sent: list[datetime], per_hour: int, per_day: int, now: datetime, what: str) -> None:
+    if per_hour <= 0 or per_day <= 0:
+        raise RateLimitedError(f"{what}: a limit is 0, nothing may be sent", retry_at=None)
+    windows = [Window(HOUR, per_hour), Window(DAY, per_day)]
+    if not fits(sent, windows, now):
+        slot = next_send_slot(sent, windows, now)
+        raise RateLimitedError(
+            f"{what}: {per_hour}/hour, {per_day}/day reached; next slot {slot:%Y-%m-%d %H:%M} UTC",
+            retry_at=slot,
+        )
+
+
+def check_channel_limits(
+    db: Session, workspace_id: int, channel: ChannelType, now: datetime
+) -> None:
+    """Raise RateLimitedError when one more send on the channel would break a window.
+
+    Call inside the transaction that records the attempt, after ``lock_channel``.
+    """
+    config = lock_channel(db, workspace_id, channel)
+    if config is None:
+        return
+    sent = recent_sends(db, workspace_id, channel, now - DAY)
+    _check(
+        sent, config.rate_limit_per_hour, config.rate_limit_per_day, now, f"{channel.value} limit"
+    )
+
+
+def mailbox_has_room(db: Session, mailbox: MailboxDB, now: datetime) -> bool:
+    """Whether the mailbox's own caps allow one more send now (under the channel lock)."""
+    sent = recent_sends(
+        db, mailbox.workspace_id, ChannelType.EMAIL, now - DAY, mailbox_id=mailbox.id
+    )
+    if mailbox.hourly_cap <= 0 or mailbox.daily_cap <= 0:
+        return False
+    return fits(sent, [Window(HOUR, mailbox.hourly_cap), Window(DAY, mailbox.daily_cap)], now)
