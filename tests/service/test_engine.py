@@ -148,3 +148,50 @@ def test_validation_reports_template_errors_and_leads_without_addresses(db: Sess
     report = campaigns.validate_campaign(db, "Bad")
     assert not report["ok"] and any("frist_name" in e for e in report["errors"])
     assert report["lead_problems"][0]["problem"] == "step 1: no address for EMAIL"
+
+
+def test_sends_wait_for_the_leads_working_hours(db: Session) -> None:
+    lead = ops.create_lead(db, email="ny@acme.example", timezone="America/New_York", tags=["ny"])
+    campaigns.create_campaign(
+        db,
+        "NY",
+        audience={"tag": "ny"},
+        now=T0,
+        settings={
+            "window": {
+                "days": ["mon", "tue", "wed", "thu", "fri"],
+                "start": "09:00",
+                "end": "17:00",
+                "jitter_seconds": 600,
+            }
+        },
+        steps=[
+            {"channel": "EMAIL", "template": {"subject": "Hi", "body": "One"}},
+            {
+                "channel": "EMAIL",
+                "delay_business_days": 1,
+                "template": {"subject": "Again", "body": "Two"},
+            },
+        ],
+    )
+    campaigns.start_campaign(db, "NY", now=T0)  # Monday 09:00 UTC = 04:00 in New York
+    assert run_due(db, now=T0, worker="w1")["by_outcome"] == {"outside window": 1}
+    due = state_of(db, lead["id"]).next_run_at
+    assert due is not None
+    opens = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 09:00 New York
+    assert opens <= due <= opens + timedelta(seconds=600)
+    assert run_due(db, now=due, worker="w1")["by_outcome"] == {"advance": 1}
+    step2 = state_of(db, lead["id"]).next_run_at
+    assert step2 is not None and step2.date().isoformat() == "2026-11-24"  # one working day later
+    assert 14 <= step2.hour < 22  # inside New York's 09:00-17:00
+
+
+def test_a_bad_window_is_refused_when_the_campaign_is_created(db: Session) -> None:
+    import pytest
+
+    from aicmo.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="Mars/Olympus"):
+        campaigns.create_campaign(
+            db, "Bad window", steps=STEPS, settings={"window": {"timezone": "Mars/Olympus"}}
+        )

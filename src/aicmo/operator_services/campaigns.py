@@ -26,6 +26,7 @@ from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.domain.sequencing import Sequence, channels_for, parse_steps
+from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.uow import unit_of_work, utcnow
@@ -123,6 +124,18 @@ def create_campaign(
         )
     if steps is not None:
         parse_steps(steps)  # refuse a bad definition now, with the step named
+    window = (settings or {}).get("window")
+    if window is not None:
+        if not isinstance(window, dict):
+            raise ValidationError(
+                "settings.window must be a mapping (days, start, end)", field="window"
+            )
+        WorkCalendar.parse(
+            window.get("timezone") or "UTC",
+            days=window.get("days"),
+            start=window.get("start", "09:00"),
+            end=window.get("end", "17:00"),
+        )
     now = now or utcnow()
     with unit_of_work(db):
         if db.scalar(

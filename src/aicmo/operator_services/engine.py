@@ -24,6 +24,8 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.retry import RetryPolicy
 from aicmo.cam.domain.sequencing import AttemptOutcome, Decision, channels_for, next_action
+from aicmo.cam.domain.window import WorkCalendar, is_open, jitter, next_open
+from aicmo.config import get_settings
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels import get_channel_config
@@ -146,6 +148,26 @@ def _stop_reason(db: Session, enrollment: EnrollmentDB) -> str | None:
     return f"stopped by {stopped_by}" if stopped_by else None
 
 
+def lead_timezone(db: Session, enrollment: EnrollmentDB) -> str | None:
+    lead = repo.get_lead(db, enrollment.workspace_id, enrollment.lead_id)
+    return lead.timezone if lead is not None else None
+
+
+def sending_calendar(campaign: CampaignDB, lead_tz: str | None) -> WorkCalendar | None:
+    """The campaign's sending window in the lead's time zone (else the window's own zone,
+    else the settings' zone); None when the campaign sends at any hour."""
+    window = campaign.settings.get("window")
+    if not window:
+        return None
+    tz = lead_tz or window.get("timezone") or get_settings().timezone
+    return WorkCalendar.parse(
+        tz,
+        days=window.get("days"),
+        start=window.get("start", "09:00"),
+        end=window.get("end", "17:00"),
+    )
+
+
 def _finish(enrollment: EnrollmentDB, state: str, reason: str | None, now: datetime) -> None:
     enrollment.state = state
     enrollment.stop_reason = reason
@@ -167,6 +189,15 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             enrollment.claimed_by = enrollment.claimed_until = None
         return "stopped"
     seq = campaign_sequence(db, campaign)
+    cal = sending_calendar(campaign, lead_timezone(db, enrollment))
+    if cal is not None and not is_open(cal, now):
+        # Outside the lead's working hours: come back when they open, spread out a little
+        # so one mailbox does not fire a burst at 09:00.
+        spread = int(campaign.settings.get("window", {}).get("jitter_seconds", 600))
+        with unit_of_work(db):
+            enrollment.next_run_at = next_open(cal, now) + jitter(f"enr:{enrollment.id}", spread)
+            enrollment.claimed_by = enrollment.claimed_until = None
+        return "outside window"
     step = seq.steps[enrollment.step_index]
     channels = channels_for(step)
     channel = channels[enrollment.channel_index]
@@ -214,7 +245,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             max_retries=config["max_retries"], backoff_hours=config["backoff_hours"]
         ),
         retries_so_far=enrollment.retries,
-        cal=None,
+        cal=cal,
     )
     with unit_of_work(db):
         db.refresh(enrollment)
