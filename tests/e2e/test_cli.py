@@ -119,7 +119,8 @@ def test_demo_runs_the_main_job_on_a_fresh_database(tmp_path: Path, once: bool) 
     assert run.returncode == 0, run.stderr
     assert "imported (new)" in run.stdout and "Graded leads" in run.stdout
     assert "created 0" in run.stdout  # the re-import duplicated nothing
-    assert "SENT via outbox" in run.stdout and "is SUPPRESSED" in run.stdout
+    assert "step 1 now: advance" in run.stdout and "written to local outbox" in run.stdout
+    assert "complete" in run.stdout and "stopped 1" in run.stdout  # the unsubscribe held
     assert list((tmp_path / "data" / "outbox").rglob("*.eml"))
     assert demo_db.exists()
 

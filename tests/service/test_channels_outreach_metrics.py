@@ -3,6 +3,7 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -201,3 +202,29 @@ def test_events_are_append_only_but_personal_fields_can_be_blanked(db: Session) 
     db.commit()
     assert db.scalar(select(EventDB.recipient)) is None
     assert db.scalar(select(EventDB.type)) == "UNKNOWN"
+
+
+def test_two_databases_sharing_an_outbox_never_collide(db: Session, tmp_path: Path) -> None:
+    """Same idempotency key in two databases: two files, two Message-IDs (receivers drop
+    duplicate Message-IDs, so they must be unique across installations)."""
+    from aicmo.db import migrate
+    from aicmo.db.engine import make_engine, session_factory
+    from aicmo.operator_services.workspace import ensure_workspace_defaults
+
+    other_engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    migrate.upgrade(other_engine)
+    try:
+        with session_factory(other_engine)() as other:
+            ensure_workspace_defaults(other)
+            for session in (db, other):
+                lead = ops.create_lead(session, email="a@example.com")
+                ops.send_outreach_message(session, lead["id"], "Hi", "Hello", idempotency_key="k")
+    finally:
+        other_engine.dispose()
+    files = list(get_settings().resolved_outbox_dir.rglob("*.eml"))
+    assert len(files) == 2
+    ids = {
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)["Message-ID"]
+        for f in files
+    }
+    assert len(ids) == 2

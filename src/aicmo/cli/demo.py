@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
@@ -16,8 +17,35 @@ from aicmo.cli.common import console, leads_table
 from aicmo.cli.main import app, print_import_report
 from aicmo.config import get_settings
 from aicmo.db.engine import make_engine, session_factory
+from aicmo.operator_services import campaigns
+from aicmo.operator_services.engine import run_due
+from aicmo.operator_services.uow import utcnow
 
 DEMO_CSV = "demo_leads.csv"
+DEMO_STEPS: list[dict[str, Any]] = [
+    {
+        "channel": "EMAIL",
+        "fallback": ["LINKEDIN", "CONTACT_FORM"],
+        "template": {
+            "subject": "Quick question, {{ first_name | default('there') }}",
+            "body": "Hi {{ first_name | default('there') }},\n\nI saw what "
+            "{{ company | default('your team') }} is building and wanted to ask one question.\n",
+        },
+    },
+    {
+        "channel": "EMAIL",
+        "delay_business_days": 2,
+        "template": {
+            "subject": "Re: quick question",
+            "body": "Hi {{ first_name | default('there') }}, floating this back up.\n",
+        },
+    },
+]
+
+
+def _outcomes(tick: dict[str, Any]) -> str:
+    parts = [f"{what} {n}" for what, n in sorted(tick["by_outcome"].items())]
+    return ", ".join(parts) or "nothing due"
 
 
 def demo_csv_path() -> Path:
@@ -32,7 +60,7 @@ def demo(
         typer.Option(help="SQLite file for the demo (default: <data dir>/demo/aicmo-demo.db)"),
     ] = None,
 ) -> None:
-    """Run the main job on a fresh embedded database: import, grade, show the leads."""
+    """Run the main job on a fresh embedded database: import, grade, run a campaign."""
     settings = get_settings()
     db_file = database or settings.data_dir / "demo" / "aicmo-demo.db"
     db_file.parent.mkdir(parents=True, exist_ok=True)
@@ -64,38 +92,31 @@ def demo(
                 leads_table(ops.find_leads(db, limit=100), title="Graded leads, best first")
             )
             console.print(
-                "\n[bold]4. Email the A leads[/] (no mailbox configured: the local outbox)"
+                "\n[bold]4. A two-step campaign[/] over the A and B leads, through the real "
+                "engine (no mailbox configured: email goes to the local outbox)"
             )
-            best = ops.find_leads(db, grade=["A"], limit=10)
-            run = uuid.uuid4().hex[:8]
-            for lead in best:
-                sent = ops.send_outreach_message(
-                    db,
-                    lead["id"],
-                    "Hi {{ first_name | default('there') }},\n\n"
-                    "I saw what {{ company | default('your team') }} is building and wanted to "
-                    "ask one question.\n",
-                    "Quick question, {{ first_name | default('there') }}",
-                    idempotency_key=f"demo:{run}:{lead['id']}",
-                )
-                console.print(f"  {lead['email']}: {sent['status']} via {sent['transport']}")
-            if best:
-                console.print(f"  [dim]{sent['response']}[/]", soft_wrap=True)
-            suppressed = (
-                ops.add_suppression(db, best[-1]["email"], reason="unsubscribed") if best else None
+            run = uuid.uuid4().hex[:6]
+            name = f"Demo {run}"
+            campaigns.create_campaign(db, name, steps=DEMO_STEPS, audience={"grade": ["A", "B"]})
+            started = campaigns.start_campaign(db, name)
+            console.print(f"  started: {started['enrolled']} lead(s) enrolled")
+            now = utcnow()
+            tick = run_due(db, now=now, worker=f"demo-{run}")
+            console.print(f"  step 1 now: {_outcomes(tick)}")
+            history = ops.get_outreach_history(db, limit=1)
+            if history:
+                console.print(f"  [dim]{history[0]['provider_message_id']}[/]", soft_wrap=True)
+            quitter = ops.find_leads(db, grade=["A"], limit=1)
+            if quitter:
+                ops.add_suppression(db, quitter[0]["email"], reason="unsubscribed")
+                console.print(f"  {quitter[0]['email']} unsubscribes before the follow-up")
+            later = run_due(db, now=now + timedelta(days=4), worker=f"demo-{run}")
+            console.print(f"  step 2, four days later (simulated clock): {_outcomes(later)}")
+            st = campaigns.campaign_status(db, name)
+            console.print(
+                "  enrollments: "
+                + ", ".join(f"{k.lower()} {v}" for k, v in sorted(st["enrollments"].items()))
             )
-            if suppressed is not None:
-                follow_up = ops.send_outreach_message(
-                    db,
-                    best[-1]["id"],
-                    "One more thing",
-                    "Follow-up",
-                    idempotency_key=f"demo:{run}:{best[-1]['id']}:2",
-                )
-                console.print(
-                    f"  {best[-1]['email']} unsubscribed, a follow-up is {follow_up['status']}: "
-                    f"{follow_up['error']}"
-                )
             console.print("\n[bold]5. Channels and metrics[/] (last 7 days)")
             m = ops.get_channel_metrics(db, days=7)
             for c in ops.list_channel_configs(db):
@@ -105,7 +126,7 @@ def demo(
                     f"{c['rate_limit_per_day']}/day; attempted {mc['attempted']}, sent {mc['sent']}"
                 )
             console.print(
-                "  [dim]LinkedIn and contact-form transports and the campaign engine come next.[/]"
+                "  [dim]LinkedIn and contact-form transports come next: those steps fall back.[/]"
             )
     finally:
         engine.dispose()

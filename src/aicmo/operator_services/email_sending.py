@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,6 +115,13 @@ atexit.register(close_transports)
 
 
 # --- choosing the sender -----------------------------------------------------------------
+
+
+def installation_namespace(db: Session, workspace_id: int) -> str:
+    """A short identifier unique to this database's workspace (derived, not its salt)."""
+    ws = repo.get_workspace(db, workspace_id)
+    assert ws is not None
+    return hashlib.sha256(f"namespace:{ws.hash_salt}".encode()).hexdigest()[:12]
 
 
 def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Settings) -> Sender:
@@ -223,7 +231,10 @@ def send_email_attempt(
         check_channel_limits(db, lead.workspace_id, ChannelType.EMAIL, now)
         sender = pick_sender(db, lead.workspace_id, now, settings)
         domain = sender.address.rpartition("@")[2]
-        rfc_id = make_message_id(key, domain)
+        # Keys are unique per database; the namespace makes Message-IDs and outbox files
+        # unique across databases and installations too (receivers drop duplicate IDs).
+        global_key = f"{installation_namespace(db, lead.workspace_id)}:{key}"
+        rfc_id = make_message_id(global_key, domain)
         row = OutreachMessageDB(
             workspace_id=lead.workspace_id,
             lead_id=lead.id,
@@ -293,7 +304,7 @@ def send_email_attempt(
     try:
         transport = transport_for(mailbox, settings)
         outcome = transport.send(
-            message, mail_from=sender.address, rcpt_to=lead.email, now=now, key=key
+            message, mail_from=sender.address, rcpt_to=lead.email, now=now, key=global_key
         )
     except (ChannelError, ConfigurationError) as err:
         # Configuration problems are found before anything is handed over: not sent.
