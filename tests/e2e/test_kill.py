@@ -88,8 +88,13 @@ def test_killed_workers_never_send_a_step_twice(db: Session, db_url: str, tmp_pa
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        ops.update_channel_config(
-            db, "EMAIL", rate_limit_per_hour=100_000, rate_limit_per_day=100_000
+        ops.update_channel_config(  # step 2 follows at once: no per-lead gap here
+            db,
+            "EMAIL",
+            rate_limit_per_hour=100_000,
+            rate_limit_per_day=100_000,
+            min_gap_hours=0,
+            per_lead_limit=10,
         )
         add_mailbox(
             db,

@@ -195,3 +195,18 @@ def test_a_bad_window_is_refused_when_the_campaign_is_created(db: Session) -> No
         campaigns.create_campaign(
             db, "Bad window", steps=STEPS, settings={"window": {"timezone": "Mars/Olympus"}}
         )
+
+
+def test_a_lead_in_two_campaigns_is_not_touched_twice_within_the_gap(db: Session) -> None:
+    lead = ops.create_lead(db, email="both@acme.example", tags=["x"])
+    one = [{"channel": "EMAIL", "template": {"subject": "A", "body": "a"}}]
+    campaigns.create_campaign(db, "One", steps=one, audience={"tag": "x"}, now=T0)
+    campaigns.create_campaign(db, "Two", steps=one, audience={"tag": "x"}, now=T0)
+    campaigns.start_campaign(db, "One", now=T0)
+    campaigns.start_campaign(db, "Two", now=T0)
+    first = run_due(db, now=T0, worker="w1")["by_outcome"]
+    assert first == {"complete": 1, "lead limit": 1}  # min_gap_hours = 24 by default
+    assert len(ops.get_outreach_history(db, lead_id=lead["id"])) == 1
+    assert run_due(db, now=T0 + timedelta(hours=23), worker="w1")["processed"] == 0
+    later = run_due(db, now=T0 + timedelta(hours=24, minutes=1), worker="w1")
+    assert later["by_outcome"] == {"complete": 1}

@@ -22,6 +22,7 @@ from aicmo.cam import repository as repo
 from aicmo.cam.db_models import CampaignDB, EnrollmentDB, EventDB, OutreachMessageDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
 from aicmo.cam.domain.retry import RetryPolicy
 from aicmo.cam.domain.sequencing import AttemptOutcome, Decision, channels_for, next_action
 from aicmo.cam.domain.window import WorkCalendar, is_open, jitter, next_open
@@ -29,6 +30,7 @@ from aicmo.config import get_settings
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels import get_channel_config
+from aicmo.operator_services.limits import COUNTED
 from aicmo.operator_services.outreach import send_outreach_message
 from aicmo.operator_services.uow import unit_of_work
 
@@ -148,6 +150,34 @@ def _stop_reason(db: Session, enrollment: EnrollmentDB) -> str | None:
     return f"stopped by {stopped_by}" if stopped_by else None
 
 
+def lead_touch_slot(
+    db: Session, enrollment: EnrollmentDB, channel: ChannelType, now: datetime
+) -> datetime | None:
+    """When this lead may be touched again, or None if now is fine.
+
+    Per the channel's config: at most ``per_lead_limit`` touches of one lead (any channel,
+    any campaign) per ``per_lead_period_hours``, and ``min_gap_hours`` between two touches.
+    """
+    config = get_channel_config(db, channel, workspace_id=enrollment.workspace_id)
+    period = timedelta(hours=config["per_lead_period_hours"])
+    gap = timedelta(hours=config["min_gap_hours"])
+    # ix_outreach_messages_lead (workspace_id, lead_id, created_at)
+    touches = list(
+        db.scalars(
+            select(OutreachMessageDB.created_at).where(
+                OutreachMessageDB.workspace_id == enrollment.workspace_id,
+                OutreachMessageDB.lead_id == enrollment.lead_id,
+                OutreachMessageDB.status.in_(COUNTED),
+                OutreachMessageDB.created_at > now - max(period, gap),
+            )
+        )
+    )
+    windows = [Window(period, config["per_lead_limit"])] if config["per_lead_limit"] > 0 else []
+    if fits(touches, windows, now, min_gap=gap):
+        return None
+    return next_send_slot(touches, windows, now, min_gap=gap)
+
+
 def lead_timezone(db: Session, enrollment: EnrollmentDB) -> str | None:
     lead = repo.get_lead(db, enrollment.workspace_id, enrollment.lead_id)
     return lead.timezone if lead is not None else None
@@ -201,6 +231,12 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
     step = seq.steps[enrollment.step_index]
     channels = channels_for(step)
     channel = channels[enrollment.channel_index]
+    wait_until = lead_touch_slot(db, enrollment, channel, now)
+    if wait_until is not None:
+        with unit_of_work(db):
+            enrollment.next_run_at = wait_until
+            enrollment.claimed_by = enrollment.claimed_until = None
+        return "lead limit"
     template = step.template_for(channel)
     config = get_channel_config(db, channel, workspace_id=enrollment.workspace_id)
     key = f"enr:{enrollment.id}:s{enrollment.step_index}:{channel.value}:t{enrollment.retries}"
