@@ -29,7 +29,7 @@ from aicmo.cam.db_models import EnrollmentDB, OutreachMessageDB
 from aicmo.operator_services import campaigns
 from aicmo.operator_services.mailboxes import add_mailbox
 
-LEADS = 200
+LEADS = 150
 KILLS = 20
 
 
@@ -40,7 +40,7 @@ class SlowSink:
         self.ids: list[str] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        await asyncio.sleep(0.015)
+        await asyncio.sleep(0.05)  # 300 messages need 15 s: the kills all land mid-campaign
         msg = email.message_from_bytes(envelope.content)
         self.ids.append(str(msg["Message-ID"]))
         return "250 2.0.0 Ok"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -35,6 +35,7 @@ from aicmo.operator_services.outreach import send_outreach_message
 from aicmo.operator_services.uow import unit_of_work
 
 LEASE = timedelta(minutes=5)
+_ACTIVE = EnrollmentDB.state == literal("ACTIVE", literal_execute=True)
 STOP_EVENTS = (
     EventType.REPLY_RECEIVED.value,
     EventType.BOUNCED_HARD.value,
@@ -102,7 +103,9 @@ def claim_due(
             select(EnrollmentDB.id)
             .join(CampaignDB, CampaignDB.id == EnrollmentDB.campaign_id)
             .where(
-                EnrollmentDB.state == "ACTIVE",
+                # A literal, not a bound parameter: only then can the planner match the
+                # partial index ix_enrollments_due (WHERE state = 'ACTIVE').
+                _ACTIVE,
                 EnrollmentDB.next_run_at <= now,
                 CampaignDB.status == "ACTIVE",
                 free,
