@@ -37,6 +37,7 @@ from aicmo.config import Settings, get_settings
 from aicmo.crypto import decrypt_secret
 from aicmo.errors import AicmoError, ChannelError, ConfigurationError, RateLimitedError
 from aicmo.operator_services.events import regrade_if_lead
+from aicmo.operator_services.leads import lead_to_dict
 from aicmo.operator_services.limits import (
     DAY,
     begin_send_transaction,
@@ -169,28 +170,10 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
 
 
 def _lead_context(lead: LeadDB) -> dict[str, Any]:
-    return {
-        "id": lead.id,
-        "email": lead.email,
-        "first_name": lead.first_name,
-        "last_name": lead.last_name,
-        "company": lead.company,
-        "title": lead.title,
-        "seniority": lead.seniority,
-        "industry": lead.industry,
-        "company_size": lead.company_size,
-        "linkedin_url": lead.linkedin_url,
-        "website": lead.website,
-        "form_url": lead.form_url,
-        "phone": lead.phone,
-        "country": lead.country,
-        "timezone": lead.timezone,
-        "stage": lead.stage,
-        "grade": lead.grade,
-        "score": lead.score,
-        "custom": dict(lead.custom_fields or {}),
-        "tags": lead.tags,
-    }
+    """What templates see as ``lead`` (the rendering layer picks the fields it exposes)."""
+    data = lead_to_dict(lead)
+    data["custom"] = data.pop("custom_fields")
+    return data
 
 
 def check_templates(subject: str | None, body: str, html: str | None = None) -> None:
