@@ -356,14 +356,7 @@ class _Session:
                 timeout=s.timeout,
             )
         except smtplib.SMTPConnectError as err:
-            text = self.text(err.smtp_error)
-            raise _SessionFailure(
-                "greeting",
-                f"{self.where} refused the session: {err.smtp_code} {text}".rstrip(),
-                kind="permanent" if 500 <= err.smtp_code <= 599 else "transient",
-                code=err.smtp_code,
-                text=text,
-            ) from None
+            raise self._refused("greeting", "refused the session", err) from None
         except OSError as err:
             raise self._no_greeting(err) from None
         try:
@@ -462,18 +455,24 @@ class _Session:
             self._hello(client)
         self._authenticate(client)
 
+    def _refused(
+        self, stage: _Step, what: str, err: smtplib.SMTPResponseException
+    ) -> _SessionFailure:
+        """The server answered ``what`` with an error code: 5xx permanent, else transient."""
+        text = self.text(err.smtp_error)
+        return _SessionFailure(
+            stage,
+            f"{self.where} {what}: {err.smtp_code} {text}".rstrip(),
+            kind="permanent" if 500 <= err.smtp_code <= 599 else "transient",
+            code=err.smtp_code,
+            text=text,
+        )
+
     def _hello(self, client: _Client) -> None:
         try:
             client.ehlo_or_helo_if_needed()
         except smtplib.SMTPHeloError as err:
-            text = self.text(err.smtp_error)
-            raise _SessionFailure(
-                "ehlo",
-                f"{self.where} refused EHLO/HELO: {err.smtp_code} {text}".rstrip(),
-                kind="permanent" if 500 <= err.smtp_code <= 599 else "transient",
-                code=err.smtp_code,
-                text=text,
-            ) from None
+            raise self._refused("ehlo", "refused EHLO/HELO", err) from None
         except OSError as err:
             raise _SessionFailure(
                 "ehlo", f"{self.where} closed the connection during EHLO ({err})"
@@ -491,14 +490,7 @@ class _Session:
         try:
             client.starttls(context=self.context)
         except smtplib.SMTPResponseException as err:
-            text = self.text(err.smtp_error)
-            raise _SessionFailure(
-                "tls",
-                f"{self.where} refused STARTTLS: {err.smtp_code} {text}".rstrip(),
-                kind="permanent" if 500 <= err.smtp_code <= 599 else "transient",
-                code=err.smtp_code,
-                text=text,
-            ) from None
+            raise self._refused("tls", "refused STARTTLS", err) from None
         except smtplib.SMTPServerDisconnected as err:
             raise _SessionFailure(
                 "tls", f"{self.where} closed the connection at STARTTLS ({err})"
