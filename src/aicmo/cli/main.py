@@ -22,7 +22,7 @@ from aicmo.operator_services import campaigns as ops_campaigns
 from aicmo.operator_services import mailboxes as ops_mailboxes
 from aicmo.operator_services.importing import ImportReport
 from aicmo.operator_services.inbox import check_mailbox, poll_all, poll_mailbox
-from aicmo.operator_services.leads import resolve_lead
+from aicmo.operator_services.leads import EXPORT_COLUMNS, resolve_lead
 from aicmo.operator_services.workspace import icp_to_yaml, parse_icp_yaml
 
 app = typer.Typer(
@@ -293,30 +293,15 @@ def leads_list(
 # --- lead ------------------------------------------------------------------------------------
 
 
+#: Export columns `lead show` leaves out (shown elsewhere, or not useful on screen).
+_NOT_SHOWN = frozenset({"id", "tags", "created_at", "updated_at"})
+
+
 def _show(lead: dict[str, Any]) -> None:
     table = Table(show_header=False, title=f"Lead #{lead['id']}")
-    for key in (
-        "email",
-        "first_name",
-        "last_name",
-        "company",
-        "title",
-        "seniority",
-        "industry",
-        "company_size",
-        "linkedin_url",
-        "website",
-        "form_url",
-        "phone",
-        "country",
-        "timezone",
-        "stage",
-        "owner",
-        "source",
-        "deal_value",
-        "grade",
-        "score",
-    ):
+    for key in EXPORT_COLUMNS:
+        if key in _NOT_SHOWN:
+            continue
         if lead.get(key) not in (None, ""):
             table.add_row(key, str(lead[key]))
     if lead.get("tags"):
