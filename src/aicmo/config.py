@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     sender_name: str = ""
     sender_email: str = "outreach@aicmo.example"
     sender_postal_address: str | None = None
+    #: Who a contact form says is writing (name and email above; these fill the rest).
+    sender_company: str = ""
+    sender_phone: str = ""
+    sender_website: str = ""
+    sender_title: str = ""
+    sender_country: str = ""
+    #: Hours between two form submissions to one site (any campaign).
+    form_domain_gap_hours: float = 24.0
     #: SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).
     sendgrid_webhook_public_key: str | None = None
     #: Comma-separated SNS topic ARNs whose SES notifications are accepted.

@@ -159,7 +159,7 @@ def test_a_campaign_from_yaml_runs_through_the_worker(tmp_path: Path) -> None:
     assert started.returncode == 0 and "2 lead(s) enrolled" in started.stdout
     tick = aicmo(tmp_path, "worker", "--once")
     assert tick.returncode == 0, tick.stderr
-    assert "processed 2" in tick.stdout
+    assert "processed=2" in tick.stderr  # one log line per tick, key=value
     assert len(list((tmp_path / "data" / "outbox").rglob("*.eml"))) == 2
     status = aicmo(tmp_path, "campaign", "status", "Founders Q4")
     assert "ACTIVE: 2" in status.stdout and "at step 2: 2" in status.stdout

@@ -65,3 +65,36 @@ def test_migrations_equal_the_models(empty_engine: Engine) -> None:
             MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
         )
     assert diff == []
+
+
+def test_rebuilding_a_table_keeps_the_rows_that_point_at_it(empty_engine: Engine) -> None:
+    """0004 rebuilds outreach_messages on SQLite; events and inbound mail keep their links."""
+    migrate.upgrade(empty_engine, "0003")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO leads (id, workspace_id, email, email_key, stage, source,"
+                " custom_fields, grade_reasons, created_at, updated_at)"
+                " VALUES (1, 1, 'a@b.example', 'a@b.example', 'NEW', 'test', '{}', '[]',"
+                " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO outreach_messages (id, workspace_id, lead_id, channel,"
+                " message_type, status, idempotency_key, retry_count, created_at, updated_at)"
+                " VALUES (7, 1, 1, 'EMAIL', 'cold_outreach', 'SENT', 'k1', 0,"
+                " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO inbound_messages (workspace_id, message_key, kind, received_at,"
+                " attempt_id, lead_id) VALUES (1, '<m@x>', 'REPLY',"
+                " '2026-01-02 00:00:00+00:00', 7, 1)"
+            )
+        )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT attempt_id FROM inbound_messages")).scalar_one() == 7
+        assert conn.execute(text("SELECT status FROM outreach_messages")).scalar_one() == "SENT"

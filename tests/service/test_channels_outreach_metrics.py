@@ -82,11 +82,12 @@ def test_with_no_mailbox_email_goes_to_the_local_outbox_and_says_so(db: Session)
     assert ops.get_lead(db, lead["id"])["stage"] == "CONTACTED"
 
 
-def test_linkedin_has_no_transport_yet_and_never_claims_a_send(db: Session) -> None:
+def test_linkedin_without_an_account_is_a_task_and_never_claims_a_send(db: Session) -> None:
     lead = ops.create_lead(db, email="a@example.com", linkedin_url="https://www.linkedin.com/in/a")
     result = ops.send_outreach_message(db, lead["id"], "Hi", channel="LINKEDIN")
-    assert result["success"] is False and result["status"] == "FAILED"
-    assert "no transport configured" in result["error"]
+    assert result["success"] is False and result["status"] == "QUEUED"
+    assert result["outcome"] == "TASK" and result["task_id"] is not None
+    assert ops.get_channel_metrics(db)["LINKEDIN"]["sent"] == 0
 
 
 def test_an_unknown_template_variable_fails_before_anything_is_written(db: Session) -> None:

@@ -27,7 +27,7 @@ def test_email_first_and_the_lead_is_found_or_created_once(db: Session) -> None:
     )
 
 
-def test_without_email_it_falls_back_through_every_channel_with_reasons(db: Session) -> None:
+def test_without_email_it_falls_back_to_linkedin_which_a_person_sends(db: Session) -> None:
     result = execute_sequence(
         db,
         MSG,
@@ -37,13 +37,12 @@ def test_without_email_it_falls_back_through_every_channel_with_reasons(db: Sess
     assert result["success"] is False and result["channel_used"] is None
     assert [(a["channel"], a["status"]) for a in result["attempts"]] == [
         ("EMAIL", "SKIPPED"),
-        ("LINKEDIN", "FAILED"),
-        ("CONTACT_FORM", "FAILED"),
+        ("LINKEDIN", "QUEUED"),
     ]
     assert "no EMAIL address" in result["attempts"][0]["error"]
-    assert "no transport configured" in result["attempts"][1]["error"]
+    assert result["pending"] == "LINKEDIN" and result["attempts"][1]["task_id"]
     history = ops.get_outreach_history(db, lead_id=result["lead_id"])
-    assert {h["channel"] for h in history} == {"LINKEDIN", "CONTACT_FORM"}  # each try on record
+    assert [h["channel"] for h in history] == ["LINKEDIN"]  # the form is not tried as well
 
 
 def test_a_suppressed_recipient_gets_nothing_on_any_channel(db: Session) -> None:
@@ -75,11 +74,12 @@ def test_the_message_channel_decides_where_to_start(db: Session) -> None:
     result = execute_sequence(
         db, msg, recipient_email="a@acme.example", recipient_linkedin_id="a-acme"
     )
-    assert [a["channel"] for a in result["attempts"]] == ["LINKEDIN", "CONTACT_FORM", "EMAIL"]
-    assert result["channel_used"] is None  # LinkedIn and forms have no transport yet
-    assert result["attempts"][2]["error"] == "an email needs a subject; the message has none"
+    # No LinkedIn account: a person will send it, so no other channel is tried.
+    assert [a["channel"] for a in result["attempts"]] == ["LINKEDIN"]
+    assert result["channel_used"] is None and result["pending"] == "LINKEDIN"
+    assert result["task_id"] is not None
     with_subject = msg.model_copy(update={"subject": "Hello"})
     assert (
-        execute_sequence(db, with_subject, recipient_email="a@acme.example")["channel_used"]
-        == "EMAIL"
+        execute_sequence(db, with_subject, recipient_email="b@acme.example")["channel_used"]
+        == "EMAIL"  # no profile, no site: LinkedIn and the form are skipped
     )

@@ -273,6 +273,9 @@ class MailboxDB(Base):
     reply_to: Mapped[str | None] = mapped_column(String(320))
     daily_cap: Mapped[int] = mapped_column(Integer, default=50)
     hourly_cap: Mapped[int] = mapped_column(Integer, default=20)
+    #: Smallest gap between two sends of this mailbox (0: none); humans do not send
+    #: a burst of cold emails within a second, and receiving servers notice.
+    min_gap_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     smtp_host: Mapped[str | None] = mapped_column(String(255))
     smtp_port: Mapped[int | None] = mapped_column(Integer)
     smtp_security: Mapped[str] = mapped_column(String(10), default="starttls")
@@ -314,12 +317,16 @@ class OutreachMessageDB(Base):
         ),
         Index("ix_outreach_messages_rfc_message_id", "rfc_message_id"),
         Index("ix_outreach_messages_workspace_created", "workspace_id", "created_at"),
-        # Per-mailbox caps count recent sends of one mailbox.
-        Index("ix_outreach_messages_mailbox_sent", "mailbox_id", "sent_at"),
+        # Per-mailbox caps and gap count recent attempts of one mailbox.
+        Index("ix_outreach_messages_mailbox_created", "mailbox_id", "created_at"),
         # Rate windows: recent attempts of one channel (invariant 3).
         Index("ix_outreach_messages_channel", "workspace_id", "channel", "created_at"),
         # Delivery sweep: SENT attempts old enough to count as delivered.
         Index("ix_outreach_messages_status_sent", "status", "sent_at"),
+        # Contact forms: one submission per site per campaign, a gap between two per site.
+        Index("ix_outreach_messages_target_domain", "workspace_id", "target_domain", "created_at"),
+        # LinkedIn account caps count recent invitations and messages of one account.
+        Index("ix_outreach_messages_linkedin_account", "linkedin_account_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -330,6 +337,9 @@ class OutreachMessageDB(Base):
         ForeignKey("enrollments.id", ondelete="SET NULL"), index=True
     )
     mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="SET NULL"))
+    linkedin_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("linkedin_accounts.id", ondelete="SET NULL")
+    )
     step_index: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(20))
     message_type: Mapped[str] = mapped_column(String(50), default="cold_outreach")
@@ -350,6 +360,95 @@ class OutreachMessageDB(Base):
     clicked_at: Mapped[datetime | None] = mapped_column()
     replied_at: Mapped[datetime | None] = mapped_column()
     bounced_at: Mapped[datetime | None] = mapped_column()
+    #: The site a contact form was posted to (host without ``www.``).
+    target_domain: Mapped[str | None] = mapped_column(String(255))
+    #: Evidence of what the channel saw: a form's response status, final URL and snippet;
+    #: a provider's chat and invitation ids.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LinkedInAccountDB(Base):
+    """A LinkedIn account reached through a provider's API (Unipile); the key is a Fernet
+    token. Caps are per account because LinkedIn counts per member, not per tool."""
+
+    __tablename__ = "linkedin_accounts"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_linkedin_accounts_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(30), default="unipile")
+    base_url: Mapped[str] = mapped_column(String(500))
+    account_ref: Mapped[str] = mapped_column(String(200))
+    api_key: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: ACTIVE, or PAUSED with the reason (restricted account, bad credentials).
+    status: Mapped[str] = mapped_column(String(20), default="ACTIVE")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    invites_per_day: Mapped[int] = mapped_column(Integer, default=15)
+    invites_per_week: Mapped[int] = mapped_column(Integer, default=80)
+    messages_per_day: Mapped[int] = mapped_column(Integer, default=50)
+    #: Replies are read from here on (the provider's message time of the last poll).
+    polled_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WorkerDB(Base):
+    """A worker's heartbeat: /healthz reports how long ago each one last finished a tick."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column()
+    last_tick_at: Mapped[datetime] = mapped_column()
+    ticks: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    stopped_at: Mapped[datetime | None] = mapped_column()
+
+
+class OperatorTaskDB(Base):
+    """Work a person does for the engine: a LinkedIn touch, a form a robot must not fill.
+
+    The attempt it belongs to stays QUEUED until the task is done (then SENT) or skipped
+    (then FAILED, and the sequence falls back); the enrollment waits in state TASK.
+    """
+
+    __tablename__ = "operator_tasks"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_operator_tasks_message"),
+        Index(
+            "ix_operator_tasks_open",
+            "workspace_id",
+            "due_at",
+            postgresql_where=text("status = 'OPEN'"),
+            sqlite_where=text("status = 'OPEN'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="SET NULL")
+    )
+    message_id: Mapped[int] = mapped_column(ForeignKey("outreach_messages.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    #: connect, message, view_profile, submit_form
+    kind: Mapped[str] = mapped_column(String(20))
+    #: OPEN, DONE, SKIPPED, CANCELLED
+    status: Mapped[str] = mapped_column(String(20), default="OPEN")
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    reason: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

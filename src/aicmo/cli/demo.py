@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
+from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
 from aicmo.app import initialize
@@ -17,9 +19,12 @@ from aicmo.cli.common import console, leads_table
 from aicmo.cli.main import app, print_import_report
 from aicmo.config import get_settings
 from aicmo.db.engine import make_engine, session_factory
-from aicmo.operator_services import campaigns
+from aicmo.demo_site import DemoSite, create_demo_site
+from aicmo.operator_services import campaigns, contact_forms, tasks
 from aicmo.operator_services.engine import run_due
 from aicmo.operator_services.uow import utcnow
+from aicmo.transports.safe_http import SafeHttpClient
+from aicmo.web.background import serve_in_background
 
 DEMO_CSV = "demo_leads.csv"
 DEMO_STEPS: list[dict[str, Any]] = [
@@ -46,6 +51,118 @@ DEMO_STEPS: list[dict[str, Any]] = [
 def _outcomes(tick: dict[str, Any]) -> str:
     parts = [f"{what} {n}" for what, n in sorted(tick["by_outcome"].items())]
     return ", ".join(parts) or "nothing due"
+
+
+SOCIAL_STEPS: list[dict[str, Any]] = [
+    {
+        "channel": "LINKEDIN",
+        "fallback": ["CONTACT_FORM"],
+        "template": {
+            "LINKEDIN": {
+                "body": "Hi {{ first_name }}, I enjoyed your post about {{ company }}'s "
+                "roadmap. Open to compare notes?",
+                "note": "Hi {{ first_name }}, fellow data person here.",
+            },
+            "CONTACT_FORM": {
+                "subject": "Question for {{ company | default('your team') }}",
+                "body": "Hello,\n\nI would like to ask {{ first_name | default('you') }} one "
+                "question about your analytics work. Could you pass this on?\n",
+            },
+        },
+    },
+]
+
+
+def _linkedin_and_forms(db: Session, run: str, now: datetime) -> None:
+    """LinkedIn as operator tasks, and contact forms on a small site served on loopback."""
+    console.print(
+        "\n[bold]5. LinkedIn and contact forms[/]: no LinkedIn provider account is set, so "
+        "LinkedIn steps become tasks for a person; leads without a profile fall back to the "
+        "contact form of their site (a demo site on 127.0.0.1, the only address the demo "
+        "lets the SSRF guard reach)"
+    )
+    site = DemoSite()
+    settings = get_settings()
+    if not settings.sender_name:
+        # Forms need a name to sign with; a real installation sets AICMO_SENDER_*.
+        os.environ["AICMO_SENDER_NAME"] = "Alex Martin"
+        os.environ.setdefault("AICMO_SENDER_COMPANY", "aicmo demo")
+        get_settings.cache_clear()
+    previous = contact_forms.client_factory
+    contact_forms.client_factory = lambda _s: SafeHttpClient(allow_loopback=True)
+    try:
+        with (
+            serve_in_background(create_demo_site(site)) as base,
+            serve_in_background(create_demo_site(DemoSite())) as other,
+        ):
+            people: list[dict[str, Any]] = [
+                {
+                    "first_name": "Mary",
+                    "last_name": "Somerville",
+                    "company": "Connexion Labs",
+                    "linkedin_url": "https://www.linkedin.com/in/mary-somerville-demo",
+                },
+                {
+                    "first_name": "Ada",
+                    "last_name": "Yonath",
+                    "company": "Ribosome Analytics",
+                    "email": "ada@ribosome-analytics.example",
+                    "website": f"{base}/",
+                },
+                {
+                    "first_name": "Lise",
+                    "last_name": "Meitner",
+                    "company": "Fission Partners",
+                    "email": "lise@fission-partners.example",
+                    "form_url": f"{other}/captcha/",  # another site: one form per site
+                },
+            ]
+            for person in people:
+                ops.create_lead(db, tags=[f"social-{run}"], source="demo", **person)
+            name = f"Demo social {run}"
+            campaigns.create_campaign(
+                db, name, steps=SOCIAL_STEPS, audience={"tag": f"social-{run}"}
+            )
+            campaigns.start_campaign(db, name)
+            now = utcnow()
+            first = run_due(db, now=now, worker=f"demo-{run}")
+            again = run_due(db, now=now, worker=f"demo-{run}")  # the fallbacks, at once
+            console.print(f"  tick 1: {_outcomes(first)}; tick 2 (fallbacks): {_outcomes(again)}")
+            for m in ops.get_outreach_history(db, channel="CONTACT_FORM", limit=10):
+                if m["status"] == "SENT":
+                    d = m["details"] or {}
+                    console.print(
+                        f"  form submitted at {d.get('page')}: HTTP {d.get('status')} → "
+                        f"{d.get('final_url')} ({d.get('verdict')})",
+                        soft_wrap=True,
+                    )
+            for got in site.received:
+                console.print(
+                    f"  the site received: name={got.get('your-name')!r} "
+                    f"email={got.get('your-email')!r} honeypot left empty="
+                    f"{not got.get('url')}",
+                    soft_wrap=True,
+                )
+            open_tasks = tasks.list_tasks(db, now=now)
+            for t in open_tasks:
+                console.print(f"  task #{t['id']}: {t['title']} — {t['url']}", soft_wrap=True)
+                console.print(f"    [dim]why a person: {t['reason']}[/]", soft_wrap=True)
+            linkedin = [t for t in open_tasks if t["channel"] == "LINKEDIN"]
+            if linkedin:
+                done = tasks.complete_task(
+                    db, linkedin[0]["id"], note="sent from the demo", now=now
+                )
+                console.print(
+                    f"  the operator marks task #{done['id']} done "
+                    f"(`aicmo tasks done {done['id']}`): the sequence goes on ({done['sequence']})"
+                )
+            st = campaigns.campaign_status(db, name)
+            console.print(
+                "  enrollments: "
+                + ", ".join(f"{k.lower()} {v}" for k, v in sorted(st["enrollments"].items()))
+            )
+    finally:
+        contact_forms.client_factory = previous
 
 
 def demo_csv_path() -> Path:
@@ -117,7 +234,8 @@ def demo(
                 "  enrollments: "
                 + ", ".join(f"{k.lower()} {v}" for k, v in sorted(st["enrollments"].items()))
             )
-            console.print("\n[bold]5. Channels and metrics[/] (last 7 days)")
+            _linkedin_and_forms(db, run, now)
+            console.print("\n[bold]6. Channels and metrics[/] (last 7 days)")
             m = ops.get_channel_metrics(db, days=7)
             for c in ops.list_channel_configs(db):
                 mc = m[c["channel"]]
@@ -125,9 +243,6 @@ def demo(
                     f"  {c['channel']}: limits {c['rate_limit_per_hour']}/hour, "
                     f"{c['rate_limit_per_day']}/day; attempted {mc['attempted']}, sent {mc['sent']}"
                 )
-            console.print(
-                "  [dim]LinkedIn and contact-form transports come next: those steps fall back.[/]"
-            )
     finally:
         engine.dispose()
     console.print("\nDone. Explore it:")

@@ -540,6 +540,9 @@ def mailbox_add(
     imap_folder: Annotated[str, typer.Option(help="Folder to watch")] = "INBOX",
     daily_cap: Annotated[int, typer.Option(help="Most emails per day from this mailbox")] = 50,
     hourly_cap: Annotated[int, typer.Option(help="Most emails per hour")] = 20,
+    min_gap: Annotated[
+        int, typer.Option(help="Seconds at least between two emails of this mailbox")
+    ] = 0,
     dkim_domain: Annotated[str | None, typer.Option(help="DKIM signing domain")] = None,
     dkim_selector: Annotated[str | None, typer.Option(help="DKIM selector")] = None,
     dkim_key_file: Annotated[Path | None, typer.Option(help="PEM private key for DKIM")] = None,
@@ -570,6 +573,7 @@ def mailbox_add(
             imap_folder=imap_folder,
             daily_cap=daily_cap,
             hourly_cap=hourly_cap,
+            min_gap_seconds=min_gap,
             dkim_domain=dkim_domain,
             dkim_selector=dkim_selector,
             dkim_private_key_pem=dkim_key_file.read_text(encoding="ascii")
@@ -607,7 +611,8 @@ def mailbox_list() -> None:
             m["from_address"],
             smtp_s,
             imap_s,
-            f"{m['hourly_cap']}/h {m['daily_cap']}/d",
+            f"{m['hourly_cap']}/h {m['daily_cap']}/d"
+            + (f", gap {m['min_gap_seconds']}s" if m["min_gap_seconds"] else ""),
             m["dkim"] or "-",
             "yes" if m["enabled"] else "no",
         )
@@ -833,16 +838,26 @@ def worker(
             help="Seconds a claim lasts; a dead worker's claims and sends are taken over after it"
         ),
     ] = 300.0,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=32, help="Loops in this process (threads), each claiming")
+    ] = 1,
+    log_format: Annotated[
+        str, typer.Option(help="text (key=value) or json (one object per line)")
+    ] = "text",
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log idle ticks too")] = False,
 ) -> None:
-    """Send what is due, read the mailboxes; stops cleanly on Ctrl-C or SIGTERM."""
+    """Send what is due, read the mailboxes and LinkedIn replies; stops cleanly on Ctrl-C
+    or SIGTERM (the send in flight finishes). Health: `aicmo serve` → /healthz."""
+    import logging
     import signal
-    import socket
     import threading
 
-    from aicmo.operator_services.engine import run_due
-    from aicmo.operator_services.uow import utcnow
+    from aicmo.app import open_session
+    from aicmo.worker import WorkerOptions, configure_logging, run_worker
 
-    name = f"{socket.gethostname()}:{os.getpid()}"
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("--log-format is text or json")
+    configure_logging(log_format, logging.DEBUG if verbose else logging.INFO)
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:
@@ -850,20 +865,14 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)  # Ctrl-C also finishes the send in flight
-    while True:
-        with db_session() as db:
-            result = run_due(
-                db, now=utcnow(), worker=name, batch=batch, lease=timedelta(seconds=lease)
-            )
-            polled = poll_all(db)
-        if result["processed"] or result["recovered_unknown"] or once:
-            console.print(
-                f"{utcnow():%H:%M:%S} processed {result['processed']} "
-                f"{result['by_outcome']} recovered-unknown {result['recovered_unknown']} "
-                f"mailboxes polled {len(polled)}"
-            )
-        if once or stop.wait(interval):
-            return
+    options = WorkerOptions(
+        batch=batch,
+        interval=interval,
+        lease=timedelta(seconds=lease),
+        once=once,
+        concurrency=concurrency,
+    )
+    run_worker(open_session, options, stop)
 
 
 @attempts_app.command("unknown")

@@ -42,7 +42,7 @@ from aicmo.operator_services.limits import (
     DAY,
     begin_send_transaction,
     check_channel_limits,
-    mailbox_has_room,
+    mailbox_next_slot,
     recent_sends,
 )
 from aicmo.operator_services.suppression import add_entry
@@ -147,16 +147,20 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
     if not mailboxes:
         return Sender(None, settings.sender_name, settings.sender_email, None, None)
     best: tuple[int, MailboxDB] | None = None
+    soonest: datetime | None = None
     for mb in mailboxes:
-        if not mailbox_has_room(db, mb, now):
+        slot = mailbox_next_slot(db, mb, now)
+        if slot != now:
+            if slot is not None and (soonest is None or slot < soonest):
+                soonest = slot
             continue
         today = len(recent_sends(db, workspace_id, ChannelType.EMAIL, now - DAY, mailbox_id=mb.id))
         if best is None or today < best[0]:
             best = (today, mb)
     if best is None:
         raise RateLimitedError(
-            "every mailbox is at its hourly or daily cap; add a mailbox or wait",
-            retry_at=now + timedelta(hours=1),
+            "every mailbox is at its hourly or daily cap or minimum gap; add a mailbox or wait",
+            retry_at=soonest or now + timedelta(hours=1),
         )
     mb = best[1]
     dkim = None
@@ -169,7 +173,7 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
 # --- one attempt ---------------------------------------------------------------------------
 
 
-def _lead_context(lead: LeadDB) -> dict[str, Any]:
+def lead_context(lead: LeadDB) -> dict[str, Any]:
     """What templates see as ``lead`` (the rendering layer picks the fields it exposes)."""
     data = lead_to_dict(lead)
     data["custom"] = data.pop("custom_fields")
@@ -241,7 +245,7 @@ def send_email_attempt(
         token = make_token(settings.get_secret_key(), UnsubscribeClaim(lead.workspace_id, row.id))
         link = unsubscribe_url(settings.public_url, token)
         context = RenderContext(
-            lead=_lead_context(lead),
+            lead=lead_context(lead),
             sender={"name": sender.name, "email": sender.address},
             unsubscribe_url=link,
         )

@@ -23,15 +23,21 @@ from aicmo.cam.db_models import CampaignDB, EnrollmentDB, EventDB, OutreachMessa
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
-from aicmo.cam.domain.retry import RetryPolicy
-from aicmo.cam.domain.sequencing import AttemptOutcome, Decision, channels_for, next_action
-from aicmo.cam.domain.window import WorkCalendar, is_open, jitter, next_open
-from aicmo.config import get_settings
+from aicmo.cam.domain.sequencing import AttemptOutcome, channels_for
+from aicmo.cam.domain.window import is_open, jitter, next_open
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.limits import COUNTED
-from aicmo.operator_services.outreach import send_outreach_message
+from aicmo.operator_services.outreach import record_refused, send_outreach_message
+from aicmo.operator_services.progress import (
+    apply_outcome,
+    finish,
+    lead_timezone,
+    release,
+    sending_calendar,
+)
+from aicmo.operator_services.tasks import cancel_stale_tasks
 from aicmo.operator_services.uow import unit_of_work
 
 LEASE = timedelta(minutes=5)
@@ -181,33 +187,6 @@ def lead_touch_slot(
     return next_send_slot(touches, windows, now, min_gap=gap)
 
 
-def lead_timezone(db: Session, enrollment: EnrollmentDB) -> str | None:
-    lead = repo.get_lead(db, enrollment.workspace_id, enrollment.lead_id)
-    return lead.timezone if lead is not None else None
-
-
-def sending_calendar(campaign: CampaignDB, lead_tz: str | None) -> WorkCalendar | None:
-    """The campaign's sending window in the lead's time zone (else the window's own zone,
-    else the settings' zone); None when the campaign sends at any hour."""
-    window = campaign.settings.get("window")
-    if not window:
-        return None
-    tz = lead_tz or window.get("timezone") or get_settings().timezone
-    return WorkCalendar.parse(
-        tz,
-        days=window.get("days"),
-        start=window.get("start", "09:00"),
-        end=window.get("end", "17:00"),
-    )
-
-
-def _finish(enrollment: EnrollmentDB, state: str, reason: str | None, now: datetime) -> None:
-    enrollment.state = state
-    enrollment.stop_reason = reason
-    enrollment.finished_at = now
-    enrollment.next_run_at = None
-
-
 def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker: str) -> str:
     """Run the current step of one claimed enrollment; returns what happened."""
     enrollment = db.get(EnrollmentDB, enrollment_id)
@@ -218,8 +197,8 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
     stop = _stop_reason(db, enrollment)
     if stop is not None:
         with unit_of_work(db):
-            _finish(enrollment, "STOPPED", stop, now)
-            enrollment.claimed_by = enrollment.claimed_until = None
+            finish(enrollment, "STOPPED", stop, now)
+            release(enrollment)
         return "stopped"
     seq = campaign_sequence(db, campaign)
     cal = sending_calendar(campaign, lead_timezone(db, enrollment))
@@ -241,9 +220,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             enrollment.claimed_by = enrollment.claimed_until = None
         return "lead limit"
     template = step.template_for(channel)
-    config = get_channel_config(db, channel, workspace_id=enrollment.workspace_id)
     key = f"enr:{enrollment.id}:s{enrollment.step_index}:{channel.value}:t{enrollment.retries}"
-    outcome: AttemptOutcome
     message_id: int | None = None
     try:
         result = send_outreach_message(
@@ -258,6 +235,8 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             now=now,
             enrollment_id=enrollment.id,
             step_index=enrollment.step_index,
+            note=template.note,
+            action=template.action,
         )
     except RateLimitedError as err:
         with unit_of_work(db):
@@ -265,50 +244,50 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             enrollment.claimed_by = enrollment.claimed_until = None
         return "rate limited"
     except ValidationError as err:  # this lead's data cannot fill this template
-        result = {"outcome": "PERMANENT", "message_id": None, "error": err.message}
+        failed = record_refused(
+            db,
+            enrollment.lead_id,
+            channel,
+            f"permanent: {err.message}",
+            key=key,
+            now=now,
+            campaign_id=campaign.id,
+            enrollment_id=enrollment.id,
+            step_index=enrollment.step_index,
+            workspace_id=enrollment.workspace_id,
+        )
+        result = {"outcome": "PERMANENT", "message_id": failed, "error": err.message}
     message_id = result["message_id"]
     if result["outcome"] == "SUPPRESSED":
         with unit_of_work(db):
-            _finish(enrollment, "STOPPED", result.get("error") or "suppressed", now)
+            finish(enrollment, "STOPPED", result.get("error") or "suppressed", now)
             enrollment.last_message_id = message_id
-            enrollment.claimed_by = enrollment.claimed_until = None
+            release(enrollment)
         return "stopped"
-    outcome = _OUTCOMES[result["outcome"]]
-    decision: Decision = next_action(
-        seq,
-        enrollment.step_index,
-        enrollment.channel_index,
-        outcome,
-        now,
-        retry_policy=RetryPolicy(
-            max_retries=config["max_retries"], backoff_hours=config["backoff_hours"]
-        ),
-        retries_so_far=enrollment.retries,
-        cal=cal,
-    )
+    if result["outcome"] == "TASK":
+        with unit_of_work(db):
+            db.refresh(enrollment)
+            enrollment.state = "WAITING"
+            enrollment.stop_reason = f"operator task for attempt #{message_id}"
+            enrollment.next_run_at = None
+            enrollment.last_message_id = message_id
+            release(enrollment)
+        return "task"
+    if result["outcome"] == "WAIT":
+        # The channel is under way but not done: a connection request waiting for its
+        # acceptance. Same step, same channel, looked at again later.
+        with unit_of_work(db):
+            db.refresh(enrollment)
+            enrollment.next_run_at = result.get("retry_at") or now + timedelta(hours=6)
+            enrollment.last_message_id = message_id or enrollment.last_message_id
+            release(enrollment)
+        return "waiting"
     with unit_of_work(db):
         db.refresh(enrollment)
-        enrollment.last_message_id = message_id or enrollment.last_message_id
-        enrollment.claimed_by = enrollment.claimed_until = None
-        kind = decision.kind.value if hasattr(decision.kind, "value") else str(decision.kind)
-        if kind == "ADVANCE":
-            enrollment.step_index, enrollment.channel_index = decision.step_index, 0
-            enrollment.retries, enrollment.next_run_at = 0, decision.at
-        elif kind == "RETRY":
-            enrollment.retries += 1
-            enrollment.next_run_at = decision.at
-        elif kind == "FALLBACK":
-            enrollment.channel_index, enrollment.retries = decision.channel_index, 0
-            enrollment.next_run_at = now
-        elif kind == "COMPLETE":
-            _finish(enrollment, "COMPLETED", None, now)
-        elif kind == "FAIL":
-            _finish(enrollment, "FAILED", decision.reason, now)
-        else:  # HOLD: the outcome is unknown; the operator decides
-            enrollment.state = "WAITING"
-            enrollment.stop_reason = decision.reason
-            enrollment.next_run_at = None
-    return kind.lower()
+        kind = apply_outcome(
+            db, enrollment, _OUTCOMES[result["outcome"]], now, message_id=message_id, cal=cal
+        )
+    return kind
 
 
 def run_due(
@@ -316,11 +295,17 @@ def run_due(
 ) -> dict[str, Any]:
     """One worker tick: recover, claim, process. Returns counts by what happened."""
     recovered = recover_unknown(db, now=now, lease=lease)
+    withdrawn = cancel_stale_tasks(db, now=now)
     counts: dict[str, int] = {}
     for enrollment_id in claim_due(db, now=now, worker=worker, batch=batch, lease=lease):
         what = process_enrollment(db, enrollment_id, now=now, worker=worker)
         counts[what] = counts.get(what, 0) + 1
-    return {"recovered_unknown": recovered, "processed": sum(counts.values()), "by_outcome": counts}
+    return {
+        "recovered_unknown": recovered,
+        "tasks_withdrawn": withdrawn,
+        "processed": sum(counts.values()),
+        "by_outcome": counts,
+    }
 
 
 def list_unknown_attempts(

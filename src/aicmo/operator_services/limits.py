@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import ChannelConfigDB, MailboxDB, OutreachMessageDB
@@ -20,9 +20,11 @@ from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
 from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
 from aicmo.errors import RateLimitedError
 
-#: Attempts that occupy a slot: sent, or possibly sent.
+#: Attempts that occupy a slot: sent, possibly sent, or handed to a person to send
+#: (QUEUED: an open operator task).
 COUNTED = sorted(
-    {s.value for s in SENT_STATUSES} | {MessageStatus.SENDING.value, MessageStatus.UNKNOWN.value}
+    {s.value for s in SENT_STATUSES}
+    | {MessageStatus.SENDING.value, MessageStatus.UNKNOWN.value, MessageStatus.QUEUED.value}
 )
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
@@ -52,15 +54,24 @@ def recent_sends(
     *,
     mailbox_id: int | None = None,
 ) -> list[datetime]:
-    """When each counted attempt since ``since`` was recorded (ix_outreach_messages_channel)."""
-    stmt = select(OutreachMessageDB.created_at).where(
-        OutreachMessageDB.workspace_id == workspace_id,
-        OutreachMessageDB.channel == channel.value,
-        OutreachMessageDB.created_at > since,
-        OutreachMessageDB.status.in_(COUNTED),
-    )
+    """When each counted attempt since ``since`` was recorded: of the channel
+    (ix_outreach_messages_channel), or of one mailbox (ix_outreach_messages_mailbox_created;
+    a mailbox belongs to one workspace and sends email only, so nothing else is filtered
+    and the planner cannot wander off to the channel index and scan every mailbox's rows).
+    """
     if mailbox_id is not None:
-        stmt = stmt.where(OutreachMessageDB.mailbox_id == mailbox_id)
+        stmt = select(OutreachMessageDB.created_at).where(
+            OutreachMessageDB.mailbox_id == mailbox_id,
+            OutreachMessageDB.created_at > since,
+            OutreachMessageDB.status.in_(COUNTED),
+        )
+    else:
+        stmt = select(OutreachMessageDB.created_at).where(
+            OutreachMessageDB.workspace_id == workspace_id,
+            OutreachMessageDB.channel == channel.value,
+            OutreachMessageDB.created_at > since,
+            OutreachMessageDB.status.in_(COUNTED),
+        )
     return list(db.scalars(stmt))
 
 
@@ -86,17 +97,44 @@ def check_channel_limits(
     config = lock_channel(db, workspace_id, channel)
     if config is None:
         return
+    # Fast path: two counts, no rows fetched, while both windows have room (most sends).
+    hour, day, later = db.execute(
+        select(
+            func.count().filter(
+                OutreachMessageDB.created_at > now - HOUR, OutreachMessageDB.created_at <= now
+            ),
+            func.count().filter(OutreachMessageDB.created_at <= now),
+            func.count().filter(OutreachMessageDB.created_at > now),
+        ).where(
+            OutreachMessageDB.workspace_id == workspace_id,
+            OutreachMessageDB.channel == channel.value,
+            OutreachMessageDB.created_at > now - DAY,
+            OutreachMessageDB.status.in_(COUNTED),
+        )
+    ).one()
+    if not later and hour < config.rate_limit_per_hour and day < config.rate_limit_per_day:
+        return
     sent = recent_sends(db, workspace_id, channel, now - DAY)
     _check(
         sent, config.rate_limit_per_hour, config.rate_limit_per_day, now, f"{channel.value} limit"
     )
 
 
-def mailbox_has_room(db: Session, mailbox: MailboxDB, now: datetime) -> bool:
-    """Whether the mailbox's own caps allow one more send now (under the channel lock)."""
+def mailbox_next_slot(db: Session, mailbox: MailboxDB, now: datetime) -> datetime | None:
+    """When the mailbox may send next under its caps and minimum gap (``now`` if it may
+    now; None if a cap is 0). Call under the channel lock."""
+    if mailbox.hourly_cap <= 0 or mailbox.daily_cap <= 0:
+        return None
     sent = recent_sends(
         db, mailbox.workspace_id, ChannelType.EMAIL, now - DAY, mailbox_id=mailbox.id
     )
-    if mailbox.hourly_cap <= 0 or mailbox.daily_cap <= 0:
-        return False
-    return fits(sent, [Window(HOUR, mailbox.hourly_cap), Window(DAY, mailbox.daily_cap)], now)
+    windows = [Window(HOUR, mailbox.hourly_cap), Window(DAY, mailbox.daily_cap)]
+    gap = timedelta(seconds=max(0, mailbox.min_gap_seconds or 0))
+    if fits(sent, windows, now, min_gap=gap):
+        return now
+    return next_send_slot(sent, windows, now, min_gap=gap)
+
+
+def mailbox_has_room(db: Session, mailbox: MailboxDB, now: datetime) -> bool:
+    """Whether the mailbox's own caps and gap allow one more send now (under the lock)."""
+    return mailbox_next_slot(db, mailbox, now) == now

@@ -30,6 +30,7 @@ def mailbox_to_dict(row: MailboxDB) -> dict[str, Any]:
         "reply_to": row.reply_to,
         "daily_cap": row.daily_cap,
         "hourly_cap": row.hourly_cap,
+        "min_gap_seconds": row.min_gap_seconds,
         "smtp": None
         if not row.smtp_host
         else {
@@ -108,6 +109,7 @@ def add_mailbox(
     imap_folder: str = "INBOX",
     daily_cap: int = 50,
     hourly_cap: int = 20,
+    min_gap_seconds: int = 0,
     dkim_domain: str | None = None,
     dkim_selector: str | None = None,
     dkim_private_key_pem: str | None = None,
@@ -142,6 +144,7 @@ def add_mailbox(
         reply_to=reply,
         daily_cap=_cap("daily_cap", daily_cap),
         hourly_cap=_cap("hourly_cap", hourly_cap),
+        min_gap_seconds=_cap("min_gap_seconds", min_gap_seconds),
         smtp_security=_security("smtp_security", smtp_security),
         imap_security=_security("imap_security", imap_security),
         imap_folder=L.check_single_line("imap_folder", imap_folder.strip() or "INBOX", max_len=200),

@@ -1,35 +1,36 @@
 """Sending one message and reading the attempt history.
 
 Email goes through the sender mailbox's SMTP server, or, with no mailbox configured, to
-the local outbox (which says so in every result). Channels without a transport yet
-(LinkedIn, contact forms) record the attempt as FAILED with the reason: nothing ever
-claims a delivery that no transport performed.
+the local outbox (which says so in every result). LinkedIn goes through a provider
+account, or becomes a task for a person; contact forms are filled and submitted on the
+lead's site, or become a task when a robot must not (CAPTCHA, JavaScript-only form).
+Nothing ever claims a delivery that no transport (or person) performed.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OutreachMessageDB
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OperatorTaskDB, OutreachMessageDB
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import parse_channel
 from aicmo.operator_services.email_sending import send_email_attempt
-from aicmo.operator_services.suppression import find_suppression
+from aicmo.operator_services.linkedin import LinkedInResult, send_linkedin_attempt
+from aicmo.operator_services.suppression import blocking_suppression
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
-NO_TRANSPORT = (
-    "no transport configured for {channel}: nothing was sent. "
-    "Sending arrives with the channel's adapter (SMTP or the local outbox for email)."
-)
+if TYPE_CHECKING:
+    from aicmo.operator_services.contact_forms import FormResult
 
 
 def message_to_dict(row: OutreachMessageDB) -> dict[str, Any]:
@@ -54,6 +55,8 @@ def message_to_dict(row: OutreachMessageDB) -> dict[str, Any]:
         "delivered_at": row.delivered_at,
         "replied_at": row.replied_at,
         "bounced_at": row.bounced_at,
+        "target_domain": row.target_domain,
+        "details": row.details,
         "created_at": row.created_at,
     }
 
@@ -66,14 +69,92 @@ def _recipient(lead: LeadDB, channel: ChannelType) -> str | None:
     return lead.form_url or lead.website
 
 
-def suppression_reason(db: Session, lead: LeadDB) -> str | None:
-    """Why this lead must not be contacted, or None (address, domain, profile, erasure)."""
-    hit = find_suppression(
-        db, email_key=lead.email_key, linkedin_key=lead.linkedin_key, workspace_id=lead.workspace_id
+def suppression_reason(db: Session, lead: LeadDB, channel: ChannelType | None = None) -> str | None:
+    """Why this lead must not be contacted (on ``channel``), or None."""
+    hit = blocking_suppression(
+        db,
+        email_key=lead.email_key,
+        linkedin_key=lead.linkedin_key,
+        channel=channel,
+        workspace_id=lead.workspace_id,
     )
     if hit is None:
         return None
     return f"{hit['kind'].lower()} {hit['value']} is suppressed ({hit['reason']})"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAttempt:
+    """What a channel's sender returns: the attempt on record, and when the attempt's
+    status alone does not say what the sequence does next, ``outcome`` (TASK: a person
+    does it; WAIT: look again at ``retry_at``)."""
+
+    row: OutreachMessageDB
+    outcome: str | None = None
+    retry_at: datetime | None = None
+
+
+class ChannelSender(Protocol):
+    def __call__(
+        self,
+        db: Session,
+        lead: LeadDB,
+        *,
+        subject: str | None,
+        body: str,
+        note: str | None,
+        action: str | None,
+        key: str,
+        now: datetime,
+        campaign_id: int | None,
+        step_index: int | None,
+        enrollment_id: int | None,
+    ) -> ChannelAttempt | LinkedInResult | FormResult: ...
+
+
+def _email(
+    db: Session,
+    lead: LeadDB,
+    *,
+    subject: str | None,
+    body: str,
+    note: str | None,
+    action: str | None,
+    **common: Any,
+) -> ChannelAttempt:
+    return ChannelAttempt(
+        send_email_attempt(db, lead, subject=subject or "", body=body, html=None, **common)
+    )
+
+
+def _linkedin(
+    db: Session, lead: LeadDB, *, subject: str | None, body: str, **rest: Any
+) -> LinkedInResult:
+    return send_linkedin_attempt(db, lead, body=body, **rest)
+
+
+def _form(
+    db: Session,
+    lead: LeadDB,
+    *,
+    subject: str | None,
+    body: str,
+    note: str | None,
+    action: str | None,
+    **common: Any,
+) -> FormResult:
+    # Imported here: the HTML side loads only when a form is really sent.
+    from aicmo.operator_services.contact_forms import send_form_attempt
+
+    return send_form_attempt(db, lead, subject=subject, body=body, **common)
+
+
+#: One sender per channel: a new channel is one module and one line here.
+CHANNEL_SENDERS: dict[ChannelType, ChannelSender] = {
+    ChannelType.EMAIL: _email,
+    ChannelType.LINKEDIN: _linkedin,
+    ChannelType.CONTACT_FORM: _form,
+}
 
 
 def send_outreach_message(
@@ -89,11 +170,17 @@ def send_outreach_message(
     now: datetime | None = None,
     enrollment_id: int | None = None,
     step_index: int | None = None,
+    note: str | None = None,
+    action: str | None = None,
 ) -> dict[str, Any]:
     """Send one message to one lead and record the attempt.
 
     Returns a dict with ``success``, ``status``, ``message_id`` (the attempt row),
-    ``channel``, ``transport`` and ``error``. A suppressed lead gets status SUPPRESSED.
+    ``channel``, ``transport``, ``error`` and ``outcome`` (what it means for a sequence;
+    TASK when a person must do it, with ``task_id``; WAIT with ``retry_at`` when a
+    LinkedIn connection request is pending). A suppressed lead gets status SUPPRESSED.
+    ``note`` and ``action`` concern LinkedIn (the connection note; message / connect /
+    view_profile).
 
     Raises:
         NotFoundError: no such lead. ValidationError: empty body, control characters
@@ -121,19 +208,17 @@ def send_outreach_message(
             if dup.lead_id != lead.id:
                 raise ConflictError(f"idempotency key {key!r} belongs to another attempt")
             return {**_result(dup), "duplicate": True}
-        blocked = suppression_reason(db, lead)
+        blocked = suppression_reason(db, lead, ch)
         recipient = _recipient(lead, ch)
-        deliver = not blocked and bool(recipient) and ch is ChannelType.EMAIL
+        deliver = not blocked and bool(recipient)
         if not deliver:
             if blocked:
                 status, error = MessageStatus.SUPPRESSED, blocked
-            elif not recipient:
+            else:
                 status, error = (
                     MessageStatus.FAILED,
                     f"lead #{lead.id} has no address for {ch.value}",
                 )
-            else:
-                status, error = MessageStatus.FAILED, NO_TRANSPORT.format(channel=ch.value)
             row = _record_not_sent(
                 db,
                 lead,
@@ -149,20 +234,65 @@ def send_outreach_message(
                 enrollment_id=enrollment_id,
                 step_index=step_index,
             )
-    if deliver:
-        row = send_email_attempt(
+            return {**_result(row), "duplicate": False}
+    common: dict[str, Any] = {
+        "key": key,
+        "now": now,
+        "campaign_id": campaign_id,
+        "step_index": step_index,
+        "enrollment_id": enrollment_id,
+    }
+    done = CHANNEL_SENDERS[ch](
+        db, lead, subject=subject, body=message_body, note=note, action=action, **common
+    )
+    result = {**_result(done.row), "duplicate": False}
+    if done.outcome is not None:
+        result["outcome"] = done.outcome
+        result["retry_at"] = done.retry_at
+    if done.outcome == "TASK":
+        result["task_id"] = db.scalar(
+            select(OperatorTaskDB.id).where(OperatorTaskDB.message_id == done.row.id)
+        )
+    return result
+
+
+def record_refused(
+    db: Session,
+    lead_id: int,
+    channel: ChannelType,
+    error: str,
+    *,
+    key: str,
+    now: datetime,
+    campaign_id: int | None = None,
+    enrollment_id: int | None = None,
+    step_index: int | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> int | None:
+    """Put on record an attempt refused before any transport (a template this lead's
+    data cannot fill); returns its id, or None when the key is already used."""
+    with unit_of_work(db):
+        lead = repo.get_lead(db, workspace_id, lead_id)
+        if lead is None:
+            return None
+        if db.scalar(select(OutreachMessageDB.id).where(OutreachMessageDB.idempotency_key == key)):
+            return None
+        row = _record_not_sent(
             db,
             lead,
-            subject=subject or "",
-            body=message_body,
-            html=None,
-            key=key,
-            now=now,
-            campaign_id=campaign_id,
-            step_index=step_index,
+            channel,
+            MessageStatus.FAILED,
+            error[:2000],
+            _recipient(lead, channel),
+            None,
+            "",
+            key,
+            campaign_id,
+            now,
             enrollment_id=enrollment_id,
+            step_index=step_index,
         )
-    return {**_result(row), "duplicate": False}
+        return row.id
 
 
 def _record_not_sent(

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import (
     DEFAULT_WORKSPACE_ID,
+    EnrollmentDB,
     EventDB,
     InboundMessageDB,
+    OperatorTaskDB,
     OutreachMessageDB,
     SuppressionDB,
 )
@@ -170,8 +172,13 @@ def forget_person(
                     OutreachMessageDB.workspace_id == workspace_id,
                     OutreachMessageDB.lead_id == lead_id,
                 )
-                .values(recipient=None, subject=None, body=None, error=None)
+                .values(recipient=None, subject=None, body=None, error=None, details=None)
             )
+        )
+        db.execute(
+            update(OperatorTaskDB)
+            .where(OperatorTaskDB.workspace_id == workspace_id, OperatorTaskDB.lead_id == lead_id)
+            .values(title="(erased)", body=None, url=None, note=None, status="CANCELLED")
         )
         inbound_filter = [InboundMessageDB.lead_id == lead_id]
         if lead.email:
@@ -194,6 +201,21 @@ def forget_person(
                 .values(recipient=None, reason=None, detail={}, raw=None)
             )
         )
+        # Enrollments go with the lead; unlink what points at them first, so no single
+        # statement has to cascade down two paths at once (PostgreSQL checks the SET NULL
+        # of one path against rows the other path is still deleting).
+        enrollment_ids = select(EnrollmentDB.id).where(EnrollmentDB.lead_id == lead_id)
+        db.execute(
+            update(OutreachMessageDB)
+            .where(OutreachMessageDB.enrollment_id.in_(enrollment_ids))
+            .values(enrollment_id=None)
+        )
+        db.execute(
+            update(OperatorTaskDB)
+            .where(OperatorTaskDB.enrollment_id.in_(enrollment_ids))
+            .values(enrollment_id=None)
+        )
+        db.execute(delete(EnrollmentDB).where(EnrollmentDB.lead_id == lead_id))
         db.delete(lead)
         db.flush()
         repo.add_event(

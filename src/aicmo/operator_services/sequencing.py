@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
 from aicmo.cam.domain import leads as L
-from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, OutreachMessage
+from aicmo.cam.domain.messages import ChannelType, OutreachMessage
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.leads import create_lead, update_lead
@@ -116,6 +116,9 @@ def execute_sequence(
 
     Returns ``success``, ``channel_used`` ('EMAIL' / 'LINKEDIN' / 'CONTACT_FORM' or None),
     ``lead_id`` and ``attempts`` (every channel tried or skipped, with status and reason).
+    When a channel hands the message to a person (an operator task) or waits for a
+    LinkedIn connection, nothing is sent yet: ``success`` is False, ``pending`` names
+    the channel and ``task_id`` the task; no further channel is tried.
     """
     now = now or utcnow()
     lead = find_or_create_lead(
@@ -167,9 +170,11 @@ def execute_sequence(
                 "message_id": result["message_id"],
                 "transport": result["transport"],
                 "response": result.get("response"),
+                "outcome": result["outcome"],
+                "task_id": result.get("task_id"),
             }
         )
-        if result["status"] in {s.value for s in SENT_STATUSES}:
+        if result["outcome"] == "SENT":
             return {
                 "success": True,
                 "channel_used": channel.value,
@@ -180,4 +185,15 @@ def execute_sequence(
             # Suppressed: no other channel may be used either. Unknown: it may have been
             # delivered; falling back would risk a second message.
             break
+        if result["outcome"] in {"TASK", "WAIT"}:
+            # A person will send it (task), or a connection request waits for its answer:
+            # not sent yet, and another channel now would make two touches.
+            return {
+                "success": False,
+                "channel_used": None,
+                "pending": channel.value,
+                "task_id": result.get("task_id"),
+                "lead_id": lead["id"],
+                "attempts": attempts,
+            }
     return {"success": False, "channel_used": None, "lead_id": lead["id"], "attempts": attempts}

@@ -12,6 +12,7 @@ from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, SuppressionDB
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.domain.suppression import (
     SuppressionKind,
     SuppressionReason,
@@ -209,6 +210,51 @@ def find_suppression(
     pairs = match_pairs(ws.hash_salt, email_key=email_key, linkedin_key=linkedin_key)
     hits = repo.suppression_hits(db, workspace_id, pairs=pairs)
     return suppression_to_dict(hits[0]) if hits else None
+
+
+#: Reasons that say an email address does not work, not that the person said stop: they
+#: keep email away from the address and leave LinkedIn and the contact form open.
+ADDRESS_ONLY = frozenset(
+    {SuppressionReason.HARD_BOUNCE.value, SuppressionReason.SOFT_BOUNCES.value}
+)
+
+
+def find_suppressions(
+    db: Session,
+    *,
+    email_key: str | None = None,
+    linkedin_key: str | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> list[dict[str, Any]]:
+    """Every entry that matches these keys (the channel decides which of them apply)."""
+    ws = repo.get_workspace(db, workspace_id)
+    if ws is None:
+        raise NotFoundError(f"workspace {workspace_id} does not exist")
+    pairs = match_pairs(ws.hash_salt, email_key=email_key, linkedin_key=linkedin_key)
+    return [suppression_to_dict(h) for h in repo.suppression_hits(db, workspace_id, pairs=pairs)]
+
+
+def blocking_suppression(
+    db: Session,
+    *,
+    email_key: str | None,
+    linkedin_key: str | None,
+    channel: ChannelType | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> dict[str, Any] | None:
+    """The entry that forbids contacting this person on ``channel`` (None: any channel).
+
+    An unsubscribe, a complaint, a manual entry or an erasure stops every channel; a
+    bounced address (hard, or soft past the limit) only stops email to that address.
+    """
+    for hit in find_suppressions(
+        db, email_key=email_key, linkedin_key=linkedin_key, workspace_id=workspace_id
+    ):
+        address_only = hit["reason"] in ADDRESS_ONLY and hit["kind"] == "EMAIL"
+        if address_only and channel is not None and channel is not ChannelType.EMAIL:
+            continue
+        return hit
+    return None
 
 
 def check_suppression(

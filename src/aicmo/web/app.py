@@ -19,7 +19,9 @@ from html import escape
 
 import httpx
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from aicmo.app import engine_for, ensure_ready
@@ -27,6 +29,7 @@ from aicmo.cam.inbound.webhooks import WebhookSignatureError, parse_sendgrid, pa
 from aicmo.config import Settings, get_settings
 from aicmo.db.engine import session_factory
 from aicmo.errors import AicmoError, ValidationError
+from aicmo.operator_services.health import health
 from aicmo.operator_services.inbound import process_webhook_events
 from aicmo.operator_services.unsubscribe import token_address, unsubscribe_by_token
 from aicmo.operator_services.uow import utcnow
@@ -63,9 +66,16 @@ def create_app(
         with factory() as db:
             yield db
 
-    @app.get("/healthz", response_class=PlainTextResponse)
-    def healthz() -> str:
-        return "ok"
+    @app.get("/healthz")
+    def healthz(require_worker: bool = False, db: Session = Depends(get_db)) -> JSONResponse:
+        """Liveness figures; 503 when the database does not answer, or with
+        ``?require_worker=true`` when no worker has ticked recently."""
+        try:
+            figures = health(db)
+        except SQLAlchemyError:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        down = require_worker and figures["workers_alive"] == 0
+        return JSONResponse(jsonable_encoder(figures), status_code=503 if down else 200)
 
     @app.get("/u/{token}", response_class=HTMLResponse)
     def unsubscribe_page(token: str, db: Session = Depends(get_db)) -> HTMLResponse:

@@ -65,6 +65,20 @@ class EventType(StrEnum):
     SUPPRESSION_REMOVED = "SUPPRESSION_REMOVED"
     #: A person's data was erased.
     LEAD_ERASED = "LEAD_ERASED"
+    #: A step became work for a person (a LinkedIn touch, a form behind a CAPTCHA).
+    TASK_CREATED = "TASK_CREATED"
+    #: The operator did the task; the attempt counts as sent from then.
+    TASK_COMPLETED = "TASK_COMPLETED"
+    #: The operator skipped the task; the sequence falls back.
+    TASK_SKIPPED = "TASK_SKIPPED"
+    #: An open task was withdrawn (the lead replied, was suppressed or stopped).
+    TASK_CANCELLED = "TASK_CANCELLED"
+    #: A LinkedIn connection request went out.
+    CONNECTION_REQUESTED = "CONNECTION_REQUESTED"
+    #: A LinkedIn connection request was accepted.
+    CONNECTION_ACCEPTED = "CONNECTION_ACCEPTED"
+    #: A sending account was paused (restricted, credentials refused); needs a person.
+    ACCOUNT_PAUSED = "ACCOUNT_PAUSED"
     #: Something arrived that no mapping understood; ``raw`` keeps it.
     UNKNOWN = "UNKNOWN"
 

@@ -108,6 +108,11 @@ class StepTemplate(BaseModel):
     subject: str | None = None
     body: str
     html: str | None = None
+    #: LinkedIn: the note sent with a connection request (at most 300 characters).
+    note: str | None = None
+    #: LinkedIn: what the step does: message (connect first when needed, the default),
+    #: connect (a request with the note), or view_profile.
+    action: Literal["message", "connect", "view_profile"] | None = None
 
     @field_validator("body")
     @classmethod

@@ -1,0 +1,215 @@
+"""Benchmark: messages end to end through the engine vs a bare smtplib loop.
+
+Ours: N leads in a one-step campaign; ``run_due`` ticks until nothing is due: claim,
+stop/suppression/limit checks, render, build, SENDING committed, SMTP to a loopback
+aiosmtpd sink over one connection, outcome and events recorded. Baseline, in the same
+run: the same N messages built beforehand (not timed) and sent with ``smtplib`` over
+one connection to the same sink. Neither side signs with DKIM.
+
+    python bench/dispatch.py [--messages 10000] [--batch 500]
+
+Prints `ratio=… ours_per_s=… baseline_per_s=… conn=1 db=…` per database (goal ≥ 0.8),
+the worst case last. PostgreSQL runs when AICMO_TEST_DATABASE_URL is set (own schema).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import socket
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+_TMP = tempfile.mkdtemp(prefix="aicmo-dispatch-")
+os.environ.setdefault("AICMO_DATA_DIR", _TMP)
+os.environ.setdefault("AICMO_SECRET_KEY", "bench-secret-key-bench-secret-key-0123456789")
+os.environ["AICMO_ALLOW_LOOPBACK"] = "1"
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from sqlalchemy import Engine, insert, select, text  # noqa: E402
+
+from aicmo.app import initialize  # noqa: E402
+from aicmo.cam.db_models import LeadDB, OutreachMessageDB  # noqa: E402
+from aicmo.cam.outreach.email_message import (  # noqa: E402
+    EmailContent,
+    EmailEnvelope,
+    build_email,
+    make_message_id,
+)
+from aicmo.config import get_settings  # noqa: E402
+from aicmo.db.engine import make_engine, session_factory  # noqa: E402
+from aicmo.operator_services import campaigns  # noqa: E402
+from aicmo.operator_services.channels import update_channel_config  # noqa: E402
+from aicmo.operator_services.email_sending import close_transports  # noqa: E402
+from aicmo.operator_services.engine import run_due  # noqa: E402
+from aicmo.operator_services.mailboxes import add_mailbox  # noqa: E402
+from aicmo.operator_services.uow import utcnow  # noqa: E402
+
+SUBJECT = "Quick question, {{ first_name | default('there') }}"
+BODY = (
+    "Hi {{ first_name | default('there') }},\n\nI saw what {{ company | default('your team') }}"
+    " is building and wanted to ask one question.\n"
+)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.count += 1
+        return "250 2.0.0 Ok"
+
+
+def populate(engine: Engine, n: int, port: int) -> None:
+    settings = get_settings()
+    initialize(settings, engine)
+    with session_factory(engine)() as db:
+        now = utcnow()
+        db.execute(
+            insert(LeadDB),
+            [
+                {
+                    "workspace_id": 1,
+                    "email": f"lead{i}@bench.example",
+                    "email_key": f"lead{i}@bench.example",
+                    "first_name": f"Lead{i}",
+                    "company": "Acme",
+                    "stage": "NEW",
+                    "source": "bench",
+                    "custom_fields": {},
+                    "grade_reasons": [],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(n)
+            ],
+        )
+        db.commit()
+        for channel in ("EMAIL", "LINKEDIN", "CONTACT_FORM"):
+            update_channel_config(
+                db, channel, rate_limit_per_hour=1_000_000, rate_limit_per_day=1_000_000
+            )
+        add_mailbox(
+            db,
+            "bench",
+            "sender@bench.example",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            daily_cap=1_000_000,
+            hourly_cap=1_000_000,
+        )
+        steps = [{"channel": "EMAIL", "template": {"subject": SUBJECT, "body": BODY}}]
+        campaigns.create_campaign(db, "bench", steps=steps, audience={})
+        campaigns.start_campaign(db, "bench")
+
+
+def ours(engine: Engine, batch: int) -> tuple[int, float]:
+    began = time.perf_counter()
+    with session_factory(engine)() as db:
+        while True:
+            tick = run_due(db, now=utcnow(), worker="bench", batch=batch)
+            if not tick["processed"]:
+                break
+        sent = len(
+            list(db.scalars(select(OutreachMessageDB.id).where(OutreachMessageDB.status == "SENT")))
+        )
+    elapsed = time.perf_counter() - began
+    close_transports()
+    return sent, elapsed
+
+
+def baseline(n: int, port: int) -> tuple[int, float]:
+    messages = [
+        build_email(
+            EmailContent(
+                subject=f"Quick question, Lead{i}",
+                text=f"Hi Lead{i},\n\nI saw what Acme is building and wanted to ask one "
+                "question.\n",
+                html=None,
+            ),
+            EmailEnvelope(
+                from_name="",
+                from_address="sender@bench.example",
+                to_name=f"Lead{i}",
+                to_address=f"lead{i}@bench.example",
+            ),
+            message_id=make_message_id(f"bench:{i}", "bench.example"),
+            date=utcnow(),
+            unsubscribe_https=f"https://localhost:8000/u/token{i}",
+            unsubscribe_mailto="mailto:sender@bench.example?subject=unsubscribe",
+            postal_address=None,
+        )
+        for i in range(n)
+    ]
+    began = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for i, msg in enumerate(messages):
+            smtp.sendmail("sender@bench.example", [f"lead{i}@bench.example"], msg)
+    return n, time.perf_counter() - began
+
+
+def run_case(engine: Engine, label: str, args: argparse.Namespace) -> float:
+    sink = Sink()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        populate(engine, args.messages, port)
+        base_n, base_s = baseline(args.messages, port)
+        our_n, our_s = ours(engine, args.batch)
+        assert our_n == args.messages, f"only {our_n} of {args.messages} sent"
+        assert sink.count == 2 * args.messages, sink.count
+    finally:
+        controller.stop()
+    ratio = (our_n / our_s) / (base_n / base_s)
+    print(
+        f"ratio={ratio:.2f} ours_per_s={our_n / our_s:.0f} baseline_per_s={base_n / base_s:.0f} "
+        f"messages={args.messages} conn=1 db={label}",
+        flush=True,
+    )
+    return ratio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+    results: list[tuple[float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'dispatch.db'}")
+        try:
+            results.append((run_case(engine, "sqlite", args), "sqlite"))
+        finally:
+            engine.dispose()
+    base = os.environ.get("AICMO_TEST_DATABASE_URL")
+    if not base:
+        print("db=postgresql skipped (AICMO_TEST_DATABASE_URL is not set)")
+    else:
+        schema = f"aicmo_bench_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        sep = "&" if "?" in base else "?"
+        engine = make_engine(f"{base}{sep}options=-csearch_path%3D{schema}")
+        try:
+            results.append((run_case(engine, "postgresql", args), "postgresql"))
+        finally:
+            engine.dispose()
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    worst = min(results)
+    print(f"ratio={worst[0]:.2f} worst={worst[1]}")
+
+
+if __name__ == "__main__":
+    main()

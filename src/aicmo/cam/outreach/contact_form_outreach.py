@@ -1,0 +1,22 @@
+"""``ContactFormOutreachService``: find, fill, submit and verify a site's contact form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aicmo.cam.domain.messages import ChannelType
+from aicmo.cam.outreach import OutreachServiceBase
+
+
+class ContactFormOutreachService(OutreachServiceBase):
+    """Contact forms: fetched through the SSRF guard, with robots.txt honoured; a form
+    behind a CAPTCHA or built only by JavaScript becomes an operator task with the
+    reason; success is read from the site's answer and kept as evidence."""
+
+    channel = ChannelType.CONTACT_FORM
+
+    def inspect(self, url: str) -> dict[str, Any]:
+        """What a submission to ``url`` would do, without submitting (a dry run)."""
+        from aicmo.operator_services.contact_forms import inspect_site
+
+        return inspect_site(url)

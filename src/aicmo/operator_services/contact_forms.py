@@ -1,0 +1,587 @@
+"""The contact-form channel: find the form on the lead's site, fill it, submit, verify.
+
+Every request goes through :class:`aicmo.transports.safe_http.SafeHttpClient` (SSRF
+guard, robots.txt, size caps). What a robot must not do becomes an operator task with
+the reason: a CAPTCHA, a form only JavaScript builds, a required field it cannot fill
+honestly. A submission is judged from the response (the plugin's JSON answer, a
+thank-you redirect, success text, or validation errors echoed back) and the evidence is
+kept on the attempt. The SENDING attempt is committed before the POST (invariant 1);
+a connection lost after the request went out leaves the outcome UNKNOWN, never resent.
+One submission per site per campaign, and a gap between two submissions to one site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import LeadDB, OutreachMessageDB
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.forms import analysis as A
+from aicmo.cam.forms import discovery as D
+from aicmo.cam.forms import filling as F
+from aicmo.cam.forms import verdict as V
+from aicmo.config import Settings, get_settings
+from aicmo.errors import AicmoError, PermanentChannelError, RateLimitedError
+from aicmo.operator_services.limits import COUNTED, begin_send_transaction, check_channel_limits
+from aicmo.operator_services.tasks import open_task
+from aicmo.operator_services.uow import unit_of_work
+from aicmo.transports import safe_http as H
+from aicmo.transports.rendering import RenderContext, render
+
+#: Pages fetched at most while looking for the contact form on one site.
+MAX_PAGES = 6
+
+ClientFactory = Callable[[Settings], H.SafeHttpClient]
+
+
+def default_client(settings: Settings) -> H.SafeHttpClient:
+    return H.SafeHttpClient(allow_loopback=settings.allow_loopback)
+
+
+#: Swapped by tests and the demo (e.g. a client with an injected resolver).
+client_factory: ClientFactory = default_client
+
+
+@dataclass(frozen=True, slots=True)
+class FormResult:
+    """The attempt on record and, when a person must act, the TASK outcome."""
+
+    row: OutreachMessageDB
+    outcome: str | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FoundForm:
+    page_url: str
+    form: A.ParsedForm | None
+    blockers: tuple[A.Blocker, ...]
+    why: str
+    looked_at: tuple[str, ...]
+
+
+def site_of(url: str) -> str:
+    """The site a URL belongs to, for the one-per-site rules (``www.`` dropped; a port
+    other than the scheme's default is part of the site)."""
+    parsed = httpx.URL(url)
+    host = (parsed.host or "").lower().rstrip(".").removeprefix("www.")
+    return f"{host}:{parsed.port}" if host and parsed.port else host
+
+
+def target_url(lead: LeadDB) -> str | None:
+    raw = (lead.form_url or lead.website or "").strip()
+    if not raw:
+        return None
+    if "://" not in raw:
+        raw = f"https://{raw}"
+    return raw
+
+
+def sender_profile(settings: Settings) -> F.SenderProfile:
+    first, _, last = settings.sender_name.strip().partition(" ")
+    return F.SenderProfile(
+        first_name=first,
+        last_name=last.strip(),
+        email=settings.sender_email,
+        phone=settings.sender_phone,
+        company=settings.sender_company,
+        website=settings.sender_website,
+        job_title=settings.sender_title,
+        country=settings.sender_country,
+    )
+
+
+def find_contact_form(client: H.SafeHttpClient, start: str, *, explicit: bool = False) -> FoundForm:
+    """Look at ``start``, then at the contact pages it links to and the usual paths.
+
+    ``explicit``: ``start`` is the form page the operator named; a contact form there is
+    the one to use, even when it is blocked (a CAPTCHA then makes a task, rather than a
+    hunt for another form on the site). Raises the client's errors for the first page
+    (unsafe URL, robots.txt, network); later candidates that fail are skipped.
+    """
+    looked: list[str] = []
+    first = client.get(start)
+    looked.append(first.url)
+    if first.status_code >= 400:
+        raise PermanentChannelError(f"{start} answered HTTP {first.status_code}")
+    page = A.analyze_page(first.text, first.url)
+    best: FoundForm | None = _usable(page, first.url, looked)
+    if best is not None and best.form is not None and (explicit or not best.blockers):
+        return best
+    for url in D.candidate_urls(first.text, first.url)[: MAX_PAGES - 1]:
+        if url in looked:
+            continue
+        try:
+            resp = client.get(url)
+        except AicmoError:
+            continue
+        looked.append(url)
+        if resp.status_code >= 400:
+            continue
+        found = _usable(A.analyze_page(resp.text, resp.url), resp.url, looked)
+        if found is None:
+            continue
+        if found.form is not None and not found.blockers:
+            return found
+        best = best or found
+    if best is not None:
+        return FoundForm(best.page_url, best.form, best.blockers, best.why, tuple(looked))
+    return FoundForm(first.url, None, (), page.why, tuple(looked))
+
+
+def _usable(page: A.PageAnalysis, url: str, looked: list[str]) -> FoundForm | None:
+    """The page's contact form (with what blocks it), or a JavaScript-only embed."""
+    if page.chosen is not None:
+        blockers = (*page.chosen.blockers, *page.page_blockers)
+        return FoundForm(url, page.chosen, tuple(blockers), page.why, tuple(looked))
+    if page.page_blockers:
+        return FoundForm(url, None, tuple(page.page_blockers), page.why, tuple(looked))
+    return None
+
+
+def _render(text: str | None, lead: LeadDB, key: str, field: str) -> str | None:
+    if text is None:
+        return None
+    from aicmo.operator_services.email_sending import lead_context
+
+    settings = get_settings()
+    context = RenderContext(
+        lead=lead_context(lead),
+        sender={"name": settings.sender_name, "email": settings.sender_email},
+    )
+    return render(text, context, seed=key, field=field)
+
+
+def _event(
+    db: Session, row: OutreachMessageDB, type_: EventType, now: datetime, reason: str | None = None
+) -> None:
+    repo.add_event(
+        db,
+        row.workspace_id,
+        OutreachEvent(
+            type=type_,
+            occurred_at=now,
+            channel=ChannelType.CONTACT_FORM,
+            source="contact_form",
+            recipient=row.recipient,
+            reason=reason,
+        ),
+        lead_id=row.lead_id,
+        campaign_id=row.campaign_id,
+        message_id=row.id,
+        step_index=row.step_index,
+    )
+
+
+def _row(
+    lead: LeadDB,
+    *,
+    key: str,
+    status: MessageStatus,
+    url: str,
+    subject: str | None,
+    body: str | None,
+    now: datetime,
+    common: dict[str, Any],
+) -> OutreachMessageDB:
+    return OutreachMessageDB(
+        workspace_id=lead.workspace_id,
+        lead_id=lead.id,
+        channel=ChannelType.CONTACT_FORM.value,
+        message_type="contact_form",
+        status=status.value,
+        recipient=url[:1000],
+        target_domain=site_of(url)[:255],
+        subject=subject,
+        body=body,
+        transport="http",
+        idempotency_key=key,
+        scheduled_at=now,
+        created_at=now,
+        updated_at=now,
+        **common,
+    )
+
+
+def _failed(
+    db: Session,
+    lead: LeadDB,
+    *,
+    key: str,
+    url: str,
+    error: str,
+    now: datetime,
+    common: dict[str, Any],
+    details: dict[str, Any] | None = None,
+    subject: str | None = None,
+    body: str | None = None,
+) -> FormResult:
+    with unit_of_work(db):
+        row = _row(
+            lead,
+            key=key,
+            status=MessageStatus.FAILED,
+            url=url,
+            subject=subject,
+            body=body,
+            now=now,
+            common=common,
+        )
+        row.error = error[:2000]
+        row.details = details
+        db.add(row)
+        db.flush()
+        _event(db, row, EventType.MESSAGE_ATTEMPTED, now)
+        _event(db, row, EventType.MESSAGE_FAILED, now, error[:500])
+    return FormResult(row)
+
+
+def _site_rules(
+    db: Session, lead: LeadDB, site: str, campaign_id: int | None, now: datetime, gap: timedelta
+) -> str | None:
+    """Why this site must not get a submission now (None: go). Raises RateLimitedError
+    when only the gap between two submissions to the site stands in the way."""
+    # ix_outreach_messages_target_domain
+    recent = db.execute(
+        select(OutreachMessageDB.id, OutreachMessageDB.campaign_id, OutreachMessageDB.created_at)
+        .where(
+            OutreachMessageDB.workspace_id == lead.workspace_id,
+            OutreachMessageDB.target_domain == site,
+            OutreachMessageDB.channel == ChannelType.CONTACT_FORM.value,
+            OutreachMessageDB.status.in_(COUNTED),
+        )
+        .order_by(OutreachMessageDB.created_at.desc())
+    ).all()
+    if campaign_id is not None:
+        for attempt_id, campaign, _ in recent:
+            if campaign == campaign_id:
+                return (
+                    f"permanent: {site} already got a submission in this campaign "
+                    f"(attempt #{attempt_id}); one per site per campaign"
+                )
+    if recent and gap > timedelta(0) and recent[0][2] + gap > now:
+        raise RateLimitedError(
+            f"{site} got a form submission at {recent[0][2]:%Y-%m-%d %H:%M} UTC; "
+            f"at most one per {gap.total_seconds() / 3600:g} h per site",
+            retry_at=recent[0][2] + gap,
+        )
+    return None
+
+
+def send_form_attempt(
+    db: Session,
+    lead: LeadDB,
+    *,
+    subject: str | None,
+    body: str,
+    key: str,
+    now: datetime,
+    campaign_id: int | None = None,
+    step_index: int | None = None,
+    enrollment_id: int | None = None,
+) -> FormResult:
+    """One contact-form step for one lead. The caller has checked suppression, that the
+    lead has a form URL or website, and that ``key`` is new."""
+    settings = get_settings()
+    common: dict[str, Any] = {
+        "campaign_id": campaign_id,
+        "step_index": step_index,
+        "enrollment_id": enrollment_id,
+    }
+    start = target_url(lead)
+    assert start is not None
+    text = _render(body, lead, key, "body") or ""
+    subj = _render(subject, lead, key, "subject")
+    kw: dict[str, Any] = {"key": key, "now": now, "common": common, "subject": subj, "body": text}
+    site = site_of(start)
+    if not site:
+        return _failed(db, lead, url=start, error=f"permanent: not a web address: {start}", **kw)
+    why_not = _site_rules(
+        db, lead, site, campaign_id, now, timedelta(hours=settings.form_domain_gap_hours)
+    )
+    if why_not is not None:
+        return _failed(db, lead, url=start, error=why_not, **kw)
+    with client_factory(settings) as client:
+        try:
+            found = find_contact_form(client, start, explicit=bool(lead.form_url))
+        except H.UnsafeUrlError as err:
+            return _failed(db, lead, url=start, error=f"permanent: {err.message}", **kw)
+        except AicmoError as err:
+            kind = "temporary" if isinstance(err, H.FetchError) else "permanent"
+            return _failed(db, lead, url=start, error=f"{kind}: {err.message}", **kw)
+        looked = {"looked_at": list(found.looked_at), "why": found.why}
+        if found.form is None and not found.blockers:
+            return _failed(
+                db,
+                lead,
+                url=found.page_url,
+                error=f"permanent: no contact form found ({found.why})",
+                details=looked,
+                **kw,
+            )
+        if found.blockers or found.form is None:
+            reason = "; ".join(f"{b.kind}: {b.detail}" for b in found.blockers)
+            return _task(db, lead, found, f"a robot must not submit this form ({reason})", kw)
+        filled = F.fill_form(found.form, sender_profile(settings), subject=subj or "", message=text)
+        if not filled.ok:
+            missing = ", ".join(filled.unmapped_required) or "; ".join(filled.problems)
+            return _task(db, lead, found, f"fields it cannot fill honestly: {missing}", kw)
+        return _submit(db, lead, client, found, found.form, filled, kw)
+
+
+def _task(
+    db: Session, lead: LeadDB, found: FoundForm, reason: str, kw: dict[str, Any]
+) -> FormResult:
+    now: datetime = kw["now"]
+    db.rollback()
+    with unit_of_work(db):
+        begin_send_transaction(db)
+        check_channel_limits(db, lead.workspace_id, ChannelType.CONTACT_FORM, now)
+        row = _row(
+            lead,
+            key=kw["key"],
+            status=MessageStatus.QUEUED,
+            url=found.page_url,
+            subject=kw["subject"],
+            body=kw["body"],
+            now=now,
+            common=kw["common"],
+        )
+        row.transport = "operator"
+        row.details = {"looked_at": list(found.looked_at), "why": found.why, "task": reason}
+        db.add(row)
+        db.flush()
+        _event(db, row, EventType.MESSAGE_ATTEMPTED, now, "handed to a person")
+        settings = get_settings()
+        me = sender_profile(settings)
+        who = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+        site = site_of(found.page_url)
+        lines = [
+            f"Fill in the contact form at {found.page_url} and send it.",
+            "",
+            f"Your name: {me.full_name}",
+            f"Your email: {me.email}",
+        ]
+        if me.company:
+            lines.append(f"Company: {me.company}")
+        if me.phone:
+            lines.append(f"Phone: {me.phone}")
+        if kw["subject"]:
+            lines.append(f"Subject: {kw['subject']}")
+        lines += ["", "Message:", kw["body"]]
+        open_task(
+            db,
+            row,
+            kind="submit_form",
+            title=f"Contact form: {site}" + (f" ({who})" if who else ""),
+            body="\n".join(lines),
+            url=found.page_url,
+            reason=reason,
+            now=now,
+        )
+    return FormResult(row, "TASK")
+
+
+def _submit(
+    db: Session,
+    lead: LeadDB,
+    client: H.SafeHttpClient,
+    found: FoundForm,
+    form: A.ParsedForm,
+    filled: F.FillResult,
+    kw: dict[str, Any],
+) -> FormResult:
+    now: datetime = kw["now"]
+    # Everything that can refuse the submission is asked before SENDING is written, so
+    # a refusal afterwards can only come from a redirect after the site got the form.
+    # A plugin with its own endpoint (Contact Form 7 REST, admin-ajax) is posted there,
+    # as its script would, and answers JSON that says what happened.
+    target = form.ajax_url or form.action
+    try:
+        client.check_url(target)
+        allowed = client.robots_allows(target)
+    except H.UnsafeUrlError as err:
+        return _failed(db, lead, url=found.page_url, error=f"permanent: {err.message}", **kw)
+    except AicmoError as err:
+        return _failed(db, lead, url=found.page_url, error=f"temporary: {err.message}", **kw)
+    if not allowed:
+        return _failed(
+            db,
+            lead,
+            url=found.page_url,
+            error=f"permanent: robots.txt disallows {target}",
+            **kw,
+        )
+    db.rollback()
+    with unit_of_work(db):
+        begin_send_transaction(db)
+        check_channel_limits(db, lead.workspace_id, ChannelType.CONTACT_FORM, now)
+        row = _row(
+            lead,
+            key=kw["key"],
+            status=MessageStatus.SENDING,
+            url=found.page_url,
+            subject=kw["subject"],
+            body=kw["body"],
+            now=now,
+            common=kw["common"],
+        )
+        row.details = {
+            "page": found.page_url,
+            "action": target,
+            "method": "POST" if form.ajax_url else form.method,
+            "builder": form.builder,
+            "why": found.why,
+            "fields": dict(filled.mapping),
+        }
+        db.add(row)
+        db.flush()
+        _event(db, row, EventType.MESSAGE_ATTEMPTED, now)
+    # SENDING is committed: from here on the attempt exists whatever happens.
+    try:
+        if form.ajax_url:
+            response = client.post(
+                target,
+                data=[*filled.payload, *form.ajax_params],
+                enctype="multipart/form-data",
+                headers={"Accept": "application/json, text/javascript, */*; q=0.01"},
+            )
+        elif form.method == "GET":
+            query = httpx.URL(form.action).copy_merge_params(filled.payload)
+            response = client.get(str(query))
+        else:
+            response = client.post(form.action, data=filled.payload, enctype=form.enctype)
+    except H.FetchError as err:
+        if err.sent:
+            return _finish(db, row, MessageStatus.UNKNOWN, f"outcome unknown: {err.message}", now)
+        return _finish(db, row, MessageStatus.FAILED, f"temporary: {err.message}", now)
+    except AicmoError as err:
+        # A refused redirect, an oversized answer: the site may well have the form.
+        return _finish(db, row, MessageStatus.UNKNOWN, f"outcome unknown: {err.message}", now)
+    verdict = V.judge_response(
+        response.status_code,
+        response.url,
+        response.headers,
+        response.text,
+        form=form,
+        submitted_url=target,
+        sent=filled.payload,
+    )
+    evidence = {
+        "status": response.status_code,
+        "final_url": response.url,
+        "redirects": list(response.redirects),
+        "snippet": verdict.evidence_snippet,
+        "verdict": verdict.reason,
+        "messages": list(verdict.messages),
+    }
+    if verdict.outcome == "success":
+        return _finish(db, row, MessageStatus.SENT, verdict.reason, now, evidence)
+    if verdict.outcome == "failure":
+        detail = "; ".join(verdict.messages) if verdict.messages else verdict.reason
+        return _finish(
+            db,
+            row,
+            MessageStatus.FAILED,
+            f"permanent: the site did not accept the form: {detail}",
+            now,
+            evidence,
+        )
+    return _finish(
+        db,
+        row,
+        MessageStatus.UNKNOWN,
+        f"outcome unknown: {verdict.reason} (look at the evidence, then resend or drop)",
+        now,
+        evidence,
+    )
+
+
+def _finish(
+    db: Session,
+    row: OutreachMessageDB,
+    status: MessageStatus,
+    message: str,
+    now: datetime,
+    evidence: dict[str, Any] | None = None,
+) -> FormResult:
+    with unit_of_work(db):
+        row.status = status.value
+        row.updated_at = now
+        if evidence is not None:
+            row.details = {**(row.details or {}), **evidence}
+        if status is MessageStatus.SENT:
+            row.sent_at = now
+            row.provider_message_id = f"HTTP {evidence['status'] if evidence else ''}"[:500]
+            _event(db, row, EventType.MESSAGE_SENT, now, message[:500])
+            lead = db.get(LeadDB, row.lead_id) if row.lead_id else None
+            if lead is not None and lead.stage == LeadStage.NEW.value:
+                lead.stage = LeadStage.CONTACTED.value
+        elif status is MessageStatus.UNKNOWN:
+            row.error = message[:2000]
+            _event(db, row, EventType.MESSAGE_OUTCOME_UNKNOWN, now, message[:500])
+        else:
+            row.error = message[:2000]
+            _event(db, row, EventType.MESSAGE_FAILED, now, message[:500])
+    return FormResult(row)
+
+
+def inspect_site(
+    url: str,
+    *,
+    subject: str = "Hello",
+    message: str = "(your message)",
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """A dry run on one site: the page and form chosen and why, what blocks it, how the
+    fields would be filled. Nothing is submitted and nothing is recorded.
+
+    Raises:
+        UnsafeUrlError (a ValidationError): the address is refused by the SSRF guard.
+        ChannelError: the site cannot be fetched (robots.txt, HTTP error, network).
+    """
+    settings = settings or get_settings()
+    start = url.strip() if "://" in url else f"https://{url.strip()}"
+    with client_factory(settings) as client:
+        found = find_contact_form(client, start)
+    report: dict[str, Any] = {
+        "page_url": found.page_url,
+        "looked_at": list(found.looked_at),
+        "why": found.why,
+        "blockers": [f"{b.kind}: {b.detail}" for b in found.blockers],
+        "form": None,
+        "would_submit": False,
+    }
+    if found.form is None:
+        return report
+    filled = F.fill_form(found.form, sender_profile(settings), subject=subject, message=message)
+    report["form"] = {
+        "action": found.form.action,
+        "method": found.form.method,
+        "enctype": found.form.enctype,
+        "purpose": found.form.purpose,
+        "fields": [
+            {
+                "name": f.name,
+                "kind": f.kind,
+                "label": f.label,
+                "required": f.required,
+                "honeypot": f.honeypot,
+                "role": filled.mapping.get(f.name),
+            }
+            for f in found.form.fields
+        ],
+    }
+    report["unmapped_required"] = list(filled.unmapped_required)
+    report["problems"] = list(filled.problems)
+    report["would_submit"] = filled.ok and not found.blockers
+    return report

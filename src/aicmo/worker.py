@@ -1,0 +1,185 @@
+"""The worker loop: an entry point like the CLI, calling the service layer each tick.
+
+One tick = recover attempts a dead worker left SENDING, withdraw stale operator tasks,
+claim and process due enrollments, write the heartbeat that ``/healthz`` reads. Mailboxes
+are polled every tick; LinkedIn provider accounts less often (their APIs are metered).
+``concurrency`` runs that many loops in threads, each with its own session and claim
+name. SIGTERM / Ctrl-C set ``stop``: the send in flight finishes, the loop exits and
+nothing stays claimed longer than its lease.
+
+Logs are one line per tick with the figures as fields (``--log-format json`` gives one
+JSON object per line for log shippers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from aicmo.errors import AicmoError
+from aicmo.operator_services.engine import run_due
+from aicmo.operator_services.health import record_stop, record_tick
+from aicmo.operator_services.inbox import poll_all
+from aicmo.operator_services.linkedin import poll_linkedin
+from aicmo.operator_services.uow import utcnow
+
+log = logging.getLogger("aicmo.worker")
+
+#: Replies on LinkedIn are read this often (per worker process).
+LINKEDIN_POLL_EVERY = timedelta(minutes=5)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message and the record's ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created).astimezone().isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        data.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str)
+
+
+class KeyValueFormatter(logging.Formatter):
+    """``time level msg key=value …``: readable in a terminal, greppable."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{k}={v}" for k, v in getattr(record, "fields", {}).items())
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        line = f"{when} {record.levelname.lower()} {record.getMessage()} {fields}".rstrip()
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
+    root = logging.getLogger("aicmo")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@dataclass
+class WorkerOptions:
+    batch: int = 100
+    interval: float = 5.0
+    lease: timedelta = timedelta(minutes=5)
+    once: bool = False
+    concurrency: int = 1
+
+
+def worker_name(index: int = 0) -> str:
+    import os
+
+    base = f"{socket.gethostname()}:{os.getpid()}"
+    return base if index == 0 else f"{base}:t{index}"
+
+
+def tick(
+    db: Session,
+    name: str,
+    *,
+    options: WorkerOptions,
+    started_at: datetime,
+    poll_linkedin_now: bool,
+    poll_mail: bool = True,
+) -> dict[str, Any]:
+    """One tick of one loop; returns the figures it logged."""
+    began = time.perf_counter()
+    now = utcnow()
+    error: str | None = None
+    result: dict[str, Any] = {"processed": 0, "by_outcome": {}, "recovered_unknown": 0}
+    polled = 0
+    replies = 0
+    try:
+        result = run_due(db, now=now, worker=name, batch=options.batch, lease=options.lease)
+        if poll_mail:
+            polled = len(poll_all(db))
+        if poll_linkedin_now:
+            replies = poll_linkedin(db, now=now)["replies"]
+    except AicmoError as err:
+        error = err.message
+        log.error("tick failed", extra={"fields": {"worker": name, "error": error}})
+    fields = {
+        "worker": name,
+        "processed": result["processed"],
+        "recovered_unknown": result["recovered_unknown"],
+        "tasks_withdrawn": result.get("tasks_withdrawn", 0),
+        "mailboxes_polled": polled,
+        "linkedin_replies": replies,
+        "ms": round((time.perf_counter() - began) * 1000, 1),
+        **{f"n_{k.replace(' ', '_')}": v for k, v in result["by_outcome"].items()},
+    }
+    record_tick(
+        db, name, now=utcnow(), started_at=started_at, processed=result["processed"], error=error
+    )
+    busy = result["processed"] or result["recovered_unknown"] or replies
+    log.log(
+        logging.INFO if busy or options.once else logging.DEBUG, "tick", extra={"fields": fields}
+    )
+    return fields
+
+
+def run_worker(
+    session: Callable[[], AbstractContextManager[Session]],
+    options: WorkerOptions,
+    stop: threading.Event,
+) -> None:
+    """Run ``options.concurrency`` loops until ``stop`` is set (or one tick with once)."""
+
+    def loop(index: int) -> None:
+        name = worker_name(index)
+        started = utcnow()
+        next_linkedin = started
+        log.info("worker started", extra={"fields": {"worker": name, "batch": options.batch}})
+        try:
+            while True:
+                now = utcnow()
+                due_linkedin = index == 0 and now >= next_linkedin
+                with session() as db:
+                    tick(
+                        db,
+                        name,
+                        options=options,
+                        started_at=started,
+                        poll_linkedin_now=due_linkedin,
+                        poll_mail=index == 0,
+                    )
+                if due_linkedin:
+                    next_linkedin = now + LINKEDIN_POLL_EVERY
+                if options.once or stop.wait(options.interval):
+                    break
+        finally:
+            with session() as db:
+                record_stop(db, name, now=utcnow())
+            log.info("worker stopped", extra={"fields": {"worker": name}})
+
+    if options.concurrency <= 1:
+        loop(0)
+        return
+    threads = [
+        threading.Thread(target=loop, args=(i,), name=f"aicmo-worker-{i}", daemon=True)
+        for i in range(options.concurrency)
+    ]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        for t in threads:
+            t.join(timeout=0.5)
