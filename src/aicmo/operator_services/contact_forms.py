@@ -484,6 +484,17 @@ def _submit(
         "verdict": verdict.reason,
         "messages": list(verdict.messages),
     }
+    if response.status_code >= 500 or response.status_code == 429:
+        # The site may have stored the message before it failed: never resent blindly.
+        return _finish(
+            db,
+            row,
+            MessageStatus.UNKNOWN,
+            f"outcome unknown: the site answered HTTP {response.status_code} "
+            "(look at the evidence, then resend or drop)",
+            now,
+            evidence,
+        )
     if verdict.outcome == "success":
         return _finish(db, row, MessageStatus.SENT, verdict.reason, now, evidence)
     if verdict.outcome == "failure":
