@@ -39,11 +39,10 @@ from aicmo.errors import AicmoError, ChannelError, ConfigurationError, RateLimit
 from aicmo.operator_services.events import regrade_if_lead
 from aicmo.operator_services.leads import lead_to_dict
 from aicmo.operator_services.limits import (
-    DAY,
     begin_send_transaction,
     check_channel_limits,
     mailbox_next_slot,
-    recent_sends,
+    sends_today,
 )
 from aicmo.operator_services.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work
@@ -154,7 +153,7 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
             if slot is not None and (soonest is None or slot < soonest):
                 soonest = slot
             continue
-        today = len(recent_sends(db, workspace_id, ChannelType.EMAIL, now - DAY, mailbox_id=mb.id))
+        today = sends_today(db, mb.id, now)
         if best is None or today < best[0]:
             best = (today, mb)
     if best is None:

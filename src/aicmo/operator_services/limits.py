@@ -10,7 +10,7 @@ gone (SENDING, UNKNOWN and all sent states), by the time its attempt was recorde
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -125,11 +125,33 @@ def mailbox_next_slot(db: Session, mailbox: MailboxDB, now: datetime) -> datetim
     now; None if a cap is 0). Call under the channel lock."""
     if mailbox.hourly_cap <= 0 or mailbox.daily_cap <= 0:
         return None
+    gap = timedelta(seconds=max(0, mailbox.min_gap_seconds or 0))
+    # Fast path: counts and the latest send, no rows fetched (ix_..._mailbox_created).
+    hour, day, later, last = db.execute(
+        select(
+            func.count().filter(
+                OutreachMessageDB.created_at > now - HOUR, OutreachMessageDB.created_at <= now
+            ),
+            func.count().filter(OutreachMessageDB.created_at <= now),
+            func.count().filter(OutreachMessageDB.created_at > now),
+            func.max(OutreachMessageDB.created_at),
+        ).where(
+            OutreachMessageDB.mailbox_id == mailbox.id,
+            OutreachMessageDB.created_at > now - DAY,
+            OutreachMessageDB.status.in_(COUNTED),
+        )
+    ).one()
+    if (
+        not later
+        and hour < mailbox.hourly_cap
+        and day < mailbox.daily_cap
+        and (last is None or not gap or _aware(last) + gap <= now)
+    ):
+        return now
     sent = recent_sends(
         db, mailbox.workspace_id, ChannelType.EMAIL, now - DAY, mailbox_id=mailbox.id
     )
     windows = [Window(HOUR, mailbox.hourly_cap), Window(DAY, mailbox.daily_cap)]
-    gap = timedelta(seconds=max(0, mailbox.min_gap_seconds or 0))
     if fits(sent, windows, now, min_gap=gap):
         return now
     return next_send_slot(sent, windows, now, min_gap=gap)
@@ -138,3 +160,22 @@ def mailbox_next_slot(db: Session, mailbox: MailboxDB, now: datetime) -> datetim
 def mailbox_has_room(db: Session, mailbox: MailboxDB, now: datetime) -> bool:
     """Whether the mailbox's own caps and gap allow one more send now (under the lock)."""
     return mailbox_next_slot(db, mailbox, now) == now
+
+
+def _aware(at: datetime) -> datetime:
+    """MAX() keeps the column's UTC type; a naive value from a driver is read as UTC."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def sends_today(db: Session, mailbox_id: int, now: datetime) -> int:
+    """How many counted attempts the mailbox made in the last 24 h (a count, no rows)."""
+    return int(
+        db.scalar(
+            select(func.count()).where(
+                OutreachMessageDB.mailbox_id == mailbox_id,
+                OutreachMessageDB.created_at > now - DAY,
+                OutreachMessageDB.status.in_(COUNTED),
+            )
+        )
+        or 0
+    )
