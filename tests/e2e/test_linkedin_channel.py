@@ -203,3 +203,21 @@ def test_the_api_key_is_stored_encrypted_and_never_listed(
     assert DEFAULT_API_KEY not in repr(
         UnipileConfig(base_url=base, api_key=DEFAULT_API_KEY, account_id="x")
     )
+
+
+def test_a_profile_suppressed_by_its_public_id_is_not_messaged_when_the_lead_has_its_provider_id(
+    db: Session, provider: tuple[ProviderState, str]
+) -> None:
+    state, base = provider
+    profile = state.add_profile("grace-hopper", "Grace", "Hopper", network_distance="FIRST_DEGREE")
+    linkedin.add_linkedin_account(
+        db, "alex", base_url=base, account_ref=DEFAULT_ACCOUNT_ID, api_key=DEFAULT_API_KEY
+    )
+    ops.add_suppression(db, "https://www.linkedin.com/in/grace-hopper", reason="unsubscribed")
+    lead = ops.create_lead(
+        db, linkedin_url=f"https://www.linkedin.com/in/{profile.provider_id}", tags=["li"]
+    )
+    result = ops.send_outreach_message(db, lead["id"], "Hello", channel="LINKEDIN")
+    assert result["status"] == "SUPPRESSED", result["error"]
+    assert "grace-hopper" in result["error"]
+    assert state.requests_to("POST", "/api/v1/chats") == []

@@ -54,6 +54,7 @@ from aicmo.operator_services.limits import (
     begin_send_transaction,
     check_channel_limits,
 )
+from aicmo.operator_services.suppression import blocking_suppression
 from aicmo.operator_services.tasks import open_task
 from aicmo.operator_services.uow import unit_of_work, utcnow
 from aicmo.transports import unipile as U
@@ -390,6 +391,37 @@ def send_linkedin_attempt(
         return _provider_failure(
             db, lead, account, err, key=key, now=now, message_type="linkedin_view", **common
         )
+    # The lead may be known by a provider-id URL while the suppression list names the
+    # profile's public id (or the other way round): both keys are checked.
+    for other in profile.identity_keys:
+        if other == lead.linkedin_key or not other.startswith("in:"):
+            continue
+        hit = blocking_suppression(
+            db,
+            email_key=None,
+            linkedin_key=other,
+            channel=ChannelType.LINKEDIN,
+            workspace_id=lead.workspace_id,
+        )
+        if hit is not None:
+            with unit_of_work(db):
+                row = _new_attempt(
+                    lead,
+                    key=key,
+                    status=MessageStatus.SUPPRESSED,
+                    message_type="linkedin_message",
+                    body=text,
+                    now=now,
+                    transport=account.provider,
+                    account_id=account.id,
+                    **common,
+                )
+                row.error = f"linkedin {hit['value']} is suppressed ({hit['reason']})"
+                db.add(row)
+                db.flush()
+                _attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
+                _attempt_event(db, row, EventType.MESSAGE_FAILED, now, row.error)
+            return LinkedInResult(row)
     if lead.linkedin_id != profile.provider_id:
         with unit_of_work(db):
             fresh = db.get(LeadDB, lead.id)

@@ -226,6 +226,11 @@ def linkedin_identifier(value: str) -> str:
         canonical, key = normalize_linkedin_url(raw)
         kind, _, ident = key.partition(":")
         if kind == "in":
+            # /in/ACoAA… (LinkedIn's own links to members without a public id): the
+            # provider id, whose case matters; the dedupe key lowers it.
+            tail = unquote(canonical.rstrip("/").rsplit("/", 1)[-1])
+            if _PROVIDER_ID_RE.fullmatch(tail):
+                return tail
             return ident
         if kind == "sales":
             # The lead id is a provider id: keep its case (the dedupe key lowers it).
