@@ -109,7 +109,9 @@ def tick(
     polled = 0
     replies = 0
     try:
-        result = run_due(db, now=now, worker=name, batch=options.batch, lease=options.lease)
+        result = run_due(
+            db, now=now, worker=name, batch=options.batch, lease=options.lease, clock=utcnow
+        )
         if poll_mail:
             polled = len(poll_all(db))
         if poll_linkedin_now:

@@ -295,11 +295,11 @@ def send_email_attempt(
     except (ChannelError, ConfigurationError) as err:
         # Configuration problems are found before anything is handed over: not sent.
         outcome = err
-    _record_outcome(db, row, lead, outcome, now)
+    record_outcome(db, row, lead, outcome, now)
     return row
 
 
-def _record_outcome(
+def record_outcome(
     db: Session,
     row: OutreachMessageDB,
     lead: LeadDB,

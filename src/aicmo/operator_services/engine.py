@@ -12,6 +12,8 @@ another worker has locked (FOR UPDATE SKIP LOCKED) instead of waiting for them.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +30,7 @@ from aicmo.cam.domain.window import is_open, jitter, next_open
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels import get_channel_config
+from aicmo.operator_services.dispatch import dispatch, plan
 from aicmo.operator_services.limits import COUNTED
 from aicmo.operator_services.outreach import record_refused, send_outreach_message
 from aicmo.operator_services.progress import (
@@ -40,6 +43,7 @@ from aicmo.operator_services.progress import (
 from aicmo.operator_services.tasks import cancel_stale_tasks
 from aicmo.operator_services.uow import unit_of_work
 
+log = logging.getLogger("aicmo.engine")
 LEASE = timedelta(minutes=5)
 _ACTIVE = EnrollmentDB.state == literal("ACTIVE", literal_execute=True)
 STOP_EVENTS = (
@@ -291,14 +295,42 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
 
 
 def run_due(
-    db: Session, *, now: datetime, worker: str, batch: int = 100, lease: timedelta = LEASE
+    db: Session,
+    *,
+    now: datetime,
+    worker: str,
+    batch: int = 100,
+    lease: timedelta = LEASE,
+    clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
-    """One worker tick: recover, claim, process. Returns counts by what happened."""
+    """One worker tick: recover, claim, process. Returns counts by what happened.
+
+    ``clock`` gives the time of each send after the claim (the worker passes the real
+    clock, so records and leases follow the time a long tick really takes); without it
+    everything happens at ``now`` (tests with a controlled clock).
+    """
+    tick = clock or (lambda: now)
     recovered = recover_unknown(db, now=now, lease=lease)
     withdrawn = cancel_stale_tasks(db, now=now)
-    counts: dict[str, int] = {}
-    for enrollment_id in claim_due(db, now=now, worker=worker, batch=batch, lease=lease):
-        what = process_enrollment(db, enrollment_id, now=now, worker=worker)
+    claimed = claim_due(db, now=now, worker=worker, batch=batch, lease=lease)
+    # Plain email sends go through the batched path; everything else (and anything the
+    # batch hands back) one by one, with the same rules and records.
+    items, slow = plan(db, claimed, now=now, worker=worker)
+    done, back = dispatch(db, items, now=now, worker=worker, lease=lease, clock=clock)
+    counts: dict[str, int] = dict(done)
+    for enrollment_id in [*slow, *back]:
+        try:
+            what = process_enrollment(db, enrollment_id, now=tick(), worker=worker)
+        except Exception as err:
+            # A database conflict, a provider's configuration, a bug: in the log with its
+            # traceback, the claim released, due again in an hour; the others go on.
+            db.rollback()
+            log.exception(
+                "enrollment failed",
+                extra={"fields": {"enrollment": enrollment_id, "error": str(err)[:500]}},
+            )
+            _release_for_later(db, enrollment_id, worker, tick() + timedelta(hours=1))
+            what = "error"
         counts[what] = counts.get(what, 0) + 1
     return {
         "recovered_unknown": recovered,
@@ -306,6 +338,15 @@ def run_due(
         "processed": sum(counts.values()),
         "by_outcome": counts,
     }
+
+
+def _release_for_later(db: Session, enrollment_id: int, worker: str, at: datetime) -> None:
+    with unit_of_work(db):
+        db.execute(
+            update(EnrollmentDB)
+            .where(EnrollmentDB.id == enrollment_id, EnrollmentDB.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None, next_run_at=at)
+        )
 
 
 def list_unknown_attempts(

@@ -1,0 +1,645 @@
+"""The engine's fast path for due email steps: a claimed batch checked, recorded and sent
+with a handful of statements instead of a few dozen per message.
+
+Same rules as the one-by-one path (:func:`aicmo.operator_services.engine.process_enrollment`),
+in bulk: anything that is not plainly "send this email now" (another channel, a sending
+window, a stop, a suppression, a lead or mailbox limit, a key already used, a template this
+lead cannot fill) is handed back to the one-by-one path, which records it exactly as
+before. The invariants hold per message:
+
+1. Every SENDING row is committed, with its unique key, before its message is handed to
+   the transport; outcomes are committed in small groups after. A worker killed between
+   leaves SENDING rows, which become UNKNOWN and are never resent (the group is the most
+   a crash can leave unknown, instead of one message).
+3. The channel's and each mailbox's windows are counted under the channel lock in the
+   transaction that writes the SENDING rows; a batch takes at most the room left.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import (
+    METRIC_COLUMNS,
+    CampaignDB,
+    EnrollmentDB,
+    EventDB,
+    LeadDB,
+    MailboxDB,
+    OutreachMessageDB,
+    SuppressionDB,
+)
+from aicmo.cam.domain.events import EventType
+from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.ratelimit import Window, fits
+from aicmo.cam.domain.retry import RetryPolicy
+from aicmo.cam.domain.sequencing import AttemptOutcome, Sequence, channels_for, next_action
+from aicmo.cam.domain.suppression import match_pairs
+from aicmo.cam.outreach.email_message import (
+    EmailContent,
+    EmailEnvelope,
+    build_email,
+    dkim_sign,
+    make_message_id,
+)
+from aicmo.cam.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
+from aicmo.config import get_settings
+from aicmo.crypto import decrypt_secret
+from aicmo.errors import AicmoError, ChannelError, ConfigurationError, ValidationError
+from aicmo.operator_services.campaigns import campaign_sequence
+from aicmo.operator_services.channels import get_channel_config
+from aicmo.operator_services.email_sending import (
+    check_templates,
+    installation_namespace,
+    lead_context,
+    record_outcome,
+    transport_for,
+)
+from aicmo.operator_services.limits import COUNTED, DAY, HOUR, begin_send_transaction
+from aicmo.operator_services.progress import apply_outcome, finish, release
+from aicmo.operator_services.uow import unit_of_work
+from aicmo.transports.base import SendReceipt
+from aicmo.transports.rendering import RenderContext, render
+
+#: Messages per chunk at most: SENDING committed, sent, outcomes committed. Bounds what a
+#: crash can leave UNKNOWN.
+GROUP = 50
+_STOP_EVENTS = (
+    EventType.REPLY_RECEIVED.value,
+    EventType.BOUNCED_HARD.value,
+    EventType.COMPLAINED.value,
+    EventType.UNSUBSCRIBED.value,
+)
+_STOP_STAGES = (LeadStage.MEETING.value, LeadStage.WON.value, LeadStage.LOST.value)
+
+
+@dataclass
+class _Item:
+    enrollment: EnrollmentDB
+    lead: LeadDB
+    campaign: CampaignDB
+    seq: Sequence
+    subject: str
+    body: str
+    key: str
+    mailbox: MailboxDB | None = None
+    row: OutreachMessageDB | None = None
+
+
+def plan(
+    db: Session, ids: list[int], *, now: datetime, worker: str
+) -> tuple[list[_Item], list[int]]:
+    """Split claimed enrollments into plain email sends (checked in bulk) and the rest."""
+    if not ids:
+        return [], []
+    enrollments = list(
+        db.scalars(
+            select(EnrollmentDB)
+            .where(EnrollmentDB.id.in_(ids), EnrollmentDB.claimed_by == worker)
+            .order_by(EnrollmentDB.next_run_at, EnrollmentDB.id)
+        )
+    )
+    found = {e.id for e in enrollments}
+    slow: list[int] = [i for i in ids if i not in found]
+    campaigns: dict[int, tuple[CampaignDB, Sequence]] = {}
+    candidates: list[tuple[EnrollmentDB, CampaignDB, Sequence]] = []
+    for e in enrollments:
+        if e.campaign_id not in campaigns:
+            campaign = db.get(CampaignDB, e.campaign_id)
+            assert campaign is not None
+            campaigns[e.campaign_id] = (campaign, campaign_sequence(db, campaign))
+        campaign, seq = campaigns[e.campaign_id]
+        step = seq.steps[e.step_index]
+        if campaign.settings.get("window") or channels_for(step)[e.channel_index] is not (
+            ChannelType.EMAIL
+        ):
+            slow.append(e.id)
+            continue
+        candidates.append((e, campaign, seq))
+    if not candidates:
+        return [], slow
+    workspace_id = candidates[0][0].workspace_id
+    if any(e.workspace_id != workspace_id for e, _, _ in candidates):
+        return [], slow + [e.id for e, _, _ in candidates]
+    lead_ids = {e.lead_id for e, _, _ in candidates}
+    leads = {
+        lead.id: lead
+        for lead in db.scalars(
+            select(LeadDB)
+            .where(LeadDB.workspace_id == workspace_id, LeadDB.id.in_(lead_ids))
+            .options(selectinload(LeadDB.tag_rows))  # templates see the tags
+        )
+    }
+    # ix_events_workspace_lead_type
+    stopped: dict[int, datetime] = {}
+    for lead_id, at in db.execute(
+        select(EventDB.lead_id, func.max(EventDB.occurred_at))
+        .where(
+            EventDB.workspace_id == workspace_id,
+            EventDB.lead_id.in_(lead_ids),
+            EventDB.type.in_(_STOP_EVENTS),
+        )
+        .group_by(EventDB.lead_id)
+    ):
+        stopped[int(lead_id or 0)] = at
+    ws = repo.get_workspace(db, workspace_id)
+    assert ws is not None
+    pairs_of = {
+        lead.id: match_pairs(ws.hash_salt, email_key=lead.email_key, linkedin_key=lead.linkedin_key)
+        for lead in leads.values()
+    }
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for pairs in pairs_of.values():
+        for kind, value in pairs:
+            by_kind[kind].add(value)
+    hits: set[tuple[str, str]] = set()
+    for kind, values in by_kind.items():  # uq_suppressions_entry: one IN list per kind
+        ordered = sorted(values)
+        for start in range(0, len(ordered), 500):
+            hits.update(
+                (str(kind_), str(value))
+                for kind_, value in db.execute(
+                    select(SuppressionDB.kind, SuppressionDB.value).where(
+                        SuppressionDB.workspace_id == workspace_id,
+                        SuppressionDB.kind == kind,
+                        SuppressionDB.value.in_(ordered[start : start + 500]),
+                    )
+                )
+            )
+    config = get_channel_config(db, ChannelType.EMAIL, workspace_id=workspace_id)
+    period = timedelta(hours=config["per_lead_period_hours"])
+    gap = timedelta(hours=config["min_gap_hours"])
+    touches: dict[int, list[datetime]] = defaultdict(list)
+    # ix_outreach_messages_lead
+    for lead_id, at in db.execute(
+        select(OutreachMessageDB.lead_id, OutreachMessageDB.created_at).where(
+            OutreachMessageDB.workspace_id == workspace_id,
+            OutreachMessageDB.lead_id.in_(lead_ids),
+            OutreachMessageDB.status.in_(COUNTED),
+            OutreachMessageDB.created_at > now - max(period, gap),
+        )
+    ):
+        touches[int(lead_id or 0)].append(at)
+    windows = [Window(period, config["per_lead_limit"])] if config["per_lead_limit"] > 0 else []
+    keys = {
+        e.id: f"enr:{e.id}:s{e.step_index}:{ChannelType.EMAIL.value}:t{e.retries}"
+        for e, _, _ in candidates
+    }
+    used = set(
+        db.scalars(
+            select(OutreachMessageDB.idempotency_key).where(
+                OutreachMessageDB.idempotency_key.in_(list(keys.values()))
+            )
+        )
+    )
+    items: list[_Item] = []
+    planned: set[int] = set()
+    for e, campaign, seq in candidates:
+        lead = leads.get(e.lead_id)
+        plain = (
+            lead is not None
+            and e.lead_id not in planned  # one touch per lead per batch: the gap decides
+            and lead.email
+            and lead.email_key
+            and lead.stage not in _STOP_STAGES
+            and not (e.lead_id in stopped and stopped[e.lead_id] >= e.created_at)
+            and not any(p in hits for p in pairs_of.get(e.lead_id, []))
+            and fits(touches.get(e.lead_id, []), windows, now, min_gap=gap)
+            and keys[e.id] not in used
+        )
+        if not plain:
+            slow.append(e.id)
+            continue
+        assert lead is not None
+        template = seq.steps[e.step_index].template_for(ChannelType.EMAIL)
+        if template.html is not None or not (template.subject or "").strip():
+            slow.append(e.id)
+            continue
+        planned.add(e.lead_id)
+        items.append(
+            _Item(e, lead, campaign, seq, template.subject or "", template.body, keys[e.id])
+        )
+    return items, slow
+
+
+def _room(
+    db: Session, mailbox_id: int | None, workspace_id: int, now: datetime
+) -> tuple[int, int, int, datetime | None]:
+    """(last hour, last day, recorded after now, latest) counts of counted attempts."""
+    where = [
+        OutreachMessageDB.created_at > now - DAY,
+        OutreachMessageDB.status.in_(COUNTED),
+    ]
+    if mailbox_id is None:
+        where += [
+            OutreachMessageDB.workspace_id == workspace_id,
+            OutreachMessageDB.channel == ChannelType.EMAIL.value,
+        ]
+    else:
+        where.append(OutreachMessageDB.mailbox_id == mailbox_id)
+    hour, day, later, last = db.execute(
+        select(
+            func.count().filter(
+                OutreachMessageDB.created_at > now - HOUR, OutreachMessageDB.created_at <= now
+            ),
+            func.count().filter(OutreachMessageDB.created_at <= now),
+            func.count().filter(OutreachMessageDB.created_at > now),
+            func.max(OutreachMessageDB.created_at),
+        ).where(*where)
+    ).one()
+    return int(hour), int(day), int(later), last
+
+
+def _assign(
+    db: Session, items: list[_Item], workspace_id: int, now: datetime
+) -> tuple[list[_Item], list[_Item]]:
+    """Under the channel lock: how many may go now, and from which mailbox."""
+    config = repo_channel_row(db, workspace_id)
+    if config is None:
+        channel_room = len(items)
+    else:
+        hour, day, later, _ = _room(db, None, workspace_id, now)
+        if later or config.rate_limit_per_hour <= 0 or config.rate_limit_per_day <= 0:
+            return [], items
+        channel_room = min(config.rate_limit_per_hour - hour, config.rate_limit_per_day - day)
+    if channel_room <= 0:
+        return [], items
+    mailboxes = list(
+        db.scalars(
+            select(MailboxDB)
+            .where(
+                MailboxDB.workspace_id == workspace_id,
+                MailboxDB.enabled.is_(True),
+                MailboxDB.smtp_host.is_not(None),
+            )
+            .order_by(MailboxDB.id)
+        )
+    )
+    go = items[:channel_room]
+    rest = items[channel_room:]
+    if not mailboxes:
+        return go, rest  # the local outbox
+    room: dict[int, int] = {}
+    today: dict[int, int] = {}
+    for mb in mailboxes:
+        hour, day, later, last = _room(db, mb.id, workspace_id, now)
+        gap = timedelta(seconds=max(0, mb.min_gap_seconds or 0))
+        free = 0 if later else min(mb.hourly_cap - hour, mb.daily_cap - day)
+        if gap and free > 0:
+            free = 1 if last is None or last + gap <= now else 0
+        room[mb.id], today[mb.id] = max(0, free), day
+    assigned: list[_Item] = []
+    by_id = {mb.id: mb for mb in mailboxes}
+    for item in go:
+        open_ = [i for i, r in room.items() if r > 0]
+        if not open_:
+            rest.append(item)
+            continue
+        best = min(open_, key=lambda i: (today[i], i))  # least used today first
+        item.mailbox = by_id[best]
+        room[best] -= 1
+        today[best] += 1
+        assigned.append(item)
+    return assigned, rest
+
+
+def repo_channel_row(db: Session, workspace_id: int) -> Any:
+    from aicmo.operator_services.limits import lock_channel
+
+    return lock_channel(db, workspace_id, ChannelType.EMAIL)
+
+
+def _record_sending(
+    db: Session, items: list[_Item], now: datetime
+) -> tuple[list[_Item], list[int]]:
+    """One transaction: room under the lock, SENDING rows, rendering, attempt events."""
+    settings = get_settings()
+    workspace_id = items[0].enrollment.workspace_id
+    back: list[int] = []
+    namespace = installation_namespace(db, workspace_id)
+    # Commit, not roll back: planning only read, and a rollback would expire every row
+    # loaded for the batch (each then reloaded one by one).
+    db.commit()
+    with unit_of_work(db):
+        begin_send_transaction(db)
+        go, rest = _assign(db, items, workspace_id, now)
+        back += [i.enrollment.id for i in rest]
+        for item in go:
+            mb = item.mailbox
+            address = mb.from_address if mb else settings.sender_email
+            item.row = OutreachMessageDB(
+                workspace_id=workspace_id,
+                lead_id=item.lead.id,
+                campaign_id=item.campaign.id,
+                enrollment_id=item.enrollment.id,
+                mailbox_id=mb.id if mb else None,
+                step_index=item.enrollment.step_index,
+                channel=ChannelType.EMAIL.value,
+                message_type="cold_outreach",
+                status=MessageStatus.SENDING.value,
+                recipient=item.lead.email,
+                idempotency_key=item.key,
+                rfc_message_id=make_message_id(
+                    f"{namespace}:{item.key}", address.rpartition("@")[2]
+                ),
+                scheduled_at=now,
+                created_at=now,
+                updated_at=now,
+                transport="smtp" if mb else "outbox",
+            )
+        db.add_all([i.row for i in go if i.row is not None])
+        db.flush()
+        ready: list[_Item] = []
+        secret = settings.get_secret_key()
+        for item in go:
+            assert item.row is not None
+            mb = item.mailbox
+            sender = {
+                "name": (mb.from_name or "") if mb else settings.sender_name,
+                "email": mb.from_address if mb else settings.sender_email,
+            }
+            link = unsubscribe_url(
+                settings.public_url, make_token(secret, UnsubscribeClaim(workspace_id, item.row.id))
+            )
+            context = RenderContext(
+                lead=lead_context(item.lead), sender=sender, unsubscribe_url=link
+            )
+            try:
+                check_templates(item.subject, item.body)
+                item.row.subject = render(item.subject, context, seed=item.key, field="subject")
+                item.row.body = render(item.body, context, seed=item.key, field="body")
+            except ValidationError:
+                # This lead cannot fill the template: the one-by-one path records why.
+                db.expunge(item.row)
+                item.row = None
+                back.append(item.enrollment.id)
+                continue
+            ready.append(item)
+        db.flush()
+        _bulk_events(db, workspace_id, ready, EventType.MESSAGE_ATTEMPTED, now)
+    return ready, back
+
+
+def _bulk_events(
+    db: Session,
+    workspace_id: int,
+    items: list[_Item],
+    type_: EventType,
+    now: datetime,
+    reason: dict[int, str] | None = None,
+) -> None:
+    """Events for many attempts in one INSERT, their daily counters in one upsert each."""
+    if not items:
+        return
+    rows: list[dict[str, Any]] = []
+    counts: Counter[tuple[int, int | None, int | None]] = Counter()
+    for item in items:
+        row = item.row
+        assert row is not None
+        rows.append(
+            {
+                "workspace_id": workspace_id,
+                "type": type_.value,
+                "occurred_at": now,
+                "channel": ChannelType.EMAIL.value,
+                "source": row.transport or "aicmo",
+                "lead_id": row.lead_id,
+                "campaign_id": row.campaign_id,
+                "message_id": row.id,
+                "recipient": row.recipient,
+                "reason": (reason or {}).get(row.id),
+                "detail": {},
+            }
+        )
+        counts[(row.campaign_id or 0, row.step_index, row.mailbox_id)] += 1
+    db.execute(insert(EventDB), rows)
+    column = METRIC_COLUMNS.get(type_.value)
+    if column is None:
+        return
+    for (campaign_id, step_index, mailbox_id), n in counts.items():
+        repo.bump_metric(
+            db,
+            workspace_id=workspace_id,
+            day=now.date(),
+            channel=ChannelType.EMAIL.value,
+            column=column,
+            campaign_id=campaign_id or None,
+            step_index=step_index,
+            variant=None,
+            mailbox_id=mailbox_id,
+            by=n,
+        )
+
+
+def _advance(db: Session, items: list[_Item], now: datetime) -> Counter[str]:
+    """SENT outcomes of a group, the leads contacted and the enrollments' next state."""
+    what: Counter[str] = Counter()
+    if not items:
+        return what
+    workspace_id = items[0].enrollment.workspace_id
+    config = get_channel_config(db, ChannelType.EMAIL, workspace_id=workspace_id)
+    policy = RetryPolicy(max_retries=config["max_retries"], backoff_hours=config["backoff_hours"])
+    with unit_of_work(db):
+        _bulk_events(db, workspace_id, items, EventType.MESSAGE_SENT, now)
+        for item in items:
+            e = item.enrollment
+            if item.lead.stage == LeadStage.NEW.value:
+                item.lead.stage = LeadStage.CONTACTED.value
+            decision = next_action(
+                item.seq,
+                e.step_index,
+                e.channel_index,
+                AttemptOutcome.SENT,
+                now,
+                retry_policy=policy,
+                retries_so_far=e.retries,
+                cal=None,
+            )
+            kind = str(getattr(decision.kind, "value", decision.kind))
+            e.last_message_id = item.row.id if item.row is not None else e.last_message_id
+            release(e)
+            if kind == "ADVANCE":
+                e.state = "ACTIVE"
+                e.step_index, e.channel_index = decision.step_index, 0
+                e.retries, e.next_run_at = 0, decision.at
+            else:  # the last step went out
+                finish(e, "COMPLETED", None, now)
+            what[kind.lower()] += 1
+    return what
+
+
+def dispatch(
+    db: Session,
+    items: list[_Item],
+    *,
+    now: datetime,
+    worker: str,
+    lease: timedelta,
+    clock: Callable[[], datetime] | None = None,
+) -> tuple[Counter[str], list[int]]:
+    """Record, send and account for a planned batch, a chunk at a time; returns counts and
+    the enrollments handed back to the one-by-one path.
+
+    Each chunk renews its claims, commits its SENDING rows, sends, and commits its
+    outcomes, all well inside the lease: no other worker can take an enrollment or call
+    a send in flight UNKNOWN meanwhile. Chunks shrink when sends are slow. ``clock``
+    gives the time of each chunk (the worker passes the real clock; tests a fixed one).
+    """
+    what: Counter[str] = Counter()
+    back: list[int] = []
+    tick = clock or (lambda: now)
+    size, pos = GROUP, 0
+    while pos < len(items):
+        chunk = items[pos : pos + size]
+        pos += len(chunk)
+        began = time.monotonic()
+        at = tick()
+        mine = _renew_claims(db, chunk, worker=worker, at=at, lease=lease)
+        lost = [i.enrollment.id for i in chunk if i.enrollment.id not in mine]
+        # Lost claims belong to another worker now: not ours to send or hand back.
+        chunk = [i for i in chunk if i.enrollment.id in mine]
+        if not chunk:
+            continue
+        ready, handed = _record_sending(db, chunk, at)
+        back += handed
+        what.update(_send_chunk(db, ready, at))
+        what["claim lost"] += len(lost)
+        if what["claim lost"] == 0:
+            del what["claim lost"]
+        per_message = (time.monotonic() - began) / max(1, len(chunk))
+        # Keep a chunk under a quarter of the lease.
+        size = max(1, min(GROUP, int(lease.total_seconds() / 4 / max(per_message, 1e-4))))
+    return what, back
+
+
+def _renew_claims(
+    db: Session, chunk: list[_Item], *, worker: str, at: datetime, lease: timedelta
+) -> set[int]:
+    """Extend this worker's claims on the chunk; the ids whose claim is still ours."""
+    ids = [i.enrollment.id for i in chunk]
+    db.commit()
+    with unit_of_work(db):
+        db.execute(
+            update(EnrollmentDB)
+            .where(
+                EnrollmentDB.id.in_(ids),
+                EnrollmentDB.claimed_by == worker,
+                EnrollmentDB.claimed_until >= at,
+            )
+            .values(claimed_until=at + lease)
+            .execution_options(synchronize_session=False)
+        )
+        mine = set(
+            db.scalars(
+                select(EnrollmentDB.id).where(
+                    EnrollmentDB.id.in_(ids),
+                    EnrollmentDB.claimed_by == worker,
+                    EnrollmentDB.claimed_until == at + lease,
+                )
+            )
+        )
+    return mine
+
+
+def _send_chunk(db: Session, ready: list[_Item], now: datetime) -> Counter[str]:
+    what: Counter[str] = Counter()
+    if not ready:
+        return what
+    settings = get_settings()
+    workspace_id = ready[0].enrollment.workspace_id
+    namespace = installation_namespace(db, workspace_id)
+    dkim_keys: dict[int, bytes] = {}
+    sent: list[_Item] = []
+    for item in ready:
+        row, mb, lead = item.row, item.mailbox, item.lead
+        assert row is not None and lead.email is not None
+        address = mb.from_address if mb else settings.sender_email
+        global_key = f"{namespace}:{item.key}"
+        rfc_id = row.rfc_message_id or make_message_id(global_key, address.rpartition("@")[2])
+        link = unsubscribe_url(
+            settings.public_url,
+            make_token(settings.get_secret_key(), UnsubscribeClaim(workspace_id, row.id)),
+        )
+        message = build_email(
+            EmailContent(subject=row.subject or "", text=row.body or "", html=None),
+            EmailEnvelope(
+                from_name=(mb.from_name or "") if mb else settings.sender_name,
+                from_address=address,
+                to_name=" ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
+                to_address=lead.email,
+                reply_to=mb.reply_to if mb else None,
+            ),
+            message_id=rfc_id,
+            date=now,
+            unsubscribe_https=link,
+            unsubscribe_mailto=f"mailto:{(mb.reply_to if mb else None) or address}"
+            "?subject=unsubscribe",
+            postal_address=settings.sender_postal_address,
+        )
+        if mb is not None and mb.dkim_key and mb.dkim_domain and mb.dkim_selector:
+            if mb.id not in dkim_keys:
+                dkim_keys[mb.id] = decrypt_secret(mb.dkim_key, settings).encode()
+            message = dkim_sign(
+                message,
+                selector=mb.dkim_selector,
+                domain=mb.dkim_domain,
+                private_key_pem=dkim_keys[mb.id],
+            )
+        outcome: SendReceipt | AicmoError
+        try:
+            outcome = transport_for(mb, settings).send(
+                message, mail_from=address, rcpt_to=lead.email, now=now, key=global_key
+            )
+        except (ChannelError, ConfigurationError) as err:
+            outcome = err
+        if isinstance(outcome, SendReceipt):
+            row.status = MessageStatus.SENT.value
+            row.sent_at = row.updated_at = now
+            row.transport = outcome.transport
+            row.provider_message_id = outcome.response[:500]
+            sent.append(item)
+        else:
+            # Rare: the one-by-one bookkeeping, unchanged (bounce, failure, unknown).
+            what.update(_flush(db, sent, now))
+            sent = []
+            record_outcome(db, row, lead, outcome, now)
+            with unit_of_work(db):
+                db.refresh(item.enrollment)
+                kind = apply_outcome(
+                    db,
+                    item.enrollment,
+                    _outcome_of(row),
+                    now,
+                    message_id=row.id,
+                )
+            what[kind] += 1
+    what.update(_flush(db, sent, now))
+    return what
+
+
+def _flush(db: Session, sent: list[_Item], now: datetime) -> Counter[str]:
+    return _advance(db, sent, now) if sent else Counter()
+
+
+def _outcome_of(row: OutreachMessageDB) -> AttemptOutcome:
+    from aicmo.operator_services.outreach import outcome_of
+
+    return {
+        "SENT": AttemptOutcome.SENT,
+        "TRANSIENT": AttemptOutcome.TRANSIENT,
+        "PERMANENT": AttemptOutcome.PERMANENT,
+        "UNUSABLE": AttemptOutcome.UNUSABLE,
+        "UNKNOWN": AttemptOutcome.UNKNOWN,
+    }.get(outcome_of(row), AttemptOutcome.PERMANENT)
+
+
+__all__ = ["dispatch", "plan"]
