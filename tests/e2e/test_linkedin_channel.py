@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
 from aicmo.cam.db_models import EnrollmentDB, EventDB, LinkedInAccountDB
-from aicmo.config import Settings
+from aicmo.config import Settings, get_settings
+from aicmo.errors import ValidationError
 from aicmo.operator_services import campaigns, linkedin
 from aicmo.operator_services.engine import run_due
 from aicmo.transports.unipile import UnipileClient, UnipileConfig
@@ -42,6 +43,8 @@ STEPS: list[dict[str, Any]] = [
 @pytest.fixture
 def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ProviderState, str]]:
     state = ProviderState()
+    monkeypatch.setenv("AICMO_ALLOW_LOOPBACK", "1")  # the provider is on 127.0.0.1
+    get_settings.cache_clear()
     with serve(create_provider_app(state)) as base:
 
         def factory(account: LinkedInAccountDB, settings: Settings) -> UnipileClient:
@@ -221,3 +224,22 @@ def test_a_profile_suppressed_by_its_public_id_is_not_messaged_when_the_lead_has
     assert result["status"] == "SUPPRESSED", result["error"]
     assert "grace-hopper" in result["error"]
     assert state.requests_to("POST", "/api/v1/chats") == []
+
+
+def test_a_provider_url_without_tls_is_refused(db: Session) -> None:
+    with pytest.raises(ValidationError, match="clear text"):
+        linkedin.add_linkedin_account(
+            db, "alex", base_url="http://api1.unipile.example:13111", account_ref="a", api_key="k"
+        )
+
+
+def test_a_failed_profile_lookup_reschedules_without_using_the_step(
+    db: Session, provider: tuple[ProviderState, str]
+) -> None:
+    state, base = provider
+    setup(db, base, state)
+    state.fail_next(503, "errors/network_down", method="GET", path_prefix="/api/v1/users/")
+    assert run_due(db, now=T0, worker="w")["by_outcome"] == {"rate limited": 1}
+    assert ops.get_outreach_history(db) == []  # nothing recorded under the step's key
+    assert enrollment(db).next_run_at == T0 + timedelta(hours=1)
+    assert run_due(db, now=T0 + timedelta(hours=1), worker="w")["by_outcome"] == {"waiting": 1}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from aicmo import operator_services as ops
 from aicmo.cam.domain import ChannelType, OutreachMessage
 from aicmo.cam.outreach.sequencer import ChannelSequencer
+from aicmo.config import get_settings
 from aicmo.demo_site import DemoSite, create_demo_site
 from aicmo.operator_services import contact_forms, linkedin
 from aicmo.operator_services.mailboxes import add_mailbox
@@ -65,6 +66,8 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Servers]:
     state = ProviderState()
     site = DemoSite()
     monkeypatch.setenv("AICMO_SENDER_NAME", "Alex Martin")
+    monkeypatch.setenv("AICMO_ALLOW_LOOPBACK", "1")  # the provider is on 127.0.0.1
+    get_settings.cache_clear()
     monkeypatch.setattr(
         contact_forms, "client_factory", lambda _s: SafeHttpClient(allow_loopback=True)
     )

@@ -188,3 +188,18 @@ def test_forgetting_a_person_erases_their_tasks(db: Session) -> None:
     [task] = tasks.list_tasks(db, status="CANCELLED", now=T0)
     assert task["body"] is None and task["url"] is None and "Ann" not in task["title"]
     assert tasks.list_tasks(db, now=T0) == []
+
+
+def test_an_enrollment_claimed_again_over_its_task_keeps_waiting_and_never_falls_back(
+    db: Session,
+) -> None:
+    lead_id = start(db, email="ann@acme.example")
+    run_due(db, now=T0, worker="w")
+    # As if the worker had died after the task's commit: the enrollment is due again.
+    e = enrollment(db, lead_id)
+    assert e.state == "WAITING"  # set in the task's own transaction
+    e.state, e.next_run_at = "ACTIVE", T0
+    db.commit()
+    assert run_due(db, now=T0 + timedelta(hours=25), worker="w")["by_outcome"] == {"task": 1}
+    assert len(tasks.list_tasks(db, now=T0)) == 1
+    assert [m["channel"] for m in ops.get_outreach_history(db, lead_id=lead_id)] == ["LINKEDIN"]

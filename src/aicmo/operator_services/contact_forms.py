@@ -72,7 +72,10 @@ class FoundForm:
 def site_of(url: str) -> str:
     """The site a URL belongs to, for the one-per-site rules (``www.`` dropped; a port
     other than the scheme's default is part of the site)."""
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return ""  # not a web address: the caller says so
     host = (parsed.host or "").lower().rstrip(".").removeprefix("www.")
     return f"{host}:{parsed.port}" if host and parsed.port else host
 
@@ -421,14 +424,25 @@ def _submit(
             error=f"permanent: robots.txt disallows {target}",
             **kw,
         )
+    settings = get_settings()
     db.rollback()
     with unit_of_work(db):
         begin_send_transaction(db)
         check_channel_limits(db, lead.workspace_id, ChannelType.CONTACT_FORM, now)
+        # Again under the lock, for the site the form really lives on (after redirects):
+        # two workers with two leads of one company must not both post.
+        why_not = _site_rules(
+            db,
+            lead,
+            site_of(found.page_url),
+            kw["common"]["campaign_id"],
+            now,
+            timedelta(hours=settings.form_domain_gap_hours),
+        )
         row = _row(
             lead,
             key=kw["key"],
-            status=MessageStatus.SENDING,
+            status=MessageStatus.FAILED if why_not else MessageStatus.SENDING,
             url=found.page_url,
             subject=kw["subject"],
             body=kw["body"],
@@ -446,6 +460,11 @@ def _submit(
         db.add(row)
         db.flush()
         _event(db, row, EventType.MESSAGE_ATTEMPTED, now)
+        if why_not:
+            row.error = why_not
+            _event(db, row, EventType.MESSAGE_FAILED, now, why_not[:500])
+    if why_not:
+        return FormResult(row)
     # SENDING is committed: from here on the attempt exists whatever happens.
     try:
         if form.ajax_url:

@@ -269,12 +269,10 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             release(enrollment)
         return "stopped"
     if result["outcome"] == "TASK":
+        # The task's transaction already set the enrollment WAITING (and a person may
+        # even have completed it since): only the claim is ours to release.
         with unit_of_work(db):
             db.refresh(enrollment)
-            enrollment.state = "WAITING"
-            enrollment.stop_reason = f"operator task for attempt #{message_id}"
-            enrollment.next_run_at = None
-            enrollment.last_message_id = message_id
             release(enrollment)
         return "task"
     if result["outcome"] == "WAIT":

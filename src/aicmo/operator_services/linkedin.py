@@ -147,9 +147,12 @@ def add_linkedin_account(
     if not clean:
         raise ValidationError("an account needs a name", field="name")
     url = L.check_single_line("base_url", (base_url or "").strip().rstrip("/"), max_len=500)
-    if not url.startswith(("https://", "http://")):
+    if not url.startswith("https://") and not (
+        url.startswith("http://127.") and get_settings().allow_loopback
+    ):
         raise ValidationError(
-            f"base_url must be the provider's https URL (your Unipile DSN), got {base_url!r}",
+            f"base_url must be the provider's https URL (your Unipile DSN), got {base_url!r}: "
+            "the API key must not travel in clear text",
             field="base_url",
         )
     ref = L.check_single_line("account_ref", (account_ref or "").strip(), max_len=200)
@@ -388,6 +391,14 @@ def send_linkedin_attempt(
     try:
         profile = client.get_profile(U.linkedin_identifier(ident))
     except AicmoError as err:
+        transient = isinstance(err, TransientChannelError) and not isinstance(
+            err, U.AccountRestrictedError | U.ProviderAuthError | U.InvitationLimitError
+        )
+        if transient and not isinstance(err, U.ProviderRateLimitedError):
+            # Only a lookup failed: nothing was sent, the step's key stays unused.
+            raise RateLimitedError(
+                f"LinkedIn provider unavailable: {err.message}", retry_at=now + timedelta(hours=1)
+            ) from err
         return _provider_failure(
             db, lead, account, err, key=key, now=now, message_type="linkedin_view", **common
         )
@@ -464,8 +475,9 @@ def send_linkedin_attempt(
         )
     )
     pending = [r for r in invites if r.status in COUNTED]
-    if pending:
-        first = pending[0]
+    if invites and (pending or profile.pending_invitation):
+        # The wait is counted from the first request of this step, whatever became of it.
+        first = invites[0]
         if first.created_at + ACCEPTANCE_TIMEOUT <= now:
             return LinkedInResult(
                 _record_failed(
@@ -485,7 +497,7 @@ def send_linkedin_attempt(
                     **common,
                 )
             )
-        return LinkedInResult(first, "WAIT", now + ACCEPTANCE_POLL)
+        return LinkedInResult(pending[0] if pending else first, "WAIT", now + ACCEPTANCE_POLL)
     if profile.pending_invitation:
         # Invited outside this step (by hand, or another tool): wait for the answer.
         row = _record_failed(
@@ -877,7 +889,7 @@ def poll_linkedin(
         for msg in messages:
             totals["read"] += 1
             newest = max(newest, msg.sent_at) if newest else msg.sent_at
-            if msg.from_us:
+            if msg.from_us or msg.is_event:  # ours, or a reaction / system notice
                 continue
             if _apply_reply(db, account, msg, now):
                 totals["replies"] += 1

@@ -26,7 +26,7 @@ from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import parse_channel
 from aicmo.operator_services.email_sending import send_email_attempt
 from aicmo.operator_services.linkedin import LinkedInResult, send_linkedin_attempt
-from aicmo.operator_services.suppression import blocking_suppression
+from aicmo.operator_services.suppression import blocking_suppression, site_domain
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ def suppression_reason(db: Session, lead: LeadDB, channel: ChannelType | None = 
         email_key=lead.email_key,
         linkedin_key=lead.linkedin_key,
         channel=channel,
+        site_domain=site_domain(lead) if channel is ChannelType.CONTACT_FORM else None,
         workspace_id=lead.workspace_id,
     )
     if hit is None:
@@ -359,6 +360,8 @@ def outcome_of(row: OutreachMessageDB) -> str:
         return "SUPPRESSED"
     if status in {MessageStatus.UNKNOWN.value, MessageStatus.SENDING.value}:
         return "UNKNOWN"
+    if status == MessageStatus.QUEUED.value:
+        return "TASK"  # handed to a person: an operator task is open
     error = row.error or ""
     if error.startswith("temporary"):
         return "TRANSIENT"

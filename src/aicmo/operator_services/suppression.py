@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, SuppressionDB
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, SuppressionDB
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
@@ -234,22 +235,42 @@ def find_suppressions(
     return [suppression_to_dict(h) for h in repo.suppression_hits(db, workspace_id, pairs=pairs)]
 
 
+def site_domain(lead: LeadDB) -> str | None:
+    """The host of the lead's form page or website (``www.`` dropped), or None."""
+    raw = (lead.form_url or lead.website or "").strip()
+    if not raw:
+        return None
+    try:
+        host = httpx.URL(raw if "://" in raw else f"https://{raw}").host
+    except (httpx.InvalidURL, ValueError):
+        return None
+    return host.lower().rstrip(".").removeprefix("www.") or None
+
+
 def blocking_suppression(
     db: Session,
     *,
     email_key: str | None,
     linkedin_key: str | None,
     channel: ChannelType | None = None,
+    site_domain: str | None = None,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> dict[str, Any] | None:
     """The entry that forbids contacting this person on ``channel`` (None: any channel).
 
     An unsubscribe, a complaint, a manual entry or an erasure stops every channel; a
     bounced address (hard, or soft past the limit) only stops email to that address.
+    ``site_domain`` (a contact form's site) is matched against suppressed domains too.
     """
-    for hit in find_suppressions(
+    hits = find_suppressions(
         db, email_key=email_key, linkedin_key=linkedin_key, workspace_id=workspace_id
-    ):
+    )
+    if site_domain:
+        pairs = [(SuppressionKind.DOMAIN.value, site_domain.lower().removeprefix("www."))]
+        hits += [
+            suppression_to_dict(h) for h in repo.suppression_hits(db, workspace_id, pairs=pairs)
+        ]
+    for hit in hits:
         address_only = hit["reason"] in ADDRESS_ONLY and hit["kind"] == "EMAIL"
         if address_only and channel is not None and channel is not ChannelType.EMAIL:
             continue

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -30,7 +30,7 @@ from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.sequencing import AttemptOutcome
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.progress import apply_outcome, finish
-from aicmo.operator_services.suppression import blocking_suppression
+from aicmo.operator_services.suppression import blocking_suppression, site_domain
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 TASK_KINDS = ("connect", "message", "view_profile", "submit_form")
@@ -132,6 +132,15 @@ def open_task(
     db.add(task)
     db.flush()
     _event(db, task, EventType.TASK_CREATED, now, reason, attempt.step_index)
+    if attempt.enrollment_id is not None:
+        # In the task's own transaction: the sequence waits on it from the moment it
+        # exists (a crash or a quick "done" can never leave the two out of step).
+        enrollment = db.get(EnrollmentDB, attempt.enrollment_id)
+        if enrollment is not None and enrollment.state == "ACTIVE":
+            enrollment.state = "WAITING"
+            enrollment.stop_reason = f"operator task #{task.id}"
+            enrollment.next_run_at = None
+            enrollment.last_message_id = attempt.id
     return task
 
 
@@ -289,6 +298,7 @@ def _why_stale(db: Session, task: OperatorTaskDB) -> str | None:
         email_key=lead.email_key,
         linkedin_key=lead.linkedin_key,
         channel=ChannelType(task.channel),
+        site_domain=site_domain(lead) if task.channel == ChannelType.CONTACT_FORM.value else None,
         workspace_id=lead.workspace_id,
     )
     if hit is not None:
@@ -313,7 +323,8 @@ def cancel_stale_tasks(db: Session, *, now: datetime | None = None) -> int:
     cancelled = 0
     with unit_of_work(db):
         # ix_operator_tasks_open
-        for task in db.scalars(select(OperatorTaskDB).where(OperatorTaskDB.status == "OPEN")):
+        open_ = OperatorTaskDB.status == literal("OPEN", literal_execute=True)
+        for task in db.scalars(select(OperatorTaskDB).where(open_)):
             why = _why_stale(db, task)
             if why is None:
                 continue

@@ -75,7 +75,10 @@ def create_app(
         except SQLAlchemyError:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         down = require_worker and figures["workers_alive"] == 0
-        return JSONResponse(jsonable_encoder(figures), status_code=503 if down else 200)
+        # The endpoint is public (it sits beside the unsubscribe pages): counts only, no
+        # worker host names or error texts (`aicmo status` shows those).
+        public = {k: v for k, v in figures.items() if k != "workers"}
+        return JSONResponse(jsonable_encoder(public), status_code=503 if down else 200)
 
     @app.get("/u/{token}", response_class=HTMLResponse)
     def unsubscribe_page(token: str, db: Session = Depends(get_db)) -> HTMLResponse:

@@ -208,3 +208,12 @@ def test_without_the_loopback_setting_the_site_is_never_dialled(
     assert result["status"] == "FAILED" and "refused" in result["row"]["error"]
     assert "loopback" in result["row"]["error"]
     assert sites.requests == 0 and sites.posts == []
+
+
+def test_a_suppressed_domain_gets_no_form_submission(db: Session) -> None:
+    ops.add_suppression(db, "acme-widgets.example", reason="manual")
+    person = ops.create_lead(
+        db, email="jo@gmail.example", website="https://www.acme-widgets.example/"
+    )
+    result = ops.send_outreach_message(db, person["id"], "Hi", "Hi", channel="CONTACT_FORM")
+    assert result["status"] == "SUPPRESSED" and "acme-widgets.example" in result["error"]
