@@ -2,8 +2,9 @@
 
 Ours: N leads in a one-step campaign; ``run_due`` ticks until nothing is due: claim,
 stop/suppression/limit checks, render, build, SENDING committed, SMTP to a loopback
-aiosmtpd sink over one connection, outcome and events recorded. Baseline, in the same
-run: the same N messages built beforehand (not timed) and sent with ``smtplib`` over
+aiosmtpd sink (its own process, like a real server) over one connection, outcome and
+events recorded. Baseline, in the same run: the same N messages built beforehand (not
+timed) and sent with ``smtplib`` over
 one connection to the same sink. Neither side signs with DKIM.
 
     python bench/dispatch.py [--messages 10000] [--batch 500]
@@ -15,6 +16,7 @@ the worst case last. PostgreSQL runs when AICMO_TEST_DATABASE_URL is set (own sc
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import smtplib
 import socket
@@ -57,12 +59,21 @@ BODY = (
 
 
 class Sink:
-    def __init__(self) -> None:
-        self.count = 0
+    def __init__(self, count: Any) -> None:
+        self.count = count
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.count += 1
+        with self.count.get_lock():
+            self.count.value += 1
         return "250 2.0.0 Ok"
+
+
+def run_sink(port: int, count: Any, stop: Any) -> None:
+    """The SMTP server in its own process, as a real one would be (and off our GIL)."""
+    controller = Controller(Sink(count), hostname="127.0.0.1", port=port)
+    controller.start()
+    stop.wait()
+    controller.stop()
 
 
 def populate(engine: Engine, n: int, port: int) -> None:
@@ -154,21 +165,34 @@ def baseline(n: int, port: int) -> tuple[int, float]:
     return n, time.perf_counter() - began
 
 
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("the SMTP sink did not start")
+
+
 def run_case(engine: Engine, label: str, args: argparse.Namespace) -> float:
-    sink = Sink()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
+    count = multiprocessing.Value("i", 0)
+    stop = multiprocessing.Event()
+    sink = multiprocessing.Process(target=run_sink, args=(port, count, stop), daemon=True)
+    sink.start()
+    _wait_for(port)
     try:
         populate(engine, args.messages, port)
         base_n, base_s = baseline(args.messages, port)
         our_n, our_s = ours(engine, args.batch)
         assert our_n == args.messages, f"only {our_n} of {args.messages} sent"
-        assert sink.count == 2 * args.messages, sink.count
+        assert count.value == 2 * args.messages, count.value
     finally:
-        controller.stop()
+        stop.set()
+        sink.join(timeout=10)
     ratio = (our_n / our_s) / (base_n / base_s)
     print(
         f"ratio={ratio:.2f} ours_per_s={our_n / our_s:.0f} baseline_per_s={base_n / base_s:.0f} "

@@ -20,11 +20,12 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from aicmo.cam import repository as repo
@@ -65,7 +66,7 @@ from aicmo.operator_services.email_sending import (
     transport_for,
 )
 from aicmo.operator_services.limits import COUNTED, DAY, HOUR, begin_send_transaction
-from aicmo.operator_services.progress import apply_outcome, finish, release
+from aicmo.operator_services.progress import apply_outcome
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports.base import SendReceipt
 from aicmo.transports.rendering import RenderContext, render
@@ -92,7 +93,13 @@ class _Item:
     body: str
     key: str
     mailbox: MailboxDB | None = None
-    row: OutreachMessageDB | None = None
+    #: The SENDING attempt, once recorded: its id, rendered text and Message-ID.
+    row_id: int | None = None
+    rendered_subject: str = ""
+    rendered_body: str = ""
+    rfc_id: str = ""
+    transport: str = ""
+    response: str = ""
 
 
 def plan(
@@ -106,6 +113,8 @@ def plan(
             select(EnrollmentDB)
             .where(EnrollmentDB.id.in_(ids), EnrollmentDB.claimed_by == worker)
             .order_by(EnrollmentDB.next_run_at, EnrollmentDB.id)
+            # Rows of earlier batches were changed by bulk statements: read them afresh.
+            .execution_options(populate_existing=True)
         )
     )
     found = {e.id for e in enrollments}
@@ -137,6 +146,7 @@ def plan(
             select(LeadDB)
             .where(LeadDB.workspace_id == workspace_id, LeadDB.id.in_(lead_ids))
             .options(selectinload(LeadDB.tag_rows))  # templates see the tags
+            .execution_options(populate_existing=True)
         )
     }
     # ix_events_workspace_lead_type
@@ -321,7 +331,7 @@ def repo_channel_row(db: Session, workspace_id: int) -> Any:
 def _record_sending(
     db: Session, items: list[_Item], now: datetime
 ) -> tuple[list[_Item], list[int]]:
-    """One transaction: room under the lock, SENDING rows, rendering, attempt events."""
+    """One transaction: room under the lock, rendering, SENDING rows, attempt events."""
     settings = get_settings()
     workspace_id = items[0].enrollment.workspace_id
     back: list[int] = []
@@ -333,59 +343,65 @@ def _record_sending(
         begin_send_transaction(db)
         go, rest = _assign(db, items, workspace_id, now)
         back += [i.enrollment.id for i in rest]
-        for item in go:
-            mb = item.mailbox
-            address = mb.from_address if mb else settings.sender_email
-            item.row = OutreachMessageDB(
-                workspace_id=workspace_id,
-                lead_id=item.lead.id,
-                campaign_id=item.campaign.id,
-                enrollment_id=item.enrollment.id,
-                mailbox_id=mb.id if mb else None,
-                step_index=item.enrollment.step_index,
-                channel=ChannelType.EMAIL.value,
-                message_type="cold_outreach",
-                status=MessageStatus.SENDING.value,
-                recipient=item.lead.email,
-                idempotency_key=item.key,
-                rfc_message_id=make_message_id(
-                    f"{namespace}:{item.key}", address.rpartition("@")[2]
-                ),
-                scheduled_at=now,
-                created_at=now,
-                updated_at=now,
-                transport="smtp" if mb else "outbox",
-            )
-        db.add_all([i.row for i in go if i.row is not None])
-        db.flush()
         ready: list[_Item] = []
-        secret = settings.get_secret_key()
         for item in go:
-            assert item.row is not None
             mb = item.mailbox
+            if "unsubscribe_url" in item.subject + item.body:
+                back.append(item.enrollment.id)  # needs the attempt's id: one by one
+                continue
             sender = {
                 "name": (mb.from_name or "") if mb else settings.sender_name,
                 "email": mb.from_address if mb else settings.sender_email,
             }
-            link = unsubscribe_url(
-                settings.public_url, make_token(secret, UnsubscribeClaim(workspace_id, item.row.id))
-            )
-            context = RenderContext(
-                lead=lead_context(item.lead), sender=sender, unsubscribe_url=link
-            )
+            context = RenderContext(lead=lead_context(item.lead), sender=sender)
             try:
                 check_templates(item.subject, item.body)
-                item.row.subject = render(item.subject, context, seed=item.key, field="subject")
-                item.row.body = render(item.body, context, seed=item.key, field="body")
+                item.rendered_subject = render(
+                    item.subject, context, seed=item.key, field="subject"
+                )
+                item.rendered_body = render(item.body, context, seed=item.key, field="body")
             except ValidationError:
                 # This lead cannot fill the template: the one-by-one path records why.
-                db.expunge(item.row)
-                item.row = None
                 back.append(item.enrollment.id)
                 continue
+            address = mb.from_address if mb else settings.sender_email
+            item.rfc_id = make_message_id(f"{namespace}:{item.key}", address.rpartition("@")[2])
+            item.transport = "smtp" if mb else "outbox"
             ready.append(item)
-        db.flush()
-        _bulk_events(db, workspace_id, ready, EventType.MESSAGE_ATTEMPTED, now)
+        if ready:
+            rows = [
+                {
+                    "workspace_id": workspace_id,
+                    "lead_id": i.lead.id,
+                    "campaign_id": i.campaign.id,
+                    "enrollment_id": i.enrollment.id,
+                    "mailbox_id": i.mailbox.id if i.mailbox else None,
+                    "step_index": i.enrollment.step_index,
+                    "channel": ChannelType.EMAIL.value,
+                    "message_type": "cold_outreach",
+                    "status": MessageStatus.SENDING.value,
+                    "recipient": i.lead.email,
+                    "subject": i.rendered_subject,
+                    "body": i.rendered_body,
+                    "transport": i.transport,
+                    "idempotency_key": i.key,
+                    "rfc_message_id": i.rfc_id,
+                    "retry_count": 0,
+                    "scheduled_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in ready
+            ]
+            ids = db.execute(
+                insert(OutreachMessageDB).returning(
+                    OutreachMessageDB.id, sort_by_parameter_order=True
+                ),
+                rows,
+            ).scalars()
+            for item, row_id in zip(ready, ids, strict=True):
+                item.row_id = row_id
+            _bulk_events(db, workspace_id, ready, EventType.MESSAGE_ATTEMPTED, now)
     return ready, back
 
 
@@ -403,24 +419,24 @@ def _bulk_events(
     rows: list[dict[str, Any]] = []
     counts: Counter[tuple[int, int | None, int | None]] = Counter()
     for item in items:
-        row = item.row
-        assert row is not None
+        assert item.row_id is not None
         rows.append(
             {
                 "workspace_id": workspace_id,
                 "type": type_.value,
                 "occurred_at": now,
                 "channel": ChannelType.EMAIL.value,
-                "source": row.transport or "aicmo",
-                "lead_id": row.lead_id,
-                "campaign_id": row.campaign_id,
-                "message_id": row.id,
-                "recipient": row.recipient,
-                "reason": (reason or {}).get(row.id),
+                "source": item.transport or "aicmo",
+                "lead_id": item.lead.id,
+                "campaign_id": item.campaign.id,
+                "message_id": item.row_id,
+                "recipient": item.lead.email,
+                "reason": (reason or {}).get(item.row_id),
                 "detail": {},
             }
         )
-        counts[(row.campaign_id or 0, row.step_index, row.mailbox_id)] += 1
+        mailbox_id = item.mailbox.id if item.mailbox else None
+        counts[(item.campaign.id, item.enrollment.step_index, mailbox_id)] += 1
     db.execute(insert(EventDB), rows)
     column = METRIC_COLUMNS.get(type_.value)
     if column is None:
@@ -441,39 +457,86 @@ def _bulk_events(
 
 
 def _advance(db: Session, items: list[_Item], now: datetime) -> Counter[str]:
-    """SENT outcomes of a group, the leads contacted and the enrollments' next state."""
+    """SENT outcomes of a group, the leads contacted and the enrollments' next state, in
+    one transaction of a few bulk statements."""
     what: Counter[str] = Counter()
     if not items:
         return what
     workspace_id = items[0].enrollment.workspace_id
     config = get_channel_config(db, ChannelType.EMAIL, workspace_id=workspace_id)
     policy = RetryPolicy(max_retries=config["max_retries"], backoff_hours=config["backoff_hours"])
+    attempts: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    for item in items:
+        e = item.enrollment
+        attempts.append(
+            {"b_id": item.row_id, "b_transport": item.transport, "b_response": item.response}
+        )
+        decision = next_action(
+            item.seq,
+            e.step_index,
+            e.channel_index,
+            AttemptOutcome.SENT,
+            now,
+            retry_policy=policy,
+            retries_so_far=e.retries,
+            cal=None,
+        )
+        kind = str(getattr(decision.kind, "value", decision.kind))
+        advance = kind == "ADVANCE"
+        states.append(
+            {
+                "b_id": e.id,
+                "b_state": "ACTIVE" if advance else "COMPLETED",
+                "b_step": decision.step_index if advance else e.step_index,
+                "b_next": decision.at if advance else None,
+                "b_finished": None if advance else now,
+                "b_last": item.row_id,
+            }
+        )
+        what["advance" if advance else "complete"] += 1
+    table = cast(Table, OutreachMessageDB.__table__)
+    enrollments = cast(Table, EnrollmentDB.__table__)
+    leads = cast(Table, LeadDB.__table__)
     with unit_of_work(db):
+        db.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status=MessageStatus.SENT.value,
+                sent_at=now,
+                updated_at=now,
+                transport=bindparam("b_transport"),
+                provider_message_id=bindparam("b_response"),
+            ),
+            attempts,
+        )
         _bulk_events(db, workspace_id, items, EventType.MESSAGE_SENT, now)
-        for item in items:
-            e = item.enrollment
-            if item.lead.stage == LeadStage.NEW.value:
-                item.lead.stage = LeadStage.CONTACTED.value
-            decision = next_action(
-                item.seq,
-                e.step_index,
-                e.channel_index,
-                AttemptOutcome.SENT,
-                now,
-                retry_policy=policy,
-                retries_so_far=e.retries,
-                cal=None,
+        db.execute(
+            update(leads)
+            .where(
+                leads.c.id.in_([i.lead.id for i in items]),
+                leads.c.stage == LeadStage.NEW.value,
             )
-            kind = str(getattr(decision.kind, "value", decision.kind))
-            e.last_message_id = item.row.id if item.row is not None else e.last_message_id
-            release(e)
-            if kind == "ADVANCE":
-                e.state = "ACTIVE"
-                e.step_index, e.channel_index = decision.step_index, 0
-                e.retries, e.next_run_at = 0, decision.at
-            else:  # the last step went out
-                finish(e, "COMPLETED", None, now)
-            what[kind.lower()] += 1
+            .values(stage=LeadStage.CONTACTED.value)
+        )
+        db.execute(
+            update(enrollments)
+            .where(enrollments.c.id == bindparam("b_id"))
+            .values(
+                state=bindparam("b_state"),
+                step_index=bindparam("b_step"),
+                channel_index=0,
+                retries=0,
+                next_run_at=bindparam("b_next"),
+                finished_at=bindparam("b_finished"),
+                last_message_id=bindparam("b_last"),
+                claimed_by=None,
+                claimed_until=None,
+                updated_at=now,
+            ),
+            states,
+        )
     return what
 
 
@@ -550,6 +613,38 @@ def _renew_claims(
     return mine
 
 
+@dataclass(frozen=True, slots=True)
+class _Envelope:
+    """What building one message needs, copied out of the ORM rows (the builder thread
+    must not touch the session)."""
+
+    address: str
+    global_key: str
+    rcpt: str
+    content: EmailContent
+    envelope: EmailEnvelope
+    rfc_id: str
+    link: str
+    mailto: str
+    dkim: tuple[str, str, bytes] | None
+
+
+def _build(env: _Envelope, now: datetime, postal: str | None) -> bytes:
+    message = build_email(
+        env.content,
+        env.envelope,
+        message_id=env.rfc_id,
+        date=now,
+        unsubscribe_https=env.link,
+        unsubscribe_mailto=env.mailto,
+        postal_address=postal,
+    )
+    if env.dkim is not None:
+        domain, selector, pem = env.dkim
+        message = dkim_sign(message, selector=selector, domain=domain, private_key_pem=pem)
+    return message
+
+
 def _send_chunk(db: Session, ready: list[_Item], now: datetime) -> Counter[str]:
     what: Counter[str] = Counter()
     if not ready:
@@ -557,70 +652,73 @@ def _send_chunk(db: Session, ready: list[_Item], now: datetime) -> Counter[str]:
     settings = get_settings()
     workspace_id = ready[0].enrollment.workspace_id
     namespace = installation_namespace(db, workspace_id)
+    secret = settings.get_secret_key()
     dkim_keys: dict[int, bytes] = {}
-    sent: list[_Item] = []
+    envelopes: list[_Envelope] = []
     for item in ready:
-        row, mb, lead = item.row, item.mailbox, item.lead
-        assert row is not None and lead.email is not None
+        mb, lead = item.mailbox, item.lead
+        assert item.row_id is not None and lead.email is not None
         address = mb.from_address if mb else settings.sender_email
-        global_key = f"{namespace}:{item.key}"
-        rfc_id = row.rfc_message_id or make_message_id(global_key, address.rpartition("@")[2])
-        link = unsubscribe_url(
-            settings.public_url,
-            make_token(settings.get_secret_key(), UnsubscribeClaim(workspace_id, row.id)),
-        )
-        message = build_email(
-            EmailContent(subject=row.subject or "", text=row.body or "", html=None),
-            EmailEnvelope(
-                from_name=(mb.from_name or "") if mb else settings.sender_name,
-                from_address=address,
-                to_name=" ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
-                to_address=lead.email,
-                reply_to=mb.reply_to if mb else None,
-            ),
-            message_id=rfc_id,
-            date=now,
-            unsubscribe_https=link,
-            unsubscribe_mailto=f"mailto:{(mb.reply_to if mb else None) or address}"
-            "?subject=unsubscribe",
-            postal_address=settings.sender_postal_address,
-        )
+        dkim = None
         if mb is not None and mb.dkim_key and mb.dkim_domain and mb.dkim_selector:
             if mb.id not in dkim_keys:
                 dkim_keys[mb.id] = decrypt_secret(mb.dkim_key, settings).encode()
-            message = dkim_sign(
-                message,
-                selector=mb.dkim_selector,
-                domain=mb.dkim_domain,
-                private_key_pem=dkim_keys[mb.id],
+            dkim = (mb.dkim_domain, mb.dkim_selector, dkim_keys[mb.id])
+        global_key = f"{namespace}:{item.key}"
+        envelopes.append(
+            _Envelope(
+                address=address,
+                global_key=global_key,
+                rcpt=lead.email,
+                content=EmailContent(
+                    subject=item.rendered_subject, text=item.rendered_body, html=None
+                ),
+                envelope=EmailEnvelope(
+                    from_name=(mb.from_name or "") if mb else settings.sender_name,
+                    from_address=address,
+                    to_name=" ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
+                    to_address=lead.email,
+                    reply_to=mb.reply_to if mb else None,
+                ),
+                rfc_id=item.rfc_id,
+                link=unsubscribe_url(
+                    settings.public_url,
+                    make_token(secret, UnsubscribeClaim(workspace_id, item.row_id)),
+                ),
+                mailto=f"mailto:{(mb.reply_to if mb else None) or address}?subject=unsubscribe",
+                dkim=dkim,
             )
-        outcome: SendReceipt | AicmoError
-        try:
-            outcome = transport_for(mb, settings).send(
-                message, mail_from=address, rcpt_to=lead.email, now=now, key=global_key
-            )
-        except (ChannelError, ConfigurationError) as err:
-            outcome = err
-        if isinstance(outcome, SendReceipt):
-            row.status = MessageStatus.SENT.value
-            row.sent_at = row.updated_at = now
-            row.transport = outcome.transport
-            row.provider_message_id = outcome.response[:500]
-            sent.append(item)
-        else:
+        )
+    sent: list[_Item] = []
+    # Build ahead: the next messages are built in a thread while this one waits for the
+    # server's answer (the socket wait releases the interpreter).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aicmo-build") as builder:
+        built = [
+            builder.submit(_build, env, now, settings.sender_postal_address) for env in envelopes
+        ]
+        for item, env, future in zip(ready, envelopes, built, strict=True):
+            mb, lead = item.mailbox, item.lead
+            outcome: SendReceipt | AicmoError
+            try:
+                message = future.result()
+                outcome = transport_for(mb, settings).send(
+                    message, mail_from=env.address, rcpt_to=env.rcpt, now=now, key=env.global_key
+                )
+            except (ChannelError, ConfigurationError) as err:
+                outcome = err
+            if isinstance(outcome, SendReceipt):
+                item.transport, item.response = outcome.transport, outcome.response[:500]
+                sent.append(item)
+                continue
             # Rare: the one-by-one bookkeeping, unchanged (bounce, failure, unknown).
             what.update(_flush(db, sent, now))
             sent = []
+            row = db.get(OutreachMessageDB, item.row_id, populate_existing=True)
+            assert row is not None
             record_outcome(db, row, lead, outcome, now)
             with unit_of_work(db):
                 db.refresh(item.enrollment)
-                kind = apply_outcome(
-                    db,
-                    item.enrollment,
-                    _outcome_of(row),
-                    now,
-                    message_id=row.id,
-                )
+                kind = apply_outcome(db, item.enrollment, _outcome_of(row), now, message_id=row.id)
             what[kind] += 1
     what.update(_flush(db, sent, now))
     return what
