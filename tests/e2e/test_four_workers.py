@@ -19,7 +19,7 @@ from aicmo import operator_services as ops
 from aicmo.cam.db_models import OutreachMessageDB
 from aicmo.operator_services import campaigns
 from aicmo.operator_services.mailboxes import add_mailbox
-from tests.e2e.test_kill import SlowSink, free_port, worker
+from tests.e2e.crash import SlowSink, free_port, worker
 
 LEADS = 120
 PER_HOUR = 45

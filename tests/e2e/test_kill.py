@@ -2,172 +2,24 @@
 the campaign is done; no lead ever gets a step twice, and every attempt is accounted for.
 
 A loopback SMTP sink (slowed down so kills land mid-send) counts what really arrived.
-Runs on SQLite, and on PostgreSQL when AICMO_TEST_DATABASE_URL is set.
+Runs on SQLite, and on PostgreSQL when AICMO_TEST_DATABASE_URL is set. The harness is in
+``tests/e2e/crash.py``; ``bench/crash.py`` runs it at 2,000 leads.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email
-import os
-import random
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
-from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aicmo import operator_services as ops
-from aicmo.cam.db_models import EnrollmentDB, OutreachMessageDB
-from aicmo.operator_services import campaigns
-from aicmo.operator_services.mailboxes import add_mailbox
+from tests.e2e.crash import check_crash, run_crash
 
 LEADS = 150
 KILLS = 20
 
 
-class SlowSink:
-    """Accepts everything after a short pause; records each message's Message-ID."""
-
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        await asyncio.sleep(0.05)  # 300 messages need 15 s: the kills all land mid-campaign
-        msg = email.message_from_bytes(envelope.content)
-        self.ids.append(str(msg["Message-ID"]))
-        return "250 2.0.0 Ok"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aicmo",
-            "worker",
-            "--interval",
-            "0.05",
-            "--lease",
-            "1",
-            "--batch",
-            "20",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def remaining(db: Session) -> int:
-    db.rollback()
-    return int(
-        db.scalar(
-            select(func.count()).select_from(EnrollmentDB).where(EnrollmentDB.state == "ACTIVE")
-        )
-        or 0
-    )
-
-
 def test_killed_workers_never_send_a_step_twice(db: Session, db_url: str, tmp_path: Path) -> None:
-    sink = SlowSink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        ops.update_channel_config(  # step 2 follows at once: no per-lead gap here
-            db,
-            "EMAIL",
-            rate_limit_per_hour=100_000,
-            rate_limit_per_day=100_000,
-            min_gap_hours=0,
-            per_lead_limit=10,
-        )
-        add_mailbox(
-            db,
-            "sink",
-            "alex@aicmo.example",
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_security="none",
-            daily_cap=100_000,
-            hourly_cap=100_000,
-        )
-        for i in range(LEADS):
-            ops.create_lead(db, email=f"lead{i}@acme.example", tags=["crash"])
-        steps: list[dict[str, Any]] = [
-            {"channel": "EMAIL", "template": {"subject": "One", "body": "First"}},
-            {
-                "channel": "EMAIL",
-                "delay_hours": 0,
-                "template": {"subject": "Two", "body": "Second"},
-            },
-        ]
-        campaigns.create_campaign(db, "Crash", steps=steps, audience={"tag": "crash"})
-        campaigns.start_campaign(db, "Crash")
-
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AICMO_")}
-        env.update(
-            AICMO_DATABASE_URL=db_url,
-            AICMO_DATA_DIR=str(tmp_path / "data"),
-            AICMO_SECRET_KEY=os.environ["AICMO_SECRET_KEY"],
-        )
-        rng = random.Random(7)
-        kills = 0
-        while kills < KILLS and remaining(db):
-            proc = worker(env)
-            time.sleep(rng.uniform(0.8, 1.6))  # start-up is ~0.6 s: kills land mid-work
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-        deadline = time.monotonic() + 60
-        proc = worker(env)
-        try:
-            while remaining(db) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            time.sleep(1.5)  # one more lease: let the last SENDING rows be recovered
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-    finally:
-        controller.stop()
-
-    print(f"kills={kills} received={len(sink.ids)} statuses={dict(statuses_preview(db))}")
-    assert kills >= KILLS, "the campaign finished before enough kills: make the sink slower"
-    assert remaining(db) == 0
-    received = Counter(sink.ids)
-    assert not [mid for mid, n in received.items() if n > 1], "a message arrived twice"
-    db.rollback()
-    statuses = Counter(db.scalars(select(OutreachMessageDB.status)))
-    assert set(statuses) <= {"SENT", "UNKNOWN"}, statuses
-    # Every message at the sink is on record, and nothing SENT is missing from the sink.
-    sent_ids = set(
-        db.scalars(
-            select(OutreachMessageDB.rfc_message_id).where(OutreachMessageDB.status == "SENT")
-        )
-    )
-    assert sent_ids <= set(received)
-    per_step = Counter(
-        db.execute(select(OutreachMessageDB.lead_id, OutreachMessageDB.step_index)).all()
-    )
-    assert max(per_step.values()) == 1  # one attempt per lead and step, ever
-    finished = Counter(db.scalars(select(EnrollmentDB.state)))
-    assert sum(finished.values()) == LEADS and set(finished) <= {"COMPLETED", "WAITING"}
-
-
-def statuses_preview(db: Session) -> Counter[str]:
-    db.rollback()
-    return Counter(db.scalars(select(OutreachMessageDB.status)))
+    run = run_crash(db, db_url, tmp_path / "data", leads=LEADS, kills=KILLS)
+    statuses = check_crash(db, run)
+    print(f"kills={run.kills} received={len(run.received)} statuses={dict(statuses)}")
+    assert run.kills >= KILLS, "the campaign finished before enough kills: make the sink slower"

@@ -21,7 +21,7 @@ from aicmo.demo_site import DemoSite, create_demo_site
 from aicmo.operator_services import contact_forms, linkedin
 from aicmo.operator_services.mailboxes import add_mailbox
 from aicmo.transports.safe_http import SafeHttpClient
-from tests.e2e.test_kill import free_port
+from tests.e2e.crash import free_port
 from tests.http_server import serve
 from tests.linkedin_provider import (
     DEFAULT_ACCOUNT_ID,

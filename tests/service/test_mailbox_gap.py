@@ -48,3 +48,17 @@ def test_the_next_free_mailbox_is_used_while_another_waits_its_gap(db: Session) 
     b = add_mailbox(db, "b", "b@acme.example", smtp_host="smtp.acme.example", min_gap_seconds=600)
     sent(db, a["id"], T0, "k1")
     assert pick_sender(db, 1, T0 + timedelta(seconds=1), get_settings()).mailbox_id == b["id"]
+
+
+def test_an_imap_cursor_past_two_to_the_31_is_stored(db: Session) -> None:
+    """UIDVALIDITY is 32-bit unsigned; servers do use values above PostgreSQL's INTEGER."""
+    from aicmo.cam.db_models import MailboxDB
+
+    mb = add_mailbox(db, "a", "a@acme.example", smtp_host="smtp.acme.example")
+    row = db.get(MailboxDB, mb["id"])
+    assert row is not None
+    row.imap_uidvalidity, row.imap_last_uid = 4_294_967_295, 3_000_000_000
+    db.commit()
+    db.expire_all()
+    again = db.get(MailboxDB, mb["id"])
+    assert again is not None and again.imap_uidvalidity == 4_294_967_295

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -290,8 +291,9 @@ class MailboxDB(Base):
     imap_secret: Mapped[str | None] = mapped_column(Text)
     imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
     #: IMAP cursor: a restart neither misses nor double-counts mail.
-    imap_uidvalidity: Mapped[int | None] = mapped_column(Integer)
-    imap_last_uid: Mapped[int | None] = mapped_column(Integer)
+    # 32-bit unsigned on the wire (RFC 3501): above PostgreSQL's INTEGER range.
+    imap_uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    imap_last_uid: Mapped[int | None] = mapped_column(BigInteger)
     imap_polled_at: Mapped[datetime | None] = mapped_column()
     dkim_domain: Mapped[str | None] = mapped_column(String(255))
     dkim_selector: Mapped[str | None] = mapped_column(String(100))

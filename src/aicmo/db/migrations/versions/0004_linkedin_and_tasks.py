@@ -1,6 +1,6 @@
 """LinkedIn provider accounts, operator tasks, worker heartbeats, a minimum gap per
-mailbox, and on each attempt: the LinkedIn account, the target site of a contact form,
-and the evidence the channel saw.
+mailbox, 64-bit IMAP cursors, and on each attempt: the LinkedIn account, the target site
+of a contact form, and the evidence the channel saw.
 
 Revision ID: 0004
 Revises: 0003
@@ -127,6 +127,11 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("min_gap_seconds", sa.Integer(), server_default="0", nullable=False)
         )
+        # IMAP UIDVALIDITY and UIDs are 32-bit unsigned: past PostgreSQL's INTEGER.
+        for column in ("imap_uidvalidity", "imap_last_uid"):
+            batch_op.alter_column(
+                column, existing_type=sa.Integer(), type_=sa.BigInteger(), existing_nullable=True
+            )
 
     with op.batch_alter_table("outreach_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("linkedin_account_id", sa.Integer(), nullable=True))
@@ -174,6 +179,10 @@ def downgrade() -> None:
 
     with op.batch_alter_table("mailboxes", schema=None) as batch_op:
         batch_op.drop_column("min_gap_seconds")
+        for column in ("imap_uidvalidity", "imap_last_uid"):
+            batch_op.alter_column(
+                column, existing_type=sa.BigInteger(), type_=sa.Integer(), existing_nullable=True
+            )
 
     op.drop_index(
         "ix_operator_tasks_open",
