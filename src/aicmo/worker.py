@@ -1,8 +1,9 @@
 """The worker loop: an entry point like the CLI, calling the service layer each tick.
 
-One tick = recover attempts a dead worker left SENDING, withdraw stale operator tasks,
-claim and process due enrollments, write the heartbeat that ``/healthz`` reads. Mailboxes
-are polled every tick; LinkedIn provider accounts less often (their APIs are metered).
+One tick = recover attempts a dead worker left SENDING, claim and process due
+enrollments, write the heartbeat that ``/healthz`` reads. Mailboxes are polled every tick;
+open operator tasks are checked for leads that said stop once a minute, LinkedIn provider
+accounts every five (their APIs are metered).
 ``concurrency`` runs that many loops in threads, each with its own session and claim
 name. SIGTERM / Ctrl-C set ``stop``: the send in flight finishes, the loop exits and
 nothing stays claimed longer than its lease.
@@ -37,6 +38,8 @@ log = logging.getLogger("aicmo.worker")
 
 #: Replies on LinkedIn are read this often (per worker process).
 LINKEDIN_POLL_EVERY = timedelta(minutes=5)
+#: Open operator tasks are checked for leads that said stop this often (it reads them all).
+TASK_SWEEP_EVERY = timedelta(minutes=1)
 
 
 class JsonFormatter(logging.Formatter):
@@ -100,6 +103,7 @@ def tick(
     started_at: datetime,
     poll_linkedin_now: bool,
     poll_mail: bool = True,
+    sweep_tasks: bool = True,
 ) -> dict[str, Any]:
     """One tick of one loop; returns the figures it logged."""
     began = time.perf_counter()
@@ -110,7 +114,13 @@ def tick(
     replies = 0
     try:
         result = run_due(
-            db, now=now, worker=name, batch=options.batch, lease=options.lease, clock=utcnow
+            db,
+            now=now,
+            worker=name,
+            batch=options.batch,
+            lease=options.lease,
+            clock=utcnow,
+            withdraw_tasks=sweep_tasks,
         )
         if poll_mail:
             polled = len(poll_all(db))
@@ -149,12 +159,13 @@ def run_worker(
     def loop(index: int) -> None:
         name = worker_name(index)
         started = utcnow()
-        next_linkedin = started
+        next_linkedin = next_sweep = started
         log.info("worker started", extra={"fields": {"worker": name, "batch": options.batch}})
         try:
             while True:
                 now = utcnow()
                 due_linkedin = index == 0 and now >= next_linkedin
+                due_sweep = index == 0 and now >= next_sweep
                 with session() as db:
                     tick(
                         db,
@@ -163,9 +174,12 @@ def run_worker(
                         started_at=started,
                         poll_linkedin_now=due_linkedin,
                         poll_mail=index == 0,
+                        sweep_tasks=due_sweep,
                     )
                 if due_linkedin:
                     next_linkedin = now + LINKEDIN_POLL_EVERY
+                if due_sweep:
+                    next_sweep = now + TASK_SWEEP_EVERY
                 if options.once or stop.wait(options.interval):
                     break
         finally:

@@ -300,8 +300,12 @@ def run_due(
     batch: int = 100,
     lease: timedelta = LEASE,
     clock: Callable[[], datetime] | None = None,
+    withdraw_tasks: bool = True,
 ) -> dict[str, Any]:
     """One worker tick: recover, claim, process. Returns counts by what happened.
+
+    ``withdraw_tasks``: also cancel open operator tasks whose lead must not be contacted
+    any more (it reads every open task; the worker does it once a minute, not every tick).
 
     ``clock`` gives the time of each send after the claim (the worker passes the real
     clock, so records and leases follow the time a long tick really takes); without it
@@ -309,7 +313,7 @@ def run_due(
     """
     tick = clock or (lambda: now)
     recovered = recover_unknown(db, now=now, lease=lease)
-    withdrawn = cancel_stale_tasks(db, now=now)
+    withdrawn = cancel_stale_tasks(db, now=now) if withdraw_tasks else 0
     claimed = claim_due(db, now=now, worker=worker, batch=batch, lease=lease)
     # Plain email sends go through the batched path; everything else (and anything the
     # batch hands back) one by one, with the same rules and records.
