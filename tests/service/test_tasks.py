@@ -203,3 +203,17 @@ def test_an_enrollment_claimed_again_over_its_task_keeps_waiting_and_never_falls
     assert run_due(db, now=T0 + timedelta(hours=25), worker="w")["by_outcome"] == {"task": 1}
     assert len(tasks.list_tasks(db, now=T0)) == 1
     assert [m["channel"] for m in ops.get_outreach_history(db, lead_id=lead_id)] == ["LINKEDIN"]
+
+
+def test_a_note_with_an_unknown_variable_is_refused_when_the_campaign_is_validated(
+    db: Session,
+) -> None:
+    steps = [
+        {
+            "channel": "LINKEDIN",
+            "template": {"body": "Hi", "note": "Hi {{ frist_name }}"},
+        }
+    ]
+    campaigns.create_campaign(db, "Bad note", steps=steps, audience={"tag": "t"}, now=T0)
+    report = campaigns.validate_campaign(db, "Bad note")
+    assert not report["ok"] and any("frist_name" in e for e in report["errors"])

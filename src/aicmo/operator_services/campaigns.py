@@ -220,6 +220,7 @@ def validate_campaign(
                 ("subject", template.subject),
                 ("body", template.body),
                 ("html", template.html),
+                ("note", template.note),
             ):
                 if source is None:
                     continue
@@ -229,6 +230,8 @@ def validate_campaign(
                     errors.append(err.message)
             if channel is ChannelType.EMAIL and not (template.subject or "").strip():
                 errors.append(f"step {i}: an email needs a subject")
+            if template.note is not None and len(template.note) > 300 and "{" not in template.note:
+                errors.append(f"step {i}: a LinkedIn note is at most 300 characters")
     problems: list[dict[str, Any]] = []
     count = 0
     leads = db.scalars(_audience_query(workspace_id, dict(campaign.settings.get("audience") or {})))
