@@ -64,7 +64,12 @@ from aicmo.operator_services.email_sending import (
     record_outcome,
     transport_for,
 )
-from aicmo.operator_services.limits import COUNTED, DAY, HOUR, begin_send_transaction
+from aicmo.operator_services.limits import (
+    COUNTED,
+    begin_send_transaction,
+    lock_channel,
+    window_counts,
+)
 from aicmo.operator_services.progress import apply_outcome
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports.base import SendReceipt
@@ -243,36 +248,14 @@ def plan(
 def _room(
     db: Session, mailbox_id: int | None, workspace_id: int, now: datetime
 ) -> tuple[int, int, int, datetime | None]:
-    """(last hour, last day, recorded after now, latest) counts of counted attempts."""
-    where = [
-        OutreachMessageDB.created_at > now - DAY,
-        OutreachMessageDB.status.in_(COUNTED),
-    ]
-    if mailbox_id is None:
-        where += [
-            OutreachMessageDB.workspace_id == workspace_id,
-            OutreachMessageDB.channel == ChannelType.EMAIL.value,
-        ]
-    else:
-        where.append(OutreachMessageDB.mailbox_id == mailbox_id)
-    hour, day, later, last = db.execute(
-        select(
-            func.count().filter(
-                OutreachMessageDB.created_at > now - HOUR, OutreachMessageDB.created_at <= now
-            ),
-            func.count().filter(OutreachMessageDB.created_at <= now),
-            func.count().filter(OutreachMessageDB.created_at > now),
-            func.max(OutreachMessageDB.created_at),
-        ).where(*where)
-    ).one()
-    return int(hour), int(day), int(later), last
+    return window_counts(db, now, workspace_id=workspace_id, mailbox_id=mailbox_id)
 
 
 def _assign(
     db: Session, items: list[_Item], workspace_id: int, now: datetime
 ) -> tuple[list[_Item], list[_Item]]:
     """Under the channel lock: how many may go now, and from which mailbox."""
-    config = repo_channel_row(db, workspace_id)
+    config = lock_channel(db, workspace_id, ChannelType.EMAIL)
     if config is None:
         channel_room = len(items)
     else:
@@ -319,12 +302,6 @@ def _assign(
         today[best] += 1
         assigned.append(item)
     return assigned, rest
-
-
-def repo_channel_row(db: Session, workspace_id: int) -> Any:
-    from aicmo.operator_services.limits import lock_channel
-
-    return lock_channel(db, workspace_id, ChannelType.EMAIL)
 
 
 def _record_sending(

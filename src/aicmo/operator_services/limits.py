@@ -87,6 +87,46 @@ def _check(sent: list[datetime], per_hour: int, per_day: int, now: datetime, wha
         )
 
 
+def window_counts(
+    db: Session,
+    now: datetime,
+    *,
+    workspace_id: int,
+    channel: ChannelType = ChannelType.EMAIL,
+    mailbox_id: int | None = None,
+) -> tuple[int, int, int, datetime | None]:
+    """Counted attempts of a channel (or of one mailbox) in the last hour, the last day,
+    recorded after ``now``, and the latest one: enough to decide most sends without
+    fetching rows (ix_outreach_messages_channel / ix_outreach_messages_mailbox_created).
+
+    Windows are ``(now - length, now]``, as in :func:`aicmo.cam.domain.ratelimit.fits`;
+    anything recorded after ``now`` (a clock behind another worker's) sends the caller
+    to the exact arithmetic.
+    """
+    if mailbox_id is not None:
+        scope = [OutreachMessageDB.mailbox_id == mailbox_id]
+    else:
+        scope = [
+            OutreachMessageDB.workspace_id == workspace_id,
+            OutreachMessageDB.channel == channel.value,
+        ]
+    hour, day, later, last = db.execute(
+        select(
+            func.count().filter(
+                OutreachMessageDB.created_at > now - HOUR, OutreachMessageDB.created_at <= now
+            ),
+            func.count().filter(OutreachMessageDB.created_at <= now),
+            func.count().filter(OutreachMessageDB.created_at > now),
+            func.max(OutreachMessageDB.created_at),
+        ).where(
+            *scope,
+            OutreachMessageDB.created_at > now - DAY,
+            OutreachMessageDB.status.in_(COUNTED),
+        )
+    ).one()
+    return int(hour), int(day), int(later), _aware(last) if last is not None else None
+
+
 def check_channel_limits(
     db: Session, workspace_id: int, channel: ChannelType, now: datetime
 ) -> None:
@@ -97,21 +137,8 @@ def check_channel_limits(
     config = lock_channel(db, workspace_id, channel)
     if config is None:
         return
-    # Fast path: two counts, no rows fetched, while both windows have room (most sends).
-    hour, day, later = db.execute(
-        select(
-            func.count().filter(
-                OutreachMessageDB.created_at > now - HOUR, OutreachMessageDB.created_at <= now
-            ),
-            func.count().filter(OutreachMessageDB.created_at <= now),
-            func.count().filter(OutreachMessageDB.created_at > now),
-        ).where(
-            OutreachMessageDB.workspace_id == workspace_id,
-            OutreachMessageDB.channel == channel.value,
-            OutreachMessageDB.created_at > now - DAY,
-            OutreachMessageDB.status.in_(COUNTED),
-        )
-    ).one()
+    # Fast path: counts, no rows fetched, while both windows have room (most sends).
+    hour, day, later, _ = window_counts(db, now, workspace_id=workspace_id, channel=channel)
     if not later and hour < config.rate_limit_per_hour and day < config.rate_limit_per_day:
         return
     sent = recent_sends(db, workspace_id, channel, now - DAY)
@@ -126,26 +153,15 @@ def mailbox_next_slot(db: Session, mailbox: MailboxDB, now: datetime) -> datetim
     if mailbox.hourly_cap <= 0 or mailbox.daily_cap <= 0:
         return None
     gap = timedelta(seconds=max(0, mailbox.min_gap_seconds or 0))
-    # Fast path: counts and the latest send, no rows fetched (ix_..._mailbox_created).
-    hour, day, later, last = db.execute(
-        select(
-            func.count().filter(
-                OutreachMessageDB.created_at > now - HOUR, OutreachMessageDB.created_at <= now
-            ),
-            func.count().filter(OutreachMessageDB.created_at <= now),
-            func.count().filter(OutreachMessageDB.created_at > now),
-            func.max(OutreachMessageDB.created_at),
-        ).where(
-            OutreachMessageDB.mailbox_id == mailbox.id,
-            OutreachMessageDB.created_at > now - DAY,
-            OutreachMessageDB.status.in_(COUNTED),
-        )
-    ).one()
+    # Fast path: counts and the latest send, no rows fetched.
+    hour, day, later, last = window_counts(
+        db, now, workspace_id=mailbox.workspace_id, mailbox_id=mailbox.id
+    )
     if (
         not later
         and hour < mailbox.hourly_cap
         and day < mailbox.daily_cap
-        and (last is None or not gap or _aware(last) + gap <= now)
+        and (last is None or not gap or last + gap <= now)
     ):
         return now
     sent = recent_sends(
