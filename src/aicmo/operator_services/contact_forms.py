@@ -21,9 +21,8 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aicmo.cam import repository as repo
 from aicmo.cam.db_models import LeadDB, OutreachMessageDB
-from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.events import EventType
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.forms import analysis as A
 from aicmo.cam.forms import discovery as D
@@ -31,6 +30,7 @@ from aicmo.cam.forms import filling as F
 from aicmo.cam.forms import verdict as V
 from aicmo.config import Settings, get_settings
 from aicmo.errors import AicmoError, PermanentChannelError, RateLimitedError
+from aicmo.operator_services.events import attempt_event
 from aicmo.operator_services.limits import COUNTED, begin_send_transaction, check_channel_limits
 from aicmo.operator_services.tasks import open_task
 from aicmo.operator_services.uow import unit_of_work
@@ -167,22 +167,7 @@ def _render(text: str | None, lead: LeadDB, key: str, field: str) -> str | None:
 def _event(
     db: Session, row: OutreachMessageDB, type_: EventType, now: datetime, reason: str | None = None
 ) -> None:
-    repo.add_event(
-        db,
-        row.workspace_id,
-        OutreachEvent(
-            type=type_,
-            occurred_at=now,
-            channel=ChannelType.CONTACT_FORM,
-            source="contact_form",
-            recipient=row.recipient,
-            reason=reason,
-        ),
-        lead_id=row.lead_id,
-        campaign_id=row.campaign_id,
-        message_id=row.id,
-        step_index=row.step_index,
-    )
+    attempt_event(db, row, type_, now, reason, source="contact_form")
 
 
 def _row(

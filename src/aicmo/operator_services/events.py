@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OutreachMessageDB
 from aicmo.cam.domain.events import ENGAGEMENT_EVENTS, EventType, OutreachEvent
 from aicmo.cam.domain.grading import GradeResult
+from aicmo.cam.domain.messages import ChannelType
 from aicmo.errors import NotFoundError
 from aicmo.operator_services.leads import regrade_lead
 from aicmo.operator_services.uow import unit_of_work
@@ -64,3 +65,33 @@ def record_event(
         grade = None if result is None else {"grade": result.grade, "score": result.score}
         event_id = row.id
     return {"event_id": event_id, "type": event.type.value, "lead_id": lead_id, "regraded": grade}
+
+
+def attempt_event(
+    db: Session,
+    row: OutreachMessageDB,
+    type_: EventType,
+    now: datetime,
+    reason: str | None = None,
+    *,
+    source: str | None = None,
+) -> None:
+    """An event about one attempt (attempted, sent, failed, unknown…), inside the
+    caller's transaction, tied to its lead, campaign, step and mailbox."""
+    repo.add_event(
+        db,
+        row.workspace_id,
+        OutreachEvent(
+            type=type_,
+            occurred_at=now,
+            channel=ChannelType(row.channel),
+            source=source or row.transport or "aicmo",
+            recipient=row.recipient,
+            reason=reason,
+        ),
+        lead_id=row.lead_id,
+        campaign_id=row.campaign_id,
+        message_id=row.id,
+        step_index=row.step_index,
+        mailbox_id=row.mailbox_id,
+    )

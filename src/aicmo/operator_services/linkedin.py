@@ -47,7 +47,7 @@ from aicmo.errors import (
     TransientChannelError,
     ValidationError,
 )
-from aicmo.operator_services.events import regrade_if_lead
+from aicmo.operator_services.events import attempt_event, regrade_if_lead
 from aicmo.operator_services.limits import (
     COUNTED,
     DAY,
@@ -314,27 +314,6 @@ def _new_attempt(
     )
 
 
-def _attempt_event(
-    db: Session, row: OutreachMessageDB, type_: EventType, now: datetime, reason: str | None = None
-) -> None:
-    repo.add_event(
-        db,
-        row.workspace_id,
-        OutreachEvent(
-            type=type_,
-            occurred_at=now,
-            channel=ChannelType.LINKEDIN,
-            source=row.transport or "aicmo",
-            recipient=row.recipient,
-            reason=reason,
-        ),
-        lead_id=row.lead_id,
-        campaign_id=row.campaign_id,
-        message_id=row.id,
-        step_index=row.step_index,
-    )
-
-
 def _record_failed(
     db: Session, lead: LeadDB, *, key: str, error: str, now: datetime, **attempt: Any
 ) -> OutreachMessageDB:
@@ -343,8 +322,8 @@ def _record_failed(
         row.error = error[:2000]
         db.add(row)
         db.flush()
-        _attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
-        _attempt_event(db, row, EventType.MESSAGE_FAILED, now, error[:500])
+        attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
+        attempt_event(db, row, EventType.MESSAGE_FAILED, now, error[:500])
     return row
 
 
@@ -430,8 +409,8 @@ def send_linkedin_attempt(
                 row.error = f"linkedin {hit['value']} is suppressed ({hit['reason']})"
                 db.add(row)
                 db.flush()
-                _attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
-                _attempt_event(db, row, EventType.MESSAGE_FAILED, now, row.error)
+                attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
+                attempt_event(db, row, EventType.MESSAGE_FAILED, now, row.error)
             return LinkedInResult(row)
     if lead.linkedin_id != profile.provider_id:
         with unit_of_work(db):
@@ -456,8 +435,8 @@ def send_linkedin_attempt(
             row.provider_message_id = f"profile viewed: {profile.provider_id}"
             db.add(row)
             db.flush()
-            _attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
-            _attempt_event(db, row, EventType.MESSAGE_SENT, now, "profile viewed")
+            attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
+            attempt_event(db, row, EventType.MESSAGE_SENT, now, "profile viewed")
         return LinkedInResult(row)
     if action == "connect":
         return _invite(
@@ -593,7 +572,7 @@ def _operator_task(
         )
         db.add(row)
         db.flush()
-        _attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now, "handed to a person")
+        attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now, "handed to a person")
         who = " ".join(p for p in (lead.first_name, lead.last_name) if p) or f"lead #{lead.id}"
         at = f" ({lead.company})" if lead.company else ""
         verb = {
@@ -686,7 +665,7 @@ def _sending_row(
         )
         db.add(row)
         db.flush()
-        _attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
+        attempt_event(db, row, EventType.MESSAGE_ATTEMPTED, now)
     return row
 
 
@@ -725,8 +704,8 @@ def _invite(
         row.sent_at = row.updated_at = now
         row.provider_message_id = f"invitation {invitation}"[:500]
         row.details = {"provider_id": profile.provider_id, "invitation_id": invitation}
-        _attempt_event(db, row, EventType.CONNECTION_REQUESTED, now)
-        _attempt_event(db, row, EventType.MESSAGE_SENT, now, "connection request sent")
+        attempt_event(db, row, EventType.CONNECTION_REQUESTED, now)
+        attempt_event(db, row, EventType.MESSAGE_SENT, now, "connection request sent")
         _mark_contacted(db, row)
     if final:
         return LinkedInResult(row)
@@ -774,8 +753,8 @@ def _message(
             )
         )
         if accepted is not None:
-            _attempt_event(db, row, EventType.CONNECTION_ACCEPTED, now)
-        _attempt_event(db, row, EventType.MESSAGE_SENT, now, "LinkedIn message sent")
+            attempt_event(db, row, EventType.CONNECTION_ACCEPTED, now)
+        attempt_event(db, row, EventType.MESSAGE_SENT, now, "LinkedIn message sent")
         _mark_contacted(db, row)
     return LinkedInResult(row)
 
@@ -791,7 +770,7 @@ def _finish_failed(db: Session, row: OutreachMessageDB, error: str, now: datetim
         row.status = MessageStatus.FAILED.value
         row.error = error[:2000]
         row.updated_at = now
-        _attempt_event(db, row, EventType.MESSAGE_FAILED, now, error[:500])
+        attempt_event(db, row, EventType.MESSAGE_FAILED, now, error[:500])
 
 
 def _provider_failure(
@@ -825,7 +804,7 @@ def _provider_failure(
             row.status = MessageStatus.UNKNOWN.value
             row.error = f"outcome unknown: {err.message}"[:2000]
             row.updated_at = now
-            _attempt_event(db, row, EventType.MESSAGE_OUTCOME_UNKNOWN, now, err.message[:500])
+            attempt_event(db, row, EventType.MESSAGE_OUTCOME_UNKNOWN, now, err.message[:500])
         return LinkedInResult(row)
     if isinstance(err, PermanentChannelError):
         error = f"permanent: {err.message}"
