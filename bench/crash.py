@@ -19,18 +19,17 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the harness lives in tests/
 os.environ.setdefault("AICMO_SECRET_KEY", "bench-secret-key-bench-secret-key-0123456789")
 
-from sqlalchemy import text
 from tests.e2e.crash import check_crash, run_crash
 
 from aicmo.app import initialize
 from aicmo.config import get_settings
 from aicmo.db.engine import make_engine, session_factory
+from pgschema import pg_schema
 
 
 def case(url: str, label: str, args: argparse.Namespace, data_dir: Path) -> None:
@@ -74,18 +73,8 @@ def main() -> None:
     if not base:
         print("db=postgresql skipped (AICMO_TEST_DATABASE_URL is not set)")
         return
-    schema = f"aicmo_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            case(f"{base}{sep}options=-csearch_path%3D{schema}", "postgresql", args, Path(tmp))
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema(base) as url, tempfile.TemporaryDirectory() as tmp:
+        case(url, "postgresql", args, Path(tmp))
 
 
 if __name__ == "__main__":

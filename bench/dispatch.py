@@ -22,7 +22,6 @@ import smtplib
 import socket
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ os.environ.setdefault("AICMO_SECRET_KEY", "bench-secret-key-bench-secret-key-012
 os.environ["AICMO_ALLOW_LOOPBACK"] = "1"
 
 from aiosmtpd.controller import Controller  # noqa: E402
-from sqlalchemy import Engine, insert, select, text  # noqa: E402
+from sqlalchemy import Engine, insert, select  # noqa: E402
 
 from aicmo.app import initialize  # noqa: E402
 from aicmo.cam.db_models import LeadDB, OutreachMessageDB  # noqa: E402
@@ -50,6 +49,7 @@ from aicmo.operator_services.email_sending import close_transports  # noqa: E402
 from aicmo.operator_services.engine import run_due  # noqa: E402
 from aicmo.operator_services.mailboxes import add_mailbox  # noqa: E402
 from aicmo.operator_services.uow import utcnow  # noqa: E402
+from pgschema import pg_schema  # noqa: E402
 
 SUBJECT = "Quick question, {{ first_name | default('there') }}"
 BODY = (
@@ -218,19 +218,12 @@ def main() -> None:
     if not base:
         print("db=postgresql skipped (AICMO_TEST_DATABASE_URL is not set)")
     else:
-        schema = f"aicmo_bench_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in base else "?"
-        engine = make_engine(f"{base}{sep}options=-csearch_path%3D{schema}")
-        try:
-            results.append((run_case(engine, "postgresql", args), "postgresql"))
-        finally:
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        with pg_schema(base) as url:
+            engine = make_engine(url)
+            try:
+                results.append((run_case(engine, "postgresql", args), "postgresql"))
+            finally:
+                engine.dispose()
     worst = min(results)
     print(f"ratio={worst[0]:.2f} worst={worst[1]}")
 

@@ -24,18 +24,18 @@ import heapq
 import os
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, insert, select
 
 from aicmo.cam.db_models import MailboxDB, OutreachMessageDB
 from aicmo.db import migrate
 from aicmo.db.engine import make_engine, session_factory
 from aicmo.operator_services.limits import mailbox_next_slot
+from pgschema import pg_schema
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 DAILY, HOURLY, GAP = 50, 50, timedelta(seconds=60)
@@ -173,20 +173,13 @@ def main() -> None:
     if not base:
         print("db=postgresql skipped (AICMO_TEST_DATABASE_URL is not set)")
     else:
-        schema = f"aicmo_bench_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in base else "?"
-        engine = make_engine(f"{base}{sep}options=-csearch_path%3D{schema}")
-        try:
-            f, v = run_case(engine, "postgresql", args)
-            results.append((f, v, "postgresql"))
-        finally:
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        with pg_schema(base) as url:
+            engine = make_engine(url)
+            try:
+                f, v = run_case(engine, "postgresql", args)
+                results.append((f, v, "postgresql"))
+            finally:
+                engine.dispose()
     worst = min(results, key=lambda r: (r[0], -r[1]))
     print(f"fidelity={worst[0]:.4f} violations={max(r[1] for r in results)} worst={worst[2]}")
 

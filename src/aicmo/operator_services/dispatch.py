@@ -70,7 +70,7 @@ from aicmo.operator_services.limits import (
     lock_channel,
     window_counts,
 )
-from aicmo.operator_services.progress import apply_outcome
+from aicmo.operator_services.progress import STOP_EVENTS, STOP_STAGES, apply_outcome
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports.base import SendReceipt
 from aicmo.transports.rendering import RenderContext, render
@@ -78,13 +78,6 @@ from aicmo.transports.rendering import RenderContext, render
 #: Messages per chunk at most: SENDING committed, sent, outcomes committed. Bounds what a
 #: crash can leave UNKNOWN.
 GROUP = 50
-_STOP_EVENTS = (
-    EventType.REPLY_RECEIVED.value,
-    EventType.BOUNCED_HARD.value,
-    EventType.COMPLAINED.value,
-    EventType.UNSUBSCRIBED.value,
-)
-_STOP_STAGES = (LeadStage.MEETING.value, LeadStage.WON.value, LeadStage.LOST.value)
 
 
 @dataclass
@@ -160,7 +153,7 @@ def plan(
         .where(
             EventDB.workspace_id == workspace_id,
             EventDB.lead_id.in_(lead_ids),
-            EventDB.type.in_(_STOP_EVENTS),
+            EventDB.type.in_(STOP_EVENTS),
         )
         .group_by(EventDB.lead_id)
     ):
@@ -224,7 +217,7 @@ def plan(
             and e.lead_id not in planned  # one touch per lead per batch: the gap decides
             and lead.email
             and lead.email_key
-            and lead.stage not in _STOP_STAGES
+            and lead.stage not in STOP_STAGES
             and not (e.lead_id in stopped and stopped[e.lead_id] >= e.created_at)
             and not any(p in hits for p in pairs_of.get(e.lead_id, []))
             and fits(touches.get(e.lead_id, []), windows, now, min_gap=gap)

@@ -21,9 +21,9 @@ from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import CampaignDB, EnrollmentDB, EventDB, OutreachMessageDB
+from aicmo.cam.db_models import CampaignDB, EnrollmentDB, OutreachMessageDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
 from aicmo.cam.domain.sequencing import AttemptOutcome, channels_for
 from aicmo.cam.domain.window import is_open, jitter, next_open
@@ -39,6 +39,7 @@ from aicmo.operator_services.progress import (
     lead_timezone,
     release,
     sending_calendar,
+    why_stopped,
 )
 from aicmo.operator_services.tasks import cancel_stale_tasks
 from aicmo.operator_services.uow import unit_of_work
@@ -46,13 +47,6 @@ from aicmo.operator_services.uow import unit_of_work
 log = logging.getLogger("aicmo.engine")
 LEASE = timedelta(minutes=5)
 _ACTIVE = EnrollmentDB.state == literal("ACTIVE", literal_execute=True)
-STOP_EVENTS = (
-    EventType.REPLY_RECEIVED.value,
-    EventType.BOUNCED_HARD.value,
-    EventType.COMPLAINED.value,
-    EventType.UNSUBSCRIBED.value,
-)
-STOP_STAGES = {LeadStage.MEETING.value, LeadStage.WON.value, LeadStage.LOST.value}
 _OUTCOMES = {
     "SENT": AttemptOutcome.SENT,
     "TRANSIENT": AttemptOutcome.TRANSIENT,
@@ -145,22 +139,7 @@ def claim_due(
 
 def _stop_reason(db: Session, enrollment: EnrollmentDB) -> str | None:
     lead = repo.get_lead(db, enrollment.workspace_id, enrollment.lead_id)
-    if lead is None:
-        return "the lead no longer exists"
-    if lead.stage in STOP_STAGES:
-        return f"the lead's stage is {lead.stage}"
-    # ix_events_workspace_lead_type
-    stopped_by = db.scalar(
-        select(EventDB.type)
-        .where(
-            EventDB.workspace_id == enrollment.workspace_id,
-            EventDB.lead_id == enrollment.lead_id,
-            EventDB.type.in_(STOP_EVENTS),
-            EventDB.occurred_at >= enrollment.created_at,
-        )
-        .limit(1)
-    )
-    return f"stopped by {stopped_by}" if stopped_by else None
+    return why_stopped(db, lead, enrollment.created_at)
 
 
 def lead_touch_slot(

@@ -13,9 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import CampaignDB, EnrollmentDB, OutreachMessageDB
+from aicmo.cam.db_models import CampaignDB, EnrollmentDB, EventDB, LeadDB, OutreachMessageDB
 from aicmo.cam.domain.retry import RetryPolicy
-from aicmo.cam.domain.sequencing import AttemptOutcome, Decision, channels_for, next_action
+from aicmo.cam.domain.sequencing import (
+    DEFAULT_STOP_ON,
+    AttemptOutcome,
+    Decision,
+    channels_for,
+    next_action,
+)
+from aicmo.cam.domain.sequencing import STOP_STAGES as DOMAIN_STOP_STAGES
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.config import get_settings
 from aicmo.operator_services.campaigns import campaign_sequence
@@ -40,6 +47,32 @@ def sending_calendar(campaign: CampaignDB, lead_tz: str | None) -> WorkCalendar 
         start=window.get("start", "09:00"),
         end=window.get("end", "17:00"),
     )
+
+
+#: The pure core's default stop conditions, as the strings stored in the tables.
+STOP_EVENTS = tuple(sorted(e.value for e in DEFAULT_STOP_ON))
+STOP_STAGES = frozenset(s.value for s in DOMAIN_STOP_STAGES)
+
+
+def why_stopped(db: Session, lead: LeadDB | None, since: datetime) -> str | None:
+    """Why this lead must not be contacted any more by something that started at
+    ``since`` (an enrollment, a task): gone, a final stage, or a stop event since then."""
+    if lead is None:
+        return "the lead no longer exists"
+    if lead.stage in STOP_STAGES:
+        return f"the lead's stage is {lead.stage}"
+    # ix_events_workspace_lead_type
+    stopped_by = db.scalar(
+        select(EventDB.type)
+        .where(
+            EventDB.workspace_id == lead.workspace_id,
+            EventDB.lead_id == lead.id,
+            EventDB.type.in_(STOP_EVENTS),
+            EventDB.occurred_at >= since,
+        )
+        .limit(1)
+    )
+    return f"stopped by {stopped_by}" if stopped_by else None
 
 
 def finish(enrollment: EnrollmentDB, state: str, reason: str | None, now: datetime) -> None:

@@ -20,7 +20,6 @@ from aicmo.cam import repository as repo
 from aicmo.cam.db_models import (
     DEFAULT_WORKSPACE_ID,
     EnrollmentDB,
-    EventDB,
     LeadDB,
     OperatorTaskDB,
     OutreachMessageDB,
@@ -29,7 +28,7 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.sequencing import AttemptOutcome
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
-from aicmo.operator_services.progress import apply_outcome, finish
+from aicmo.operator_services.progress import apply_outcome, finish, why_stopped
 from aicmo.operator_services.suppression import blocking_suppression, site_domain
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
@@ -37,13 +36,6 @@ TASK_KINDS = ("connect", "message", "view_profile", "submit_form")
 TASK_STATUSES = ("OPEN", "DONE", "SKIPPED", "CANCELLED")
 #: How long a person has before a task shows as overdue.
 DEFAULT_DUE = timedelta(days=1)
-_STOP_EVENTS = (
-    EventType.REPLY_RECEIVED.value,
-    EventType.BOUNCED_HARD.value,
-    EventType.COMPLAINED.value,
-    EventType.UNSUBSCRIBED.value,
-)
-_STOP_STAGES = (LeadStage.MEETING.value, LeadStage.WON.value, LeadStage.LOST.value)
 
 
 def task_to_dict(task: OperatorTaskDB, now: datetime | None = None) -> dict[str, Any]:
@@ -289,31 +281,20 @@ def skip_task(
 
 def _why_stale(db: Session, task: OperatorTaskDB) -> str | None:
     lead = db.get(LeadDB, task.lead_id) if task.lead_id else None
-    if lead is None:
-        return "the lead no longer exists"
-    if lead.stage in _STOP_STAGES:
-        return f"the lead's stage is {lead.stage}"
-    hit = blocking_suppression(
-        db,
-        email_key=lead.email_key,
-        linkedin_key=lead.linkedin_key,
-        channel=ChannelType(task.channel),
-        site_domain=site_domain(lead) if task.channel == ChannelType.CONTACT_FORM.value else None,
-        workspace_id=lead.workspace_id,
-    )
-    if hit is not None:
-        return f"{hit['kind'].lower()} {hit['value']} is suppressed ({hit['reason']})"
-    stopped_by = db.scalar(
-        select(EventDB.type)
-        .where(
-            EventDB.workspace_id == task.workspace_id,
-            EventDB.lead_id == lead.id,
-            EventDB.type.in_(_STOP_EVENTS),
-            EventDB.occurred_at >= task.created_at,
+    if lead is not None:
+        hit = blocking_suppression(
+            db,
+            email_key=lead.email_key,
+            linkedin_key=lead.linkedin_key,
+            channel=ChannelType(task.channel),
+            site_domain=site_domain(lead)
+            if task.channel == ChannelType.CONTACT_FORM.value
+            else None,
+            workspace_id=lead.workspace_id,
         )
-        .limit(1)
-    )
-    return f"stopped by {stopped_by}" if stopped_by else None
+        if hit is not None:
+            return f"{hit['kind'].lower()} {hit['value']} is suppressed ({hit['reason']})"
+    return why_stopped(db, lead, task.created_at)
 
 
 def cancel_stale_tasks(db: Session, *, now: datetime | None = None) -> int:
