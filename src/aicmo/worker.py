@@ -128,7 +128,7 @@ def tick(
             replies = poll_linkedin(db, now=now)["replies"]
     except AicmoError as err:
         error = err.message
-        log.error("tick failed", extra={"fields": {"worker": name, "error": error}})
+        log.exception("tick failed: %s", error, extra={"fields": {"worker": name, "error": error}})
     fields = {
         "worker": name,
         "processed": result["processed"],

@@ -71,7 +71,7 @@ from aicmo.operator_services.limits import (
     window_counts,
 )
 from aicmo.operator_services.progress import STOP_EVENTS, STOP_STAGES, apply_outcome
-from aicmo.operator_services.uow import unit_of_work
+from aicmo.operator_services.uow import unit_of_work, write_unit
 from aicmo.transports.base import SendReceipt
 from aicmo.transports.rendering import RenderContext, render
 
@@ -467,7 +467,7 @@ def _advance(db: Session, items: list[_Item], now: datetime) -> Counter[str]:
     table = cast(Table, OutreachMessageDB.__table__)
     enrollments = cast(Table, EnrollmentDB.__table__)
     leads = cast(Table, LeadDB.__table__)
-    with unit_of_work(db):
+    with write_unit(db):
         db.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))

@@ -42,7 +42,7 @@ from aicmo.operator_services.progress import (
     why_stopped,
 )
 from aicmo.operator_services.tasks import cancel_stale_tasks
-from aicmo.operator_services.uow import unit_of_work
+from aicmo.operator_services.uow import write_unit
 
 log = logging.getLogger("aicmo.engine")
 LEASE = timedelta(minutes=5)
@@ -59,7 +59,7 @@ _OUTCOMES = {
 def recover_unknown(db: Session, *, now: datetime, lease: timedelta = LEASE) -> int:
     """Attempts left SENDING by a worker that died: UNKNOWN, on record, enrollment waits."""
     cutoff = now - lease
-    with unit_of_work(db):
+    with write_unit(db):
         rows = list(
             db.scalars(
                 select(OutreachMessageDB).where(
@@ -101,7 +101,7 @@ def claim_due(
 ) -> list[int]:
     """Take up to ``batch`` due enrollments of active campaigns for this worker."""
     free = or_(EnrollmentDB.claimed_until.is_(None), EnrollmentDB.claimed_until < now)
-    with unit_of_work(db):
+    with write_unit(db):
         # ix_enrollments_due: partial index on next_run_at WHERE state = 'ACTIVE'.
         stmt = (
             select(EnrollmentDB.id)
@@ -179,7 +179,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
     assert campaign is not None
     stop = _stop_reason(db, enrollment)
     if stop is not None:
-        with unit_of_work(db):
+        with write_unit(db):
             finish(enrollment, "STOPPED", stop, now)
             release(enrollment)
         return "stopped"
@@ -189,7 +189,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
         # Outside the lead's working hours: come back when they open, spread out a little
         # so one mailbox does not fire a burst at 09:00.
         spread = int(campaign.settings.get("window", {}).get("jitter_seconds", 600))
-        with unit_of_work(db):
+        with write_unit(db):
             enrollment.next_run_at = next_open(cal, now) + jitter(f"enr:{enrollment.id}", spread)
             enrollment.claimed_by = enrollment.claimed_until = None
         return "outside window"
@@ -198,7 +198,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
     channel = channels[enrollment.channel_index]
     wait_until = lead_touch_slot(db, enrollment, channel, now)
     if wait_until is not None:
-        with unit_of_work(db):
+        with write_unit(db):
             enrollment.next_run_at = wait_until
             enrollment.claimed_by = enrollment.claimed_until = None
         return "lead limit"
@@ -222,7 +222,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             action=template.action,
         )
     except RateLimitedError as err:
-        with unit_of_work(db):
+        with write_unit(db):
             enrollment.next_run_at = err.retry_at or now + timedelta(hours=1)
             enrollment.claimed_by = enrollment.claimed_until = None
         return "rate limited"
@@ -242,7 +242,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
         result = {"outcome": "PERMANENT", "message_id": failed, "error": err.message}
     message_id = result["message_id"]
     if result["outcome"] == "SUPPRESSED":
-        with unit_of_work(db):
+        with write_unit(db):
             finish(enrollment, "STOPPED", result.get("error") or "suppressed", now)
             enrollment.last_message_id = message_id
             release(enrollment)
@@ -250,20 +250,20 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
     if result["outcome"] == "TASK":
         # The task's transaction already set the enrollment WAITING (and a person may
         # even have completed it since): only the claim is ours to release.
-        with unit_of_work(db):
+        with write_unit(db):
             db.refresh(enrollment)
             release(enrollment)
         return "task"
     if result["outcome"] == "WAIT":
         # The channel is under way but not done: a connection request waiting for its
         # acceptance. Same step, same channel, looked at again later.
-        with unit_of_work(db):
+        with write_unit(db):
             db.refresh(enrollment)
             enrollment.next_run_at = result.get("retry_at") or now + timedelta(hours=6)
             enrollment.last_message_id = message_id or enrollment.last_message_id
             release(enrollment)
         return "waiting"
-    with unit_of_work(db):
+    with write_unit(db):
         db.refresh(enrollment)
         kind = apply_outcome(
             db, enrollment, _OUTCOMES[result["outcome"]], now, message_id=message_id, cal=cal
@@ -322,7 +322,7 @@ def run_due(
 
 
 def _release_for_later(db: Session, enrollment_id: int, worker: str, at: datetime) -> None:
-    with unit_of_work(db):
+    with write_unit(db):
         db.execute(
             update(EnrollmentDB)
             .where(EnrollmentDB.id == enrollment_id, EnrollmentDB.claimed_by == worker)

@@ -22,7 +22,7 @@ from aicmo.cam.db_models import (
     WorkerDB,
 )
 from aicmo.cam.domain.messages import MessageStatus
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import utcnow, write_unit
 
 #: A worker that has not ticked for this long is reported as not alive.
 STALE_AFTER = timedelta(minutes=2)
@@ -38,7 +38,7 @@ def record_tick(
     error: str | None = None,
 ) -> None:
     """Upsert this worker's heartbeat (one short transaction per tick)."""
-    with unit_of_work(db):
+    with write_unit(db):
         row = db.get(WorkerDB, name)
         if row is None:
             row = WorkerDB(name=name, started_at=started_at, last_tick_at=now, ticks=0, processed=0)
@@ -51,7 +51,7 @@ def record_tick(
 
 
 def record_stop(db: Session, name: str, *, now: datetime) -> None:
-    with unit_of_work(db):
+    with write_unit(db):
         row = db.get(WorkerDB, name)
         if row is not None:
             row.stopped_at = now

@@ -30,7 +30,7 @@ from aicmo.cam.domain.sequencing import AttemptOutcome
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.progress import apply_outcome, finish, why_stopped
 from aicmo.operator_services.suppression import blocking_suppression, site_domain
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import utcnow, write_unit
 
 TASK_KINDS = ("connect", "message", "view_profile", "submit_form")
 TASK_STATUSES = ("OPEN", "DONE", "SKIPPED", "CANCELLED")
@@ -204,7 +204,7 @@ def complete_task(
         NotFoundError: no such task. ConflictError: the task is not open.
     """
     now = now or utcnow()
-    with unit_of_work(db):
+    with write_unit(db):
         task = _open_task(db, task_id, workspace_id)
         task.status, task.completed_at, task.note, task.updated_at = "DONE", now, note, now
         attempt = db.get(OutreachMessageDB, task.message_id)
@@ -260,7 +260,7 @@ def skip_task(
     if not reason or not reason.strip():
         raise ValidationError("say why the task is skipped", field="reason")
     now = now or utcnow()
-    with unit_of_work(db):
+    with write_unit(db):
         task = _open_task(db, task_id, workspace_id)
         task.status, task.completed_at, task.note, task.updated_at = "SKIPPED", now, reason, now
         attempt = db.get(OutreachMessageDB, task.message_id)
@@ -302,7 +302,7 @@ def cancel_stale_tasks(db: Session, *, now: datetime | None = None) -> int:
     unsubscribe, a suppression, a final stage): nobody should do them now."""
     now = now or utcnow()
     cancelled = 0
-    with unit_of_work(db):
+    with write_unit(db):
         # ix_operator_tasks_open
         open_ = OperatorTaskDB.status == literal("OPEN", literal_execute=True)
         for task in db.scalars(select(OperatorTaskDB).where(open_)):

@@ -32,3 +32,20 @@ def unit_of_work(db: Session) -> Iterator[Session]:
     except BaseException:
         db.rollback()
         raise
+
+
+@contextmanager
+def write_unit(db: Session) -> Iterator[Session]:
+    """A unit of work that reads, then writes, holding SQLite's write lock from its first
+    statement (BEGIN IMMEDIATE; PostgreSQL is unchanged).
+
+    On SQLite a transaction that read first and then writes cannot wait for another
+    writer: it fails at once with "database is locked". Starting with the lock, it waits
+    (busy timeout) like any writer. Whatever the session had open is committed first.
+    """
+    if db.in_transaction():
+        db.commit()
+    with unit_of_work(db):
+        if db.get_bind().dialect.name == "sqlite":
+            db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        yield db
