@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from email.generator import BytesGenerator
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,6 +27,7 @@ from email_validator import validate_email
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from aicmo.cam.outreach import email_message
 from aicmo.cam.outreach.email_message import (
     EmailContent,
     EmailEnvelope,
@@ -860,3 +862,46 @@ def test_dkim_bad_inputs(rsa_key: tuple[bytes, bytes]) -> None:
 def test_fixture_helpers_are_consistent() -> None:
     # The expected-header list used by the property test matches a real build.
     assert set(header_names(build())) == EXPECTED_HEADERS
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    subject=SAFE_TEXT.filter(str.strip),
+    from_name=SAFE_TEXT,
+    to_name=st.none() | SAFE_TEXT,
+    to_address=SAFE_ADDRESS,
+    x_value=SAFE_TEXT,
+    html=st.none() | SAFE_TEXT.map(lambda text: f"<p>{text}</p>"),
+    unsubscribe=st.booleans(),
+)
+def test_property_fast_header_writer_gives_the_stock_generators_bytes(
+    subject: str,
+    from_name: str,
+    to_name: str | None,
+    to_address: str,
+    x_value: str,
+    html: str | None,
+    unsubscribe: bool,
+) -> None:
+    """Short ASCII header lines skip compat32's folding machinery; the bytes are the
+    ones the standard library's generator writes."""
+    content = EmailContent(subject=subject, text=x_value or None, html=html or None)
+    if content.text is None and content.html is None:
+        content = replace(content, text="Body")
+    envelope = EmailEnvelope(
+        from_name=from_name,
+        from_address="sender@example.com",
+        to_name=to_name,
+        to_address=to_address,
+    )
+    urls: dict[str, Any] = {}
+    if unsubscribe:
+        urls = {
+            "unsubscribe_https": "https://example.com/u/" + "t" * 40,
+            "unsubscribe_mailto": "mailto:sender@example.com?subject=unsubscribe",
+        }
+    ours = build(content, envelope, extra_headers={"X-Note": x_value}, **urls)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(email_message, "_Generator", BytesGenerator)
+        stock = build(content, envelope, extra_headers={"X-Note": x_value}, **urls)
+    assert ours == stock

@@ -319,10 +319,11 @@ class OutreachMessageDB(Base):
         ),
         Index("ix_outreach_messages_rfc_message_id", "rfc_message_id"),
         Index("ix_outreach_messages_workspace_created", "workspace_id", "created_at"),
-        # Per-mailbox caps and gap count recent attempts of one mailbox.
-        Index("ix_outreach_messages_mailbox_created", "mailbox_id", "created_at"),
-        # Rate windows: recent attempts of one channel (invariant 3).
-        Index("ix_outreach_messages_channel", "workspace_id", "channel", "created_at"),
+        # Per-mailbox caps and gap count recent attempts of one mailbox; the status makes
+        # the count index-only.
+        Index("ix_outreach_messages_mailbox_created", "mailbox_id", "created_at", "status"),
+        # Rate windows: recent attempts of one channel (invariant 3), index-only as above.
+        Index("ix_outreach_messages_channel", "workspace_id", "channel", "created_at", "status"),
         # Delivery sweep: SENT attempts old enough to count as delivered.
         Index("ix_outreach_messages_status_sent", "status", "sent_at"),
         # Contact forms: one submission per site per campaign, a gap between two per site.

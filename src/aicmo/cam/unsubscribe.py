@@ -7,6 +7,7 @@ workspace and the attempt id, never the address: URLs end up in access logs and 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -22,9 +23,14 @@ class UnsubscribeClaim:
     message_id: int
 
 
+@functools.lru_cache(maxsize=8)
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    """One per key: building it derives the signing key, which cost more than signing."""
+    return URLSafeSerializer(secret_key, salt=_SALT)
+
+
 def make_token(secret_key: str, claim: UnsubscribeClaim) -> str:
-    s = URLSafeSerializer(secret_key, salt=_SALT)
-    return str(s.dumps([claim.workspace_id, claim.message_id]))
+    return str(_serializer(secret_key).dumps([claim.workspace_id, claim.message_id]))
 
 
 def read_token(secret_key: str, token: str) -> UnsubscribeClaim:
@@ -33,9 +39,8 @@ def read_token(secret_key: str, token: str) -> UnsubscribeClaim:
     Raises:
         ValidationError: the token was not made with this key, or was altered.
     """
-    s = URLSafeSerializer(secret_key, salt=_SALT)
     try:
-        data = s.loads(token)
+        data = _serializer(secret_key).loads(token)
     except BadSignature as err:
         raise ValidationError("this unsubscribe link is not valid", field="token") from err
     if (

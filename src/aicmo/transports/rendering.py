@@ -177,6 +177,13 @@ class RenderContext:
     sender: Mapping[str, str]
     unsubscribe_url: str | None = None
 
+    @functools.cached_property
+    def records(self) -> tuple[_Record, _Record]:
+        """The lead and the sender as templates see them, cleaned once for all the
+        fields rendered for this send (subject, body, HTML)."""
+        lead = _record({k: v for k, v in self.lead.items() if k in LEAD_FIELDS}, _LEAD_ALIASES)
+        return lead, _record({k: self.sender.get(k) for k in SENDER_FIELDS})
+
 
 # --------------------------------------------------------------------------- errors
 
@@ -735,13 +742,13 @@ def _template_line(tb: TracebackType | None) -> int | None:
 
 
 def _variables(context: RenderContext, seed: str, budget: _LoopBudget) -> dict[str, Any]:
-    lead = _record({k: v for k, v in context.lead.items() if k in LEAD_FIELDS}, _LEAD_ALIASES)
+    lead, sender = context.records
     variables: dict[str, Any] = dict(lead.items())
     for alias, name in _LEAD_ALIASES.items():
         if name in variables:
             variables[alias] = variables[name]
     variables["lead"] = lead
-    variables["sender"] = _record({k: context.sender.get(k) for k in SENDER_FIELDS})
+    variables["sender"] = sender
     if context.unsubscribe_url is not None and context.unsubscribe_url.strip():
         variables["unsubscribe_url"] = context.unsubscribe_url
     variables[_SPIN] = _Spinner(seed)

@@ -254,6 +254,7 @@ def _mailto_url(field: str, value: str) -> str:
     return url
 
 
+@functools.lru_cache(maxsize=256)
 def _hostname(field: str, value: str) -> str:
     _check_header_text(field, value, max_len=253)
     host = value.strip().rstrip(".").lower()
@@ -327,9 +328,30 @@ def _html_footer(html: str, postal: str) -> str:
     return html[:at] + block + html[at:]
 
 
+class _Generator(BytesGenerator):
+    """The stock generator, except that a header line short enough not to fold, in
+    printable ASCII, is written as is: compat32 would build a :class:`Header` per value
+    only to give back the same bytes, and that was most of the cost of a message (the
+    output is property-tested byte for byte against the stock generator)."""
+
+    def _write_headers(self, msg: _Message) -> None:
+        write = self._fp.write  # type: ignore[attr-defined]
+        for name, value in msg.raw_items():
+            if (
+                type(value) is str
+                and len(name) + 2 + len(value) <= _FOLD_AT
+                and value.isascii()
+                and value.isprintable()
+            ):
+                write(f"{name}: {value}\r\n".encode("ascii"))
+            else:
+                write(_POLICY.fold_binary(name, value))
+        write(b"\r\n")
+
+
 def _serialize(msg: _Message) -> bytes:
     out = io.BytesIO()
-    BytesGenerator(out, policy=_POLICY).flatten(msg)
+    _Generator(out, policy=_POLICY).flatten(msg)
     return out.getvalue()
 
 
