@@ -14,6 +14,7 @@ JSON object per line for log shippers).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import socket
@@ -149,12 +150,30 @@ def tick(
     return fields
 
 
+#: Allocations between two young-generation collections (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Collect garbage less often, and never walk what was loaded at start again.
+
+    A tick allocates tens of thousands of short-lived objects (rows, statements, message
+    parts); at the default threshold the collector runs every few messages and each full
+    pass walks every long-lived object (modules, the ORM's mappings): a fifth of the CPU
+    of a busy worker. Cycles are still collected, just in larger, rarer passes.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+
+
 def run_worker(
     session: Callable[[], AbstractContextManager[Session]],
     options: WorkerOptions,
     stop: threading.Event,
 ) -> None:
     """Run ``options.concurrency`` loops until ``stop`` is set (or one tick with once)."""
+    tune_gc()
 
     def loop(index: int) -> None:
         name = worker_name(index)

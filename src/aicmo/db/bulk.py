@@ -1,0 +1,145 @@
+"""Many-row INSERTs and UPDATEs run straight on the driver's cursor, for the engine's hot
+path (thousands of rows a second).
+
+SQLAlchemy spends more time per row turning parameters into driver values than the
+database spends storing them; here the SQL text is compiled once per table, columns and
+dialect, each value goes through its column type's own bind processor (so the stored
+form is exactly what SQLAlchemy would store), values shared by all rows are processed
+once, and ``executemany`` gets plain tuples.
+
+No Python-side column defaults are applied: a column with one that a statement leaves
+out is an error when the statement is compiled, not a silently missing value.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+_Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    processors: tuple[_Processor, ...]
+
+
+def _placeholder(dialect: Dialect) -> str:
+    style = dialect.paramstyle
+    if style == "qmark":
+        return "?"
+    if style in ("format", "pyformat"):
+        return "%s"
+    raise NotImplementedError(f"bulk statements do not support the {style!r} paramstyle")
+
+
+def _processor(table: Table, column: str, dialect: Dialect) -> _Processor:
+    return table.c[column].type._cached_bind_processor(dialect)
+
+
+def _check_defaults(table: Table, given: set[str]) -> None:
+    missing = [
+        c.name
+        for c in table.columns
+        if c.default is not None and not c.primary_key and c.name not in given
+    ]
+    if missing:
+        raise ValueError(f"bulk insert into {table.name} must give {', '.join(missing)}")
+
+
+@functools.lru_cache(maxsize=64)
+def _insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Compiled:
+    _check_defaults(table, set(columns))
+    mark = _placeholder(dialect)
+    quote = dialect.identifier_preparer.quote
+    # Only names from our own Table metadata, quoted by the dialect; values are
+    # always parameters.
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(mark for _ in columns)})"
+    )
+    return _Compiled(sql, tuple(_processor(table, c, dialect) for c in columns))
+
+
+@functools.lru_cache(maxsize=64)
+def _update(table: Table, columns: tuple[str, ...], key: str, dialect: Dialect) -> _Compiled:
+    mark = _placeholder(dialect)
+    quote = dialect.identifier_preparer.quote
+    sets = ", ".join(f"{quote(c)} = {mark}" for c in columns)
+    sql = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = {mark}"  # noqa: S608
+    return _Compiled(sql, tuple(_processor(table, c, dialect) for c in (*columns, key)))
+
+
+def _rows(
+    compiled: _Compiled,
+    names: Sequence[str],
+    shared: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+) -> list[tuple[Any, ...]]:
+    # Shared values are processed once; each row's own values through their processor.
+    fixed = {
+        name: (proc(shared[name]) if proc else shared[name])
+        for name, proc in zip(names, compiled.processors, strict=True)
+        if name in shared
+    }
+    plan = [
+        (name, fixed.get(name), proc, name in fixed)
+        for name, proc in zip(names, compiled.processors, strict=True)
+    ]
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values: list[Any] = []
+        for name, value, proc, is_fixed in plan:
+            if is_fixed:
+                values.append(value)
+            else:
+                raw = row[name]
+                values.append(proc(raw) if proc is not None and raw is not None else raw)
+        out.append(tuple(values))
+    return out
+
+
+def insert_rows(
+    db: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    shared: Mapping[str, Any] | None = None,
+) -> None:
+    """INSERT ``rows`` (all with the same keys), plus the ``shared`` values in each."""
+    if not rows:
+        return
+    shared = shared or {}
+    columns = tuple(sorted({*rows[0], *shared}))
+    conn = db.connection()
+    compiled = _insert(table, columns, conn.dialect)
+    conn.exec_driver_sql(compiled.sql, _rows(compiled, columns, shared, rows))
+
+
+def update_rows(
+    db: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: str = "id",
+    shared: Mapping[str, Any] | None = None,
+) -> None:
+    """UPDATE one row per entry of ``rows``, found by ``key``: each entry's other values
+    and the ``shared`` ones are set."""
+    if not rows:
+        return
+    shared = shared or {}
+    columns = tuple(sorted({*rows[0], *shared} - {key}))
+    conn = db.connection()
+    compiled = _update(table, columns, key, conn.dialect)
+    conn.exec_driver_sql(compiled.sql, _rows(compiled, (*columns, key), shared, rows))
+
+
+__all__ = ["insert_rows", "update_rows"]

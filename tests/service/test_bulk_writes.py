@@ -1,0 +1,127 @@
+"""Rows written on the driver's cursor read back exactly as rows written by the ORM."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import cast
+
+import pytest
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from aicmo.cam.db_models import EventDB, OutreachMessageDB
+from aicmo.db import bulk
+
+AT = datetime(2026, 11, 26, 9, 30, 15, 123456, tzinfo=UTC)
+EVENTS = cast(Table, EventDB.__table__)
+MESSAGES = cast(Table, OutreachMessageDB.__table__)
+
+
+def _events(db: Session) -> list[EventDB]:
+    db.expire_all()
+    return list(db.scalars(select(EventDB).order_by(EventDB.id)))
+
+
+def test_inserted_rows_read_back_like_orm_rows(db: Session) -> None:
+    db.add(
+        EventDB(
+            type="message_sent",
+            occurred_at=AT,
+            recorded_at=AT,
+            source="smtp",
+            recipient="ann@example.com",
+            reason='it\'s "quoted" and 100% ; DROP TABLE events; --',
+            detail={"k": ["v", 1]},
+        )
+    )
+    db.commit()
+    plus_two = timezone(timedelta(hours=2))
+    bulk.insert_rows(
+        db,
+        EVENTS,
+        [
+            {
+                "source": "smtp",
+                "recipient": "ann@example.com",
+                "reason": 'it\'s "quoted" and 100% ; DROP TABLE events; --',
+            },
+            {"source": "aicmo", "recipient": None, "reason": None},
+        ],
+        shared={
+            "workspace_id": 1,
+            "type": "message_sent",
+            # Another offset: stored as the same instant in UTC.
+            "occurred_at": AT.astimezone(plus_two),
+            "recorded_at": AT,
+            "detail": {"k": ["v", 1]},
+        },
+    )
+    db.commit()
+    orm, first, second = _events(db)
+    for row in (first, second):
+        assert row.occurred_at == AT and row.occurred_at.tzinfo is not None
+        assert row.recorded_at == AT
+        assert row.detail == {"k": ["v", 1]}
+    assert (first.source, first.recipient, first.reason) == (
+        orm.source,
+        orm.recipient,
+        orm.reason,
+    )
+    assert (second.recipient, second.reason) == (None, None)
+    # Stored the same way: a range query finds both kinds of row.
+    found = db.scalars(select(EventDB.id).where(EventDB.occurred_at > AT - timedelta(seconds=1)))
+    assert len(list(found)) == 3
+
+
+def _messages(db: Session) -> list[OutreachMessageDB]:
+    db.expire_all()
+    return list(db.scalars(select(OutreachMessageDB).order_by(OutreachMessageDB.id)))
+
+
+def test_updated_rows_are_found_by_key(db: Session) -> None:
+    for key in ("a", "b", "c"):
+        db.add(
+            OutreachMessageDB(channel="EMAIL", status="SENDING", idempotency_key=key, created_at=AT)
+        )
+    db.commit()
+    a, b, c = _messages(db)
+    later = AT + timedelta(hours=1)
+    bulk.update_rows(
+        db,
+        MESSAGES,
+        [{"id": a.id, "transport": "smtp"}, {"id": c.id, "transport": None}],
+        shared={"status": "SENT", "sent_at": later, "updated_at": later},
+    )
+    db.commit()
+    a, b, c = _messages(db)
+    assert (a.status, a.transport, a.sent_at) == ("SENT", "smtp", later)
+    assert (b.status, b.sent_at) == ("SENDING", None)  # not in the update
+    assert (c.status, c.transport, c.sent_at) == ("SENT", None, later)
+    assert a.created_at == AT
+
+
+def test_an_insert_must_give_every_column_that_has_a_python_default(db: Session) -> None:
+    with pytest.raises(ValueError, match="created_at"):
+        bulk.insert_rows(
+            db,
+            MESSAGES,
+            [{"idempotency_key": "k", "channel": "EMAIL", "status": "SENDING"}],
+            shared={"workspace_id": 1, "message_type": "x", "retry_count": 0},
+        )
+    assert list(db.scalars(select(OutreachMessageDB.id))) == []
+
+
+def test_naive_datetimes_are_refused_as_by_the_orm(db: Session) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        bulk.insert_rows(
+            db,
+            EVENTS,
+            [{"occurred_at": datetime(2026, 1, 1)}],
+            shared={
+                "workspace_id": 1,
+                "type": "x",
+                "recorded_at": AT,
+                "source": "aicmo",
+                "detail": {},
+            },
+        )
