@@ -85,8 +85,17 @@ from aicmo.transports.rendering import RenderContext, render
 GROUP = 50
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What every item of a planned batch shares (one workspace), read once."""
+
+    namespace: str
+    retry_policy: RetryPolicy
+
+
 @dataclass
 class _Item:
+    batch: _Batch
     enrollment: EnrollmentDB
     lead: LeadDB
     campaign: CampaignDB
@@ -188,6 +197,12 @@ def plan(
                 )
             )
     config = get_channel_config(db, ChannelType.EMAIL, workspace_id=workspace_id)
+    batch = _Batch(
+        namespace=installation_namespace(db, workspace_id),
+        retry_policy=RetryPolicy(
+            max_retries=config["max_retries"], backoff_hours=config["backoff_hours"]
+        ),
+    )
     period = timedelta(hours=config["per_lead_period_hours"])
     gap = timedelta(hours=config["min_gap_hours"])
     touches: dict[int, list[datetime]] = defaultdict(list)
@@ -238,7 +253,7 @@ def plan(
             continue
         planned.add(e.lead_id)
         items.append(
-            _Item(e, lead, campaign, seq, template.subject or "", template.body, keys[e.id])
+            _Item(batch, e, lead, campaign, seq, template.subject or "", template.body, keys[e.id])
         )
     return items, slow
 
@@ -309,7 +324,7 @@ def _record_sending(
     settings = get_settings()
     workspace_id = items[0].enrollment.workspace_id
     back: list[int] = []
-    namespace = installation_namespace(db, workspace_id)
+    namespace = items[0].batch.namespace
     # Commit, not roll back: planning only read, and a rollback would expire every row
     # loaded for the batch (each then reloaded one by one).
     db.commit()
@@ -374,14 +389,10 @@ def _record_sending(
                     "updated_at": now,
                 },
             )
-            ids = {
-                key: row_id
-                for key, row_id in db.execute(
-                    select(table.c.idempotency_key, table.c.id).where(
-                        table.c.idempotency_key.in_([i.key for i in ready])
-                    )
-                )
-            }
+            keyed = select(table.c.idempotency_key, table.c.id).where(
+                table.c.idempotency_key.in_([i.key for i in ready])
+            )
+            ids = dict(db.execute(keyed).tuples().all())
             for item in ready:
                 item.row_id = ids[item.key]
             _bulk_events(db, workspace_id, ready, EventType.MESSAGE_ATTEMPTED, now)
@@ -449,8 +460,7 @@ def _advance(db: Session, items: list[_Item], now: datetime) -> Counter[str]:
     if not items:
         return what
     workspace_id = items[0].enrollment.workspace_id
-    config = get_channel_config(db, ChannelType.EMAIL, workspace_id=workspace_id)
-    policy = RetryPolicy(max_retries=config["max_retries"], backoff_hours=config["backoff_hours"])
+    policy = items[0].batch.retry_policy
     attempts: list[dict[str, Any]] = []
     states: list[dict[str, Any]] = []
     for item in items:
@@ -679,7 +689,7 @@ def _prepare(db: Session, ready: list[_Item], now: datetime) -> list[_Outgoing]:
         return []
     settings = get_settings()
     workspace_id = ready[0].enrollment.workspace_id
-    namespace = installation_namespace(db, workspace_id)
+    namespace = ready[0].batch.namespace
     secret = settings.get_secret_key()
     postal = settings.sender_postal_address
     dkim_keys: dict[int, bytes] = {}

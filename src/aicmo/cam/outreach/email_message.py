@@ -337,16 +337,27 @@ class _Generator(BytesGenerator):
     def _write_headers(self, msg: _Message) -> None:
         write = self._fp.write  # type: ignore[attr-defined]
         for name, value in msg.raw_items():
-            if (
-                type(value) is str
-                and len(name) + 2 + len(value) <= _FOLD_AT
-                and value.isascii()
-                and value.isprintable()
-            ):
+            plain = type(value) is str and value.isascii() and value.isprintable()
+            if plain and len(name) + 2 + len(value) <= _FOLD_AT:
                 write(f"{name}: {value}\r\n".encode("ascii"))
+            elif plain and _two_items(value):
+                # "<https:...>, <mailto:...>" too long for one line: compat32 breaks it
+                # after the comma, and only there (no other space, comma or semicolon).
+                first, _, second = value.partition(", ")
+                write(f"{name}: {first},\r\n {second}\r\n".encode("ascii"))
             else:
                 write(_POLICY.fold_binary(name, value))
         write(b"\r\n")
+
+
+def _two_items(value: str) -> bool:
+    return (
+        value.count(", ") == 1
+        and value.count(",") == 1
+        and value.count(" ") == 1
+        and ";" not in value
+        and not value.startswith(", ")
+    )
 
 
 def _serialize(msg: _Message) -> bytes:
