@@ -616,7 +616,7 @@ def _renew_claims(
     ids = [i.enrollment.id for i in chunk]
     db.commit()
     with unit_of_work(db):
-        db.execute(
+        renew = (
             update(EnrollmentDB)
             .where(
                 EnrollmentDB.id.in_(ids),
@@ -626,6 +626,9 @@ def _renew_claims(
             .values(claimed_until=at + lease)
             .execution_options(synchronize_session=False)
         )
+        if db.get_bind().dialect.update_returning:  # SQLite 3.35+, PostgreSQL
+            return set(db.scalars(renew.returning(EnrollmentDB.id)))
+        db.execute(renew)
         mine = set(
             db.scalars(
                 select(EnrollmentDB.id).where(
