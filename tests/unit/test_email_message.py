@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.generator import BytesGenerator
-from email.header import decode_header, make_header
-from email.message import EmailMessage
+from email.header import Header, decode_header, make_header
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any, cast
 
@@ -920,7 +920,7 @@ def test_property_fast_header_writer_folds_lists_like_the_stock_generator(
 ) -> None:
     """List-Unsubscribe's two URLs are folded after their comma by hand; any value that
     the hand rule does not cover (other commas, semicolons, spaces) goes to compat32."""
-    msg = email_message.Message()
+    msg: Message[str, str | Header] = Message()
     msg["List-Unsubscribe"] = ", ".join(items)
     msg["X-Other"] = ", ".join(items)
     msg.set_payload("body\n")
