@@ -46,7 +46,7 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from html.parser import HTMLParser
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import dkim  # type: ignore[import-untyped, unused-ignore]
@@ -171,7 +171,16 @@ def _ascii_value(name: str, value: str) -> str | Header:
     """
     if len(name) + 2 + len(value.split(" ", 1)[0]) <= _FOLD_AT:
         return value
-    return Header(value, "us-ascii")
+    return _AsciiHeader(value)
+
+
+class _AsciiHeader(Header):
+    """A printable ASCII value as a :class:`Header` (see :func:`_ascii_value`), which
+    keeps its text for the header writer's fast path."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, "us-ascii")
+        self.text = text
 
 
 def _unstructured(name: str, value: str, field: str) -> str | Header:
@@ -336,7 +345,8 @@ class _Generator(BytesGenerator):
 
     def _write_headers(self, msg: _Message) -> None:
         write = self._fp.write  # type: ignore[attr-defined]
-        for name, value in msg.raw_items():
+        for name, raw in msg.raw_items():
+            value: Any = raw  # str or Header, whatever the stubs say
             plain = type(value) is str and value.isascii() and value.isprintable()
             if plain and len(name) + 2 + len(value) <= _FOLD_AT:
                 write(f"{name}: {value}\r\n".encode("ascii"))
@@ -345,6 +355,14 @@ class _Generator(BytesGenerator):
                 # after the comma, and only there (no other space, comma or semicolon).
                 first, _, second = value.partition(", ")
                 write(f"{name}: {first},\r\n {second}\r\n".encode("ascii"))
+            elif type(value) is _AsciiHeader and _two_items(value.text):
+                # The same as a Header, whose first line does not count the name.
+                text = value.text
+                if len(text) <= _FOLD_AT:
+                    write(f"{name}: {text}\r\n".encode("ascii"))
+                else:
+                    first, _, second = text.partition(", ")
+                    write(f"{name}: {first},\r\n {second}\r\n".encode("ascii"))
             else:
                 write(_POLICY.fold_binary(name, value))
         write(b"\r\n")
