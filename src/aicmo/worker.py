@@ -105,8 +105,10 @@ def tick(
     poll_linkedin_now: bool,
     poll_mail: bool = True,
     sweep_tasks: bool = True,
+    stopping: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """One tick of one loop; returns the figures it logged."""
+    """One tick of one loop; returns the figures it logged. ``stopping`` (the SIGTERM
+    flag) ends the batch early: the send in flight finishes, the rest is released."""
     began = time.perf_counter()
     now = utcnow()
     error: str | None = None
@@ -122,6 +124,7 @@ def tick(
             lease=options.lease,
             clock=utcnow,
             withdraw_tasks=sweep_tasks,
+            stopping=stopping,
         )
         if poll_mail:
             polled = len(poll_all(db))
@@ -194,6 +197,7 @@ def run_worker(
                         poll_linkedin_now=due_linkedin,
                         poll_mail=index == 0,
                         sweep_tasks=due_sweep,
+                        stopping=stop.is_set,
                     )
                 if due_linkedin:
                     next_linkedin = now + LINKEDIN_POLL_EVERY

@@ -210,3 +210,37 @@ def test_a_lead_in_two_campaigns_is_not_touched_twice_within_the_gap(db: Session
     assert run_due(db, now=T0 + timedelta(hours=23), worker="w1")["processed"] == 0
     later = run_due(db, now=T0 + timedelta(hours=24, minutes=1), worker="w1")
     assert later["by_outcome"] == {"complete": 1}
+
+
+def test_stopping_mid_batch_finishes_the_chunk_in_flight_and_releases_the_rest(
+    db: Session,
+) -> None:
+    """SIGTERM: no new send starts; what was claimed and not sent is due for the next worker
+    at once (not after the lease), and nothing is left SENDING."""
+    from aicmo.operator_services.dispatch import GROUP
+
+    total = GROUP * 2 + 7
+    for i in range(total):
+        ops.create_lead(db, email=f"p{i}@stop.example", tags=["stop"])
+    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
+    campaigns.create_campaign(db, "Stop", steps=steps, audience={"tag": "stop"}, now=T0)
+    campaigns.start_campaign(db, "Stop", now=T0)
+    asked = 0
+
+    def stopping() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 1  # yes from the second chunk on
+
+    result = run_due(db, now=T0, worker="w1", batch=total, stopping=stopping)
+    db.rollback()
+    sent = list(db.scalars(select(OutreachMessageDB.status)))
+    assert sent == ["SENT"] * GROUP
+    assert result["by_outcome"]["released"] == total - GROUP
+    rows = list(db.scalars(select(EnrollmentDB).where(EnrollmentDB.state == "ACTIVE")))
+    waiting = [e for e in rows if e.last_message_id is None]
+    assert len(waiting) == total - GROUP
+    assert all(e.claimed_by is None and e.next_run_at is not None for e in waiting)
+    assert all(e.next_run_at is not None and e.next_run_at <= T0 for e in waiting)
+    # Another worker takes them at once.
+    assert len(claim_due(db, now=T0, worker="w2", batch=total)) == total - GROUP

@@ -75,7 +75,12 @@ from aicmo.operator_services.limits import (
     lock_channel,
     window_counts,
 )
-from aicmo.operator_services.progress import STOP_EVENTS, STOP_STAGES, apply_outcome
+from aicmo.operator_services.progress import (
+    STOP_EVENTS,
+    STOP_STAGES,
+    apply_outcome,
+    release_claims,
+)
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
 from aicmo.transports.base import SendReceipt, Transport
 from aicmo.transports.rendering import RenderContext, render
@@ -392,7 +397,7 @@ def _record_sending(
             keyed = select(table.c.idempotency_key, table.c.id).where(
                 table.c.idempotency_key.in_([i.key for i in ready])
             )
-            ids = dict(db.execute(keyed).tuples().all())
+            ids = dict(db.execute(keyed).all())
             for item in ready:
                 item.row_id = ids[item.key]
             _bulk_events(db, workspace_id, ready, EventType.MESSAGE_ATTEMPTED, now)
@@ -533,6 +538,7 @@ def dispatch(
     worker: str,
     lease: timedelta,
     clock: Callable[[], datetime] | None = None,
+    stopping: Callable[[], bool] | None = None,
 ) -> tuple[Counter[str], list[int]]:
     """Record, send and account for a planned batch, a chunk at a time; returns counts and
     the enrollments handed back to the one-by-one path.
@@ -543,7 +549,8 @@ def dispatch(
     hidden behind the waits for the server. All of it well inside the lease: no other
     worker can take an enrollment or call a send in flight UNKNOWN meanwhile. Chunks
     shrink when sends are slow. ``clock`` gives the time of each chunk (the worker passes
-    the real clock; tests a fixed one).
+    the real clock; tests a fixed one). Once ``stopping`` says yes, no new chunk starts:
+    the chunk on the wire finishes and the rest are released, still due.
     """
     what: Counter[str] = Counter()
     back: list[int] = []
@@ -552,6 +559,10 @@ def dispatch(
     in_flight: tuple[list[_Item], Future[list[_Outcome]], datetime] | None = None
     with _sender() as sender:
         while pos < len(items):
+            if stopping is not None and stopping():
+                left = [i.enrollment.id for i in items[pos:]]
+                what["released"] += release_claims(db, left, worker=worker)
+                break
             chunk = items[pos : pos + size]
             pos += len(chunk)
             began = time.monotonic()

@@ -38,6 +38,7 @@ from aicmo.operator_services.progress import (
     finish,
     lead_timezone,
     release,
+    release_claims,
     sending_calendar,
     why_stopped,
 )
@@ -280,8 +281,13 @@ def run_due(
     lease: timedelta = LEASE,
     clock: Callable[[], datetime] | None = None,
     withdraw_tasks: bool = True,
+    stopping: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """One worker tick: recover, claim, process. Returns counts by what happened.
+
+    ``stopping`` is asked between sends (the worker passes its SIGTERM flag): once it
+    says yes, the sends in flight finish and the rest of the batch is released at once,
+    still due, for the next worker to take (counted as ``released``).
 
     ``withdraw_tasks``: also cancel open operator tasks whose lead must not be contacted
     any more (it reads every open task; the worker does it once a minute, not every tick).
@@ -297,9 +303,17 @@ def run_due(
     # Plain email sends go through the batched path; everything else (and anything the
     # batch hands back) one by one, with the same rules and records.
     items, slow = plan(db, claimed, now=now, worker=worker)
-    done, back = dispatch(db, items, now=now, worker=worker, lease=lease, clock=clock)
+    done, back = dispatch(
+        db, items, now=now, worker=worker, lease=lease, clock=clock, stopping=stopping
+    )
     counts: dict[str, int] = dict(done)
-    for enrollment_id in [*slow, *back]:
+    rest = [*slow, *back]
+    for i, enrollment_id in enumerate(rest):
+        if stopping is not None and stopping():
+            counts["released"] = counts.get("released", 0) + release_claims(
+                db, rest[i:], worker=worker
+            )
+            break
         try:
             what = process_enrollment(db, enrollment_id, now=tick(), worker=worker)
         except Exception as err:

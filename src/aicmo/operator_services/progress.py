@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -27,6 +27,7 @@ from aicmo.cam.domain.window import WorkCalendar
 from aicmo.config import get_settings
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels import get_channel_config
+from aicmo.operator_services.uow import write_unit
 
 
 def lead_timezone(db: Session, enrollment: EnrollmentDB) -> str | None:
@@ -84,6 +85,20 @@ def finish(enrollment: EnrollmentDB, state: str, reason: str | None, now: dateti
 
 def release(enrollment: EnrollmentDB) -> None:
     enrollment.claimed_by = enrollment.claimed_until = None
+
+
+def release_claims(db: Session, enrollment_ids: list[int], *, worker: str) -> int:
+    """Give up this worker's claims (nothing else changes: they stay due); how many."""
+    if not enrollment_ids:
+        return 0
+    with write_unit(db):
+        result = db.execute(
+            update(EnrollmentDB)
+            .where(EnrollmentDB.id.in_(enrollment_ids), EnrollmentDB.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def apply_outcome(
