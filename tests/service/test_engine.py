@@ -4,7 +4,9 @@ stop on reply, pause, claims, and recovery of a worker killed mid-send."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -244,3 +246,37 @@ def test_stopping_mid_batch_finishes_the_chunk_in_flight_and_releases_the_rest(
     assert all(e.next_run_at is not None and e.next_run_at <= T0 for e in waiting)
     # Another worker takes them at once.
     assert len(claim_due(db, now=T0, worker="w2", batch=total)) == total - GROUP
+
+
+def test_a_failure_while_preparing_a_chunk_still_records_the_chunk_already_sent(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next chunk is prepared while the previous one is on the wire: if preparing
+    fails, the sends already made are still recorded as SENT (not left to turn UNKNOWN)."""
+    from aicmo.operator_services import dispatch as batched
+
+    total = batched.GROUP + 5
+    for i in range(total):
+        ops.create_lead(db, email=f"f{i}@fail.example", tags=["fail"])
+    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
+    campaigns.create_campaign(db, "Fail", steps=steps, audience={"tag": "fail"}, now=T0)
+    campaigns.start_campaign(db, "Fail", now=T0)
+    real = batched._prepare
+    calls = 0
+
+    def prepare(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batched, "_prepare", prepare)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_due(db, now=T0, worker="w1", batch=total)
+    db.rollback()
+    statuses = sorted(db.scalars(select(OutreachMessageDB.status)))
+    # The first chunk went out and is recorded; the second was committed SENDING and
+    # never handed over: a later tick calls it UNKNOWN (never resent blindly).
+    assert statuses.count("SENT") == batched.GROUP
+    assert statuses.count("SENDING") == total - batched.GROUP

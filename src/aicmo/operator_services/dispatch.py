@@ -17,6 +17,7 @@ before. The invariants hold per message:
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -84,6 +85,8 @@ from aicmo.operator_services.progress import (
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
 from aicmo.transports.base import SendReceipt, Transport
 from aicmo.transports.rendering import RenderContext, render
+
+log = logging.getLogger("aicmo.dispatch")
 
 #: Messages per chunk at most: SENDING committed, sent, outcomes committed. Bounds what a
 #: crash can leave UNKNOWN.
@@ -556,39 +559,50 @@ def dispatch(
     back: list[int] = []
     tick = clock or (lambda: now)
     size, pos = GROUP, 0
-    in_flight: tuple[list[_Item], Future[list[_Outcome]], datetime] | None = None
+    # Chunks handed to the sender and not yet recorded, oldest first (at most two).
+    pending: list[tuple[list[_Item], Future[list[_Outcome]], datetime]] = []
     with _sender() as sender:
-        while pos < len(items):
-            if stopping is not None and stopping():
-                left = [i.enrollment.id for i in items[pos:]]
-                what["released"] += release_claims(db, left, worker=worker)
-                break
-            chunk = items[pos : pos + size]
-            pos += len(chunk)
-            began = time.monotonic()
-            at = tick()
-            mine = _renew_claims(db, chunk, worker=worker, at=at, lease=lease)
-            lost = [i.enrollment.id for i in chunk if i.enrollment.id not in mine]
-            # Lost claims belong to another worker now: not ours to send or hand back.
-            chunk = [i for i in chunk if i.enrollment.id in mine]
-            what["claim lost"] += len(lost)
-            if what["claim lost"] == 0:
-                del what["claim lost"]
-            if not chunk:
-                continue
-            ready, handed = _record_sending(db, chunk, at)
-            back += handed
-            outgoing = _prepare(db, ready, at)
-            # Queued behind the chunk on the wire; its outcomes are recorded meanwhile.
-            sending = (ready, sender.submit(_deliver, outgoing, at), at)
-            if in_flight is not None:
-                what.update(_settle(db, *in_flight))
-            in_flight = sending
-            per_message = (time.monotonic() - began) / max(1, len(chunk))
-            # Keep a chunk under a quarter of the lease.
-            size = max(1, min(GROUP, int(lease.total_seconds() / 4 / max(per_message, 1e-4))))
-        if in_flight is not None:
-            what.update(_settle(db, *in_flight))
+        try:
+            while pos < len(items):
+                if stopping is not None and stopping():
+                    left = [i.enrollment.id for i in items[pos:]]
+                    what["released"] += release_claims(db, left, worker=worker)
+                    break
+                chunk = items[pos : pos + size]
+                pos += len(chunk)
+                began = time.monotonic()
+                at = tick()
+                mine = _renew_claims(db, chunk, worker=worker, at=at, lease=lease)
+                lost = [i.enrollment.id for i in chunk if i.enrollment.id not in mine]
+                # Lost claims belong to another worker now: not ours to send or hand back.
+                chunk = [i for i in chunk if i.enrollment.id in mine]
+                what["claim lost"] += len(lost)
+                if what["claim lost"] == 0:
+                    del what["claim lost"]
+                if not chunk:
+                    continue
+                ready, handed = _record_sending(db, chunk, at)
+                back += handed
+                outgoing = _prepare(db, ready, at)
+                # Queued behind the chunk on the wire, whose outcomes are recorded meanwhile.
+                pending.append((ready, sender.submit(_deliver, outgoing, at), at))
+                if len(pending) > 1:
+                    what.update(_settle(db, *pending.pop(0)))
+                per_message = (time.monotonic() - began) / max(1, len(chunk))
+                # Keep a chunk under a quarter of the lease.
+                size = max(1, min(GROUP, int(lease.total_seconds() / 4 / max(per_message, 1e-4))))
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            # Whatever stopped the loop, the sends handed over are recorded: otherwise
+            # they would turn UNKNOWN although their outcome is known.
+            while pending:
+                try:
+                    what.update(_settle(db, *pending.pop(0)))
+                except Exception:
+                    db.rollback()
+                    log.exception("the outcomes of a chunk could not be recorded")
     return what, back
 
 
