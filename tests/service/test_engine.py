@@ -280,3 +280,40 @@ def test_a_failure_while_preparing_a_chunk_still_records_the_chunk_already_sent(
     # never handed over: a later tick calls it UNKNOWN (never resent blindly).
     assert statuses.count("SENT") == batched.GROUP
     assert statuses.count("SENDING") == total - batched.GROUP
+
+
+def test_the_batched_path_renders_with_the_same_lead_as_the_one_by_one_path(
+    db: Session,
+) -> None:
+    from aicmo.cam.db_models import LeadDB
+    from aicmo.operator_services.email_sending import lead_context
+    from aicmo.transports.rendering import RenderContext, render
+
+    lead = ops.create_lead(
+        db,
+        email="r@render.example",
+        first_name="Rae",
+        company="Render Co",
+        tags=["zeta", "Alpha"],
+        custom_fields={"plan": "pro", "seats": 12},
+    )
+    body = (
+        "{{ first_name }} at {{ company }}: {{ lead.tags | join(',') }}; "
+        "{{ lead.custom.plan }} x{{ lead.custom.seats }}; {{ lead.email }}"
+    )
+    steps = [{"channel": "EMAIL", "template": {"subject": "For {{ first_name }}", "body": body}}]
+    campaigns.create_campaign(db, "Render", steps=steps, audience={"lead_ids": [lead["id"]]})
+    campaigns.start_campaign(db, "Render", now=T0)
+    assert run_due(db, now=T0, worker="w1")["processed"] == 1
+    db.rollback()
+    [message] = db.scalars(select(OutreachMessageDB))
+    assert message.status == "SENT"
+    row = db.get(LeadDB, lead["id"])
+    assert row is not None
+    expected = render(
+        body,
+        RenderContext(lead=lead_context(row), sender={"name": "", "email": ""}),
+        seed=message.idempotency_key,
+    )
+    assert message.body == expected
+    assert message.body == "Rae at Render Co: Alpha,zeta; pro x12; r@render.example"

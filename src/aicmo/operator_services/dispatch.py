@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import (
@@ -39,6 +39,7 @@ from aicmo.cam.db_models import (
     EnrollmentDB,
     EventDB,
     LeadDB,
+    LeadTagDB,
     MailboxDB,
     OutreachMessageDB,
     SuppressionDB,
@@ -70,6 +71,7 @@ from aicmo.operator_services.email_sending import (
     record_outcome,
     transport_for,
 )
+from aicmo.operator_services.leads import lead_record
 from aicmo.operator_services.limits import (
     COUNTED,
     begin_send_transaction,
@@ -101,11 +103,39 @@ class _Batch:
     retry_policy: RetryPolicy
 
 
+@dataclass(frozen=True, slots=True)
+class _Enrollment:
+    """The columns of an enrollment the fast path reads (plain values: reading ORM
+    attributes and building ORM rows cost more than the rest of planning)."""
+
+    id: int
+    workspace_id: int
+    campaign_id: int
+    lead_id: int
+    step_index: int
+    channel_index: int
+    retries: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    id: int
+    email: str | None
+    email_key: str | None
+    linkedin_key: str | None
+    stage: str
+    first_name: str | None
+    last_name: str | None
+    #: :func:`lead_record`, what templates see.
+    record: dict[str, Any]
+
+
 @dataclass
 class _Item:
     batch: _Batch
-    enrollment: EnrollmentDB
-    lead: LeadDB
+    enrollment: _Enrollment
+    lead: _Lead
     campaign: CampaignDB
     seq: Sequence
     subject: str
@@ -127,19 +157,28 @@ def plan(
     """Split claimed enrollments into plain email sends (checked in bulk) and the rest."""
     if not ids:
         return [], []
-    enrollments = list(
-        db.scalars(
-            select(EnrollmentDB)
-            .where(EnrollmentDB.id.in_(ids), EnrollmentDB.claimed_by == worker)
-            .order_by(EnrollmentDB.next_run_at, EnrollmentDB.id)
-            # Rows of earlier batches were changed by bulk statements: read them afresh.
-            .execution_options(populate_existing=True)
+    table = cast(Table, EnrollmentDB.__table__)
+    enrollments = [
+        _Enrollment(*row)
+        for row in db.execute(
+            select(
+                table.c.id,
+                table.c.workspace_id,
+                table.c.campaign_id,
+                table.c.lead_id,
+                table.c.step_index,
+                table.c.channel_index,
+                table.c.retries,
+                table.c.created_at,
+            )
+            .where(table.c.id.in_(ids), table.c.claimed_by == worker)
+            .order_by(table.c.next_run_at, table.c.id)
         )
-    )
+    ]
     found = {e.id for e in enrollments}
     slow: list[int] = [i for i in ids if i not in found]
     campaigns: dict[int, tuple[CampaignDB, Sequence]] = {}
-    candidates: list[tuple[EnrollmentDB, CampaignDB, Sequence]] = []
+    candidates: list[tuple[_Enrollment, CampaignDB, Sequence]] = []
     for e in enrollments:
         if e.campaign_id not in campaigns:
             campaign = db.get(CampaignDB, e.campaign_id)
@@ -159,15 +198,7 @@ def plan(
     if any(e.workspace_id != workspace_id for e, _, _ in candidates):
         return [], slow + [e.id for e, _, _ in candidates]
     lead_ids = {e.lead_id for e, _, _ in candidates}
-    leads = {
-        lead.id: lead
-        for lead in db.scalars(
-            select(LeadDB)
-            .where(LeadDB.workspace_id == workspace_id, LeadDB.id.in_(lead_ids))
-            .options(selectinload(LeadDB.tag_rows))  # templates see the tags
-            .execution_options(populate_existing=True)
-        )
-    }
+    leads = _load_leads(db, workspace_id, lead_ids)
     # ix_events_workspace_lead_type
     stopped: dict[int, datetime] = {}
     for lead_id, at in db.execute(
@@ -266,6 +297,34 @@ def plan(
     return items, slow
 
 
+def _load_leads(db: Session, workspace_id: int, lead_ids: set[int]) -> dict[int, _Lead]:
+    """The batch's leads with their tags (templates see them), as plain values."""
+    tags: dict[int, list[str]] = defaultdict(list)
+    for lead_id, tag in db.execute(
+        select(LeadTagDB.lead_id, LeadTagDB.tag)
+        .where(LeadTagDB.lead_id.in_(lead_ids))
+        .order_by(LeadTagDB.lead_id, LeadTagDB.tag_key)  # as LeadDB.tags orders them
+    ):
+        tags[lead_id].append(tag)
+    table = cast(Table, LeadDB.__table__)
+    leads: dict[int, _Lead] = {}
+    for row in db.execute(
+        select(table).where(table.c.workspace_id == workspace_id, table.c.id.in_(lead_ids))
+    ):
+        values = cast(Mapping[str, Any], row._mapping)
+        leads[row.id] = _Lead(
+            id=row.id,
+            email=row.email,
+            email_key=row.email_key,
+            linkedin_key=row.linkedin_key,
+            stage=row.stage,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            record=lead_record(values, tags.get(row.id, [])),
+        )
+    return leads
+
+
 def _room(
     db: Session, mailbox_id: int | None, workspace_id: int, now: datetime
 ) -> tuple[int, int, int, datetime | None]:
@@ -350,7 +409,7 @@ def _record_sending(
                 "name": (mb.from_name or "") if mb else settings.sender_name,
                 "email": mb.from_address if mb else settings.sender_email,
             }
-            context = RenderContext(lead=lead_context(item.lead), sender=sender)
+            context = RenderContext(lead=lead_context(item.lead.record), sender=sender)
             try:
                 check_templates(item.subject, item.body)
                 item.rendered_subject = render(
@@ -797,11 +856,13 @@ def _settle(
         what.update(_advance(db, sent, now))
     for item, error in failed:
         row = db.get(OutreachMessageDB, item.row_id, populate_existing=True)
-        assert row is not None
-        record_outcome(db, row, item.lead, error, now)
+        lead = db.get(LeadDB, item.lead.id, populate_existing=True)
+        assert row is not None and lead is not None
+        record_outcome(db, row, lead, error, now)
         with unit_of_work(db):
-            db.refresh(item.enrollment)
-            kind = apply_outcome(db, item.enrollment, _outcome_of(row), now, message_id=row.id)
+            enrollment = db.get(EnrollmentDB, item.enrollment.id, populate_existing=True)
+            assert enrollment is not None
+            kind = apply_outcome(db, enrollment, _outcome_of(row), now, message_id=row.id)
         what[kind] += 1
     return what
 

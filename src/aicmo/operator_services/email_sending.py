@@ -172,9 +172,10 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
 # --- one attempt ---------------------------------------------------------------------------
 
 
-def lead_context(lead: LeadDB) -> dict[str, Any]:
-    """What templates see as ``lead`` (the rendering layer picks the fields it exposes)."""
-    data = lead_to_dict(lead)
+def lead_context(lead: LeadDB | dict[str, Any]) -> dict[str, Any]:
+    """What templates see as ``lead`` (the rendering layer picks the fields it exposes),
+    from the row or from its :func:`~aicmo.operator_services.leads.lead_record`."""
+    data = lead_to_dict(lead) if isinstance(lead, LeadDB) else dict(lead)
     data["custom"] = data.pop("custom_fields")
     return data
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
@@ -50,38 +50,35 @@ EXPORT_COLUMNS = (
 )
 
 
+#: The keys of :func:`lead_record`, in order; all but ``tags`` are columns of leads.
+LEAD_RECORD_KEYS = (
+    "id", "workspace_id", "email", "first_name", "last_name", "company", "title",
+    "seniority", "industry", "company_size", "linkedin_url", "linkedin_id", "website",
+    "form_url", "phone", "country", "timezone", "stage", "owner", "source", "custom_fields",
+    "deal_value", "grade", "score", "grade_reasons", "graded_at", "tags", "created_at",
+    "updated_at",
+)  # fmt: skip
+
+
+def lead_record(values: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
+    """The lead as a dict, from its column values (an ORM row's attributes or a Core
+    row's mapping) and its tags: one definition for the API, exports and templates."""
+    data: dict[str, Any] = {}
+    for key in LEAD_RECORD_KEYS:
+        if key == "tags":
+            data[key] = tags
+        elif key == "custom_fields":
+            data[key] = dict(values[key] or {})
+        elif key == "grade_reasons":
+            data[key] = list(values[key] or [])
+        else:
+            data[key] = values[key]
+    return data
+
+
 def lead_to_dict(lead: LeadDB, *, with_notes: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": lead.id,
-        "workspace_id": lead.workspace_id,
-        "email": lead.email,
-        "first_name": lead.first_name,
-        "last_name": lead.last_name,
-        "company": lead.company,
-        "title": lead.title,
-        "seniority": lead.seniority,
-        "industry": lead.industry,
-        "company_size": lead.company_size,
-        "linkedin_url": lead.linkedin_url,
-        "linkedin_id": lead.linkedin_id,
-        "website": lead.website,
-        "form_url": lead.form_url,
-        "phone": lead.phone,
-        "country": lead.country,
-        "timezone": lead.timezone,
-        "stage": lead.stage,
-        "owner": lead.owner,
-        "source": lead.source,
-        "custom_fields": dict(lead.custom_fields or {}),
-        "deal_value": lead.deal_value,
-        "grade": lead.grade,
-        "score": lead.score,
-        "grade_reasons": list(lead.grade_reasons or []),
-        "graded_at": lead.graded_at,
-        "tags": lead.tags,
-        "created_at": lead.created_at,
-        "updated_at": lead.updated_at,
-    }
+    values = {key: getattr(lead, key) for key in LEAD_RECORD_KEYS if key != "tags"}
+    data = lead_record(values, lead.tags)
     if with_notes:
         data["notes"] = [
             {"id": n.id, "body": n.body, "author": n.author, "created_at": n.created_at}
