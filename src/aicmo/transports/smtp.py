@@ -294,6 +294,12 @@ class _SessionFailure(Exception):
         self.enhanced = parse_enhanced_status(text)
 
 
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+)
+
+
 class _Client(smtplib.SMTP):
     """An :class:`smtplib.SMTP` whose socket comes from ``open_socket``.
 
@@ -315,6 +321,24 @@ class _Client(smtplib.SMTP):
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return self._open_socket(timeout)
+
+    # smtplib quotes every address through the email package's full address parser, a
+    # third of a send's own CPU; a plain dot-atom address comes out of it as "<addr>"
+    # (property-tested), so that is written directly and anything else goes the long way.
+
+    def mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        if not _PLAIN_ADDRESS.fullmatch(sender) or any(o.lower() == "smtputf8" for o in options):
+            return super().mail(sender, options)
+        optionlist = " " + " ".join(options) if options and self.does_esmtp else ""
+        self.putcmd("mail", f"from:<{sender}>{optionlist}")
+        return self.getreply()
+
+    def rcpt(self, recip: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+        if not _PLAIN_ADDRESS.fullmatch(recip):
+            return super().rcpt(recip, options)
+        optionlist = " " + " ".join(options) if options and self.does_esmtp else ""
+        self.putcmd("rcpt", f"to:<{recip}>{optionlist}")
+        return self.getreply()
 
 
 class _Session:
