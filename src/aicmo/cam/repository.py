@@ -4,13 +4,14 @@ queries. Comments name the index each query uses and what it locks.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, func, insert, or_, select, text
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -98,31 +99,33 @@ def bump_metric(
     by: int = 1,
 ) -> None:
     """Upsert one rollup row: primary key lookup, row lock on PostgreSQL."""
-    values = {
-        "workspace_id": workspace_id,
-        "day": day,
-        "campaign_key": campaign_id or 0,
-        "step_key": step_index if step_index is not None else -1,
-        "variant_key": variant or "",
-        "mailbox_key": mailbox_id or 0,
-        "channel": channel,
-        column: by,
-    }
-    stmt = dialect_insert(db, MetricsDailyDB.__table__).values(**values)
-    target = getattr(MetricsDailyDB.__table__.c, column)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[
-            "workspace_id",
-            "day",
-            "campaign_key",
-            "step_key",
-            "variant_key",
-            "mailbox_key",
-            "channel",
-        ],
-        set_={column: target + by},
+    db.execute(
+        _metric_upsert(db.get_bind().dialect.name, column),
+        {
+            "workspace_id": workspace_id,
+            "day": day,
+            "campaign_key": campaign_id or 0,
+            "step_key": step_index if step_index is not None else -1,
+            "variant_key": variant or "",
+            "mailbox_key": mailbox_id or 0,
+            "channel": channel,
+            "by": by,
+        },
     )
-    db.execute(stmt)
+
+
+@functools.lru_cache(maxsize=64)
+def _metric_upsert(dialect: str, column: str) -> Any:
+    """The upsert for one counter, built once (it runs for every group of sends)."""
+    table = cast(Table, MetricsDailyDB.__table__)
+    keys = ("workspace_id", "day", "campaign_key", "step_key", "variant_key", "mailbox_key")
+    values: dict[str, Any] = {key: bindparam(key) for key in (*keys, "channel")}
+    values[column] = bindparam("by")
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
+    return stmt.on_conflict_do_update(
+        index_elements=[*keys, "channel"],
+        set_={column: getattr(table.c, column) + bindparam("by")},
+    )
 
 
 def metric_totals(
@@ -130,7 +133,7 @@ def metric_totals(
 ) -> dict[str, dict[str, int]]:
     """Counter sums per channel since a day (primary-key range scan)."""
     cols = sorted(set(METRIC_COLUMNS.values()))
-    table = MetricsDailyDB.__table__
+    table = cast(Table, MetricsDailyDB.__table__)
     stmt = select(table.c.channel, *[func.coalesce(func.sum(table.c[c]), 0).label(c) for c in cols])
     stmt = stmt.where(table.c.workspace_id == workspace_id, table.c.day >= since)
     if campaign_id is not None:

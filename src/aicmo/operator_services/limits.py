@@ -10,9 +10,11 @@ gone (SENDING, UNKNOWN and all sent states), by the time its attempt was recorde
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import ChannelConfigDB, MailboxDB, OutreachMessageDB
@@ -103,28 +105,31 @@ def window_counts(
     anything recorded after ``now`` (a clock behind another worker's) sends the caller
     to the exact arithmetic.
     """
+    params: dict[str, Any] = {"hour_start": now - HOUR, "now": now, "day_start": now - DAY}
     if mailbox_id is not None:
-        scope = [OutreachMessageDB.mailbox_id == mailbox_id]
+        params["mailbox_id"] = mailbox_id
     else:
-        scope = [
-            OutreachMessageDB.workspace_id == workspace_id,
-            OutreachMessageDB.channel == channel.value,
-        ]
-    hour, day, later, last = db.execute(
-        select(
-            func.count().filter(
-                OutreachMessageDB.created_at > now - HOUR, OutreachMessageDB.created_at <= now
-            ),
-            func.count().filter(OutreachMessageDB.created_at <= now),
-            func.count().filter(OutreachMessageDB.created_at > now),
-            func.max(OutreachMessageDB.created_at),
-        ).where(
-            *scope,
-            OutreachMessageDB.created_at > now - DAY,
-            OutreachMessageDB.status.in_(COUNTED),
-        )
-    ).one()
+        params.update(workspace_id=workspace_id, channel=channel.value)
+    hour, day, later, last = db.execute(_window_counts_query(mailbox_id is not None), params).one()
     return int(hour), int(day), int(later), _aware(last) if last is not None else None
+
+
+@functools.lru_cache(maxsize=2)
+def _window_counts_query(per_mailbox: bool) -> Any:
+    """The counting query of :func:`window_counts`, built once (it runs for every chunk
+    of sends, twice)."""
+    m = OutreachMessageDB
+    if per_mailbox:
+        scope = [m.mailbox_id == bindparam("mailbox_id")]
+    else:
+        scope = [m.workspace_id == bindparam("workspace_id"), m.channel == bindparam("channel")]
+    now: Any = bindparam("now")
+    return select(
+        func.count().filter(m.created_at > bindparam("hour_start"), m.created_at <= now),
+        func.count().filter(m.created_at <= now),
+        func.count().filter(m.created_at > now),
+        func.max(m.created_at),
+    ).where(*scope, m.created_at > bindparam("day_start"), m.status.in_(COUNTED))
 
 
 def check_channel_limits(
