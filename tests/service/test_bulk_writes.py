@@ -125,3 +125,35 @@ def test_naive_datetimes_are_refused_as_by_the_orm(db: Session) -> None:
                 "detail": {},
             },
         )
+
+
+def test_an_update_must_give_every_column_that_has_an_onupdate(db: Session) -> None:
+    with pytest.raises(ValueError, match="updated_at"):
+        bulk.update_rows(db, MESSAGES, [{"id": 1, "status": "SENT"}])
+
+
+def test_a_json_none_is_stored_as_the_orm_stores_it(db: Session) -> None:
+    """A per-row None goes through the column's processor too (JSON null, as the ORM)."""
+    bulk.insert_rows(
+        db,
+        MESSAGES,
+        [{"idempotency_key": "k1", "details": None}, {"idempotency_key": "k2", "details": {}}],
+        shared={
+            "workspace_id": 1,
+            "channel": "EMAIL",
+            "status": "SENDING",
+            "message_type": "x",
+            "retry_count": 0,
+            "created_at": AT,
+            "updated_at": AT,
+        },
+    )
+    db.add(
+        OutreachMessageDB(
+            channel="EMAIL", status="SENDING", idempotency_key="k3", created_at=AT, details=None
+        )
+    )
+    db.commit()
+    first, second, orm = _messages(db)
+    assert first.details == orm.details
+    assert second.details == {}

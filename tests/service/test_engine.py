@@ -3,6 +3,7 @@ stop on reply, pause, claims, and recovery of a worker killed mid-send."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -219,7 +220,7 @@ def test_stopping_mid_batch_finishes_the_chunk_in_flight_and_releases_the_rest(
 ) -> None:
     """SIGTERM: no new send starts; what was claimed and not sent is due for the next worker
     at once (not after the lease), and nothing is left SENDING."""
-    from aicmo.operator_services.dispatch import GROUP
+    from aicmo.operator_services.dispatch import FIRST_GROUP, GROUP
 
     total = GROUP * 2 + 7
     for i in range(total):
@@ -237,15 +238,15 @@ def test_stopping_mid_batch_finishes_the_chunk_in_flight_and_releases_the_rest(
     result = run_due(db, now=T0, worker="w1", batch=total, stopping=stopping)
     db.rollback()
     sent = list(db.scalars(select(OutreachMessageDB.status)))
-    assert sent == ["SENT"] * GROUP
-    assert result["by_outcome"]["released"] == total - GROUP
+    assert sent == ["SENT"] * FIRST_GROUP
+    assert result["by_outcome"]["released"] == total - FIRST_GROUP
     rows = list(db.scalars(select(EnrollmentDB).where(EnrollmentDB.state == "ACTIVE")))
     waiting = [e for e in rows if e.last_message_id is None]
-    assert len(waiting) == total - GROUP
+    assert len(waiting) == total - FIRST_GROUP
     assert all(e.claimed_by is None and e.next_run_at is not None for e in waiting)
     assert all(e.next_run_at is not None and e.next_run_at <= T0 for e in waiting)
     # Another worker takes them at once.
-    assert len(claim_due(db, now=T0, worker="w2", batch=total)) == total - GROUP
+    assert len(claim_due(db, now=T0, worker="w2", batch=total)) == total - FIRST_GROUP
 
 
 def test_a_failure_while_preparing_a_chunk_still_records_the_chunk_already_sent(
@@ -255,7 +256,7 @@ def test_a_failure_while_preparing_a_chunk_still_records_the_chunk_already_sent(
     fails, the sends already made are still recorded as SENT (not left to turn UNKNOWN)."""
     from aicmo.operator_services import dispatch as batched
 
-    total = batched.GROUP + 5
+    total = batched.FIRST_GROUP + batched.GROUP + 5
     for i in range(total):
         ops.create_lead(db, email=f"f{i}@fail.example", tags=["fail"])
     steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
@@ -278,8 +279,9 @@ def test_a_failure_while_preparing_a_chunk_still_records_the_chunk_already_sent(
     statuses = sorted(db.scalars(select(OutreachMessageDB.status)))
     # The first chunk went out and is recorded; the second was committed SENDING and
     # never handed over: a later tick calls it UNKNOWN (never resent blindly).
-    assert statuses.count("SENT") == batched.GROUP
-    assert statuses.count("SENDING") == total - batched.GROUP
+    first, second = batched.FIRST_GROUP, batched.GROUP
+    assert statuses.count("SENT") == first
+    assert statuses.count("SENDING") == second
 
 
 def test_the_batched_path_renders_with_the_same_lead_as_the_one_by_one_path(
@@ -317,3 +319,43 @@ def test_the_batched_path_renders_with_the_same_lead_as_the_one_by_one_path(
     )
     assert message.body == expected
     assert message.body == "Rae at Render Co: Alpha,zeta; pro x12; r@render.example"
+
+
+def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a slow server, a chunk and the one queued behind it must be sent and recorded
+    long before their claims' lease runs out (else another worker could call them UNKNOWN
+    while they are being sent)."""
+    from aicmo.operator_services import dispatch as batched
+    from aicmo.operator_services.uow import utcnow
+    from aicmo.transports.outbox import OutboxTransport
+
+    total = batched.GROUP * 2  # 2 s of sending: inside the batch's 3 s lease
+    for i in range(total):
+        ops.create_lead(db, email=f"s{i}@slow.example", tags=["slow"])
+    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
+    start = utcnow() - timedelta(minutes=1)
+    campaigns.create_campaign(db, "Slow", steps=steps, audience={"tag": "slow"}, now=start)
+    campaigns.start_campaign(db, "Slow", now=start)
+    real_send = OutboxTransport.send
+
+    def slow_send(self: OutboxTransport, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.02)  # a server that takes 20 ms per message
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(OutboxTransport, "send", slow_send)
+    real_settle = batched._settle
+    ages: list[float] = []
+
+    def settle(session: Session, ready: list[Any], future: Any, at: datetime) -> Any:
+        result = real_settle(session, ready, future, at)
+        ages.append((utcnow() - at).total_seconds())
+        return result
+
+    monkeypatch.setattr(batched, "_settle", settle)
+    lease = timedelta(seconds=3)
+    result = run_due(db, now=utcnow(), worker="w1", batch=total, lease=lease, clock=utcnow)
+    assert result["by_outcome"] == {"complete": total}
+    # Every chunk recorded within half the lease of its claims' renewal (budget: a quarter).
+    assert ages and max(ages) < lease.total_seconds() / 2, ages

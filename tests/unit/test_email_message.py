@@ -24,7 +24,7 @@ from typing import Any, cast
 import dkim  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from email_validator import validate_email
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from aicmo.cam.outreach import email_message
@@ -914,6 +914,8 @@ LIST_ITEM = st.text(
 
 
 @settings(max_examples=500, deadline=None)
+@example(items=["x" * 80, "yyy"])  # a first item too long for the first line
+@example(items=[f"<https://example.com/u/{'t' * 60}>", "<mailto:a@example.com>"])
 @given(items=st.lists(LIST_ITEM.map(lambda s: f"<{s}>") | LIST_ITEM, min_size=1, max_size=3))
 def test_property_fast_header_writer_folds_lists_like_the_stock_generator(
     items: list[str],

@@ -7,8 +7,9 @@ dialect, each value goes through its column type's own bind processor (so the st
 form is exactly what SQLAlchemy would store), values shared by all rows are processed
 once, and ``executemany`` gets plain tuples.
 
-No Python-side column defaults are applied: a column with one that a statement leaves
-out is an error when the statement is compiled, not a silently missing value.
+No Python-side column defaults or ``onupdate`` values are applied: a column with one that
+a statement leaves out is an error when the statement is compiled, not a silently
+missing or stale value.
 """
 
 from __future__ import annotations
@@ -44,14 +45,17 @@ def _processor(table: Table, column: str, dialect: Dialect) -> _Processor:
     return table.c[column].type._cached_bind_processor(dialect)
 
 
-def _check_defaults(table: Table, given: set[str]) -> None:
+def _check_defaults(table: Table, given: set[str], *, update: bool = False) -> None:
     missing = [
         c.name
         for c in table.columns
-        if c.default is not None and not c.primary_key and c.name not in given
+        if (c.onupdate if update else c.default) is not None
+        and not c.primary_key
+        and c.name not in given
     ]
     if missing:
-        raise ValueError(f"bulk insert into {table.name} must give {', '.join(missing)}")
+        what = "update of" if update else "insert into"
+        raise ValueError(f"bulk {what} {table.name} must give {', '.join(missing)}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -70,6 +74,7 @@ def _insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Compil
 
 @functools.lru_cache(maxsize=64)
 def _update(table: Table, columns: tuple[str, ...], key: str, dialect: Dialect) -> _Compiled:
+    _check_defaults(table, set(columns), update=True)
     mark = _placeholder(dialect)
     quote = dialect.identifier_preparer.quote
     sets = ", ".join(f"{quote(c)} = {mark}" for c in columns)
@@ -101,7 +106,8 @@ def _rows(
                 values.append(value)
             else:
                 raw = row[name]
-                values.append(proc(raw) if proc is not None and raw is not None else raw)
+                # None too: a JSON column stores it as JSON null, as SQLAlchemy does.
+                values.append(proc(raw) if proc is not None else raw)
         out.append(tuple(values))
     return out
 

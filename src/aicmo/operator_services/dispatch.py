@@ -93,6 +93,8 @@ log = logging.getLogger("aicmo.dispatch")
 #: Messages per chunk at most: SENDING committed, sent, outcomes committed. Bounds what a
 #: crash can leave UNKNOWN.
 GROUP = 50
+#: The first chunk of a batch, sent alone and timed before anything is queued behind it.
+FIRST_GROUP = 10
 
 
 @dataclass(frozen=True)
@@ -618,14 +620,21 @@ def dispatch(
     back: list[int] = []
     tick = clock or (lambda: now)
     size, pos = GROUP, 0
-    # Chunks handed to the sender and not yet recorded, oldest first (at most two).
-    pending: list[tuple[list[_Item], Future[list[_Outcome]], datetime]] = []
+    # Chunks handed to the sender and not yet recorded, oldest first (at most two), with
+    # when each was started.
+    pending: list[tuple[list[_Item], Future[_Delivered], datetime, float]] = []
+    # Seconds per message from claim renewal to recorded outcome; until one chunk has
+    # been timed nothing is queued behind another, and the first chunk is small.
+    timed: float | None = None
+    size = FIRST_GROUP
     with _sender() as sender:
         try:
             while pos < len(items):
                 if stopping is not None and stopping():
                     left = [i.enrollment.id for i in items[pos:]]
-                    what["released"] += release_claims(db, left, worker=worker)
+                    released = release_claims(db, left, worker=worker)
+                    if released:
+                        what["released"] += released
                     break
                 chunk = items[pos : pos + size]
                 pos += len(chunk)
@@ -635,34 +644,42 @@ def dispatch(
                 lost = [i.enrollment.id for i in chunk if i.enrollment.id not in mine]
                 # Lost claims belong to another worker now: not ours to send or hand back.
                 chunk = [i for i in chunk if i.enrollment.id in mine]
-                what["claim lost"] += len(lost)
-                if what["claim lost"] == 0:
-                    del what["claim lost"]
+                if lost:
+                    what["claim lost"] += len(lost)
                 if not chunk:
                     continue
                 ready, handed = _record_sending(db, chunk, at)
                 back += handed
                 outgoing = _prepare(db, ready, at)
                 # Queued behind the chunk on the wire, whose outcomes are recorded meanwhile.
-                pending.append((ready, sender.submit(_deliver, outgoing, at), at))
-                if len(pending) > 1:
-                    what.update(_settle(db, *pending.pop(0)))
-                per_message = (time.monotonic() - began) / max(1, len(chunk))
-                # Keep a chunk under a quarter of the lease.
-                size = max(1, min(GROUP, int(lease.total_seconds() / 4 / max(per_message, 1e-4))))
+                pending.append((ready, sender.submit(_deliver, outgoing, at), at, began))
+                while len(pending) > (0 if timed is None else 1):
+                    done, future, done_at, done_began = pending.pop(0)
+                    what.update(_settle(db, done, future, done_at))
+                    if done:
+                        timed = (time.monotonic() - done_began) / len(done)
+                        size = _chunk_size(lease, timed)
         except BaseException:
             db.rollback()
             raise
         finally:
-            # Whatever stopped the loop, the sends handed over are recorded: otherwise
-            # they would turn UNKNOWN although their outcome is known.
+            # Whatever stopped the loop, the sends handed over are recorded (a chunk whose
+            # recording itself failed stays SENDING: UNKNOWN later, never resent).
             while pending:
+                done, future, done_at, _ = pending.pop(0)
                 try:
-                    what.update(_settle(db, *pending.pop(0)))
+                    what.update(_settle(db, done, future, done_at))
                 except Exception:
                     db.rollback()
                     log.exception("the outcomes of a chunk could not be recorded")
     return what, back
+
+
+def _chunk_size(lease: timedelta, per_message: float) -> int:
+    """Messages per chunk such that two chunks (the one on the wire and the one queued
+    behind it) go out within a quarter of the lease: a claim never expires mid-send."""
+    budget = lease.total_seconds() / 4 / 2
+    return max(1, min(GROUP, int(budget / max(per_message, 1e-4))))
 
 
 #: How long a thread may hold the interpreter lock while another waits for it, during
@@ -727,11 +744,8 @@ def _renew_claims(
 
 @dataclass(frozen=True, slots=True)
 class _Envelope:
-    """What building one message needs, copied out of the ORM rows."""
+    """What building one message needs, copied out of the rows."""
 
-    address: str
-    global_key: str
-    rcpt: str
     content: EmailContent
     envelope: EmailEnvelope
     rfc_id: str
@@ -791,9 +805,6 @@ def _prepare(db: Session, ready: list[_Item], now: datetime) -> list[_Outgoing]:
                 dkim_keys[mb.id] = decrypt_secret(mb.dkim_key, settings).encode()
             dkim = (mb.dkim_domain, mb.dkim_selector, dkim_keys[mb.id])
         env = _Envelope(
-            address=address,
-            global_key=f"{namespace}:{item.key}",
-            rcpt=lead.email,
             content=EmailContent(subject=item.rendered_subject, text=item.rendered_body, html=None),
             envelope=EmailEnvelope(
                 from_name=(mb.from_name or "") if mb else settings.sender_name,
@@ -816,37 +827,54 @@ def _prepare(db: Session, ready: list[_Item], now: datetime) -> list[_Outgoing]:
         except (ChannelError, ConfigurationError) as err:
             message = err
         outgoing.append(
-            _Outgoing(transport_for(mb, settings), message, address, env.rcpt, env.global_key)
+            _Outgoing(
+                transport_for(mb, settings), message, address, lead.email, f"{namespace}:{item.key}"
+            )
         )
     return outgoing
 
 
-def _deliver(outgoing: list[_Outgoing], now: datetime) -> list[_Outcome]:
+@dataclass
+class _Delivered:
+    """What the sender thread did with a chunk: an outcome for each message it handed
+    over, in order, and the unexpected error that stopped it, if any (the message it was
+    sending then, and the rest, stay SENDING: they become UNKNOWN, never resent)."""
+
+    outcomes: list[_Outcome]
+    error: BaseException | None = None
+
+
+def _deliver(outgoing: list[_Outgoing], now: datetime) -> _Delivered:
     """The sender thread: hand each message to its transport, in order."""
-    outcomes: list[_Outcome] = []
+    done = _Delivered([])
     for out in outgoing:
         try:
             if isinstance(out.message, AicmoError):
                 raise out.message
-            outcomes.append(
+            done.outcomes.append(
                 out.transport.send(
                     out.message, mail_from=out.mail_from, rcpt_to=out.rcpt, now=now, key=out.key
                 )
             )
         except (ChannelError, ConfigurationError) as err:
-            outcomes.append(err)
-    return outcomes
+            done.outcomes.append(err)
+        except Exception as err:  # a bug or an unmapped error: keep what is known
+            done.error = err
+            break
+    return done
 
 
 def _settle(
-    db: Session, ready: list[_Item], sending: Future[list[_Outcome]], now: datetime
+    db: Session, ready: list[_Item], sending: Future[_Delivered], now: datetime
 ) -> Counter[str]:
     """Wait for a chunk's sends and record them: the accepted ones in bulk, the others one
-    by one (bounce, failure, unknown) exactly as the one-by-one path does."""
+    by one (bounce, failure, unknown) exactly as the one-by-one path does. An unexpected
+    error of the sender thread is raised after what it did has been recorded."""
     what: Counter[str] = Counter()
     sent: list[_Item] = []
     failed: list[tuple[_Item, AicmoError]] = []
-    for item, outcome in zip(ready, sending.result(), strict=True):
+    delivered = sending.result()
+    for item, outcome in zip(ready, delivered.outcomes, strict=False):
         if isinstance(outcome, SendReceipt):
             item.transport, item.response = outcome.transport, outcome.response[:500]
             sent.append(item)
@@ -864,6 +892,8 @@ def _settle(
             assert enrollment is not None
             kind = apply_outcome(db, enrollment, _outcome_of(row), now, message_id=row.id)
         what[kind] += 1
+    if delivered.error is not None:
+        raise delivered.error
     return what
 
 

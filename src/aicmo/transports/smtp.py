@@ -330,14 +330,14 @@ class _Client(smtplib.SMTP):
         if not _PLAIN_ADDRESS.fullmatch(sender) or any(o.lower() == "smtputf8" for o in options):
             return super().mail(sender, options)
         optionlist = " " + " ".join(options) if options and self.does_esmtp else ""
-        self.putcmd("mail", f"from:<{sender}>{optionlist}")
+        self.putcmd("mail", f"FROM:<{sender}>{optionlist}")
         return self.getreply()
 
     def rcpt(self, recip: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
         if not _PLAIN_ADDRESS.fullmatch(recip):
             return super().rcpt(recip, options)
         optionlist = " " + " ".join(options) if options and self.does_esmtp else ""
-        self.putcmd("rcpt", f"to:<{recip}>{optionlist}")
+        self.putcmd("rcpt", f"TO:<{recip}>{optionlist}")
         return self.getreply()
 
 

@@ -350,22 +350,33 @@ class _Generator(BytesGenerator):
             plain = type(value) is str and value.isascii() and value.isprintable()
             if plain and len(name) + 2 + len(value) <= _FOLD_AT:
                 write(f"{name}: {value}\r\n".encode("ascii"))
-            elif plain and _two_items(value):
+            elif plain and _two_items(value) and len(name) + 3 + value.index(",") <= _FOLD_AT:
                 # "<https:...>, <mailto:...>" too long for one line: compat32 breaks it
                 # after the comma, and only there (no other space, comma or semicolon).
-                first, _, second = value.partition(", ")
-                write(f"{name}: {first},\r\n {second}\r\n".encode("ascii"))
+                write(_after_comma(name, value))
             elif type(value) is _AsciiHeader and _two_items(value.text):
                 # The same as a Header, whose first line does not count the name.
                 text = value.text
                 if len(text) <= _FOLD_AT:
                     write(f"{name}: {text}\r\n".encode("ascii"))
                 else:
-                    first, _, second = text.partition(", ")
-                    write(f"{name}: {first},\r\n {second}\r\n".encode("ascii"))
+                    write(_after_comma(name, text))
             else:
-                write(_POLICY.fold_binary(name, value))
+                folded = _POLICY.fold_binary(name, value)
+                # As newer standard libraries check (CVE-2024-6923): a line break inside a
+                # header must be a fold, never the start of a new field.
+                if _BARE_BREAK_RE.search(folded[:-2]):
+                    raise ValidationError(f"header {name} would break its line", field=name)
+                write(folded)
         write(b"\r\n")
+
+
+_BARE_BREAK_RE = re.compile(rb"\r\n(?![ \t])|\r(?!\n)|(?<!\r)\n")
+
+
+def _after_comma(name: str, value: str) -> bytes:
+    first, _, second = value.partition(", ")
+    return f"{name}: {first},\r\n {second}\r\n".encode("ascii")
 
 
 def _two_items(value: str) -> bool:
