@@ -2,7 +2,8 @@
 
 One tick = recover attempts a dead worker left SENDING, claim and process due
 enrollments, write the heartbeat that ``/healthz`` reads. Mailboxes are polled every tick;
-open operator tasks are checked for leads that said stop once a minute, LinkedIn provider
+open operator tasks are checked for leads that said stop, and campaigns with nothing left
+to run are marked FINISHED, once a minute; LinkedIn provider
 accounts every five (their APIs are metered).
 ``concurrency`` runs that many loops in threads, each with its own session and claim
 name. SIGTERM / Ctrl-C set ``stop``: the send in flight finishes, the loop exits and
@@ -29,6 +30,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from aicmo.errors import AicmoError
+from aicmo.operator_services.campaigns import finish_campaigns
 from aicmo.operator_services.engine import run_due
 from aicmo.operator_services.health import record_stop, record_tick
 from aicmo.operator_services.inbox import poll_all
@@ -115,6 +117,7 @@ def tick(
     result: dict[str, Any] = {"processed": 0, "by_outcome": {}, "recovered_unknown": 0}
     polled = 0
     replies = 0
+    finished = 0
     try:
         result = run_due(
             db,
@@ -126,6 +129,8 @@ def tick(
             withdraw_tasks=sweep_tasks,
             stopping=stopping,
         )
+        if sweep_tasks:
+            finished = len(finish_campaigns(db, now=utcnow()))
         if poll_mail:
             polled = len(poll_all(db))
         if poll_linkedin_now:
@@ -140,6 +145,7 @@ def tick(
         "tasks_withdrawn": result.get("tasks_withdrawn", 0),
         "mailboxes_polled": polled,
         "linkedin_replies": replies,
+        "campaigns_finished": finished,
         "ms": round((time.perf_counter() - began) * 1000, 1),
         **{f"n_{k.replace(' ', '_')}": v for k, v in result["by_outcome"].items()},
     }

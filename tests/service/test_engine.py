@@ -359,3 +359,32 @@ def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
     assert result["by_outcome"] == {"complete": total}
     # Every chunk recorded within half the lease of its claims' renewal (budget: a quarter).
     assert ages and max(ages) < lease.total_seconds() / 2, ages
+
+
+def test_a_campaign_with_nothing_left_to_run_is_finished_and_restarts_for_newcomers(
+    db: Session,
+) -> None:
+    """FINISHED once every enrollment is done (none ACTIVE, none WAITING for a person);
+    starting it again enrolls the audience's newcomers and makes it ACTIVE again."""
+    from aicmo.operator_services.campaigns import campaign_status, finish_campaigns
+
+    ops.create_lead(db, email="one@finish.example", tags=["fin"])
+    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
+    campaigns.create_campaign(db, "Fin", steps=steps, audience={"tag": "fin"}, now=T0)
+    assert finish_campaigns(db, now=T0) == []  # a draft is not finished
+    campaigns.start_campaign(db, "Fin", now=T0)
+    assert finish_campaigns(db, now=T0) == []  # still something to send
+    run_due(db, now=T0, worker="w1")
+    [finished] = finish_campaigns(db, now=T0)
+    status = campaign_status(db, "Fin")
+    assert (status["status"], status["finished_at"]) == ("FINISHED", T0)
+    assert status["enrollments"] == {"COMPLETED": 1}
+    # Nothing new in the audience: it stays finished.
+    assert campaigns.start_campaign(db, "Fin", now=T0)["enrolled"] == 0
+    assert campaign_status(db, "Fin")["status"] == "FINISHED"
+    ops.create_lead(db, email="two@finish.example", tags=["fin"])
+    restarted = campaigns.start_campaign(db, "Fin", now=T0)
+    assert (restarted["status"], restarted["enrolled"]) == ("ACTIVE", 1)
+    assert finish_campaigns(db, now=T0) == []
+    assert finished == status["id"]
+    assert campaign_status(db, "Fin")["enrollments"] == {"COMPLETED": 1, "ACTIVE": 1}

@@ -29,7 +29,7 @@ from aicmo.cam.domain.sequencing import Sequence, channels_for, parse_steps
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
 from aicmo.transports.rendering import validate_template
 
 STATES = ("DRAFT", "ACTIVE", "PAUSED", "FINISHED")
@@ -273,8 +273,8 @@ def start_campaign(
         raise ValidationError("campaign not started: " + "; ".join(report["errors"]))
     with unit_of_work(db):
         campaign = _campaign(db, ref, workspace_id)
-        if campaign.status == "FINISHED":
-            raise ValidationError("a finished campaign cannot be started again", field="status")
+        # A FINISHED campaign starts again for the audience's newcomers (an evergreen
+        # audience); the sweep finishes it again once they are done.
         seq = campaign_sequence(db, campaign)
         first_at = now + timedelta(hours=seq.steps[0].delay_hours)
         have = set(
@@ -301,7 +301,9 @@ def start_campaign(
         ]
         if new:
             db.execute(insert(EnrollmentDB), new)
-        campaign.status = "ACTIVE"
+        if campaign.status != "FINISHED" or new:
+            campaign.status = "ACTIVE"
+            campaign.finished_at = None
         campaign.started_at = campaign.started_at or now
         repo.add_event(
             db,
@@ -317,6 +319,37 @@ def start_campaign(
         "enrolled": len(new),
         "lead_problems": report["lead_problems"],
     }
+
+
+def finish_campaigns(db: Session, *, now: datetime) -> list[int]:
+    """Mark FINISHED each ACTIVE campaign that has enrollments and none left to run or to
+    decide (no ACTIVE, no WAITING); returns their ids. The worker sweeps once a minute."""
+    open_ = (
+        select(EnrollmentDB.id)
+        .where(
+            EnrollmentDB.campaign_id == CampaignDB.id,
+            EnrollmentDB.state.in_(("ACTIVE", "WAITING")),
+        )
+        .exists()
+    )
+    started = select(EnrollmentDB.id).where(EnrollmentDB.campaign_id == CampaignDB.id).exists()
+    with write_unit(db):
+        done = list(
+            db.scalars(select(CampaignDB).where(CampaignDB.status == "ACTIVE", started, ~open_))
+        )
+        for campaign in done:
+            campaign.status = "FINISHED"
+            campaign.finished_at = now
+            repo.add_event(
+                db,
+                campaign.workspace_id,
+                OutreachEvent(
+                    type=EventType.CHANNEL_CONFIG_CHANGED,
+                    occurred_at=now,
+                    detail={"campaign": campaign.id, "finished": True},
+                ),
+            )
+    return [c.id for c in done]
 
 
 def set_campaign_status(
