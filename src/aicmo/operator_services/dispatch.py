@@ -69,6 +69,7 @@ from aicmo.operator_services.email_sending import (
     installation_namespace,
     lead_context,
     record_outcome,
+    sending_mailboxes,
     transport_for,
 )
 from aicmo.operator_services.leads import lead_record
@@ -347,17 +348,7 @@ def _assign(
         channel_room = min(config.rate_limit_per_hour - hour, config.rate_limit_per_day - day)
     if channel_room <= 0:
         return [], items
-    mailboxes = list(
-        db.scalars(
-            select(MailboxDB)
-            .where(
-                MailboxDB.workspace_id == workspace_id,
-                MailboxDB.enabled.is_(True),
-                MailboxDB.smtp_host.is_not(None),
-            )
-            .order_by(MailboxDB.id)
-        )
-    )
+    mailboxes = sending_mailboxes(db, workspace_id)
     go = items[:channel_room]
     rest = items[channel_room:]
     if not mailboxes:

@@ -124,15 +124,9 @@ def installation_namespace(db: Session, workspace_id: int) -> str:
     return hashlib.sha256(f"namespace:{ws.hash_salt}".encode()).hexdigest()[:12]
 
 
-def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Settings) -> Sender:
-    """The enabled SMTP mailbox with room under its caps, least used today first.
-
-    With no SMTP mailbox configured at all, the settings' identity and the local outbox.
-
-    Raises:
-        RateLimitedError: every mailbox is at its hourly or daily cap.
-    """
-    mailboxes = list(
+def sending_mailboxes(db: Session, workspace_id: int) -> list[MailboxDB]:
+    """The workspace's enabled SMTP mailboxes, in a stable order."""
+    return list(
         db.scalars(
             select(MailboxDB)
             .where(
@@ -143,6 +137,17 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
             .order_by(MailboxDB.id)
         )
     )
+
+
+def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Settings) -> Sender:
+    """The enabled SMTP mailbox with room under its caps, least used today first.
+
+    With no SMTP mailbox configured at all, the settings' identity and the local outbox.
+
+    Raises:
+        RateLimitedError: every mailbox is at its hourly or daily cap.
+    """
+    mailboxes = sending_mailboxes(db, workspace_id)
     if not mailboxes:
         return Sender(None, settings.sender_name, settings.sender_email, None, None)
     best: tuple[int, MailboxDB] | None = None
