@@ -157,3 +157,29 @@ def test_a_json_none_is_stored_as_the_orm_stores_it(db: Session) -> None:
     first, second, orm = _messages(db)
     assert first.details == orm.details
     assert second.details == {}
+
+
+def test_insert_returning_gives_each_new_row_its_key(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tiny statement budget: 7 rows of 10 values go two rows per statement.
+    monkeypatch.setattr(bulk, "_MAX_PARAMS", 21)
+    rows = [
+        {"idempotency_key": f"k{i}", "subject": f'it\'s {i}% "odd"', "body": None} for i in range(7)
+    ]
+    shared = {
+        "workspace_id": 1,
+        "channel": "EMAIL",
+        "message_type": "cold_outreach",
+        "retry_count": 0,
+        "status": "SENDING",
+        "created_at": AT,
+        "updated_at": AT,
+    }
+    returned = bulk.insert_returning(db, MESSAGES, rows, ("idempotency_key", "id"), shared=shared)
+    db.commit()
+    stored = {m.idempotency_key: m for m in _messages(db)}
+    assert sorted(returned) == sorted((key, m.id) for key, m in stored.items())
+    assert len(stored) == 7
+    assert stored["k3"].subject == 'it\'s 3% "odd"' and stored["k3"].body is None
+    assert stored["k3"].created_at == AT and stored["k3"].workspace_id == 1

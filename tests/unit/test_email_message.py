@@ -932,3 +932,61 @@ def test_property_fast_header_writer_folds_lists_like_the_stock_generator(
         patch.setattr(email_message, "_Generator", BytesGenerator)
         stock = email_message._serialize(msg)
     assert ours == stock
+
+
+_DOMAINS = st.sampled_from(
+    [
+        "example.com",
+        "Example.COM",
+        "mail.example.co.uk",
+        "bücher.example",
+        "BÜCHER.example",
+        "xn--bcher-kva.example",
+        "localhost",
+        "example.local",
+        "example.invalid",
+        "example.test",
+        "example.123",
+        "-bad.example",
+        "a" * 64 + ".example",
+        ("a" * 63 + ".") * 4 + "example",
+        "example..com",
+        "[127.0.0.1]",
+        "",
+    ]
+)
+_LOCALS = st.text(
+    alphabet=st.sampled_from("aZ09.!#$%&'*+/=?^_`{|}~-\"@ é"), min_size=0, max_size=70
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.emails() | st.text(max_size=60) | st.builds("{}@{}".format, _LOCALS, _DOMAINS))
+def test_the_address_fast_path_agrees_with_email_validator(value: str) -> None:
+    from email_validator import EmailNotValidError
+
+    try:
+        result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+        expected: str | None = result.ascii_email or result.normalized
+    except EmailNotValidError:
+        expected = None
+    try:
+        got: str | None = email_message._valid_address.__wrapped__(value)
+    except EmailNotValidError:
+        got = None
+    assert got == expected
+
+
+def test_the_address_fast_path_validates_each_domain_once() -> None:
+    email_message._ascii_domain.cache_clear()
+    assert email_message._valid_address.__wrapped__("Zoe.A+x@Bücher.Example") == (
+        "Zoe.A+x@xn--bcher-kva.example"
+    )
+    assert email_message._valid_address.__wrapped__("max@bücher.example") == (
+        "max@xn--bcher-kva.example"
+    )
+    assert email_message._ascii_domain.cache_info().misses == 2  # two spellings
+    assert email_message._valid_address.__wrapped__("eva@BÜCHER.example").startswith("eva@")
+    assert email_message._ascii_domain.cache_info().hits == 0
+    email_message._valid_address.__wrapped__("zoe@bücher.example")
+    assert email_message._ascii_domain.cache_info().hits == 1

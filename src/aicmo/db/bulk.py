@@ -72,6 +72,28 @@ def _insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Compil
     return _Compiled(sql, tuple(_processor(table, c, dialect) for c in columns))
 
 
+@functools.lru_cache(maxsize=256)
+def _insert_returning(
+    table: Table, columns: tuple[str, ...], rows: int, returning: tuple[str, ...], dialect: Dialect
+) -> _Compiled:
+    """One multi-row INSERT … RETURNING: one statement for the server to run, and the new
+    rows' keys without a second query."""
+    single = _insert(table, columns, dialect)
+    mark = _placeholder(dialect)
+    quote = dialect.identifier_preparer.quote
+    one = f"({', '.join(mark for _ in columns)})"
+    head = single.sql.rpartition(" VALUES ")[0]
+    sql = (
+        f"{head} VALUES {', '.join(one for _ in range(rows))} "
+        f"RETURNING {', '.join(quote(c) for c in returning)}"
+    )
+    return _Compiled(sql, single.processors)
+
+
+#: Bound values per statement at most (PostgreSQL allows 65,535, SQLite 32,766).
+_MAX_PARAMS = 30_000
+
+
 @functools.lru_cache(maxsize=64)
 def _update(table: Table, columns: tuple[str, ...], key: str, dialect: Dialect) -> _Compiled:
     _check_defaults(table, set(columns), update=True)
@@ -129,6 +151,34 @@ def insert_rows(
     conn.exec_driver_sql(compiled.sql, _rows(compiled, columns, shared, rows))
 
 
+def insert_returning(
+    db: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str],
+    *,
+    shared: Mapping[str, Any] | None = None,
+) -> list[tuple[Any, ...]]:
+    """:func:`insert_rows`, giving back the ``returning`` columns of the new rows (in no
+    promised order: return a unique column to match them up). Needs INSERT … RETURNING
+    (PostgreSQL; SQLite 3.35 and later)."""
+    if not rows:
+        return []
+    shared = shared or {}
+    columns = tuple(sorted({*rows[0], *shared}))
+    conn = db.connection()
+    if not conn.dialect.insert_returning:
+        raise NotImplementedError("this database has no INSERT … RETURNING")
+    per = max(1, _MAX_PARAMS // len(columns))
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        compiled = _insert_returning(table, columns, len(part), tuple(returning), conn.dialect)
+        flat = [v for row in _rows(compiled, columns, shared, part) for v in row]
+        out.extend(tuple(r) for r in conn.exec_driver_sql(compiled.sql, tuple(flat)))
+    return out
+
+
 def update_rows(
     db: Session,
     table: Table,
@@ -148,4 +198,4 @@ def update_rows(
     conn.exec_driver_sql(compiled.sql, _rows(compiled, (*columns, key), shared, rows))
 
 
-__all__ = ["insert_rows", "update_rows"]
+__all__ = ["insert_returning", "insert_rows", "update_rows"]

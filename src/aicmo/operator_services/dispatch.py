@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -419,40 +419,44 @@ def _record_sending(
             ready.append(item)
         if ready:
             table = cast(Table, OutreachMessageDB.__table__)
-            bulk.insert_rows(
-                db,
-                table,
-                [
-                    {
-                        "lead_id": i.lead.id,
-                        "campaign_id": i.campaign.id,
-                        "enrollment_id": i.enrollment.id,
-                        "mailbox_id": i.mailbox.id if i.mailbox else None,
-                        "step_index": i.enrollment.step_index,
-                        "recipient": i.lead.email,
-                        "subject": i.rendered_subject,
-                        "body": i.rendered_body,
-                        "transport": i.transport,
-                        "idempotency_key": i.key,
-                        "rfc_message_id": i.rfc_id,
-                    }
-                    for i in ready
-                ],
-                shared={
-                    "workspace_id": workspace_id,
-                    "channel": ChannelType.EMAIL.value,
-                    "message_type": "cold_outreach",
-                    "status": MessageStatus.SENDING.value,
-                    "retry_count": 0,
-                    "scheduled_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            keyed = select(table.c.idempotency_key, table.c.id).where(
-                table.c.idempotency_key.in_([i.key for i in ready])
-            )
-            ids = dict(db.execute(keyed).all())
+            rows = [
+                {
+                    "lead_id": i.lead.id,
+                    "campaign_id": i.campaign.id,
+                    "enrollment_id": i.enrollment.id,
+                    "mailbox_id": i.mailbox.id if i.mailbox else None,
+                    "step_index": i.enrollment.step_index,
+                    "recipient": i.lead.email,
+                    "subject": i.rendered_subject,
+                    "body": i.rendered_body,
+                    "transport": i.transport,
+                    "idempotency_key": i.key,
+                    "rfc_message_id": i.rfc_id,
+                }
+                for i in ready
+            ]
+            shared = {
+                "workspace_id": workspace_id,
+                "channel": ChannelType.EMAIL.value,
+                "message_type": "cold_outreach",
+                "status": MessageStatus.SENDING.value,
+                "retry_count": 0,
+                "scheduled_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            ids: dict[str, int]
+            if db.get_bind().dialect.insert_returning:
+                returned = bulk.insert_returning(
+                    db, table, rows, ("idempotency_key", "id"), shared=shared
+                )
+                ids = {str(key): int(id_) for key, id_ in returned}
+            else:
+                bulk.insert_rows(db, table, rows, shared=shared)
+                keyed = select(table.c.idempotency_key, table.c.id).where(
+                    table.c.idempotency_key.in_([i.key for i in ready])
+                )
+                ids = dict(db.execute(keyed).all())
             for item in ready:
                 item.row_id = ids[item.key]
             _bulk_events(db, workspace_id, ready, EventType.MESSAGE_ATTEMPTED, now)
@@ -562,13 +566,13 @@ def _advance(db: Session, items: list[_Item], now: datetime) -> Counter[str]:
             shared={"status": MessageStatus.SENT.value, "sent_at": now, "updated_at": now},
         )
         _bulk_events(db, workspace_id, items, EventType.MESSAGE_SENT, now)
+        # Row by row through the primary key: a set-based IN … AND stage = 'NEW' lets the
+        # planner pick the stage index, and scan every NEW lead, on stale statistics.
         db.execute(
             update(leads)
-            .where(
-                leads.c.id.in_([i.lead.id for i in items]),
-                leads.c.stage == LeadStage.NEW.value,
-            )
-            .values(stage=LeadStage.CONTACTED.value)
+            .where(leads.c.id == bindparam("lead"), leads.c.stage == LeadStage.NEW.value)
+            .values(stage=LeadStage.CONTACTED.value, updated_at=now),
+            [{"lead": lead_id} for lead_id in sorted({i.lead.id for i in items})],
         )
         bulk.update_rows(
             db,

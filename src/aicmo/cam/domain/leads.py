@@ -58,7 +58,7 @@ def check_text(field: str, value: str, *, max_len: int = MAX_TEXT_FIELD) -> str:
 
 
 # RFC 5322 dot-atom of plain ASCII: the local part of nearly every real address.
-_SIMPLE_LOCAL_RE = re.compile(
+SIMPLE_LOCAL_RE = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 )
 
@@ -86,7 +86,7 @@ def normalize_email(value: str) -> tuple[str, str]:
     check_single_line("email", raw, max_len=320)
     local, at, domain = raw.rpartition("@")
     try:
-        if at and len(local) <= 64 and len(raw) <= 254 and _SIMPLE_LOCAL_RE.fullmatch(local):
+        if at and len(local) <= 64 and len(raw) <= 254 and SIMPLE_LOCAL_RE.fullmatch(local):
             normalized = f"{local}@{_normalized_domain(domain)}"
         else:
             normalized = validate_email(raw, check_deliverability=False).normalized
