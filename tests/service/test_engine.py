@@ -321,6 +321,57 @@ def test_the_batched_path_renders_with_the_same_lead_as_the_one_by_one_path(
     assert message.body == "Rae at Render Co: Alpha,zeta; pro x12; r@render.example"
 
 
+def test_claims_are_renewed_past_half_their_lease_and_one_lost_meanwhile_is_not_sent(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk whose claims have half their lease left goes without renewing them; a later
+    chunk renews, and a claim that expired meanwhile and went to another worker is that
+    worker's: not sent, not handed back."""
+    from sqlalchemy.orm import Session as OrmSession
+
+    from aicmo.operator_services import dispatch as batched
+
+    total = batched.FIRST_GROUP + 5
+    for i in range(total):
+        ops.create_lead(db, email=f"l{i}@lease.example", tags=["lease"])
+    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
+    campaigns.create_campaign(db, "Lease", steps=steps, audience={"tag": "lease"}, now=T0)
+    campaigns.start_campaign(db, "Lease", now=T0)
+    lease = timedelta(minutes=5)
+    later = T0 + lease + timedelta(seconds=1)
+    renewed: list[int] = []
+    real_renew = batched._renew_claims
+
+    def renew(*args: Any, **kwargs: Any) -> set[int]:
+        mine = real_renew(*args, **kwargs)
+        renewed.append(len(mine))
+        return mine
+
+    monkeypatch.setattr(batched, "_renew_claims", renew)
+    taken: list[int] = []
+    calls = 0
+
+    def clock() -> datetime:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return T0
+        if calls == 2:  # the first chunk took a whole lease: the rest expired, and w2 came
+            with OrmSession(bind=db.get_bind()) as other:
+                taken.extend(claim_due(other, now=later, worker="w2", batch=total))
+        return later
+
+    result = run_due(db, now=T0, worker="w1", batch=total, lease=lease, clock=clock)
+    assert renewed == [0]  # once, for the second chunk, and none of it was still ours
+    assert len(taken) == 5
+    assert result["by_outcome"] == {"complete": batched.FIRST_GROUP, "claim lost": 5}
+    db.rollback()
+    sent = set(db.scalars(select(OutreachMessageDB.enrollment_id)))
+    assert len(sent) == batched.FIRST_GROUP and not sent & set(taken)
+    owners = dict(db.execute(select(EnrollmentDB.id, EnrollmentDB.claimed_by)).all())
+    assert {owners[e] for e in taken} == {"w2"}
+
+
 def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
     db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -357,7 +408,8 @@ def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
     lease = timedelta(seconds=3)
     result = run_due(db, now=utcnow(), worker="w1", batch=total, lease=lease, clock=utcnow)
     assert result["by_outcome"] == {"complete": total}
-    # Every chunk recorded within half the lease of its claims' renewal (budget: a quarter).
+    # Every chunk recorded within half the lease of its start, when its claims had at least
+    # half the lease left (budget: a quarter).
     assert ages and max(ages) < lease.total_seconds() / 2, ages
 
 

@@ -119,6 +119,7 @@ class _Enrollment:
     channel_index: int
     retries: int
     created_at: datetime
+    claimed_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,7 @@ def plan(
                 table.c.channel_index,
                 table.c.retries,
                 table.c.created_at,
+                table.c.claimed_until,
             )
             .where(table.c.id.in_(ids), table.c.claimed_by == worker)
             .order_by(table.c.next_run_at, table.c.id)
@@ -602,7 +604,8 @@ def dispatch(
     """Record, send and account for a planned batch, a chunk at a time; returns counts and
     the enrollments handed back to the one-by-one path.
 
-    Each chunk renews its claims, commits its SENDING rows and builds its messages, then
+    Each chunk renews its claims (when past half their lease), commits its SENDING rows
+    and builds its messages, then
     goes to a sender thread; while it is on the wire this thread prepares the next chunk
     and records the outcomes of the previous one, so the database and the building are
     hidden behind the waits for the server. All of it well inside the lease: no other
@@ -618,10 +621,12 @@ def dispatch(
     # Chunks handed to the sender and not yet recorded, oldest first (at most two), with
     # when each was started.
     pending: list[tuple[list[_Item], Future[_Delivered], datetime, float]] = []
-    # Seconds per message from claim renewal to recorded outcome; until one chunk has
+    # Seconds per message from a chunk's start to its recorded outcome; until one chunk has
     # been timed nothing is queued behind another, and the first chunk is small.
     timed: float | None = None
     size = FIRST_GROUP
+    # Until when each claim is ours: only a chunk with a claim past half its lease renews.
+    held = {i.enrollment.id: i.enrollment.claimed_until for i in items}
     with _sender() as sender:
         try:
             while pos < len(items):
@@ -635,7 +640,11 @@ def dispatch(
                 pos += len(chunk)
                 began = time.monotonic()
                 at = tick()
-                mine = _renew_claims(db, chunk, worker=worker, at=at, lease=lease)
+                if all(_fresh(held.get(i.enrollment.id), at, lease) for i in chunk):
+                    mine = {i.enrollment.id for i in chunk}
+                else:
+                    mine = _renew_claims(db, chunk, worker=worker, at=at, lease=lease)
+                    held.update(dict.fromkeys(mine, at + lease))
                 lost = [i.enrollment.id for i in chunk if i.enrollment.id not in mine]
                 # Lost claims belong to another worker now: not ours to send or hand back.
                 chunk = [i for i in chunk if i.enrollment.id in mine]
@@ -668,6 +677,14 @@ def dispatch(
                     db.rollback()
                     log.exception("the outcomes of a chunk could not be recorded")
     return what, back
+
+
+def _fresh(until: datetime | None, at: datetime, lease: timedelta) -> bool:
+    """Whether a claim has at least half the lease left: enough for the two chunks that
+    :func:`_chunk_size` fits in a quarter of it, so renewing it now would buy nothing.
+    (Nothing takes a live claim away: other workers claim only expired ones, and stops
+    are applied when an enrollment is next processed.)"""
+    return until is not None and until - at >= lease / 2
 
 
 def _chunk_size(lease: timedelta, per_message: float) -> int:
