@@ -183,3 +183,36 @@ def test_insert_returning_gives_each_new_row_its_key(
     assert len(stored) == 7
     assert stored["k3"].subject == 'it\'s 3% "odd"' and stored["k3"].body is None
     assert stored["k3"].created_at == AT and stored["k3"].workspace_id == 1
+
+
+def test_an_update_with_a_guard_changes_only_the_rows_that_pass_it(db: Session) -> None:
+    for key, status in (("a", "SENDING"), ("b", "UNKNOWN"), ("c", "SENDING")):
+        db.add(
+            OutreachMessageDB(channel="EMAIL", status=status, idempotency_key=key, created_at=AT)
+        )
+    db.commit()
+    a, b, c = _messages(db)
+    later = AT + timedelta(minutes=5)
+    bulk.update_rows(
+        db,
+        MESSAGES,
+        [{"id": a.id, "transport": "smtp"}, {"id": b.id, "transport": "smtp"}],
+        # The guarded column is also one that is set.
+        shared={"status": "SENT", "sent_at": later, "updated_at": later},
+        only_if={"status": "SENDING"},
+    )
+    db.commit()
+    a, b, c = _messages(db)
+    assert (a.status, a.transport, a.sent_at) == ("SENT", "smtp", later)
+    assert (b.status, b.transport, b.sent_at) == ("UNKNOWN", None, None)
+    assert (c.status, c.sent_at) == ("SENDING", None)
+
+
+def test_an_update_naming_a_row_twice_is_refused(db: Session) -> None:
+    with pytest.raises(ValueError, match="twice"):
+        bulk.update_rows(
+            db,
+            MESSAGES,
+            [{"id": 1, "status": "SENT"}, {"id": 1, "status": "FAILED"}],
+            shared={"updated_at": AT},
+        )

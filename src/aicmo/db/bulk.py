@@ -4,8 +4,14 @@ path (thousands of rows a second).
 SQLAlchemy spends more time per row turning parameters into driver values than the
 database spends storing them; here the SQL text is compiled once per table, columns and
 dialect, each value goes through its column type's own bind processor (so the stored
-form is exactly what SQLAlchemy would store), values shared by all rows are processed
-once, and ``executemany`` gets plain tuples.
+form is exactly what SQLAlchemy would store), and values shared by all rows are processed
+once.
+
+On PostgreSQL a statement covers every row: the rows go as one array per column, which
+``unnest`` turns back into rows (``INSERT … SELECT … FROM unnest(…)``, ``UPDATE … FROM
+unnest(…)``), so the server plans and runs one statement instead of one per row, and the
+driver sends a few arrays instead of a round of messages per row. Elsewhere (SQLite, in
+process) ``executemany`` gets plain tuples.
 
 No Python-side column defaults or ``onupdate`` values are applied: a column with one that
 a statement leaves out is an error when the statement is compiled, not a silently
@@ -90,17 +96,134 @@ def _insert_returning(
     return _Compiled(sql, single.processors)
 
 
+@dataclass(frozen=True)
+class _Arrays:
+    """A PostgreSQL statement over arrays: ``scalars`` are the shared values' columns in
+    the order their placeholders come, then one array per column of ``arrays``, then one
+    per ``guards`` (its value repeated)."""
+
+    sql: str
+    scalars: tuple[tuple[str, _Processor], ...]
+    arrays: tuple[tuple[str, _Processor], ...]
+    guards: tuple[tuple[str, _Processor], ...] = ()
+
+
+def _pg_type(table: Table, column: str, dialect: Dialect) -> str:
+    return str(table.c[column].type.compile(dialect=dialect))
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_insert(
+    table: Table,
+    columns: tuple[str, ...],
+    shared: frozenset[str],
+    returning: tuple[str, ...],
+    dialect: Dialect,
+) -> _Arrays:
+    _check_defaults(table, set(columns))
+    quote = dialect.identifier_preparer.quote
+    own = [c for c in columns if c not in shared]
+    picked = ", ".join(
+        f"%s::{_pg_type(table, c, dialect)}" if c in shared else f"_rows.{quote(c)}"
+        for c in columns
+    )
+    # Only names from our own Table metadata, quoted by the dialect; values are
+    # always parameters.
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"SELECT {picked} FROM unnest("
+        f"{', '.join(f'%s::{_pg_type(table, c, dialect)}[]' for c in own)}"
+        f") AS _rows({', '.join(quote(c) for c in own)})"
+    )
+    if returning:
+        sql += f" RETURNING {', '.join(quote(c) for c in returning)}"
+    return _Arrays(
+        sql,
+        tuple((c, _processor(table, c, dialect)) for c in columns if c in shared),
+        tuple((c, _processor(table, c, dialect)) for c in own),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _pg_update(
+    table: Table,
+    columns: tuple[str, ...],
+    shared: frozenset[str],
+    key: str,
+    guards: tuple[str, ...],
+    dialect: Dialect,
+) -> _Arrays:
+    _check_defaults(table, set(columns), update=True)
+    quote = dialect.identifier_preparer.quote
+    own = [key, *(c for c in columns if c not in shared)]
+    sets = ", ".join(
+        f"{quote(c)} = %s::{_pg_type(table, c, dialect)}"
+        if c in shared
+        else f"{quote(c)} = _rows.{quote(c)}"
+        for c in columns
+    )
+    name = quote(table.name)
+    # A guard is compared with a column of the unnested rows too, not with a constant: a
+    # constant would let the planner scan an index on the guarded column (all of a fresh
+    # import's leads are NEW, which stale statistics do not know) instead of looking each
+    # row up by its key.
+    checks = [(g, quote(f"_only_{g}")) for g in guards]
+    where = " AND ".join(
+        [
+            f"{name}.{quote(key)} = _rows.{quote(key)}",
+            *(f"{name}.{quote(g)} = _rows.{alias}" for g, alias in checks),
+        ]
+    )
+    types = [_pg_type(table, c, dialect) for c in (*own, *guards)]
+    sql = (
+        f"UPDATE {name} SET {sets} FROM unnest("  # noqa: S608
+        f"{', '.join(f'%s::{t}[]' for t in types)}"
+        f") AS _rows({', '.join([*(quote(c) for c in own), *(a for _, a in checks)])}) "
+        f"WHERE {where}"
+    )
+    return _Arrays(
+        sql,
+        tuple((c, _processor(table, c, dialect)) for c in columns if c in shared),
+        tuple((c, _processor(table, c, dialect)) for c in own),
+        tuple((g, _processor(table, g, dialect)) for g in guards),
+    )
+
+
+def _pg_params(
+    compiled: _Arrays,
+    shared: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    guards: Mapping[str, Any],
+) -> list[Any]:
+    def one(proc: _Processor, value: Any) -> Any:
+        return proc(value) if proc is not None else value
+
+    params: list[Any] = [one(proc, shared[name]) for name, proc in compiled.scalars]
+    for name, proc in compiled.arrays:
+        # None too: a JSON column stores it as JSON null, as SQLAlchemy does.
+        if proc is None:
+            params.append([row[name] for row in rows])
+        else:
+            params.append([proc(row[name]) for row in rows])
+    params += [[one(proc, guards[name])] * len(rows) for name, proc in compiled.guards]
+    return params
+
+
 #: Bound values per statement at most (PostgreSQL allows 65,535, SQLite 32,766).
 _MAX_PARAMS = 30_000
 
 
 @functools.lru_cache(maxsize=64)
-def _update(table: Table, columns: tuple[str, ...], key: str, dialect: Dialect) -> _Compiled:
+def _update(
+    table: Table, columns: tuple[str, ...], key: str, guards: tuple[str, ...], dialect: Dialect
+) -> _Compiled:
     _check_defaults(table, set(columns), update=True)
     mark = _placeholder(dialect)
     quote = dialect.identifier_preparer.quote
     sets = ", ".join(f"{quote(c)} = {mark}" for c in columns)
-    sql = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = {mark}"  # noqa: S608
+    where = " AND ".join(f"{quote(c)} = {mark}" for c in (key, *guards))
+    sql = f"UPDATE {quote(table.name)} SET {sets} WHERE {where}"  # noqa: S608
+    # The guards' values are the same for every row: bound by the caller, after these.
     return _Compiled(sql, tuple(_processor(table, c, dialect) for c in (*columns, key)))
 
 
@@ -147,6 +270,10 @@ def insert_rows(
     shared = shared or {}
     columns = tuple(sorted({*rows[0], *shared}))
     conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        arrays = _pg_insert(table, columns, frozenset(shared), (), conn.dialect)
+        conn.exec_driver_sql(arrays.sql, tuple(_pg_params(arrays, shared, rows, {})))
+        return
     compiled = _insert(table, columns, conn.dialect)
     conn.exec_driver_sql(compiled.sql, _rows(compiled, columns, shared, rows))
 
@@ -167,6 +294,10 @@ def insert_returning(
     shared = shared or {}
     columns = tuple(sorted({*rows[0], *shared}))
     conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        arrays = _pg_insert(table, columns, frozenset(shared), tuple(returning), conn.dialect)
+        params = tuple(_pg_params(arrays, shared, rows, {}))
+        return [tuple(r) for r in conn.exec_driver_sql(arrays.sql, params)]
     if not conn.dialect.insert_returning:
         raise NotImplementedError("this database has no INSERT … RETURNING")
     per = max(1, _MAX_PARAMS // len(columns))
@@ -186,16 +317,32 @@ def update_rows(
     *,
     key: str = "id",
     shared: Mapping[str, Any] | None = None,
+    only_if: Mapping[str, Any] | None = None,
 ) -> None:
-    """UPDATE one row per entry of ``rows``, found by ``key``: each entry's other values
-    and the ``shared`` ones are set."""
+    """UPDATE one row per entry of ``rows``, found by ``key`` (each at most once), and
+    only where every column of ``only_if`` has that value: each entry's other values and
+    the ``shared`` ones are set."""
     if not rows:
         return
     shared = shared or {}
+    only_if = only_if or {}
+    keys = [row[key] for row in rows]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"bulk update of {table.name}: a {key} appears twice")
     columns = tuple(sorted({*rows[0], *shared} - {key}))
+    guards = tuple(sorted(only_if))
     conn = db.connection()
-    compiled = _update(table, columns, key, conn.dialect)
-    conn.exec_driver_sql(compiled.sql, _rows(compiled, (*columns, key), shared, rows))
+    if conn.dialect.name == "postgresql":
+        arrays = _pg_update(table, columns, frozenset(shared), key, guards, conn.dialect)
+        conn.exec_driver_sql(arrays.sql, tuple(_pg_params(arrays, shared, rows, only_if)))
+        return
+    compiled = _update(table, columns, key, guards, conn.dialect)
+    tail = tuple(
+        proc(only_if[g]) if (proc := _processor(table, g, conn.dialect)) else only_if[g]
+        for g in guards
+    )
+    params = [values + tail for values in _rows(compiled, (*columns, key), shared, rows)]
+    conn.exec_driver_sql(compiled.sql, params)
 
 
 __all__ = ["insert_returning", "insert_rows", "update_rows"]

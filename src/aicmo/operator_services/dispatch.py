@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -568,13 +568,14 @@ def _advance(db: Session, items: list[_Item], now: datetime) -> Counter[str]:
             shared={"status": MessageStatus.SENT.value, "sent_at": now, "updated_at": now},
         )
         _bulk_events(db, workspace_id, items, EventType.MESSAGE_SENT, now)
-        # Row by row through the primary key: a set-based IN … AND stage = 'NEW' lets the
-        # planner pick the stage index, and scan every NEW lead, on stale statistics.
-        db.execute(
-            update(leads)
-            .where(leads.c.id == bindparam("lead"), leads.c.stage == LeadStage.NEW.value)
-            .values(stage=LeadStage.CONTACTED.value, updated_at=now),
-            [{"lead": lead_id} for lead_id in sorted({i.lead.id for i in items})],
+        # By primary key: an IN list with stage = 'NEW' lets the planner pick the stage
+        # index, and scan every NEW lead, on stale statistics.
+        bulk.update_rows(
+            db,
+            leads,
+            [{"id": lead_id} for lead_id in sorted({i.lead.id for i in items})],
+            shared={"stage": LeadStage.CONTACTED.value, "updated_at": now},
+            only_if={"stage": LeadStage.NEW.value},
         )
         bulk.update_rows(
             db,
