@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     sender_website: str = ""
     sender_title: str = ""
     sender_country: str = ""
+    #: The worker's SMTP sends go through a child process of their own (see
+    #: ``aicmo.transports.send_process``); off, a thread of the worker sends them.
+    sending_process: bool = True
     #: Hours between two form submissions to one site (any campaign).
     form_domain_gap_hours: float = 24.0
     #: SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).

@@ -7,6 +7,7 @@ codes and HTTP statuses; nothing below them does. Messages never carry secrets.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 
 class AicmoError(Exception):
@@ -18,6 +19,19 @@ class AicmoError(Exception):
     @property
     def message(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its args and attributes, not by calling __init__ again (as pickling
+        # would, and fail at for the subclasses' keyword-only fields): errors cross from
+        # the sending process to the worker.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[AicmoError], args: tuple[Any, ...], state: dict[str, Any]) -> AicmoError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(AicmoError):

@@ -86,8 +86,10 @@ from aicmo.operator_services.progress import (
     release_claims,
 )
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
+from aicmo.transports import send_process
 from aicmo.transports.base import SendReceipt, Transport
 from aicmo.transports.rendering import RenderContext, render
+from aicmo.transports.smtp import SmtpTransport
 
 log = logging.getLogger("aicmo.dispatch")
 
@@ -858,7 +860,13 @@ class _Delivered:
 
 
 def _deliver(outgoing: list[_Outgoing], now: datetime) -> _Delivered:
-    """The sender thread: hand each message to its transport, in order."""
+    """The sender thread: hand each message to its transport, in order (through the
+    sending process when every message goes by SMTP and that process is on)."""
+    if get_settings().sending_process and all(
+        isinstance(out.transport, SmtpTransport) and send_process.usable(out.transport.settings)
+        for out in outgoing
+    ):
+        return _deliver_in_child(outgoing, now)
     done = _Delivered([])
     for out in outgoing:
         try:
@@ -874,6 +882,36 @@ def _deliver(outgoing: list[_Outgoing], now: datetime) -> _Delivered:
         except Exception as err:  # a bug or an unmapped error: keep what is known
             done.error = err
             break
+    return done
+
+
+def _deliver_in_child(outgoing: list[_Outgoing], now: datetime) -> _Delivered:
+    jobs = [
+        send_process.Job(
+            cast(SmtpTransport, out.transport).settings,
+            out.message,
+            out.mail_from,
+            out.rcpt,
+            now,
+            out.key,
+        )
+        for out in outgoing
+        if not isinstance(out.message, AicmoError)
+    ]
+    sent, error = send_process.send_many(jobs)
+    # Back in order, the messages that could not be built in their places; outcomes stop
+    # where the child stopped.
+    done = _Delivered([])
+    answers = iter(sent)
+    for out in outgoing:
+        if isinstance(out.message, AicmoError):
+            done.outcomes.append(out.message)
+            continue
+        answer = next(answers, None)
+        if answer is None:
+            break
+        done.outcomes.append(answer)
+    done.error = error
     return done
 
 

@@ -46,6 +46,7 @@ from aicmo.operator_services.limits import (
 )
 from aicmo.operator_services.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work
+from aicmo.transports import send_process
 from aicmo.transports.base import (
     PermanentSendError,
     SendOutcomeUnknownError,
@@ -104,11 +105,14 @@ def transport_for(mailbox: MailboxDB | None, settings: Settings) -> Transport:
 
 
 def close_transports() -> None:
+    """QUIT every kept-open connection, the sending process's too."""
     with _lock:
         for transport in _transports.values():
             with contextlib.suppress(Exception):  # closing at exit must not raise
                 transport.close()
         _transports.clear()
+    with contextlib.suppress(Exception):
+        send_process.close()
 
 
 atexit.register(close_transports)

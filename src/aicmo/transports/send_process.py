@@ -1,0 +1,212 @@
+"""SMTP sends made by a child process, for a worker that prepares and records its sends
+at the same time.
+
+A worker's sending thread needs the interpreter lock after each of the server's four
+answers per message, and the worker's main thread holds that lock most of the time
+(rendering, building, recording): every answer waited for it. In a process of its own the
+sending loop answers the server as fast as a bare SMTP client would, on the other core.
+
+One child per worker process, started on first use, with its own :class:`SmtpTransport`
+per mailbox (connections kept open, as in the worker). It sends a chunk in order and
+answers with one outcome per message it handed over: a :class:`SendReceipt` or the
+:class:`ChannelError` / :class:`ConfigurationError` the transport raised, exactly as the
+transport would have returned or raised them in the worker.
+
+If the worker dies, the child sends nothing more: it checks before each message that its
+parent is still the worker, and exits when the pipe closes. It ignores SIGINT and SIGTERM
+(a terminal's Ctrl-C reaches the whole process group): the worker's own graceful stop
+decides what is sent. If the child dies, the chunk's outcomes are unknown: the caller gets
+:class:`SenderProcessLost` and the next chunk starts a new child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+from aicmo.errors import AicmoError, ChannelError, ConfigurationError
+from aicmo.transports.base import SendReceipt
+from aicmo.transports.smtp import SmtpSettings, SmtpTransport
+
+log = logging.getLogger("aicmo.send_process")
+
+__all__ = ["Job", "SenderProcessLost", "close", "main", "send_many", "usable"]
+
+
+class SenderProcessLost(AicmoError):
+    """The sending process stopped during a chunk: the outcomes of its sends are unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One message for the child: what :meth:`SmtpTransport.send` takes, and the settings
+    of the transport to send it with."""
+
+    settings: SmtpSettings
+    message: bytes
+    mail_from: str
+    rcpt_to: str
+    now: datetime
+    key: str
+
+
+Outcome = SendReceipt | AicmoError
+
+
+def usable(settings: SmtpSettings) -> bool:
+    """Whether these settings can cross to the child (a custom TLS context cannot)."""
+    return settings.ssl_context is None
+
+
+# ------------------------------------------------------------------------- the child
+
+
+def main(read_fd: int, write_fd: int, parent: int) -> None:
+    """The child's loop: a request, its answer, until the pipe closes or the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    reader = Connection(read_fd, writable=False)
+    writer = Connection(write_fd, readable=False)
+    transports: dict[SmtpSettings, SmtpTransport] = {}
+    try:
+        while True:
+            try:
+                # An anonymous pipe from the worker that started us: nobody else writes.
+                request = pickle.loads(reader.recv_bytes())  # noqa: S301
+            except (EOFError, OSError):
+                return
+            if request is None:  # close the connections, stay up
+                _close_all(transports)
+                writer.send_bytes(pickle.dumps(None))
+                continue
+            outcomes: list[Outcome] = []
+            failure: str | None = None
+            for job in request:
+                if os.getppid() != parent:
+                    return  # the worker is gone: nobody would record the rest
+                transport = transports.get(job.settings)
+                try:
+                    if transport is None:
+                        transport = transports[job.settings] = SmtpTransport(job.settings)
+                    outcomes.append(
+                        transport.send(
+                            job.message,
+                            mail_from=job.mail_from,
+                            rcpt_to=job.rcpt_to,
+                            now=job.now,
+                            key=job.key,
+                        )
+                    )
+                except (ChannelError, ConfigurationError) as err:
+                    outcomes.append(err)
+                except Exception:  # a bug or an unmapped error: stop, keep what is known
+                    failure = traceback.format_exc(limit=20)
+                    break
+            writer.send_bytes(pickle.dumps((outcomes, failure)))
+    finally:
+        _close_all(transports)
+
+
+def _close_all(transports: dict[SmtpSettings, SmtpTransport]) -> None:
+    for transport in transports.values():
+        transport.close()  # QUIT; errors are ignored
+    transports.clear()
+
+
+# ------------------------------------------------------------------------ the worker
+
+
+class _Child:
+    """The child, a plain ``python`` process talking over two pipes of its own (not
+    :mod:`multiprocessing`, which would re-run the worker's main module in it and, at
+    exit, wait for a child that is waiting for it)."""
+
+    def __init__(self, parent: int | None = None) -> None:
+        ours_r, theirs_w = os.pipe()
+        theirs_r, ours_w = os.pipe()
+        parent = os.getpid() if parent is None else parent
+        code = f"from {__name__} import main; main({theirs_r}, {theirs_w}, {parent})"
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 -- our interpreter, our code
+                [sys.executable, "-c", code],
+                pass_fds=(theirs_r, theirs_w),
+                stdin=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        finally:
+            os.close(theirs_r)  # only the child holds its ends: it sees EOF if we die
+            os.close(theirs_w)
+        self.reader = Connection(ours_r, writable=False)
+        self.writer = Connection(ours_w, readable=False)
+        log.info("sending process started", extra={"fields": {"pid": self.process.pid}})
+
+    def ask(self, request: Any) -> Any:
+        self.writer.send_bytes(pickle.dumps(request))
+        return pickle.loads(self.reader.recv_bytes())  # noqa: S301 -- our own child's pipe
+
+    def stop(self) -> None:
+        self.writer.close()  # EOF: the child closes its connections and exits
+        self.reader.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+_lock = threading.Lock()
+_child: _Child | None = None
+_pid: int | None = None  # the process that started the child (not a forked copy of it)
+
+
+def send_many(jobs: list[Job]) -> tuple[list[Outcome], BaseException | None]:
+    """Send ``jobs`` in order through the child: an outcome for each message it handed
+    over, and what stopped it early, if anything (the rest were not sent)."""
+    global _child, _pid
+    if not jobs:
+        return [], None
+    with _lock:
+        if _child is None or _pid != os.getpid():
+            _child, _pid = _Child(), os.getpid()
+        child = _child
+        try:
+            outcomes, failure = child.ask(jobs)
+        except (EOFError, OSError) as err:
+            _child = None
+            child.stop()
+            return [], SenderProcessLost(f"the sending process stopped: {err or 'pipe closed'}")
+    if failure is not None:
+        return outcomes, SenderProcessLost(f"the sending process failed:\n{failure}")
+    return outcomes, None
+
+
+def close(*, stop: bool = False) -> None:
+    """QUIT the child's connections (and stop the child with ``stop``)."""
+    global _child
+    with _lock:
+        child = _child
+        if child is None or _pid != os.getpid():
+            return
+        try:
+            if stop:
+                _child = None
+                child.stop()
+            else:
+                child.ask(None)
+        except (EOFError, OSError):
+            _child = None
+            child.stop()
+
+
+atexit.register(close, stop=True)
