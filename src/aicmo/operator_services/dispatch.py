@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -148,6 +148,8 @@ class _Item:
     body: str
     key: str
     mailbox: MailboxDB | None = None
+    #: ``mailbox.id``, for the recording thread (which must not touch this session's rows).
+    mailbox_id: int | None = None
     #: The SENDING attempt, once recorded: its id, rendered text and Message-ID.
     row_id: int | None = None
     rendered_subject: str = ""
@@ -375,6 +377,7 @@ def _assign(
             continue
         best = min(open_, key=lambda i: (today[i], i))  # least used today first
         item.mailbox = by_id[best]
+        item.mailbox_id = best
         room[best] -= 1
         today[best] += 1
         assigned.append(item)
@@ -486,14 +489,13 @@ def _bulk_events(
             {
                 "source": item.transport or "aicmo",
                 "lead_id": item.lead.id,
-                "campaign_id": item.campaign.id,
+                "campaign_id": item.enrollment.campaign_id,
                 "message_id": item.row_id,
                 "recipient": item.lead.email,
                 "reason": (reason or {}).get(item.row_id),
             }
         )
-        mailbox_id = item.mailbox.id if item.mailbox else None
-        counts[(item.campaign.id, item.enrollment.step_index, mailbox_id)] += 1
+        counts[(item.enrollment.campaign_id, item.enrollment.step_index, item.mailbox_id)] += 1
     shared: dict[str, Any] = {
         "workspace_id": workspace_id,
         "type": type_.value,
@@ -608,29 +610,30 @@ def dispatch(
     the enrollments handed back to the one-by-one path.
 
     Each chunk renews its claims (when past half their lease), commits its SENDING rows
-    and builds its messages, then
-    goes to a sender thread; while it is on the wire this thread prepares the next chunk
-    and records the outcomes of the previous one, so the database and the building are
-    hidden behind the waits for the server. All of it well inside the lease: no other
-    worker can take an enrollment or call a send in flight UNKNOWN meanwhile. Chunks
-    shrink when sends are slow. ``clock`` gives the time of each chunk (the worker passes
-    the real clock; tests a fixed one). Once ``stopping`` says yes, no new chunk starts:
-    the chunk on the wire finishes and the rest are released, still due.
+    and builds its messages, then goes to a sender thread (which hands it to the sending
+    process, or to the transports itself). While it is on the wire this thread prepares
+    the next chunk, and the previous chunk's outcomes are recorded: on PostgreSQL by a
+    recording thread on a second connection, otherwise by this thread. So the database
+    and the building are hidden behind the waits for the server. All of it well inside
+    the lease: no other worker can take an enrollment or call a send in flight UNKNOWN
+    meanwhile. Chunks shrink when sends are slow. ``clock`` gives the time of each chunk
+    (the worker passes the real clock; tests a fixed one). Once ``stopping`` says yes, no
+    new chunk starts: the chunks handed over finish and the rest are released, still due.
     """
     what: Counter[str] = Counter()
     back: list[int] = []
     tick = clock or (lambda: now)
-    size, pos = GROUP, 0
-    # Chunks handed to the sender and not yet recorded, oldest first (at most two), with
-    # when each was started.
-    pending: list[tuple[list[_Item], Future[_Delivered], datetime, float]] = []
+    pos = 0
+    # Chunks handed to the sender and not yet collected, oldest first, with what gives
+    # their recorded outcomes and when each was started.
+    pending: list[tuple[list[_Item], Callable[[], Counter[str]], datetime, float]] = []
     # Seconds per message from a chunk's start to its recorded outcome; until one chunk has
     # been timed nothing is queued behind another, and the first chunk is small.
     timed: float | None = None
     size = FIRST_GROUP
     # Until when each claim is ours: only a chunk with a claim past half its lease renews.
     held = {i.enrollment.id: i.enrollment.claimed_until for i in items}
-    with _sender() as sender:
+    with _sender() as sender, _recorder(db) as recorder:
         try:
             while pos < len(items):
                 if stopping is not None and stopping():
@@ -659,10 +662,11 @@ def dispatch(
                 back += handed
                 outgoing = _prepare(db, ready, at)
                 # Queued behind the chunk on the wire, whose outcomes are recorded meanwhile.
-                pending.append((ready, sender.submit(_deliver, outgoing, at), at, began))
-                while len(pending) > (0 if timed is None else 1):
-                    done, future, done_at, done_began = pending.pop(0)
-                    what.update(_settle(db, done, future, done_at))
+                sending = sender.submit(_deliver, outgoing, at)
+                pending.append((ready, recorder.record(ready, sending, at), at, began))
+                while len(pending) > (0 if timed is None else recorder.depth):
+                    done, outcome, _, done_began = pending.pop(0)
+                    what.update(outcome())
                     if done:
                         timed = (time.monotonic() - done_began) / len(done)
                         size = _chunk_size(lease, timed)
@@ -673,13 +677,66 @@ def dispatch(
             # Whatever stopped the loop, the sends handed over are recorded (a chunk whose
             # recording itself failed stays SENDING: UNKNOWN later, never resent).
             while pending:
-                done, future, done_at, _ = pending.pop(0)
+                _, outcome, _, _ = pending.pop(0)
                 try:
-                    what.update(_settle(db, done, future, done_at))
+                    what.update(outcome())
                 except Exception:
                     db.rollback()
                     log.exception("the outcomes of a chunk could not be recorded")
     return what, back
+
+
+class _Recorder:
+    """Records a chunk's outcomes once its sends are done: in the calling thread, on its
+    session; or in a recording thread of its own, on a session of its own."""
+
+    def __init__(self, db: Session, own: Session | None) -> None:
+        self.db = db
+        self.own = own
+        self.pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="aicmo-record") if own else None
+        )
+        #: Chunks collected late: one on the wire (and one being recorded, with a thread).
+        self.depth = 2 if own is not None else 1
+
+    def record(
+        self, ready: list[_Item], sending: Future[_Delivered], at: datetime
+    ) -> Callable[[], Counter[str]]:
+        if self.pool is None or self.own is None:
+            return lambda: _settle(self.db, ready, sending, at)
+        recorded = self.pool.submit(_settle_on, self.own, ready, sending, at)
+        return recorded.result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        if self.own is not None:
+            self.own.close()
+
+
+@contextmanager
+def _recorder(db: Session) -> Iterator[_Recorder]:
+    """A recording thread on PostgreSQL, where a second connection writes at the same
+    time as the first (SQLite has one writer: its outcomes are recorded in line)."""
+    bind = db.get_bind()
+    own = None
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        own = Session(bind=bind, expire_on_commit=False)
+    recorder = _Recorder(db, own)
+    try:
+        yield recorder
+    finally:
+        recorder.close()
+
+
+def _settle_on(
+    db: Session, ready: list[_Item], sending: Future[_Delivered], now: datetime
+) -> Counter[str]:
+    try:
+        return _settle(db, ready, sending, now)
+    except BaseException:
+        db.rollback()
+        raise
 
 
 def _fresh(until: datetime | None, at: datetime, lease: timedelta) -> bool:
@@ -691,9 +748,11 @@ def _fresh(until: datetime | None, at: datetime, lease: timedelta) -> bool:
 
 
 def _chunk_size(lease: timedelta, per_message: float) -> int:
-    """Messages per chunk such that two chunks (the one on the wire and the one queued
-    behind it) go out within a quarter of the lease: a claim never expires mid-send."""
-    budget = lease.total_seconds() / 4 / 2
+    """Messages per chunk such that a chunk takes at most an eighth of the lease from its
+    start to its recorded outcomes (queued behind the chunks in flight, sent, recorded),
+    at the pace of the last one: its claims, with at least half the lease left when it
+    starts, never expire mid-send."""
+    budget = lease.total_seconds() / 8
     return max(1, min(GROUP, int(budget / max(per_message, 1e-4))))
 
 

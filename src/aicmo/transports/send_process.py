@@ -166,46 +166,59 @@ class _Child:
 
 
 _lock = threading.Lock()
-_child: _Child | None = None
-_pid: int | None = None  # the process that started the child (not a forked copy of it)
+#: Children not sending right now. A worker running several loops (``--concurrency``)
+#: gets a child per loop sending at the same time, as it had a sending thread per loop.
+_idle: list[_Child] = []
+_pid = os.getpid()  # whose children these are (a forked copy of the process has none)
+
+
+def _take() -> _Child:
+    global _pid
+    with _lock:
+        if _pid != os.getpid():
+            _idle.clear()  # the parent's children, not ours to use or stop
+            _pid = os.getpid()
+        if _idle:
+            return _idle.pop()
+    return _Child()
 
 
 def send_many(jobs: list[Job]) -> tuple[list[Outcome], BaseException | None]:
-    """Send ``jobs`` in order through the child: an outcome for each message it handed
+    """Send ``jobs`` in order through a child: an outcome for each message it handed
     over, and what stopped it early, if anything (the rest were not sent)."""
-    global _child, _pid
     if not jobs:
         return [], None
+    child = _take()
+    try:
+        outcomes, failure = child.ask(jobs)
+    except (EOFError, OSError) as err:
+        child.stop()
+        return [], SenderProcessLost(f"the sending process stopped: {err or 'pipe closed'}")
     with _lock:
-        if _child is None or _pid != os.getpid():
-            _child, _pid = _Child(), os.getpid()
-        child = _child
-        try:
-            outcomes, failure = child.ask(jobs)
-        except (EOFError, OSError) as err:
-            _child = None
-            child.stop()
-            return [], SenderProcessLost(f"the sending process stopped: {err or 'pipe closed'}")
+        _idle.append(child)
     if failure is not None:
         return outcomes, SenderProcessLost(f"the sending process failed:\n{failure}")
     return outcomes, None
 
 
 def close(*, stop: bool = False) -> None:
-    """QUIT the child's connections (and stop the child with ``stop``)."""
-    global _child
+    """QUIT the idle children's connections (and stop them, with ``stop``)."""
     with _lock:
-        child = _child
-        if child is None or _pid != os.getpid():
+        if _pid != os.getpid():
             return
+        children = list(_idle)
+        if stop:
+            _idle.clear()
+    for child in children:
         try:
             if stop:
-                _child = None
                 child.stop()
             else:
                 child.ask(None)
         except (EOFError, OSError):
-            _child = None
+            with _lock:
+                if child in _idle:
+                    _idle.remove(child)
             child.stop()
 
 
