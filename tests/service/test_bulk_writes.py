@@ -216,3 +216,19 @@ def test_an_update_naming_a_row_twice_is_refused(db: Session) -> None:
             [{"id": 1, "status": "SENT"}, {"id": 1, "status": "FAILED"}],
             shared={"updated_at": AT},
         )
+
+
+@pytest.mark.parametrize("keys", [[], ["b"], ["a", "c", "zz", "c"]])
+def test_among_finds_what_in_finds(db: Session, keys: list[str]) -> None:
+    for key in ("a", "b", "c"):
+        db.add(
+            OutreachMessageDB(channel="EMAIL", status="SENT", idempotency_key=key, created_at=AT)
+        )
+    db.commit()
+    dialect = db.get_bind().dialect
+    column = OutreachMessageDB.idempotency_key
+    found = set(db.scalars(select(column).where(bulk.among(column, keys, dialect))))
+    assert found == set(db.scalars(select(column).where(column.in_(keys)))) == set(keys) - {"zz"}
+    sql = str(select(column).where(bulk.among(column, keys, dialect)).compile(dialect=dialect))
+    # One parameter for the whole list on PostgreSQL.
+    assert ("ANY" in sql) is (dialect.name == "postgresql")

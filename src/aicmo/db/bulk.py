@@ -21,11 +21,11 @@ missing or stale value.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import ARRAY, ColumnElement, Table, any_, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -257,6 +257,18 @@ def _rows(
     return out
 
 
+def among(column: Any, values: Iterable[Any], dialect: Dialect) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:values)``: one array parameter
+    instead of one parameter per value, each of which SQLAlchemy would render and cast
+    and the driver parse again for every batch (most of a batch's planning time)."""
+    values = list(values)
+    if dialect.name == "postgresql":
+        return cast(
+            ColumnElement[bool], column == any_(bindparam(None, values, ARRAY(column.type)))
+        )
+    return cast(ColumnElement[bool], column.in_(values))
+
+
 def insert_rows(
     db: Session,
     table: Table,
@@ -345,4 +357,4 @@ def update_rows(
     conn.exec_driver_sql(compiled.sql, params)
 
 
-__all__ = ["insert_returning", "insert_rows", "update_rows"]
+__all__ = ["among", "insert_returning", "insert_rows", "update_rows"]

@@ -165,6 +165,7 @@ def plan(
     """Split claimed enrollments into plain email sends (checked in bulk) and the rest."""
     if not ids:
         return [], []
+    dialect = db.get_bind().dialect
     table = cast(Table, EnrollmentDB.__table__)
     enrollments = [
         _Enrollment(*row)
@@ -180,7 +181,7 @@ def plan(
                 table.c.created_at,
                 table.c.claimed_until,
             )
-            .where(table.c.id.in_(ids), table.c.claimed_by == worker)
+            .where(bulk.among(table.c.id, ids, dialect), table.c.claimed_by == worker)
             .order_by(table.c.next_run_at, table.c.id)
         )
     ]
@@ -214,7 +215,7 @@ def plan(
         select(EventDB.lead_id, func.max(EventDB.occurred_at))
         .where(
             EventDB.workspace_id == workspace_id,
-            EventDB.lead_id.in_(lead_ids),
+            bulk.among(EventDB.lead_id, lead_ids, dialect),
             EventDB.type.in_(STOP_EVENTS),
         )
         .group_by(EventDB.lead_id)
@@ -240,7 +241,7 @@ def plan(
                     select(SuppressionDB.kind, SuppressionDB.value).where(
                         SuppressionDB.workspace_id == workspace_id,
                         SuppressionDB.kind == kind,
-                        SuppressionDB.value.in_(ordered[start : start + 500]),
+                        bulk.among(SuppressionDB.value, ordered[start : start + 500], dialect),
                     )
                 )
             )
@@ -258,7 +259,7 @@ def plan(
     for lead_id, at in db.execute(
         select(OutreachMessageDB.lead_id, OutreachMessageDB.created_at).where(
             OutreachMessageDB.workspace_id == workspace_id,
-            OutreachMessageDB.lead_id.in_(lead_ids),
+            bulk.among(OutreachMessageDB.lead_id, lead_ids, dialect),
             OutreachMessageDB.status.in_(COUNTED),
             OutreachMessageDB.created_at > now - max(period, gap),
         )
@@ -272,7 +273,7 @@ def plan(
     used = set(
         db.scalars(
             select(OutreachMessageDB.idempotency_key).where(
-                OutreachMessageDB.idempotency_key.in_(list(keys.values()))
+                bulk.among(OutreachMessageDB.idempotency_key, keys.values(), dialect)
             )
         )
     )
@@ -308,17 +309,20 @@ def plan(
 
 def _load_leads(db: Session, workspace_id: int, lead_ids: set[int]) -> dict[int, _Lead]:
     """The batch's leads with their tags (templates see them), as plain values."""
+    dialect = db.get_bind().dialect
     tags: dict[int, list[str]] = defaultdict(list)
     for lead_id, tag in db.execute(
         select(LeadTagDB.lead_id, LeadTagDB.tag)
-        .where(LeadTagDB.lead_id.in_(lead_ids))
+        .where(bulk.among(LeadTagDB.lead_id, lead_ids, dialect))
         .order_by(LeadTagDB.lead_id, LeadTagDB.tag_key)  # as LeadDB.tags orders them
     ):
         tags[lead_id].append(tag)
     table = cast(Table, LeadDB.__table__)
     leads: dict[int, _Lead] = {}
     for row in db.execute(
-        select(table).where(table.c.workspace_id == workspace_id, table.c.id.in_(lead_ids))
+        select(table).where(
+            table.c.workspace_id == workspace_id, bulk.among(table.c.id, lead_ids, dialect)
+        )
     ):
         values = cast(Mapping[str, Any], row._mapping)
         leads[row.id] = _Lead(

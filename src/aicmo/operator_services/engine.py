@@ -27,6 +27,7 @@ from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
 from aicmo.cam.domain.sequencing import AttemptOutcome, channels_for
 from aicmo.cam.domain.window import is_open, jitter, next_open
+from aicmo.db import bulk
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels import get_channel_config
@@ -118,20 +119,24 @@ def claim_due(
             .order_by(EnrollmentDB.next_run_at)
             .limit(batch)
         )
-        if db.get_bind().dialect.name == "postgresql":
+        dialect = db.get_bind().dialect
+        if dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True, of=EnrollmentDB)
         candidates = list(db.scalars(stmt))
         if not candidates:
             return []
         db.execute(
             update(EnrollmentDB)
-            .where(EnrollmentDB.id.in_(candidates), free)
+            .where(bulk.among(EnrollmentDB.id, candidates, dialect), free)
             .values(claimed_by=worker, claimed_until=now + lease)
         )
         claimed = list(
             db.scalars(
                 select(EnrollmentDB.id)
-                .where(EnrollmentDB.id.in_(candidates), EnrollmentDB.claimed_by == worker)
+                .where(
+                    bulk.among(EnrollmentDB.id, candidates, dialect),
+                    EnrollmentDB.claimed_by == worker,
+                )
                 .order_by(EnrollmentDB.next_run_at)
             )
         )
