@@ -36,7 +36,7 @@ import hashlib
 import html as html_lib
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.charset import BASE64, QP, Charset
@@ -364,31 +364,37 @@ class _Generator(BytesGenerator):
     output is property-tested byte for byte against the stock generator)."""
 
     def _write_headers(self, msg: _Message) -> None:
-        write = self._fp.write  # type: ignore[attr-defined]
-        for name, raw in msg.raw_items():
-            value: Any = raw  # str or Header, whatever the stubs say
-            plain = type(value) is str and value.isascii() and value.isprintable()
-            if plain and len(name) + 2 + len(value) <= _FOLD_AT:
-                write(f"{name}: {value}\r\n".encode("ascii"))
-            elif plain and _two_items(value) and len(name) + 3 + value.index(",") <= _FOLD_AT:
-                # "<https:...>, <mailto:...>" too long for one line: compat32 breaks it
-                # after the comma, and only there (no other space, comma or semicolon).
-                write(_after_comma(name, value))
-            elif type(value) is _AsciiHeader and _two_items(value.text):
-                # The same as a Header, whose first line does not count the name.
-                text = value.text
-                if len(text) <= _FOLD_AT:
-                    write(f"{name}: {text}\r\n".encode("ascii"))
-                else:
-                    write(_after_comma(name, text))
+        _write_header_lines(self._fp.write, msg.raw_items())  # type: ignore[attr-defined]
+
+
+def _write_header_lines(
+    write: Callable[[bytes], object], items: Iterable[tuple[str, str | Header]]
+) -> None:
+    """The header block as :class:`_Generator` writes it (see there)."""
+    for name, raw in items:
+        value: Any = raw  # str or Header, whatever the stubs say
+        plain = type(value) is str and value.isascii() and value.isprintable()
+        if plain and len(name) + 2 + len(value) <= _FOLD_AT:
+            write(f"{name}: {value}\r\n".encode("ascii"))
+        elif plain and _two_items(value) and len(name) + 3 + value.index(",") <= _FOLD_AT:
+            # "<https:...>, <mailto:...>" too long for one line: compat32 breaks it
+            # after the comma, and only there (no other space, comma or semicolon).
+            write(_after_comma(name, value))
+        elif type(value) is _AsciiHeader and _two_items(value.text):
+            # The same as a Header, whose first line does not count the name.
+            text = value.text
+            if len(text) <= _FOLD_AT:
+                write(f"{name}: {text}\r\n".encode("ascii"))
             else:
-                folded = _POLICY.fold_binary(name, value)
-                # As newer standard libraries check (CVE-2024-6923): a line break inside a
-                # header must be a fold, never the start of a new field.
-                if _BARE_BREAK_RE.search(folded[:-2]):
-                    raise ValidationError(f"header {name} would break its line", field=name)
-                write(folded)
-        write(b"\r\n")
+                write(_after_comma(name, text))
+        else:
+            folded = _POLICY.fold_binary(name, value)
+            # As newer standard libraries check (CVE-2024-6923): a line break inside a
+            # header must be a fold, never the start of a new field.
+            if _BARE_BREAK_RE.search(folded[:-2]):
+                raise ValidationError(f"header {name} would break its line", field=name)
+            write(folded)
+    write(b"\r\n")
 
 
 _BARE_BREAK_RE = re.compile(rb"\r\n(?![ \t])|\r(?!\n)|(?<!\r)\n")
@@ -407,6 +413,26 @@ def _two_items(value: str) -> bool:
         and ";" not in value
         and not value.startswith(", ")
     )
+
+
+def _plain_message(headers: list[tuple[str, str | Header]], text: str) -> bytes | None:
+    """A text-only message in 7bit, written directly: the bytes :func:`_serialize` writes
+    for it (property-tested), without building the package's message objects. None for
+    any other body (it needs encoding: the package does it)."""
+    if _body_charset(text, None) is not None:
+        return None
+    out = io.BytesIO()
+    _write_header_lines(
+        out.write,
+        [
+            *headers,
+            ("Content-Type", 'text/plain; charset="utf-8"'),
+            ("Content-Transfer-Encoding", "7bit"),
+        ],
+    )
+    # The generator writes each line of a 7bit payload with the CRLF line end.
+    out.write(text.replace("\n", "\r\n").encode("ascii"))
+    return out.getvalue()
 
 
 def _serialize(msg: _Message) -> bytes:
@@ -502,27 +528,38 @@ def build_email(
     if postal_address is not None and postal_address.strip():
         postal = check_text("postal_address", postal_address.strip(), max_len=1000)
 
-    msg: _Message = Message()
-    msg["From"] = _mailbox("From", from_name, from_address)
-    msg["To"] = _mailbox("To", to_name, to_address)
+    headers: list[tuple[str, str | Header]] = [
+        ("From", _mailbox("From", from_name, from_address)),
+        ("To", _mailbox("To", to_name, to_address)),
+    ]
     if reply_to is not None:
-        msg["Reply-To"] = _ascii_value("Reply-To", reply_to)
-    msg["Subject"] = _unstructured("Subject", subject, "subject")
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = _ascii_value("Message-ID", message_id)
+        headers.append(("Reply-To", _ascii_value("Reply-To", reply_to)))
+    headers += [
+        ("Subject", _unstructured("Subject", subject, "subject")),
+        ("Date", format_datetime(date)),
+        ("Message-ID", _ascii_value("Message-ID", message_id)),
+    ]
     if unsubscribe:
-        msg["List-Unsubscribe"] = _ascii_value("List-Unsubscribe", ", ".join(unsubscribe))
+        headers.append(
+            ("List-Unsubscribe", _ascii_value("List-Unsubscribe", ", ".join(unsubscribe)))
+        )
         if unsubscribe_https is not None:
-            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    for extra_name, extra_value in extras:
-        msg[extra_name] = extra_value
-    msg["MIME-Version"] = "1.0"
+            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    headers += extras
+    headers.append(("MIME-Version", "1.0"))
 
     text = content.text if content.text is not None else html_to_text(cast(str, content.html))
     if postal is not None:
         text = _text_footer(text, postal)
     text = _normalize_newlines(text)
 
+    if content.html is None:
+        plain = _plain_message(headers, text)
+        if plain is not None:
+            return plain
+    msg: _Message = Message()
+    for header_name, header_value in headers:
+        msg[header_name] = header_value
     if content.html is None:
         _set_body(msg, "plain", text, None)
         return _serialize(msg)
