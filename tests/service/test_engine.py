@@ -372,6 +372,76 @@ def test_claims_are_renewed_past_half_their_lease_and_one_lost_meanwhile_is_not_
     assert {owners[e] for e in taken} == {"w2"}
 
 
+def test_a_batch_keeps_the_channel_window_with_other_sends_and_status_changes_meanwhile(
+    db: Session,
+) -> None:
+    """Chunks after the first bound the window from the attempts recorded since instead of
+    counting the day again: another worker's sends, and an old attempt whose status
+    changes to a counted one meanwhile, still keep the hour at its limit, not above."""
+    from sqlalchemy.orm import Session as OrmSession
+
+    from aicmo.cam.domain.messages import MessageStatus
+    from aicmo.operator_services.channels import update_channel_config
+    from aicmo.operator_services.limits import COUNTED
+
+    update_channel_config(db, "EMAIL", rate_limit_per_hour=50, rate_limit_per_day=1000)
+    for i in range(41):
+        ops.create_lead(db, email=f"w{i}@window.example", tags=["win"])
+    earlier = T0 - timedelta(minutes=10)
+    for key in ("old-1", "old-2"):  # refused earlier: not counted, for now
+        db.add(
+            OutreachMessageDB(
+                workspace_id=1,
+                channel="EMAIL",
+                status=MessageStatus.FAILED.value,
+                idempotency_key=key,
+                created_at=earlier,
+            )
+        )
+    db.commit()
+    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
+    campaigns.create_campaign(db, "Win", steps=steps, audience={"tag": "win"}, now=T0)
+    campaigns.start_campaign(db, "Win", now=T0)
+    calls = 0
+
+    def clock() -> datetime:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # between the first chunk and the second
+            with OrmSession(bind=db.get_bind()) as other:
+                for i in range(8):
+                    other.add(
+                        OutreachMessageDB(
+                            workspace_id=1,
+                            channel="EMAIL",
+                            status=MessageStatus.SENT.value,
+                            idempotency_key=f"other-{i}",
+                            created_at=T0,
+                        )
+                    )
+                for row in other.scalars(
+                    select(OutreachMessageDB).where(OutreachMessageDB.idempotency_key.like("old-%"))
+                ):
+                    row.status = MessageStatus.SENT.value  # a late report: it did go
+                other.commit()
+        return T0
+
+    run_due(db, now=T0, worker="w1", batch=41, clock=clock)
+    assert calls >= 2
+    db.rollback()
+    counted = list(
+        db.scalars(
+            select(OutreachMessageDB.idempotency_key).where(
+                OutreachMessageDB.status.in_(COUNTED),
+                OutreachMessageDB.created_at > T0 - timedelta(hours=1),
+            )
+        )
+    )
+    # 10 ours first; then 8 others', 2 changed: room for 30 of the other 31.
+    assert len(counted) == 50
+    assert len([k for k in counted if k.startswith("enr:")]) == 40
+
+
 def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
     db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:

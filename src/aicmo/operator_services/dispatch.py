@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, func, select, update
@@ -344,21 +344,120 @@ def _room(
     return window_counts(db, now, workspace_id=workspace_id, mailbox_id=mailbox_id)
 
 
+_Counts = tuple[int, int, int, datetime | None]  # hour, day, later, last: as window_counts
+
+
+class _Windows:
+    """Upper bounds of the rate windows for a batch's chunks, so that a chunk need not
+    count a whole day of sends again (the counts grow with the day's volume; a chunk of
+    50 sends would read all of them twice).
+
+    The first chunk counts every attempt of each scope (the channel, each mailbox) in
+    full, whatever its status, under the channel's lock, and notes the highest attempt
+    id then. A later chunk, under the lock again, reads only the attempts recorded since
+    (id above that mark): a window at its time holds at most what the full count found
+    then (in the window or after it) plus those. This holds because attempts of the
+    channel are only added under its lock, with increasing ids, and never deleted, and
+    their creation time never changes; counting every status makes the bound immune to
+    any change of status. A scope whose bound does not leave room for the chunk is
+    counted exactly, as before.
+    """
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+        self.mark = 0
+        self.base: dict[int | None, _Counts] = {}  # None: the channel
+
+    def bounds(
+        self, db: Session, workspace_id: int, now: datetime, scopes: list[int | None]
+    ) -> dict[int | None, _Counts]:
+        """Under the lock: an upper bound of each scope's counts at ``now``."""
+        if self.at is None or now < self.at:  # the first chunk, or the clock went back
+            m = OutreachMessageDB
+            self.mark = int(db.scalar(select(func.max(m.id))) or 0)
+            self.at = now
+            self.base = {
+                scope: window_counts(
+                    db, now, workspace_id=workspace_id, mailbox_id=scope, any_status=True
+                )
+                for scope in scopes
+            }
+            return dict(self.base)
+        added: dict[int | None, tuple[int, int, datetime | None]] = {}
+        m = OutreachMessageDB
+        for mailbox_id, n, after, newest in db.execute(
+            select(
+                m.mailbox_id,
+                func.count(),
+                func.count().filter(m.created_at > now),
+                func.max(m.created_at),
+            )
+            .where(
+                m.id > self.mark,
+                m.workspace_id == workspace_id,
+                m.channel == ChannelType.EMAIL.value,
+            )
+            .group_by(m.mailbox_id)
+        ):
+            keys: list[int | None] = [None] if mailbox_id is None else [None, int(mailbox_id)]
+            for key in keys:
+                was_n, was_later, was_last = added.get(key, (0, 0, None))
+                added[key] = (
+                    was_n + int(n),
+                    was_later + int(after),
+                    _latest(was_last, _aware(newest) if newest is not None else None),
+                )
+        out: dict[int | None, _Counts] = {}
+        for scope, (hour, day, later, last) in self.base.items():
+            n, new_later, new_last = added.get(scope, (0, 0, None))
+            out[scope] = (
+                hour + later + n,
+                day + later + n,
+                later + new_later,
+                _latest(last, new_last),
+            )
+        return out
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def _assign(
-    db: Session, items: list[_Item], workspace_id: int, now: datetime
+    db: Session, items: list[_Item], workspace_id: int, now: datetime, windows: _Windows
 ) -> tuple[list[_Item], list[_Item]]:
     """Under the channel lock: how many may go now, and from which mailbox."""
     config = lock_channel(db, workspace_id, ChannelType.EMAIL)
+    mailboxes = sending_mailboxes(db, workspace_id)
+    scopes: list[int | None] = [None, *(mb.id for mb in mailboxes)]
+    bounds = windows.bounds(db, workspace_id, now, scopes)
+    need = len(items)
+
+    def counts(scope: int | None, hourly: int, daily: int, exact: bool = False) -> _Counts:
+        bound = bounds.get(scope)
+        if (
+            bound is not None
+            and not exact
+            and not bound[2]
+            and min(hourly - bound[0], daily - bound[1]) >= need
+        ):
+            return bound  # room for the whole chunk even at the upper bound
+        return _room(db, scope, workspace_id, now)
+
     if config is None:
         channel_room = len(items)
     else:
-        hour, day, later, _ = _room(db, None, workspace_id, now)
-        if later or config.rate_limit_per_hour <= 0 or config.rate_limit_per_day <= 0:
+        per_hour, per_day = config.rate_limit_per_hour, config.rate_limit_per_day
+        hour, day, later, _ = counts(None, per_hour, per_day)
+        if later or per_hour <= 0 or per_day <= 0:
             return [], items
-        channel_room = min(config.rate_limit_per_hour - hour, config.rate_limit_per_day - day)
+        channel_room = min(per_hour - hour, per_day - day)
     if channel_room <= 0:
         return [], items
-    mailboxes = sending_mailboxes(db, workspace_id)
     go = items[:channel_room]
     rest = items[channel_room:]
     if not mailboxes:
@@ -366,8 +465,9 @@ def _assign(
     room: dict[int, int] = {}
     today: dict[int, int] = {}
     for mb in mailboxes:
-        hour, day, later, last = _room(db, mb.id, workspace_id, now)
         gap = timedelta(seconds=max(0, mb.min_gap_seconds or 0))
+        # With a gap a mailbox sends one message per chunk at most: counted exactly.
+        hour, day, later, last = counts(mb.id, mb.hourly_cap, mb.daily_cap, exact=bool(gap))
         free = 0 if later else min(mb.hourly_cap - hour, mb.daily_cap - day)
         if gap and free > 0:
             free = 1 if last is None or last + gap <= now else 0
@@ -389,7 +489,7 @@ def _assign(
 
 
 def _record_sending(
-    db: Session, items: list[_Item], now: datetime
+    db: Session, items: list[_Item], now: datetime, windows: _Windows
 ) -> tuple[list[_Item], list[int]]:
     """One transaction: room under the lock, rendering, SENDING rows, attempt events."""
     settings = get_settings()
@@ -401,7 +501,7 @@ def _record_sending(
     db.commit()
     with unit_of_work(db):
         begin_send_transaction(db)
-        go, rest = _assign(db, items, workspace_id, now)
+        go, rest = _assign(db, items, workspace_id, now, windows)
         back += [i.enrollment.id for i in rest]
         ready: list[_Item] = []
         for item in go:
@@ -637,6 +737,7 @@ def dispatch(
     size = FIRST_GROUP
     # Until when each claim is ours: only a chunk with a claim past half its lease renews.
     held = {i.enrollment.id: i.enrollment.claimed_until for i in items}
+    windows = _Windows()
     with _sender() as sender, _recorder(db) as recorder:
         try:
             while pos < len(items):
@@ -662,7 +763,7 @@ def dispatch(
                     what["claim lost"] += len(lost)
                 if not chunk:
                     continue
-                ready, handed = _record_sending(db, chunk, at)
+                ready, handed = _record_sending(db, chunk, at, windows)
                 back += handed
                 outgoing = _prepare(db, ready, at)
                 # Queued behind the chunk on the wire, whose outcomes are recorded meanwhile.

@@ -96,6 +96,7 @@ def window_counts(
     workspace_id: int,
     channel: ChannelType = ChannelType.EMAIL,
     mailbox_id: int | None = None,
+    any_status: bool = False,
 ) -> tuple[int, int, int, datetime | None]:
     """Counted attempts of a channel (or of one mailbox) in the last hour, the last day,
     recorded after ``now``, and the latest one: enough to decide most sends without
@@ -103,19 +104,21 @@ def window_counts(
 
     Windows are ``(now - length, now]``, as in :func:`aicmo.cam.domain.ratelimit.fits`;
     anything recorded after ``now`` (a clock behind another worker's) sends the caller
-    to the exact arithmetic.
+    to the exact arithmetic. ``any_status`` counts every attempt, counted or not (an
+    upper bound that no later change of status can break).
     """
     params: dict[str, Any] = {"hour_start": now - HOUR, "now": now, "day_start": now - DAY}
     if mailbox_id is not None:
         params["mailbox_id"] = mailbox_id
     else:
         params.update(workspace_id=workspace_id, channel=channel.value)
-    hour, day, later, last = db.execute(_window_counts_query(mailbox_id is not None), params).one()
+    query = _window_counts_query(mailbox_id is not None, any_status)
+    hour, day, later, last = db.execute(query, params).one()
     return int(hour), int(day), int(later), _aware(last) if last is not None else None
 
 
-@functools.lru_cache(maxsize=2)
-def _window_counts_query(per_mailbox: bool) -> Any:
+@functools.lru_cache(maxsize=4)
+def _window_counts_query(per_mailbox: bool, any_status: bool = False) -> Any:
     """The counting query of :func:`window_counts`, built once (it runs for every chunk
     of sends, twice)."""
     m = OutreachMessageDB
@@ -129,7 +132,11 @@ def _window_counts_query(per_mailbox: bool) -> Any:
         func.count().filter(m.created_at <= now),
         func.count().filter(m.created_at > now),
         func.max(m.created_at),
-    ).where(*scope, m.created_at > bindparam("day_start"), m.status.in_(COUNTED))
+    ).where(
+        *scope,
+        m.created_at > bindparam("day_start"),
+        *([] if any_status else [m.status.in_(COUNTED)]),
+    )
 
 
 def check_channel_limits(
