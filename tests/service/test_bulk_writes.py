@@ -7,6 +7,7 @@ from typing import cast
 
 import pytest
 from sqlalchemy import Table, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import EventDB, OutreachMessageDB
@@ -232,3 +233,32 @@ def test_among_finds_what_in_finds(db: Session, keys: list[str]) -> None:
     sql = str(select(column).where(bulk.among(column, keys, dialect)).compile(dialect=dialect))
     # One parameter for the whole list on PostgreSQL.
     assert ("ANY" in sql) is (dialect.name == "postgresql")
+
+
+def test_a_value_too_long_for_its_column_is_never_cut_short(db: Session) -> None:
+    """PostgreSQL refuses it, as it refuses it in a plain INSERT (SQLite, which has no
+    lengths, stores it whole): an explicit cast to the column's VARCHAR(n) would cut it."""
+    key = "k" * 250  # idempotency_key is VARCHAR(200)
+    shared = {
+        "workspace_id": 1,
+        "channel": "EMAIL",
+        "message_type": "cold_outreach",
+        "retry_count": 0,
+        "status": "SENDING",
+        "created_at": AT,
+        "updated_at": AT,
+    }
+    try:
+        bulk.insert_rows(db, MESSAGES, [{"idempotency_key": key}], shared=shared)
+        db.commit()
+    except DBAPIError:
+        db.rollback()
+        assert db.get_bind().dialect.name == "postgresql"
+        assert list(db.scalars(select(OutreachMessageDB.id))) == []
+    else:
+        assert db.get_bind().dialect.name == "sqlite"
+        assert list(db.scalars(select(OutreachMessageDB.idempotency_key))) == [key]
+    dialect = db.get_bind().dialect
+    column = OutreachMessageDB.idempotency_key
+    # No prefix match either.
+    assert list(db.scalars(select(column).where(bulk.among(column, [key[:200]], dialect)))) == []

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, ColumnElement, Table, any_, bindparam
+from sqlalchemy import ARRAY, ColumnElement, String, Table, Text, any_, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -109,7 +109,13 @@ class _Arrays:
 
 
 def _pg_type(table: Table, column: str, dialect: Dialect) -> str:
-    return str(table.c[column].type.compile(dialect=dialect))
+    """The column's type for an array cast, strings without a length: an explicit cast to
+    ``VARCHAR(n)`` cuts a longer value short, where storing it must fail as it does for a
+    plain INSERT."""
+    type_ = table.c[column].type
+    if isinstance(getattr(type_, "impl", type_), String):
+        return "TEXT"
+    return str(type_.compile(dialect=dialect))
 
 
 @functools.lru_cache(maxsize=64)
@@ -263,9 +269,10 @@ def among(column: Any, values: Iterable[Any], dialect: Dialect) -> ColumnElement
     and the driver parse again for every batch (most of a batch's planning time)."""
     values = list(values)
     if dialect.name == "postgresql":
-        return cast(
-            ColumnElement[bool], column == any_(bindparam(None, values, ARRAY(column.type)))
-        )
+        # Strings as TEXT[]: a cast to VARCHAR(n)[] would cut longer values short, and a
+        # value that does not fit the column would match on its prefix.
+        item = Text() if isinstance(column.type, String) else column.type
+        return cast(ColumnElement[bool], column == any_(bindparam(None, values, ARRAY(item))))
     return cast(ColumnElement[bool], column.in_(values))
 
 

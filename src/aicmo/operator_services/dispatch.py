@@ -106,6 +106,8 @@ class _Batch:
 
     namespace: str
     retry_policy: RetryPolicy
+    #: Who claimed the batch: outcomes move on only enrollments it still holds.
+    worker: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +253,7 @@ def plan(
         retry_policy=RetryPolicy(
             max_retries=config["max_retries"], backoff_hours=config["backoff_hours"]
         ),
+        worker=worker,
     )
     period = timedelta(hours=config["per_lead_period_hours"])
     gap = timedelta(hours=config["min_gap_hours"])
@@ -612,7 +615,13 @@ def _bulk_events(
     column = METRIC_COLUMNS.get(type_.value)
     if column is None:
         return
-    for (campaign_id, step_index, mailbox_id), n in counts.items():
+    # In the order of the rows' keys: two transactions bumping the same rows (this
+    # worker's recording thread and its next chunk, or two workers) lock them in the same
+    # order, so they wait for each other instead of deadlocking.
+    for (campaign_id, step_index, mailbox_id), n in sorted(
+        counts.items(),
+        key=lambda kv: (kv[0][0], -1 if kv[0][1] is None else kv[0][1], kv[0][2] or 0),
+    ):
         repo.bump_metric(
             db,
             workspace_id=workspace_id,
@@ -685,6 +694,8 @@ def _advance(db: Session, items: list[_Item], now: datetime) -> Counter[str]:
             shared={"stage": LeadStage.CONTACTED.value, "updated_at": now},
             only_if={"stage": LeadStage.NEW.value},
         )
+        # Only while the claim is still this worker's: one that expired meanwhile may
+        # have been taken and put on hold by another worker, whose decision stands.
         bulk.update_rows(
             db,
             enrollments,
@@ -696,6 +707,7 @@ def _advance(db: Session, items: list[_Item], now: datetime) -> Counter[str]:
                 "claimed_until": None,
                 "updated_at": now,
             },
+            only_if={"claimed_by": items[0].batch.worker},
         )
     return what
 
@@ -713,7 +725,7 @@ def dispatch(
     """Record, send and account for a planned batch, a chunk at a time; returns counts and
     the enrollments handed back to the one-by-one path.
 
-    Each chunk renews its claims (when past half their lease), commits its SENDING rows
+    Each chunk renews its claims (when past a quarter of their lease), commits its SENDING rows
     and builds its messages, then goes to a sender thread (which hands it to the sending
     process, or to the transports itself). While it is on the wire this thread prepares
     the next chunk, and the previous chunk's outcomes are recorded: on PostgreSQL by a
@@ -735,7 +747,8 @@ def dispatch(
     # been timed nothing is queued behind another, and the first chunk is small.
     timed: float | None = None
     size = FIRST_GROUP
-    # Until when each claim is ours: only a chunk with a claim past half its lease renews.
+    # Until when each claim is ours: a chunk with a claim past a quarter of its lease
+    # renews it.
     held = {i.enrollment.id: i.enrollment.claimed_until for i in items}
     windows = _Windows()
     with _sender() as sender, _recorder(db) as recorder:
@@ -845,17 +858,18 @@ def _settle_on(
 
 
 def _fresh(until: datetime | None, at: datetime, lease: timedelta) -> bool:
-    """Whether a claim has at least half the lease left: enough for the two chunks that
-    :func:`_chunk_size` fits in a quarter of it, so renewing it now would buy nothing.
+    """Whether a claim has at least three quarters of the lease left: a chunk takes an
+    eighth of it at most (:func:`_chunk_size`), queued behind two others at most, so a
+    server six times slower than the last chunk measured still finishes well inside it.
     (Nothing takes a live claim away: other workers claim only expired ones, and stops
     are applied when an enrollment is next processed.)"""
-    return until is not None and until - at >= lease / 2
+    return until is not None and until - at >= lease * 3 / 4
 
 
 def _chunk_size(lease: timedelta, per_message: float) -> int:
     """Messages per chunk such that a chunk takes at most an eighth of the lease from its
     start to its recorded outcomes (queued behind the chunks in flight, sent, recorded),
-    at the pace of the last one: its claims, with at least half the lease left when it
+    at the pace of the last one: its claims, with three quarters of the lease left when it
     starts, never expire mid-send."""
     budget = lease.total_seconds() / 8
     return max(1, min(GROUP, int(budget / max(per_message, 1e-4))))
@@ -1030,7 +1044,10 @@ def _deliver(outgoing: list[_Outgoing], now: datetime) -> _Delivered:
         isinstance(out.transport, SmtpTransport) and send_process.usable(out.transport.settings)
         for out in outgoing
     ):
-        return _deliver_in_child(outgoing, now)
+        try:
+            return _deliver_in_child(outgoing, now)
+        except send_process.SenderProcessUnavailable:
+            log.warning("no sending process: this chunk is sent from the worker", exc_info=True)
     done = _Delivered([])
     for out in outgoing:
         try:

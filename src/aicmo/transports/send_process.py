@@ -41,7 +41,15 @@ from aicmo.transports.smtp import SmtpSettings, SmtpTransport
 
 log = logging.getLogger("aicmo.send_process")
 
-__all__ = ["Job", "SenderProcessLost", "close", "main", "send_many", "usable"]
+__all__ = [
+    "Job",
+    "SenderProcessLost",
+    "SenderProcessUnavailable",
+    "close",
+    "main",
+    "send_many",
+    "usable",
+]
 
 
 class SenderProcessLost(AicmoError):
@@ -71,14 +79,27 @@ def usable(settings: SmtpSettings) -> bool:
 
 # ------------------------------------------------------------------------- the child
 
+#: Connections a child keeps open at most (one per mailbox's settings); the least
+#: recently used is closed first (a mailbox whose settings changed leaves an old one).
+_KEPT = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """The child hit an unexpected error: the traceback, and the job it was on."""
+
+    trace: str
+
 
 def main(read_fd: int, write_fd: int, parent: int) -> None:
-    """The child's loop: a request, its answer, until the pipe closes or the parent dies."""
+    """The child's loop: a chunk, an answer per message as soon as it is known, then an
+    end mark; until the pipe closes or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     reader = Connection(read_fd, writable=False)
     writer = Connection(write_fd, readable=False)
     transports: dict[SmtpSettings, SmtpTransport] = {}
+    writer.send_bytes(pickle.dumps("ready"))
     try:
         while True:
             try:
@@ -90,32 +111,40 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
                 _close_all(transports)
                 writer.send_bytes(pickle.dumps(None))
                 continue
-            outcomes: list[Outcome] = []
-            failure: str | None = None
             for job in request:
                 if os.getppid() != parent:
                     return  # the worker is gone: nobody would record the rest
-                transport = transports.get(job.settings)
+                answer: Outcome | _Failed
                 try:
-                    if transport is None:
-                        transport = transports[job.settings] = SmtpTransport(job.settings)
-                    outcomes.append(
-                        transport.send(
-                            job.message,
-                            mail_from=job.mail_from,
-                            rcpt_to=job.rcpt_to,
-                            now=job.now,
-                            key=job.key,
-                        )
+                    answer = _transport(transports, job.settings).send(
+                        job.message,
+                        mail_from=job.mail_from,
+                        rcpt_to=job.rcpt_to,
+                        now=job.now,
+                        key=job.key,
                     )
                 except (ChannelError, ConfigurationError) as err:
-                    outcomes.append(err)
+                    answer = err
                 except Exception:  # a bug or an unmapped error: stop, keep what is known
-                    failure = traceback.format_exc(limit=20)
+                    answer = _Failed(traceback.format_exc(limit=20))
+                # Each outcome at once: if this process dies, only the message on the
+                # wire is unknown.
+                writer.send_bytes(pickle.dumps(answer))
+                if isinstance(answer, _Failed):
                     break
-            writer.send_bytes(pickle.dumps((outcomes, failure)))
+            writer.send_bytes(pickle.dumps(None))
     finally:
         _close_all(transports)
+
+
+def _transport(kept: dict[SmtpSettings, SmtpTransport], settings: SmtpSettings) -> SmtpTransport:
+    transport = kept.pop(settings, None)
+    if transport is None:
+        transport = SmtpTransport(settings)
+        while len(kept) >= _KEPT:
+            kept.pop(next(iter(kept))).close()
+    kept[settings] = transport  # the most recently used last
+    return transport
 
 
 def _close_all(transports: dict[SmtpSettings, SmtpTransport]) -> None:
@@ -127,10 +156,15 @@ def _close_all(transports: dict[SmtpSettings, SmtpTransport]) -> None:
 # ------------------------------------------------------------------------ the worker
 
 
+class SenderProcessUnavailable(AicmoError):
+    """No sending process could be started: nothing was handed over."""
+
+
 class _Child:
     """The child, a plain ``python`` process talking over two pipes of its own (not
     :mod:`multiprocessing`, which would re-run the worker's main module in it and, at
-    exit, wait for a child that is waiting for it)."""
+    exit, wait for a child that is waiting for it), in a session of its own (a terminal's
+    Ctrl-C goes to the worker alone)."""
 
     def __init__(self, parent: int | None = None) -> None:
         ours_r, theirs_w = os.pipe()
@@ -143,17 +177,50 @@ class _Child:
                 pass_fds=(theirs_r, theirs_w),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
+                start_new_session=True,
             )
+        except BaseException:
+            os.close(ours_r)
+            os.close(ours_w)
+            raise
         finally:
             os.close(theirs_r)  # only the child holds its ends: it sees EOF if we die
             os.close(theirs_w)
         self.reader = Connection(ours_r, writable=False)
         self.writer = Connection(ours_w, readable=False)
-        log.info("sending process started", extra={"fields": {"pid": self.process.pid}})
+
+    def ready(self) -> bool:
+        """Whether the child came up (imported, signals set) and said so."""
+        try:
+            return bool(self._read() == "ready")
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return False
+
+    def _read(self) -> Any:
+        return pickle.loads(self.reader.recv_bytes())  # noqa: S301 -- our own child's pipe
 
     def ask(self, request: Any) -> Any:
         self.writer.send_bytes(pickle.dumps(request))
-        return pickle.loads(self.reader.recv_bytes())  # noqa: S301 -- our own child's pipe
+        return self._read()
+
+    def send(self, jobs: list[Job]) -> tuple[list[Outcome], BaseException | None, bool]:
+        """The outcomes as they come, what stopped the child early, and whether it can
+        take another chunk."""
+        self.writer.send_bytes(pickle.dumps(jobs))
+        outcomes: list[Outcome] = []
+        while True:
+            try:
+                answer = self._read()
+            except (EOFError, OSError) as err:
+                lost = SenderProcessLost(f"the sending process stopped: {err or 'pipe closed'}")
+                return outcomes, lost, False
+            if answer is None:
+                return outcomes, None, True
+            if isinstance(answer, _Failed):
+                self._read()  # the end mark
+                failed = SenderProcessLost(f"the sending process failed:\n{answer.trace}")
+                return outcomes, failed, True
+            outcomes.append(answer)
 
     def stop(self) -> None:
         self.writer.close()  # EOF: the child closes its connections and exits
@@ -180,25 +247,37 @@ def _take() -> _Child:
             _pid = os.getpid()
         if _idle:
             return _idle.pop()
-    return _Child()
+    child = _Child()
+    if not child.ready():
+        child.stop()
+        raise SenderProcessUnavailable(
+            f"the sending process did not start (exit code {child.process.returncode})"
+        )
+    log.info("sending process started", extra={"fields": {"pid": child.process.pid}})
+    return child
 
 
 def send_many(jobs: list[Job]) -> tuple[list[Outcome], BaseException | None]:
     """Send ``jobs`` in order through a child: an outcome for each message it handed
-    over, and what stopped it early, if anything (the rest were not sent)."""
+    over, and what stopped it early, if anything (the rest were not sent).
+
+    Raises:
+        SenderProcessUnavailable: no child could be started; nothing was handed over.
+    """
     if not jobs:
         return [], None
     child = _take()
     try:
-        outcomes, failure = child.ask(jobs)
-    except (EOFError, OSError) as err:
+        outcomes, error, usable = child.send(jobs)
+    except Exception as err:  # the pipe or a pickle: the child's state is unknown
         child.stop()
-        return [], SenderProcessLost(f"the sending process stopped: {err or 'pipe closed'}")
-    with _lock:
-        _idle.append(child)
-    if failure is not None:
-        return outcomes, SenderProcessLost(f"the sending process failed:\n{failure}")
-    return outcomes, None
+        return [], SenderProcessLost(f"the sending process could not be used: {err}")
+    if usable:
+        with _lock:
+            _idle.append(child)
+    else:
+        child.stop()
+    return outcomes, error
 
 
 def close(*, stop: bool = False) -> None:
@@ -207,19 +286,18 @@ def close(*, stop: bool = False) -> None:
         if _pid != os.getpid():
             return
         children = list(_idle)
-        if stop:
-            _idle.clear()
+        _idle.clear()  # out of reach of send_many while they are spoken to
     for child in children:
         try:
             if stop:
                 child.stop()
-            else:
-                child.ask(None)
-        except (EOFError, OSError):
-            with _lock:
-                if child in _idle:
-                    _idle.remove(child)
+                continue
+            child.ask(None)
+        except Exception:
             child.stop()
+            continue
+        with _lock:
+            _idle.append(child)
 
 
 atexit.register(close, stop=True)

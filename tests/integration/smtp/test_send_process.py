@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -87,10 +89,12 @@ def test_a_child_whose_worker_is_gone_sends_nothing(smtp_server: StartServer) ->
     # worker is gone (as after a SIGKILL) and it must not send.
     child = send_process._Child(parent=1)
     try:
-        with pytest.raises(EOFError):
-            child.ask([job(server, "a@t.example")])
+        assert child.ready()
+        outcomes, error, usable = child.send([job(server, "a@t.example")])
     finally:
         child.stop()
+    assert (outcomes, usable) == ([], False)
+    assert isinstance(error, send_process.SenderProcessLost)
     assert child.process.returncode == 0
     assert server.received == []
     assert server.handler.connections == 0
@@ -129,6 +133,49 @@ def test_a_lost_child_is_reported_and_replaced(smtp_server: StartServer) -> None
     assert error is None and isinstance(outcomes[0], SendReceipt)
     assert child_pid() != first
     assert [r.rcpt_tos for r in server.received] == [["a@t.example"], ["c@t.example"]]
+
+
+def test_an_unexpected_error_in_the_child_keeps_what_was_sent_and_the_child(
+    smtp_server: StartServer,
+) -> None:
+    server = smtp_server("plain")
+    broken = replace(job(server, "b@t.example", 2), message=None)  # type: ignore[arg-type]
+    outcomes, error = send_process.send_many(
+        [job(server, "a@t.example", 1), broken, job(server, "c@t.example", 3)]
+    )
+    assert len(outcomes) == 1 and isinstance(outcomes[0], SendReceipt)
+    assert isinstance(error, send_process.SenderProcessLost)
+    assert "TypeError" in error.message
+    pid = child_pid()
+    outcomes, error = send_process.send_many([job(server, "d@t.example", 4)])
+    assert error is None and isinstance(outcomes[0], SendReceipt)
+    assert child_pid() == pid
+    assert [r.rcpt_tos for r in server.received] == [["a@t.example"], ["d@t.example"]]
+
+
+def test_a_child_that_cannot_start_leaves_sending_to_the_worker(
+    db: Session, smtp_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = smtp_server("plain")
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(send_process.SenderProcessUnavailable):
+        send_process.send_many([job(server, "a@t.example")])
+    assert server.received == [] and send_process._idle == []
+    # The engine sends the chunk from the worker instead.
+    add_mailbox(
+        db,
+        "sales",
+        "alex@aicmo.example",
+        smtp_host="127.0.0.1",
+        smtp_port=server.port,
+        smtp_security="none",
+    )
+    ops.create_lead(db, email="ann@acme.example", tags=["p"])
+    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
+    campaigns.create_campaign(db, "P", steps=steps, audience={"tag": "p"}, now=NOW)
+    campaigns.start_campaign(db, "P", now=NOW)
+    assert run_due(db, now=NOW, worker="w1")["by_outcome"] == {"complete": 1}
+    assert [r.rcpt_tos for r in server.received] == [["ann@acme.example"]]
 
 
 def test_settings_with_their_own_tls_context_stay_in_the_worker(

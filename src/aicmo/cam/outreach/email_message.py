@@ -232,7 +232,9 @@ def _valid_address(value: str) -> str:
     part that is a plain ASCII dot-atom, which the library keeps unchanged (the two agree
     on every address: property-tested)."""
     local, at, domain = value.rpartition("@")
-    if at and len(local) <= 64 and len(value) <= 254 and SIMPLE_LOCAL_RE.fullmatch(local):
+    # ASCII only: the library measures lengths in UTF-8 bytes, of the normalised form too.
+    plain = value.isascii() and len(value) <= 254
+    if at and plain and len(local) <= 64 and SIMPLE_LOCAL_RE.fullmatch(local):
         try:
             address = f"{local}@{_ascii_domain(domain)}"
         except EmailNotValidError:
