@@ -79,6 +79,8 @@ def usable(settings: SmtpSettings) -> bool:
 
 # ------------------------------------------------------------------------- the child
 
+#: Outcomes the child sends back at a time.
+_FLUSH = 10
 #: Connections a child keeps open at most (one per mailbox's settings); the least
 #: recently used is closed first (a mailbox whose settings changed leaves an old one).
 _KEPT = 32
@@ -92,7 +94,7 @@ class _Failed:
 
 
 def main(read_fd: int, write_fd: int, parent: int) -> None:
-    """The child's loop: a chunk, an answer per message as soon as it is known, then an
+    """The child's loop: a chunk, its outcomes a few at a time as they are known, then an
     end mark; until the pipe closes or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -111,27 +113,35 @@ def main(read_fd: int, write_fd: int, parent: int) -> None:
                 _close_all(transports)
                 writer.send_bytes(pickle.dumps(None))
                 continue
+            known: list[Outcome] = []
             for job in request:
                 if os.getppid() != parent:
                     return  # the worker is gone: nobody would record the rest
-                answer: Outcome | _Failed
                 try:
-                    answer = _transport(transports, job.settings).send(
-                        job.message,
-                        mail_from=job.mail_from,
-                        rcpt_to=job.rcpt_to,
-                        now=job.now,
-                        key=job.key,
+                    known.append(
+                        _transport(transports, job.settings).send(
+                            job.message,
+                            mail_from=job.mail_from,
+                            rcpt_to=job.rcpt_to,
+                            now=job.now,
+                            key=job.key,
+                        )
                     )
                 except (ChannelError, ConfigurationError) as err:
-                    answer = err
+                    known.append(err)
                 except Exception:  # a bug or an unmapped error: stop, keep what is known
-                    answer = _Failed(traceback.format_exc(limit=20))
-                # Each outcome at once: if this process dies, only the message on the
-                # wire is unknown.
-                writer.send_bytes(pickle.dumps(answer))
-                if isinstance(answer, _Failed):
+                    writer.send_bytes(pickle.dumps(known))
+                    known = []
+                    writer.send_bytes(pickle.dumps(_Failed(traceback.format_exc(limit=20))))
                     break
+                # Outcomes go back a few at a time: if this process dies, at most that
+                # many known outcomes are lost (one at a time would wake the worker's
+                # sending thread, and take its interpreter lock, for every message).
+                if len(known) >= _FLUSH:
+                    writer.send_bytes(pickle.dumps(known))
+                    known = []
+            if known:
+                writer.send_bytes(pickle.dumps(known))
             writer.send_bytes(pickle.dumps(None))
     finally:
         _close_all(transports)
@@ -220,7 +230,7 @@ class _Child:
                 self._read()  # the end mark
                 failed = SenderProcessLost(f"the sending process failed:\n{answer.trace}")
                 return outcomes, failed, True
-            outcomes.append(answer)
+            outcomes.extend(answer)
 
     def stop(self) -> None:
         self.writer.close()  # EOF: the child closes its connections and exits
