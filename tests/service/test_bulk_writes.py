@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import cast
 
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -262,3 +262,11 @@ def test_a_value_too_long_for_its_column_is_never_cut_short(db: Session) -> None
     column = OutreachMessageDB.idempotency_key
     # No prefix match either.
     assert list(db.scalars(select(column).where(bulk.among(column, [key[:200]], dialect)))) == []
+
+
+def test_postgresql_plans_each_statement_for_its_values(db: Session) -> None:
+    """A generic plan for "id = ANY($1)" over a batch's ids scanned whole tables once they
+    had grown: every connection plans each statement for the values it is given."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    assert db.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"

@@ -70,7 +70,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _sqlite_setup(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _postgresql_setup(engine)
+    return engine
+
+
+def _postgresql_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Plan every statement for the values it is given. The driver prepares statements
+        # it runs often, and after five runs the server may switch to one generic plan:
+        # for "id = ANY($1)" over a batch's 500 ids that was a sequential scan, once the
+        # table had grown (a batch's planning went from 10 ms to 400).
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_conn.commit()
 
 
 def get_engine(url: str) -> Engine:

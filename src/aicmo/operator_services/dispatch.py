@@ -388,28 +388,18 @@ class _Windows:
             return dict(self.base)
         added: dict[int | None, tuple[int, int, datetime | None]] = {}
         m = OutreachMessageDB
-        for mailbox_id, n, after, newest in db.execute(
-            select(
-                m.mailbox_id,
-                func.count(),
-                func.count().filter(m.created_at > now),
-                func.max(m.created_at),
-            )
-            .where(
-                m.id > self.mark,
-                m.workspace_id == workspace_id,
-                m.channel == ChannelType.EMAIL.value,
-            )
-            .group_by(m.mailbox_id)
+        # By id alone, filtered here: with the scope in the query the planner walks the
+        # channel's window index (every send of the day) instead of the ids since the mark.
+        for mailbox_id, ws, channel, created in db.execute(
+            select(m.mailbox_id, m.workspace_id, m.channel, m.created_at).where(m.id > self.mark)
         ):
+            if ws != workspace_id or channel != ChannelType.EMAIL.value:
+                continue
+            at = _aware(created)
             keys: list[int | None] = [None] if mailbox_id is None else [None, int(mailbox_id)]
             for key in keys:
                 was_n, was_later, was_last = added.get(key, (0, 0, None))
-                added[key] = (
-                    was_n + int(n),
-                    was_later + int(after),
-                    _latest(was_last, _aware(newest) if newest is not None else None),
-                )
+                added[key] = (was_n + 1, was_later + (at > now), _latest(was_last, at))
         out: dict[int | None, _Counts] = {}
         for scope, (hour, day, later, last) in self.base.items():
             n, new_later, new_last = added.get(scope, (0, 0, None))
