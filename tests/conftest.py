@@ -28,6 +28,14 @@ def pg_base_url() -> str | None:
 
 
 @pytest.fixture(autouse=True)
+def _no_carried_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's first batch times its first chunk (none inherits another's pace)."""
+    from aicmo.operator_services import dispatch
+
+    monkeypatch.setattr(dispatch, "_pace", None)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reads or writes the user's real data dir or database."""
     for name in list(os.environ):

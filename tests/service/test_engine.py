@@ -547,3 +547,37 @@ def test_daily_counters_are_bumped_in_key_order(
     first, second = bumped[:3], bumped[3:]
     assert first == second == sorted(first, key=lambda k: (k[0], k[1], k[2] or 0))
     assert [k[2] for k in first] == [None, 1, 2]
+
+
+def test_a_batch_right_after_another_takes_its_pace_instead_of_timing_again(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aicmo.operator_services import dispatch as batched
+
+    for i in range(120):
+        ops.create_lead(db, email=f"c{i}@pace.example", tags=["pace"])
+    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
+    campaigns.create_campaign(db, "Pace", steps=steps, audience={"tag": "pace"}, now=T0)
+    campaigns.start_campaign(db, "Pace", now=T0)
+    sizes: list[int] = []
+    real = batched._record_sending
+
+    def record(db: Session, chunk: list[Any], *args: Any) -> Any:
+        sizes.append(len(chunk))
+        return real(db, chunk, *args)
+
+    monkeypatch.setattr(batched, "_record_sending", record)
+    run_due(db, now=T0, worker="w1", batch=60)
+    first = list(sizes)
+    sizes.clear()
+    run_due(db, now=T0, worker="w1", batch=60)
+    assert first == [batched.FIRST_GROUP, 60 - batched.FIRST_GROUP]  # timed, then sized
+    assert sizes == [batched.GROUP, 60 - batched.GROUP]  # sized from the start
+    # A pace measured too long ago is timed again.
+    monkeypatch.setattr(batched, "PACE_TTL", -1.0)
+    sizes.clear()
+    for i in range(15):
+        ops.create_lead(db, email=f"late{i}@pace.example", tags=["pace"])
+    campaigns.start_campaign(db, "Pace", now=T0)
+    run_due(db, now=T0, worker="w1", batch=60)
+    assert sizes == [batched.FIRST_GROUP, 15 - batched.FIRST_GROUP]

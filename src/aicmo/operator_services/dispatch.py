@@ -734,9 +734,10 @@ def dispatch(
     # their recorded outcomes and when each was started.
     pending: list[tuple[list[_Item], Callable[[], Counter[str]], datetime, float]] = []
     # Seconds per message from a chunk's start to its recorded outcome; until one chunk has
-    # been timed nothing is queued behind another, and the first chunk is small.
-    timed: float | None = None
-    size = FIRST_GROUP
+    # been timed nothing is queued behind another, and the first chunk is small. A pace
+    # this process measured moments ago (the batch before) is taken as it is.
+    timed = _recent_pace()
+    size = FIRST_GROUP if timed is None else _chunk_size(lease, timed)
     # Until when each claim is ours: a chunk with a claim past a quarter of its lease
     # renews it.
     held = {i.enrollment.id: i.enrollment.claimed_until for i in items}
@@ -778,6 +779,7 @@ def dispatch(
                     if done:
                         timed = (time.monotonic() - done_began) / len(done)
                         size = _chunk_size(lease, timed)
+                        _note_pace(timed)
         except BaseException:
             db.rollback()
             raise
@@ -845,6 +847,24 @@ def _settle_on(
     except BaseException:
         db.rollback()
         raise
+
+
+#: Seconds a measured pace stays good for the next batch; older, the next batch times
+#: its first chunk again (the server may have slowed down meanwhile).
+PACE_TTL = 10.0
+_pace: tuple[float, float] | None = None  # seconds per message, when measured
+
+
+def _recent_pace() -> float | None:
+    pace = _pace
+    if pace is None or time.monotonic() - pace[1] > PACE_TTL:
+        return None
+    return pace[0]
+
+
+def _note_pace(per_message: float) -> None:
+    global _pace
+    _pace = (per_message, time.monotonic())
 
 
 def _fresh(until: datetime | None, at: datetime, lease: timedelta) -> bool:
