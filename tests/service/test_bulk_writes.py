@@ -18,6 +18,18 @@ EVENTS = cast(Table, EventDB.__table__)
 MESSAGES = cast(Table, OutreachMessageDB.__table__)
 
 
+#: What every new SENDING attempt row needs besides its key.
+SENDING_ROW = {
+    "workspace_id": 1,
+    "channel": "EMAIL",
+    "message_type": "cold_outreach",
+    "retry_count": 0,
+    "status": "SENDING",
+    "created_at": AT,
+    "updated_at": AT,
+}
+
+
 def _events(db: Session) -> list[EventDB]:
     db.expire_all()
     return list(db.scalars(select(EventDB).order_by(EventDB.id)))
@@ -168,15 +180,7 @@ def test_insert_returning_gives_each_new_row_its_key(
     rows = [
         {"idempotency_key": f"k{i}", "subject": f'it\'s {i}% "odd"', "body": None} for i in range(7)
     ]
-    shared = {
-        "workspace_id": 1,
-        "channel": "EMAIL",
-        "message_type": "cold_outreach",
-        "retry_count": 0,
-        "status": "SENDING",
-        "created_at": AT,
-        "updated_at": AT,
-    }
+    shared = SENDING_ROW
     returned = bulk.insert_returning(db, MESSAGES, rows, ("idempotency_key", "id"), shared=shared)
     db.commit()
     stored = {m.idempotency_key: m for m in _messages(db)}
@@ -239,15 +243,7 @@ def test_a_value_too_long_for_its_column_is_never_cut_short(db: Session) -> None
     """PostgreSQL refuses it, as it refuses it in a plain INSERT (SQLite, which has no
     lengths, stores it whole): an explicit cast to the column's VARCHAR(n) would cut it."""
     key = "k" * 250  # idempotency_key is VARCHAR(200)
-    shared = {
-        "workspace_id": 1,
-        "channel": "EMAIL",
-        "message_type": "cold_outreach",
-        "retry_count": 0,
-        "status": "SENDING",
-        "created_at": AT,
-        "updated_at": AT,
-    }
+    shared = SENDING_ROW
     try:
         bulk.insert_rows(db, MESSAGES, [{"idempotency_key": key}], shared=shared)
         db.commit()

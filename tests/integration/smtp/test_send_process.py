@@ -162,18 +162,7 @@ def test_a_child_that_cannot_start_leaves_sending_to_the_worker(
         send_process.send_many([job(server, "a@t.example")])
     assert server.received == [] and send_process._idle == []
     # The engine sends the chunk from the worker instead.
-    add_mailbox(
-        db,
-        "sales",
-        "alex@aicmo.example",
-        smtp_host="127.0.0.1",
-        smtp_port=server.port,
-        smtp_security="none",
-    )
-    ops.create_lead(db, email="ann@acme.example", tags=["p"])
-    steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
-    campaigns.create_campaign(db, "P", steps=steps, audience={"tag": "p"}, now=NOW)
-    campaigns.start_campaign(db, "P", now=NOW)
+    _start_campaign(db, server, ["ann"])
     assert run_due(db, now=NOW, worker="w1")["by_outcome"] == {"complete": 1}
     assert [r.rcpt_tos for r in server.received] == [["ann@acme.example"]]
 
@@ -186,7 +175,8 @@ def test_settings_with_their_own_tls_context_stay_in_the_worker(
     assert send_process.usable(smtp_server("plain").settings())
 
 
-def _run_campaign(db: Session, server: SmtpServer) -> dict[str, str]:
+def _start_campaign(db: Session, server: SmtpServer, names: list[str]) -> None:
+    """A mailbox on ``server`` and a one-step campaign to ``names`` at acme.example."""
     add_mailbox(
         db,
         "sales",
@@ -195,11 +185,15 @@ def _run_campaign(db: Session, server: SmtpServer) -> dict[str, str]:
         smtp_port=server.port,
         smtp_security="none",
     )
-    for name in ("ann", "bob", "gone", "busy", "cy"):
+    for name in names:
         ops.create_lead(db, email=f"{name}@acme.example", tags=["p"])
     steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
     campaigns.create_campaign(db, "P", steps=steps, audience={"tag": "p"}, now=NOW)
     campaigns.start_campaign(db, "P", now=NOW)
+
+
+def _run_campaign(db: Session, server: SmtpServer) -> dict[str, str]:
+    _start_campaign(db, server, ["ann", "bob", "gone", "busy", "cy"])
     run_due(db, now=NOW, worker="w1")
     db.rollback()
     rows = db.execute(select(OutreachMessageDB.recipient, OutreachMessageDB.status)).all()
