@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, func, select, update
@@ -75,6 +75,7 @@ from aicmo.operator_services.email_sending import (
 from aicmo.operator_services.leads import lead_record
 from aicmo.operator_services.limits import (
     COUNTED,
+    as_utc,
     begin_send_transaction,
     lock_channel,
     window_counts,
@@ -395,7 +396,7 @@ class _Windows:
         ):
             if ws != workspace_id or channel != ChannelType.EMAIL.value:
                 continue
-            at = _aware(created)
+            at = as_utc(created)
             keys: list[int | None] = [None] if mailbox_id is None else [None, int(mailbox_id)]
             for key in keys:
                 was_n, was_later, was_last = added.get(key, (0, 0, None))
@@ -414,10 +415,6 @@ class _Windows:
 
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None else a if b is None else max(a, b)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _assign(

@@ -114,7 +114,7 @@ def window_counts(
         params.update(workspace_id=workspace_id, channel=channel.value)
     query = _window_counts_query(mailbox_id is not None, any_status)
     hour, day, later, last = db.execute(query, params).one()
-    return int(hour), int(day), int(later), _aware(last) if last is not None else None
+    return int(hour), int(day), int(later), as_utc(last) if last is not None else None
 
 
 @functools.lru_cache(maxsize=4)
@@ -190,7 +190,7 @@ def mailbox_has_room(db: Session, mailbox: MailboxDB, now: datetime) -> bool:
     return mailbox_next_slot(db, mailbox, now) == now
 
 
-def _aware(at: datetime) -> datetime:
+def as_utc(at: datetime) -> datetime:
     """MAX() keeps the column's UTC type; a naive value from a driver is read as UTC."""
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
