@@ -27,6 +27,7 @@ from aicmo.cam.db_models import (
 )
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import Engagement
+from aicmo.cam.domain.lead_fields import IMPORTED_COLUMNS
 from aicmo.db.types import UTCDateTime
 
 
@@ -186,32 +187,7 @@ def get_workspace(db: Session, workspace_id: int) -> WorkspaceDB | None:
 # --- leads -----------------------------------------------------------------------------
 
 #: Columns the import reads back to decide what changed.
-LEAD_IMPORT_COLUMNS = (
-    "id",
-    "email",
-    "email_key",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "seniority",
-    "industry",
-    "company_size",
-    "linkedin_url",
-    "linkedin_key",
-    "website",
-    "form_url",
-    "phone",
-    "country",
-    "timezone",
-    "stage",
-    "owner",
-    "source",
-    "custom_fields",
-    "deal_value",
-    "grade",
-    "score",
-)
+LEAD_IMPORT_COLUMNS = ("id", *IMPORTED_COLUMNS)
 
 
 def leads_by_keys(

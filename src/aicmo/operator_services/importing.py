@@ -26,9 +26,11 @@ from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, LeadNoteDB
 from aicmo.cam.domain import importing as imp
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.grading import ICP, Engagement, grade_lead
+from aicmo.cam.domain.grading import ICP, Engagement
+from aicmo.cam.domain.lead_fields import GRADE_COLUMNS, IMPORTED_COLUMNS
+from aicmo.cam.domain.leads import split_tags
 from aicmo.errors import ImportFileError, ValidationError
-from aicmo.operator_services.leads import profile_of
+from aicmo.operator_services.leads import grade_values
 from aicmo.operator_services.uow import unit_of_work, utcnow
 from aicmo.operator_services.workspace import get_icp
 
@@ -38,34 +40,7 @@ KEEP_REJECTED = 1000
 KEEP_WARNINGS = 1000
 
 # Columns an import writes; everything else on a lead is left as it is.
-_WRITABLE = (
-    "email",
-    "email_key",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "seniority",
-    "industry",
-    "company_size",
-    "linkedin_url",
-    "linkedin_key",
-    "website",
-    "form_url",
-    "phone",
-    "country",
-    "timezone",
-    "stage",
-    "owner",
-    "source",
-    "custom_fields",
-    "deal_value",
-    "grade",
-    "score",
-    "grade_reasons",
-    "graded_at",
-    "updated_at",
-)
+_WRITABLE = (*IMPORTED_COLUMNS, *GRADE_COLUMNS, "updated_at")
 
 _LEADS = cast(Table, LeadDB.__table__)
 _NOTES = cast(Table, LeadNoteDB.__table__)
@@ -273,7 +248,7 @@ def import_leads_csv(
         report = ImportReport(
             path=str(path), encoding=enc, delimiter=delim, mapping=mapping.describe()
         )
-        extra_tags = [t for spec in tags for t in _split(spec)]
+        extra_tags = [t for spec in tags for t in split_tags(spec)]
         reject_writer = csv.writer(rejects_out) if rejects_out is not None else None
         if reject_writer is not None:
             reject_writer.writerow(["line", "reason", *mapping.headers])
@@ -305,9 +280,7 @@ def import_leads_csv(
                     t for t in extra_tags if t.lower() not in {x.lower() for x in parsed.tags}
                 )
             for w in parsed.warnings:
-                report.warning_count += 1
-                if len(report.warnings) < KEEP_WARNINGS:
-                    report.warnings.append(RowProblem(line, w))
+                _warn(report, line, w)
             batch.append(_Pending(line, parsed))
             if len(batch) >= batch_size:
                 _flush(db, workspace_id, batch, report, icp, now)
@@ -345,12 +318,6 @@ def _tell(text: IO[str]) -> int:
         return 0
 
 
-def _split(spec: str) -> list[str]:
-    from aicmo.cam.domain.leads import split_tags
-
-    return split_tags(spec)
-
-
 def _merge_into(first: imp.ParsedRow, later: imp.ParsedRow) -> None:
     """Later non-empty values win, as on re-import; tags and notes accumulate."""
     if first.email_key and "email" in later.fields:
@@ -385,13 +352,11 @@ def _flush(
         if target is not None:
             if r.email_key and target.row.email_key and r.email_key != target.row.email_key:
                 # Same LinkedIn profile, other email: keep both people apart, flag it.
-                report.warning_count += 1
-                report.warnings.append(
-                    RowProblem(
-                        item.line,
-                        f"LinkedIn URL also on line {target.line} with another email; "
-                        "LinkedIn URL not kept",
-                    )
+                _warn(
+                    report,
+                    item.line,
+                    f"LinkedIn URL also on line {target.line} with another email; "
+                    "LinkedIn URL not kept",
                 )
                 r.fields.pop("linkedin_url", None)
                 r.linkedin_key = None
@@ -439,13 +404,7 @@ def _flush(
                     "updated_at": now,
                     "stage": r.fields.get("stage", "NEW"),
                 }
-                result = grade_lead(icp, profile_of(values), Engagement())
-                values.update(
-                    grade=result.grade,
-                    score=result.score,
-                    grade_reasons=list(result.reasons),
-                    graded_at=now,
-                )
+                values.update(grade_values(icp, values, Engagement(), now))
                 new_rows.append(values)
                 new_items.append(item)
                 continue
@@ -478,13 +437,7 @@ def _flush(
             ]
             repo.add_tags(db, workspace_id, tag_rows)
             notes = [
-                {
-                    "workspace_id": workspace_id,
-                    "lead_id": lead_id,
-                    "body": it.row.note,
-                    "author": "import",
-                    "created_at": now,
-                }
+                _note_row(workspace_id, lead_id, it.row.note, now)
                 for lead_id, it in zip(ids, new_items, strict=True)
                 if it.row.note
             ]
@@ -506,26 +459,14 @@ def _flush(
                 new_tags = [t for t in item.row.tags if t.lower() not in known]
                 tag_rows.extend((lead_id, t) for t in new_tags)
                 if item.row.note and (lead_id, item.row.note) not in have_notes:
-                    notes.append(
-                        {
-                            "workspace_id": workspace_id,
-                            "lead_id": lead_id,
-                            "body": item.row.note,
-                            "author": "import",
-                            "created_at": now,
-                        }
-                    )
+                    notes.append(_note_row(workspace_id, lead_id, item.row.note, now))
                 if not changes and not new_tags and not (notes and notes[-1]["lead_id"] == lead_id):
                     report.unchanged += 1
                     continue
                 report.updated += 1
                 merged = {**match, **changes}
-                result = grade_lead(icp, profile_of(merged), engagement.get(lead_id, Engagement()))
                 merged.update(
-                    grade=result.grade,
-                    score=result.score,
-                    grade_reasons=list(result.reasons),
-                    graded_at=now,
+                    grade_values(icp, merged, engagement.get(lead_id, Engagement()), now),
                     updated_at=now,
                 )
                 params.append({"_id": lead_id, **{c: merged.get(c) for c in _WRITABLE}})
@@ -539,6 +480,16 @@ def _flush(
             repo.add_tags(db, workspace_id, tag_rows)
             if notes:
                 db.execute(insert(_NOTES), notes)
+
+
+def _note_row(workspace_id: int, lead_id: int, body: str, now: datetime) -> dict[str, Any]:
+    return {
+        "workspace_id": workspace_id,
+        "lead_id": lead_id,
+        "body": body,
+        "author": "import",
+        "created_at": now,
+    }
 
 
 def _changes(

@@ -16,55 +16,18 @@ from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, LeadNoteDB
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import ICP, Engagement, GradeResult, LeadProfile, grade_lead
+from aicmo.cam.domain.lead_fields import EXPORT_COLUMNS, RECORD_KEYS
 from aicmo.cam.domain.messages import LeadStage
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.uow import unit_of_work, utcnow
 from aicmo.operator_services.workspace import get_icp
-
-#: Columns of an export, in order; custom fields follow as ``custom:NAME``.
-EXPORT_COLUMNS = (
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "seniority",
-    "industry",
-    "company_size",
-    "linkedin_url",
-    "website",
-    "form_url",
-    "phone",
-    "country",
-    "timezone",
-    "stage",
-    "grade",
-    "score",
-    "tags",
-    "owner",
-    "source",
-    "deal_value",
-    "created_at",
-    "updated_at",
-)
-
-
-#: The keys of :func:`lead_record`, in order; all but ``tags`` are columns of leads.
-LEAD_RECORD_KEYS = (
-    "id", "workspace_id", "email", "first_name", "last_name", "company", "title",
-    "seniority", "industry", "company_size", "linkedin_url", "linkedin_id", "website",
-    "form_url", "phone", "country", "timezone", "stage", "owner", "source", "custom_fields",
-    "deal_value", "grade", "score", "grade_reasons", "graded_at", "tags", "created_at",
-    "updated_at",
-)  # fmt: skip
 
 
 def lead_record(values: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
     """The lead as a dict, from its column values (an ORM row's attributes or a Core
     row's mapping) and its tags: one definition for the API, exports and templates."""
     data: dict[str, Any] = {}
-    for key in LEAD_RECORD_KEYS:
+    for key in RECORD_KEYS:
         if key == "tags":
             data[key] = tags
         elif key == "custom_fields":
@@ -77,7 +40,7 @@ def lead_record(values: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
 
 
 def lead_to_dict(lead: LeadDB, *, with_notes: bool = False) -> dict[str, Any]:
-    values = {key: getattr(lead, key) for key in LEAD_RECORD_KEYS if key != "tags"}
+    values = {key: getattr(lead, key) for key in RECORD_KEYS if key != "tags"}
     data = lead_record(values, lead.tags)
     if with_notes:
         data["notes"] = [
@@ -100,27 +63,30 @@ def profile_of(values: dict[str, Any] | LeadDB) -> LeadProfile:
     )
 
 
-def _apply_grade(lead: LeadDB, result: GradeResult, now: datetime) -> bool:
-    changed = lead.grade != result.grade or lead.score != result.score
+def grade_values(
+    icp: ICP, values: dict[str, Any], engagement: Engagement, now: datetime
+) -> dict[str, Any]:
+    """The grading columns of a lead given as column values (a row about to be written)."""
+    result = grade_lead(icp, profile_of(values), engagement)
+    return {
+        "grade": result.grade,
+        "score": result.score,
+        "grade_reasons": list(result.reasons),
+        "graded_at": now,
+    }
+
+
+def _regrade(
+    db: Session, lead: LeadDB, icp: ICP, engagement: Engagement, now: datetime
+) -> tuple[GradeResult, bool]:
+    """Grade one lead; records LEAD_GRADED when its grade or score changes."""
+    result = grade_lead(icp, profile_of(lead), engagement)
+    old = (lead.grade, lead.score)
+    changed = old != (result.grade, result.score)
     lead.grade, lead.score = result.grade, result.score
     lead.grade_reasons = list(result.reasons)
     lead.graded_at = now
-    return changed
-
-
-def regrade_lead(
-    db: Session, lead: LeadDB, *, icp: ICP | None = None, now: datetime | None = None
-) -> GradeResult:
-    """Grade one lead from its fields and engagement; records LEAD_GRADED on change.
-
-    Runs inside the caller's transaction (does not commit).
-    """
-    now = now or utcnow()
-    icp = icp or get_icp(db, lead.workspace_id)
-    engagement = repo.engagement_for(db, lead.workspace_id, [lead.id]).get(lead.id, Engagement())
-    result = grade_lead(icp, profile_of(lead), engagement)
-    old = (lead.grade, lead.score)
-    if _apply_grade(lead, result, now):
+    if changed:
         repo.add_event(
             db,
             lead.workspace_id,
@@ -135,7 +101,20 @@ def regrade_lead(
             ),
             lead_id=lead.id,
         )
-    return result
+    return result, changed
+
+
+def regrade_lead(
+    db: Session, lead: LeadDB, *, icp: ICP | None = None, now: datetime | None = None
+) -> GradeResult:
+    """Grade one lead from its fields and engagement; records LEAD_GRADED on change.
+
+    Runs inside the caller's transaction (does not commit).
+    """
+    now = now or utcnow()
+    icp = icp or get_icp(db, lead.workspace_id)
+    engagement = repo.engagement_for(db, lead.workspace_id, [lead.id]).get(lead.id, Engagement())
+    return _regrade(db, lead, icp, engagement, now)[0]
 
 
 def _require(db: Session, workspace_id: int, lead_id: int) -> LeadDB:
@@ -454,24 +433,10 @@ def grade_leads(
             leads = list(db.scalars(select(LeadDB).where(LeadDB.id.in_(chunk))))
             engagement = repo.engagement_for(db, workspace_id, chunk)
             for lead in leads:
-                result = grade_lead(icp, profile_of(lead), engagement.get(lead.id, Engagement()))
-                old = (lead.grade, lead.score)
-                if _apply_grade(lead, result, now):
-                    changed += 1
-                    repo.add_event(
-                        db,
-                        workspace_id,
-                        OutreachEvent(
-                            type=EventType.LEAD_GRADED,
-                            occurred_at=now,
-                            detail={
-                                "from": list(old),
-                                "to": [result.grade, result.score],
-                                "reasons": list(result.reasons),
-                            },
-                        ),
-                        lead_id=lead.id,
-                    )
+                result, was_changed = _regrade(
+                    db, lead, icp, engagement.get(lead.id, Engagement()), now
+                )
+                changed += was_changed
                 counts[result.grade] += 1
         if on_progress is not None:
             on_progress(len(chunk))
@@ -562,6 +527,7 @@ def export_leads_csv(
 
 
 __all__ = [
+    "EXPORT_COLUMNS",
     "add_note",
     "add_tags",
     "count_leads",
@@ -570,6 +536,7 @@ __all__ = [
     "find_leads",
     "get_lead",
     "grade_leads",
+    "grade_values",
     "lead_to_dict",
     "regrade_lead",
     "remove_tags",

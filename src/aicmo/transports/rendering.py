@@ -55,6 +55,7 @@ from jinja2.runtime import ChainableUndefined, Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import pass_eval_context
 
+from aicmo.cam.domain.lead_fields import TEMPLATE_FIELDS
 from aicmo.errors import ValidationError
 
 __all__ = [
@@ -82,30 +83,7 @@ _MAX_INT_BITS = 4_096
 _MAX_SPIN_DEPTH = 20
 
 #: The lead's fields, as ``lead.<name>`` and as top-level names.
-LEAD_FIELDS: frozenset[str] = frozenset(
-    {
-        "id",
-        "email",
-        "first_name",
-        "last_name",
-        "company",
-        "title",
-        "seniority",
-        "industry",
-        "company_size",
-        "linkedin_url",
-        "website",
-        "form_url",
-        "phone",
-        "country",
-        "timezone",
-        "stage",
-        "grade",
-        "score",
-        "custom",
-        "tags",
-    }
-)
+LEAD_FIELDS: frozenset[str] = TEMPLATE_FIELDS
 SENDER_FIELDS: frozenset[str] = frozenset({"name", "email"})
 
 

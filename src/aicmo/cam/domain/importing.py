@@ -7,148 +7,26 @@ erases a value; a bad row is rejected with the reason while the others go on.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from aicmo.cam.domain import lead_fields as F
 from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.lead_fields import Kind
 from aicmo.errors import ImportFileError, ValidationError
 
-#: Lead fields a column can map to (plus ``full_name``, split into first and last).
-IMPORT_FIELDS: tuple[str, ...] = (
-    "email",
-    "first_name",
-    "last_name",
-    "full_name",
-    "company",
-    "title",
-    "seniority",
-    "industry",
-    "company_size",
-    "linkedin_url",
-    "website",
-    "form_url",
-    "phone",
-    "country",
-    "timezone",
-    "stage",
-    "tags",
-    "notes",
-    "owner",
-    "source",
-    "deal_value",
-)
-
-# Header spellings seen in Apollo, LinkedIn Sales Navigator tools, HubSpot, Salesforce,
-# lemlist and hand-made sheets, after _norm_header(). First listed wins per field.
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "email": (
-        "email",
-        "e mail",
-        "email address",
-        "e mail address",
-        "primary email",
-        "work email",
-        "business email",
-        "contact email",
-        "email 1",
-        "emails",
-        "professional email",
-        "personal email",
-    ),
-    "first_name": ("first name", "firstname", "first", "given name", "forename", "prenom"),
-    "last_name": ("last name", "lastname", "last", "surname", "family name", "nom"),
-    "full_name": ("name", "full name", "fullname", "contact name", "person name", "contact"),
-    "company": (
-        "company",
-        "company name",
-        "organization",
-        "organisation",
-        "organization name",
-        "account name",
-        "account",
-        "employer",
-        "company name for emails",
-    ),
-    "title": ("title", "job title", "jobtitle", "position", "role", "job role", "occupation"),
-    "seniority": ("seniority", "seniority level", "management level"),
-    "industry": ("industry", "company industry", "sector"),
-    "company_size": (
-        "employees",
-        "number of employees",
-        "company size",
-        "employee count",
-        "headcount",
-        "num employees",
-        "company headcount",
-        "size",
-        "estimated num employees",
-        "employee range",
-        "no of employees",
-    ),
-    "linkedin_url": (
-        "person linkedin url",
-        "linkedin url",
-        "linkedin",
-        "linkedin profile",
-        "linkedin profile url",
-        "profile url",
-        "linkedin link",
-        "linkedinurl",
-        "li url",
-        "public profile url",
-        "linkedin public url",
-    ),
-    "website": (
-        "website",
-        "company website",
-        "website url",
-        "company url",
-        "domain",
-        "company domain",
-        "web",
-        "url",
-        "homepage",
-    ),
-    "form_url": (
-        "contact form url",
-        "form url",
-        "contact form",
-        "contact url",
-        "contact page",
-        "contact page url",
-    ),
-    "phone": (
-        "phone",
-        "phone number",
-        "mobile phone",
-        "work phone",
-        "direct phone",
-        "mobile",
-        "corporate phone",
-        "telephone",
-        "work direct phone",
-        "mobile number",
-    ),
-    "country": ("country", "country region", "country/region", "person country"),
-    "timezone": ("timezone", "time zone", "tz"),
-    "stage": ("stage", "lead stage", "lead status", "lifecycle stage", "status", "pipeline stage"),
-    "tags": ("tags", "tag", "labels", "label", "lists"),
-    "notes": ("notes", "note", "comments", "comment", "description"),
-    "owner": ("owner", "contact owner", "lead owner", "account owner", "assigned to"),
-    "source": ("source", "lead source", "original source", "original source type"),
-    "deal_value": ("deal value", "deal amount", "amount", "value", "annual revenue of deal"),
-}
-
+# Header spellings after _norm_header(); on a clash the field listed first wins.
 _HEADER_INDEX: dict[str, str] = {}
-for _field, _names in _ALIASES.items():
-    for _name in _names:
-        _HEADER_INDEX.setdefault(_name, _field)
+for _field in F.FIELDS:
+    for _name in _field.headers:
+        _HEADER_INDEX.setdefault(_name, _field.name)
 
 CUSTOM_PREFIX = "custom:"
 IGNORE = "-"
-_EXPORT_COMPUTED = frozenset({"id", "grade", "score", "created_at", "updated_at"})
+# Columns of our own export that an import cannot fill (computed, or set by the database).
+_EXPORT_COMPUTED = frozenset(F.EXPORT_COLUMNS) - frozenset(F.IMPORT_FIELDS)
 
 
 def _norm_header(text: str) -> str:
@@ -185,9 +63,9 @@ def parse_map_option(specs: Sequence[str]) -> dict[str, str]:
         if (
             target != IGNORE
             and not target.startswith(CUSTOM_PREFIX)
-            and target not in IMPORT_FIELDS
+            and target not in F.IMPORT_FIELDS
         ):
-            fields = ", ".join(IMPORT_FIELDS)
+            fields = ", ".join(F.IMPORT_FIELDS)
             raise ImportFileError(
                 f"--map {spec!r}: unknown field {target!r}; use one of {fields}, "
                 f"'{CUSTOM_PREFIX}NAME' for a custom field, or '{IGNORE}' to skip the column"
@@ -259,17 +137,13 @@ class ParsedRow:
     linkedin_key: str | None = None
 
 
-_SINGLE_LINE_FIELDS = (
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "seniority",
-    "industry",
-    "phone",
-    "country",
-    "owner",
-    "source",
+# One-line text fields, checked together (a row's cells are nearly always clean).
+_SINGLE_LINE_FIELDS = tuple(n for n in F.IMPORT_FIELDS if F.BY_NAME[n].kind is Kind.TEXT)
+# Fields read by a parser whose failure is a warning: the cell is kept as a custom field.
+_PARSED_FIELDS = tuple(
+    (n, L.VALUE_PARSERS[F.BY_NAME[n].kind])
+    for n in F.IMPORT_FIELDS
+    if F.BY_NAME[n].kind in L.VALUE_PARSERS
 )
 
 
@@ -337,12 +211,8 @@ def parse_row(mapping: ColumnMapping, cells: Sequence[str]) -> ParsedRow:
     if row.email_key is None and row.linkedin_key is None:
         raise ValidationError("no email address and no LinkedIn URL: nothing identifies this lead")
 
-    _optional(row, values, "website", L.normalize_website)
-    _optional(row, values, "form_url", L.normalize_website)
-    _optional(row, values, "company_size", L.parse_company_size)
-    _optional(row, values, "deal_value", L.parse_deal_value)
-    _optional(row, values, "timezone", L.parse_timezone)
-    _optional(row, values, "stage", lambda v: L.parse_stage(v).value)
+    for name, parse in _PARSED_FIELDS:
+        _optional(row, values, name, parse)
     if "tags" in values:
         row.tags = L.split_tags(values["tags"])
     if "notes" in values:
@@ -350,12 +220,14 @@ def parse_row(mapping: ColumnMapping, cells: Sequence[str]) -> ParsedRow:
     return row
 
 
-def _optional(row: ParsedRow, values: dict[str, str], name: str, parse: Any) -> None:
+def _optional(
+    row: ParsedRow, values: dict[str, str], name: str, parse: Callable[[str], str | int | Decimal]
+) -> None:
     """Parse a non-identity field; a bad value becomes a warning and a custom field."""
     if name not in values:
         return
     try:
-        parsed: str | int | Decimal = parse(values[name])
+        parsed = parse(values[name])
     except ValidationError as err:
         L.check_single_line(name, values[name], max_len=10_000)
         row.warnings.append(f"{err.message}; kept as a custom field")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from aicmo.cam.domain.lead_fields import BY_NAME, EDITABLE_FIELDS, Kind
 from aicmo.cam.domain.messages import LeadStage
 from aicmo.errors import ValidationError
 
@@ -300,43 +302,19 @@ def email_domain(email_key: str) -> str:
     return email_key.rpartition("@")[2]
 
 
-#: Lead fields a person or the API may set directly.
-EDITABLE_LEAD_FIELDS: tuple[str, ...] = (
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "seniority",
-    "industry",
-    "company_size",
-    "linkedin_url",
-    "linkedin_id",
-    "website",
-    "form_url",
-    "phone",
-    "country",
-    "timezone",
-    "stage",
-    "owner",
-    "source",
-    "custom_fields",
-    "deal_value",
-)
-
-_PLAIN_FIELDS = (
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "seniority",
-    "industry",
-    "phone",
-    "country",
-    "owner",
-    "source",
-    "linkedin_id",
-)
+#: How a text value of each kind is read; a bad value raises ValidationError.
+VALUE_PARSERS: dict[Kind, Callable[[str], str | int | Decimal]] = {
+    Kind.URL: normalize_website,
+    Kind.COUNT: parse_company_size,
+    Kind.MONEY: parse_deal_value,
+    Kind.TIMEZONE: parse_timezone,
+    Kind.STAGE: lambda value: parse_stage(value).value,
+}
+#: How an identity is read: (display form, dedupe key).
+IDENTITY_PARSERS: dict[Kind, Callable[[str], tuple[str, str]]] = {
+    Kind.EMAIL: normalize_email,
+    Kind.LINKEDIN: normalize_linkedin_url,
+}
 
 
 def normalize_lead_fields(changes: dict[str, object]) -> dict[str, object]:
@@ -351,32 +329,32 @@ def normalize_lead_fields(changes: dict[str, object]) -> dict[str, object]:
     """
     out: dict[str, object] = {}
     for name, value in changes.items():
-        if name not in EDITABLE_LEAD_FIELDS:
+        spec = BY_NAME.get(name)
+        if spec is None or name not in EDITABLE_FIELDS:
             raise ValidationError(
-                f"unknown lead field {name!r}; editable: {', '.join(EDITABLE_LEAD_FIELDS)}",
+                f"unknown lead field {name!r}; editable: {', '.join(EDITABLE_FIELDS)}",
                 field=name,
             )
+        kind = spec.kind
         if value is None or (isinstance(value, str) and not value.strip()):
-            if name == "stage":
+            if kind is Kind.STAGE:
                 raise ValidationError("stage cannot be empty", field=name)
-            out[name] = {} if name == "custom_fields" else None
-            if name == "email":
-                out["email_key"] = None
-            if name == "linkedin_url":
-                out["linkedin_key"] = None
+            out[name] = {} if kind is Kind.CUSTOM else None
+            if spec.key:
+                out[spec.key] = None
             continue
-        if name == "custom_fields":
+        if kind is Kind.CUSTOM:
             if not isinstance(value, dict):
                 raise ValidationError("custom_fields must be a mapping", field=name)
             out[name] = {str(k): v for k, v in value.items()}
             continue
-        if name == "company_size" and isinstance(value, int) and not isinstance(value, bool):
+        if kind is Kind.COUNT and isinstance(value, int) and not isinstance(value, bool):
             if value < 0:
-                raise ValidationError("company_size must not be negative", field=name)
+                raise ValidationError(f"{name} must not be negative", field=name)
             out[name] = value
             continue
         if (
-            name == "deal_value"
+            kind is Kind.MONEY
             and isinstance(value, int | float | Decimal)
             and not isinstance(value, bool)
         ):
@@ -384,20 +362,10 @@ def normalize_lead_fields(changes: dict[str, object]) -> dict[str, object]:
             continue
         if not isinstance(value, str):
             raise ValidationError(f"{name} must be text, got {type(value).__name__}", field=name)
-        if name == "email":
-            out["email"], out["email_key"] = normalize_email(value)
-        elif name == "linkedin_url":
-            out["linkedin_url"], out["linkedin_key"] = normalize_linkedin_url(value)
-        elif name in {"website", "form_url"}:
-            out[name] = normalize_website(value)
-        elif name == "company_size":
-            out[name] = parse_company_size(value)
-        elif name == "deal_value":
-            out[name] = parse_deal_value(value)
-        elif name == "timezone":
-            out[name] = parse_timezone(value)
-        elif name == "stage":
-            out[name] = parse_stage(value).value
+        if spec.key:
+            out[name], out[spec.key] = IDENTITY_PARSERS[kind](value)
+        elif kind in VALUE_PARSERS:
+            out[name] = VALUE_PARSERS[kind](value)
         else:
             out[name] = check_single_line(name, value.strip())
     return out
