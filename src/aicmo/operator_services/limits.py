@@ -17,10 +17,17 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from aicmo.cam.db_models import ChannelConfigDB, MailboxDB, OutreachMessageDB
+from aicmo.cam.db_models import (
+    DEFAULT_WORKSPACE_ID,
+    ChannelConfigDB,
+    MailboxDB,
+    OutreachMessageDB,
+)
 from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
-from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
+from aicmo.cam.domain.ratelimit import Window, count_in_window, fits, next_send_slot
 from aicmo.errors import RateLimitedError
+from aicmo.operator_services.channels import get_channel_config, parse_channel
+from aicmo.operator_services.uow import utcnow
 
 #: Attempts that occupy a slot: sent, possibly sent, or handed to a person to send
 #: (QUEUED: an open operator task).
@@ -156,6 +163,76 @@ def check_channel_limits(
     sent = recent_sends(db, workspace_id, channel, now - DAY)
     _check(
         sent, config.rate_limit_per_hour, config.rate_limit_per_day, now, f"{channel.value} limit"
+    )
+
+
+def channel_room(
+    db: Session,
+    channel: str | ChannelType,
+    lead_id: int | None = None,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """What the engine's checks say about one more send on ``channel`` (to ``lead_id``)
+    at ``now``, without taking a slot: the same windows and the same per-lead rule as
+    :func:`check_channel_limits` and the engine's lead check, read without the lock.
+
+    Returns ``per_hour``, ``per_day`` and ``per_lead`` (sends left in each window now;
+    ``per_lead`` is None without a lead or when the channel has no per-lead count),
+    ``can_send`` and ``next_slot`` (None when a send may go now, or never will: a limit
+    of 0). A mailbox's or a LinkedIn account's own caps are not part of it.
+
+    Raises:
+        ValidationError: unknown channel.
+    """
+    ch = parse_channel(channel)
+    now = now or utcnow()
+    config = get_channel_config(db, ch, workspace_id=workspace_id)
+    per_hour, per_day = config["rate_limit_per_hour"], config["rate_limit_per_day"]
+    blocked: list[datetime | None] = []
+    hour, day, later, _ = window_counts(db, now, workspace_id=workspace_id, channel=ch)
+    if later or hour >= per_hour or day >= per_day:
+        try:
+            _check(recent_sends(db, workspace_id, ch, now - DAY), per_hour, per_day, now, ch.value)
+        except RateLimitedError as err:
+            blocked.append(err.retry_at)
+    per_lead: int | None = None
+    if lead_id is not None:
+        period = timedelta(hours=config["per_lead_period_hours"])
+        gap = timedelta(hours=config["min_gap_hours"])
+        touches = lead_touches(db, workspace_id, lead_id, now - max(period, gap))
+        windows = [Window(period, config["per_lead_limit"])] if config["per_lead_limit"] > 0 else []
+        if not fits(touches, windows, now, min_gap=gap):
+            blocked.append(next_send_slot(touches, windows, now, min_gap=gap))
+        if windows:
+            per_lead = max(0, windows[0].limit - count_in_window(touches, windows[0], now))
+    # Both rules must allow the send: the later slot, none if one never will.
+    slots = [s for s in blocked if s is not None]
+    return {
+        "channel": ch.value,
+        "lead_id": lead_id,
+        "per_hour": max(0, per_hour - hour),
+        "per_day": max(0, per_day - day),
+        "per_lead": per_lead,
+        "can_send": not blocked,
+        "next_slot": max(slots) if slots and len(slots) == len(blocked) else None,
+        "at": now,
+    }
+
+
+def lead_touches(db: Session, workspace_id: int, lead_id: int, since: datetime) -> list[datetime]:
+    """When each counted attempt to the lead since ``since`` was recorded, on any channel
+    and in any campaign (ix_outreach_messages_lead: workspace_id, lead_id, created_at)."""
+    return list(
+        db.scalars(
+            select(OutreachMessageDB.created_at).where(
+                OutreachMessageDB.workspace_id == workspace_id,
+                OutreachMessageDB.lead_id == lead_id,
+                OutreachMessageDB.status.in_(COUNTED),
+                OutreachMessageDB.created_at > since,
+            )
+        )
     )
 
 

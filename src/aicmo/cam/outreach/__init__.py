@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from aicmo.cam.domain.messages import ChannelType
+from aicmo.cam.outreach.rate_limiter import RateLimiter
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -54,4 +55,4 @@ class OutreachServiceBase:
             return get_outreach_history(db, lead_id=lead_id, channel=self.channel, limit=limit)
 
 
-__all__ = ["OutreachServiceBase", "SessionFactory"]
+__all__ = ["OutreachServiceBase", "RateLimiter", "SessionFactory"]
