@@ -213,7 +213,7 @@ def form_check(
     how each field would be filled. Nothing is submitted, nothing is recorded."""
     import json
 
-    from aicmo.operator_services.contact_forms import inspect_site
+    from aicmo.operator_services.channels.contact_form import inspect_site
 
     report = inspect_site(url)
     if as_json:
