@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import aicmo.operator_services.linkedin as accounts
 from aicmo.cam.db_models import LeadDB, LinkedInAccountDB, OutreachMessageDB
 from aicmo.cam.domain.channels import get_spec
 from aicmo.cam.domain.events import EventType
@@ -33,7 +34,6 @@ from aicmo.errors import (
     TransientChannelError,
     ValidationError,
 )
-from aicmo.operator_services import linkedin as accounts
 from aicmo.operator_services.channels.base import (
     AttemptRequest,
     AttemptResult,
