@@ -39,17 +39,17 @@ from sqlalchemy import Engine, func, insert, select  # noqa: E402
 
 from aicmo.app import initialize  # noqa: E402
 from aicmo.cam.db_models import LeadDB, OutreachMessageDB  # noqa: E402
-from aicmo.cam.outreach.email_message import (  # noqa: E402
+from aicmo.config import get_settings  # noqa: E402
+from aicmo.db.engine import make_engine, session_factory  # noqa: E402
+from aicmo.operator_services import campaigns  # noqa: E402
+from aicmo.operator_services.channels import update_channel_config  # noqa: E402
+from aicmo.operator_services.channels.email import close_transports  # noqa: E402
+from aicmo.operator_services.channels.email_message import (  # noqa: E402
     EmailContent,
     EmailEnvelope,
     build_email,
     make_message_id,
 )
-from aicmo.config import get_settings  # noqa: E402
-from aicmo.db.engine import make_engine, session_factory  # noqa: E402
-from aicmo.operator_services import campaigns  # noqa: E402
-from aicmo.operator_services.channels import update_channel_config  # noqa: E402
-from aicmo.operator_services.email_sending import close_transports  # noqa: E402
 from aicmo.operator_services.engine import run_due  # noqa: E402
 from aicmo.operator_services.mailboxes import add_mailbox  # noqa: E402
 from aicmo.operator_services.uow import utcnow  # noqa: E402

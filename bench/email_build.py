@@ -22,7 +22,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from aicmo.cam.outreach.email_message import (
+from aicmo.operator_services.channels.email_message import (
     EmailContent,
     EmailEnvelope,
     build_email,

@@ -17,6 +17,7 @@ from aicmo.config import Settings, get_settings
 from aicmo.db import migrate
 from aicmo.db.engine import get_engine, session_factory
 from aicmo.errors import ConfigurationError
+from aicmo.operator_services.workspace import ensure_workspace_defaults
 
 
 def engine_for(settings: Settings | None = None) -> Engine:
@@ -26,8 +27,6 @@ def engine_for(settings: Settings | None = None) -> Engine:
 
 def initialize(settings: Settings | None = None, engine: Engine | None = None) -> dict[str, Any]:
     """Create the data dir and key, migrate to head, create workspace defaults."""
-    from aicmo.operator_services.workspace import ensure_workspace_defaults
-
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key_path = settings.ensure_secret_key()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -92,8 +93,6 @@ class WorkerOptions:
 
 
 def worker_name(index: int = 0) -> str:
-    import os
-
     base = f"{socket.gethostname()}:{os.getpid()}"
     return base if index == 0 else f"{base}:t{index}"
 

@@ -288,7 +288,7 @@ def test_the_batched_path_renders_with_the_same_lead_as_the_one_by_one_path(
     db: Session,
 ) -> None:
     from aicmo.cam.db_models import LeadDB
-    from aicmo.operator_services.email_sending import lead_context
+    from aicmo.operator_services.channels.email import lead_context
     from aicmo.transports.rendering import RenderContext, render
 
     lead = ops.create_lead(

@@ -1,5 +1,5 @@
-"""Unit tests for aicmo.cam.outreach.email_message: built bytes are parsed back with the
-stdlib parser (policy.default) and DKIM signatures verified with dkimpy against a key
+"""Unit tests for aicmo.operator_services.channels.email_message: built bytes are parsed
+back with the stdlib parser (policy.default) and DKIM signatures verified with dkimpy against a key
 generated here (no network)."""
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from email_validator import validate_email
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from aicmo.cam.outreach import email_message
-from aicmo.cam.outreach.email_message import (
+from aicmo.errors import ValidationError
+from aicmo.operator_services.channels import email_message
+from aicmo.operator_services.channels.email_message import (
     EmailContent,
     EmailEnvelope,
     build_email,
@@ -36,7 +37,6 @@ from aicmo.cam.outreach.email_message import (
     html_to_text,
     make_message_id,
 )
-from aicmo.errors import ValidationError
 
 DATE = datetime(2024, 3, 5, 14, 30, 0, tzinfo=timezone(timedelta(hours=1)))
 MESSAGE_ID = "<0123456789abcdef@mail.example.com>"

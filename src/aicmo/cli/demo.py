@@ -20,7 +20,8 @@ from aicmo.cli.main import app, print_import_report
 from aicmo.config import get_settings
 from aicmo.db.engine import make_engine, session_factory
 from aicmo.demo_site import DemoSite, create_demo_site
-from aicmo.operator_services import campaigns, contact_forms, tasks
+from aicmo.operator_services import campaigns, tasks
+from aicmo.operator_services.channels import contact_form as contact_forms
 from aicmo.operator_services.engine import run_due
 from aicmo.operator_services.uow import utcnow
 from aicmo.transports.safe_http import SafeHttpClient

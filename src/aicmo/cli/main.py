@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import uvicorn
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from aicmo import operator_services as ops
-from aicmo.app import engine_for, initialize
+from aicmo.app import engine_for, initialize, open_session
 from aicmo.cli.common import console, db_session, err_console, leads_table
 from aicmo.config import get_settings
 from aicmo.db import migrate
 from aicmo.operator_services import campaigns as ops_campaigns
 from aicmo.operator_services import mailboxes as ops_mailboxes
+from aicmo.operator_services.engine import list_unknown_attempts
 from aicmo.operator_services.importing import ImportReport
 from aicmo.operator_services.inbox import check_mailbox, poll_all, poll_mailbox
 from aicmo.operator_services.leads import EXPORT_COLUMNS, resolve_lead
 from aicmo.operator_services.workspace import icp_to_yaml, parse_icp_yaml
+from aicmo.web.app import create_app
+from aicmo.worker import WorkerOptions, configure_logging, run_worker
 
 app = typer.Typer(
     help="aicmo: self-hosted multi-channel outreach with a mini-CRM.",
@@ -848,13 +855,6 @@ def worker(
 ) -> None:
     """Send what is due, read the mailboxes and LinkedIn replies; stops cleanly on Ctrl-C
     or SIGTERM (the send in flight finishes). Health: `aicmo serve` → /healthz."""
-    import logging
-    import signal
-    import threading
-
-    from aicmo.app import open_session
-    from aicmo.worker import WorkerOptions, configure_logging, run_worker
-
     if log_format not in ("text", "json"):
         raise typer.BadParameter("--log-format is text or json")
     configure_logging(log_format, logging.DEBUG if verbose else logging.INFO)
@@ -878,8 +878,6 @@ def worker(
 @attempts_app.command("unknown")
 def attempts_unknown() -> None:
     """Attempts whose outcome is unknown (a worker stopped mid-send): never resent blindly."""
-    from aicmo.operator_services.engine import list_unknown_attempts
-
     with db_session() as db:
         rows = list_unknown_attempts(db)
     if not rows:
@@ -905,10 +903,6 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
 ) -> None:
     """Serve the web endpoints (unsubscribe pages; AICMO_PUBLIC_URL must point here)."""
-    import uvicorn
-
-    from aicmo.web.app import create_app
-
     console.print(f"Serving on http://{host}:{port} (public URL: {get_settings().public_url})")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 

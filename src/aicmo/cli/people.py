@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from aicmo.cli.common import console, db_session
 from aicmo.cli.main import app
 from aicmo.operator_services import linkedin as ops_linkedin
 from aicmo.operator_services import tasks as ops_tasks
+from aicmo.operator_services.channels.contact_form import inspect_site
 from aicmo.operator_services.uow import utcnow
 from aicmo.transports import unipile as U
 
@@ -211,10 +213,6 @@ def form_check(
 ) -> None:
     """Dry run on one site: which page and form would be used and why, what blocks it,
     how each field would be filled. Nothing is submitted, nothing is recorded."""
-    import json
-
-    from aicmo.operator_services.contact_forms import inspect_site
-
     report = inspect_site(url)
     if as_json:
         console.print_json(json.dumps(report, default=str))

@@ -23,8 +23,8 @@ from aicmo.cam.db_models import (
     SequenceConfigDB,
 )
 from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.channels import address_of, get_spec
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.domain.sequencing import Sequence, channels_for, parse_steps
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
@@ -34,11 +34,10 @@ from aicmo.transports.rendering import validate_template
 
 STATES = ("DRAFT", "ACTIVE", "PAUSED", "FINISHED")
 AUDIENCE_KEYS = frozenset({"grade", "stage", "tag", "min_score", "lead_ids"})
-_ADDRESS = {
-    ChannelType.EMAIL: "email",
-    ChannelType.LINKEDIN: "linkedin_url",
-    ChannelType.CONTACT_FORM: "form_url",
-}
+
+
+def _article(channel: str) -> str:
+    return "an" if channel[:1] in "AEIOU" else "a"
 
 
 def _campaign(db: Session, ref: str | int, workspace_id: int) -> CampaignDB:
@@ -210,7 +209,7 @@ def validate_campaign(
     for i, step in enumerate(seq.steps, start=1):
         for channel in channels_for(step):
             if not get_channel_config(db, channel, workspace_id=workspace_id)["enabled"]:
-                errors.append(f"step {i}: channel {channel.value} is disabled")
+                errors.append(f"step {i}: channel {channel} is disabled")
             try:
                 template = step.template_for(channel)
             except ValidationError as err:
@@ -225,11 +224,11 @@ def validate_campaign(
                 if source is None:
                     continue
                 try:
-                    validate_template(source, field=f"step {i} {channel.value} {field}")
+                    validate_template(source, field=f"step {i} {channel} {field}")
                 except ValidationError as err:
                     errors.append(err.message)
-            if channel is ChannelType.EMAIL and not (template.subject or "").strip():
-                errors.append(f"step {i}: an email needs a subject")
+            if get_spec(channel).needs_subject and not (template.subject or "").strip():
+                errors.append(f"step {i}: {_article(channel)} {channel.lower()} needs a subject")
             if template.note is not None and len(template.note) > 300 and "{" not in template.note:
                 errors.append(f"step {i}: a LinkedIn note is at most 300 characters")
     problems: list[dict[str, Any]] = []
@@ -238,12 +237,9 @@ def validate_campaign(
     for lead in leads:
         count += 1
         for i, step in enumerate(seq.steps, start=1):
-            if not any(
-                getattr(lead, _ADDRESS[c]) or (c is ChannelType.CONTACT_FORM and lead.website)
-                for c in channels_for(step)
-            ):
+            if not any(address_of(c, lead) for c in channels_for(step)):
                 if len(problems) < max_lead_problems:
-                    names = "/".join(c.value for c in channels_for(step))
+                    names = "/".join(channels_for(step))
                     problems.append(
                         {
                             "lead_id": lead.id,

@@ -50,13 +50,6 @@ from aicmo.cam.domain.ratelimit import Window, fits
 from aicmo.cam.domain.retry import RetryPolicy
 from aicmo.cam.domain.sequencing import AttemptOutcome, Sequence, channels_for, next_action
 from aicmo.cam.domain.suppression import match_pairs
-from aicmo.cam.outreach.email_message import (
-    EmailContent,
-    EmailEnvelope,
-    build_email,
-    dkim_sign,
-    make_message_id,
-)
 from aicmo.cam.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
 from aicmo.config import get_settings
 from aicmo.crypto import decrypt_secret
@@ -64,13 +57,20 @@ from aicmo.db import bulk
 from aicmo.errors import AicmoError, ChannelError, ConfigurationError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels import get_channel_config
-from aicmo.operator_services.email_sending import (
+from aicmo.operator_services.channels.email import (
     check_templates,
     installation_namespace,
     lead_context,
     record_outcome,
     sending_mailboxes,
     transport_for,
+)
+from aicmo.operator_services.channels.email_message import (
+    EmailContent,
+    EmailEnvelope,
+    build_email,
+    dkim_sign,
+    make_message_id,
 )
 from aicmo.operator_services.leads import lead_record
 from aicmo.operator_services.limits import (

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import CampaignDB, EnrollmentDB, OutreachMessageDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType, MessageStatus
+from aicmo.cam.domain.messages import MessageStatus
 from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
 from aicmo.cam.domain.sequencing import AttemptOutcome, channels_for
 from aicmo.cam.domain.window import is_open, jitter, next_open
@@ -80,7 +80,7 @@ def recover_unknown(db: Session, *, now: datetime, lease: timedelta = LEASE) -> 
                 OutreachEvent(
                     type=EventType.MESSAGE_OUTCOME_UNKNOWN,
                     occurred_at=now,
-                    channel=ChannelType(row.channel),
+                    channel=row.channel,
                     reason=row.error,
                 ),
                 lead_id=row.lead_id,
@@ -149,7 +149,7 @@ def _stop_reason(db: Session, enrollment: EnrollmentDB) -> str | None:
 
 
 def lead_touch_slot(
-    db: Session, enrollment: EnrollmentDB, channel: ChannelType, now: datetime
+    db: Session, enrollment: EnrollmentDB, channel: str, now: datetime
 ) -> datetime | None:
     """When this lead may be touched again, or None if now is fine.
 
@@ -209,7 +209,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             enrollment.claimed_by = enrollment.claimed_until = None
         return "lead limit"
     template = step.template_for(channel)
-    key = f"enr:{enrollment.id}:s{enrollment.step_index}:{channel.value}:t{enrollment.retries}"
+    key = f"enr:{enrollment.id}:s{enrollment.step_index}:{channel}:t{enrollment.retries}"
     message_id: int | None = None
     try:
         result = send_outreach_message(

@@ -15,7 +15,6 @@ from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OutreachMessageDB
 from aicmo.cam.domain.events import ENGAGEMENT_EVENTS, EventType, OutreachEvent
 from aicmo.cam.domain.grading import GradeResult
-from aicmo.cam.domain.messages import ChannelType
 from aicmo.errors import NotFoundError
 from aicmo.operator_services.leads import regrade_lead
 from aicmo.operator_services.uow import unit_of_work
@@ -84,7 +83,7 @@ def attempt_event(
         OutreachEvent(
             type=type_,
             occurred_at=now,
-            channel=ChannelType(row.channel),
+            channel=row.channel,
             source=source or row.transport or "aicmo",
             recipient=row.recipient,
             reason=reason,

@@ -18,7 +18,7 @@ from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, MailboxDB
 from aicmo.config import get_settings
 from aicmo.crypto import decrypt_secret
 from aicmo.errors import ConfigurationError, NotFoundError
-from aicmo.operator_services.email_sending import smtp_settings_for
+from aicmo.operator_services.channels.email import smtp_settings_for
 from aicmo.operator_services.inbound import mark_delivered, process_inbound_message
 from aicmo.operator_services.mailboxes import get_mailbox_row
 from aicmo.operator_services.uow import unit_of_work, utcnow

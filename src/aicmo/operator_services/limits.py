@@ -45,10 +45,10 @@ def begin_send_transaction(db: Session) -> None:
         db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
-def lock_channel(db: Session, workspace_id: int, channel: ChannelType) -> ChannelConfigDB | None:
+def lock_channel(db: Session, workspace_id: int, channel: str) -> ChannelConfigDB | None:
     """The channel's config row, locked until the transaction ends (PostgreSQL)."""
     stmt = select(ChannelConfigDB).where(
-        ChannelConfigDB.workspace_id == workspace_id, ChannelConfigDB.channel == channel.value
+        ChannelConfigDB.workspace_id == workspace_id, ChannelConfigDB.channel == str(channel)
     )
     if db.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -58,7 +58,7 @@ def lock_channel(db: Session, workspace_id: int, channel: ChannelType) -> Channe
 def recent_sends(
     db: Session,
     workspace_id: int,
-    channel: ChannelType,
+    channel: str,
     since: datetime,
     *,
     mailbox_id: int | None = None,
@@ -77,7 +77,7 @@ def recent_sends(
     else:
         stmt = select(OutreachMessageDB.created_at).where(
             OutreachMessageDB.workspace_id == workspace_id,
-            OutreachMessageDB.channel == channel.value,
+            OutreachMessageDB.channel == str(channel),
             OutreachMessageDB.created_at > since,
             OutreachMessageDB.status.in_(COUNTED),
         )
@@ -101,7 +101,7 @@ def window_counts(
     now: datetime,
     *,
     workspace_id: int,
-    channel: ChannelType = ChannelType.EMAIL,
+    channel: str = ChannelType.EMAIL,
     mailbox_id: int | None = None,
     any_status: bool = False,
 ) -> tuple[int, int, int, datetime | None]:
@@ -118,7 +118,7 @@ def window_counts(
     if mailbox_id is not None:
         params["mailbox_id"] = mailbox_id
     else:
-        params.update(workspace_id=workspace_id, channel=channel.value)
+        params.update(workspace_id=workspace_id, channel=str(channel))
     query = _window_counts_query(mailbox_id is not None, any_status)
     hour, day, later, last = db.execute(query, params).one()
     return int(hour), int(day), int(later), as_utc(last) if last is not None else None
@@ -146,9 +146,7 @@ def _window_counts_query(per_mailbox: bool, any_status: bool = False) -> Any:
     )
 
 
-def check_channel_limits(
-    db: Session, workspace_id: int, channel: ChannelType, now: datetime
-) -> None:
+def check_channel_limits(db: Session, workspace_id: int, channel: str, now: datetime) -> None:
     """Raise RateLimitedError when one more send on the channel would break a window.
 
     Call inside the transaction that records the attempt, after ``lock_channel``.
@@ -161,9 +159,7 @@ def check_channel_limits(
     if not later and hour < config.rate_limit_per_hour and day < config.rate_limit_per_day:
         return
     sent = recent_sends(db, workspace_id, channel, now - DAY)
-    _check(
-        sent, config.rate_limit_per_hour, config.rate_limit_per_day, now, f"{channel.value} limit"
-    )
+    _check(sent, config.rate_limit_per_hour, config.rate_limit_per_day, now, f"{channel} limit")
 
 
 def channel_room(
@@ -194,7 +190,7 @@ def channel_room(
     hour, day, later, _ = window_counts(db, now, workspace_id=workspace_id, channel=ch)
     if later or hour >= per_hour or day >= per_day:
         try:
-            _check(recent_sends(db, workspace_id, ch, now - DAY), per_hour, per_day, now, ch.value)
+            _check(recent_sends(db, workspace_id, ch, now - DAY), per_hour, per_day, now, str(ch))
         except RateLimitedError as err:
             blocked.append(err.retry_at)
     per_lead: int | None = None
@@ -210,7 +206,7 @@ def channel_room(
     # Both rules must allow the send: the later slot, none if one never will.
     slots = [s for s in blocked if s is not None]
     return {
-        "channel": ch.value,
+        "channel": str(ch),
         "lead_id": lead_id,
         "per_hour": max(0, per_hour - hour),
         "per_day": max(0, per_day - day),

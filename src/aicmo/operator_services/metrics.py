@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
-from aicmo.cam.domain.messages import ChannelType
+from aicmo.cam.domain.channels import channel_names
 from aicmo.errors import ValidationError
 from aicmo.operator_services.uow import utcnow
 
@@ -59,11 +59,11 @@ def get_channel_metrics(
         db, workspace_id, since=today - timedelta(days=days - 1), campaign_id=campaign_id
     )
     out: dict[str, dict[str, Any]] = {}
-    for channel in ChannelType:
-        counts = {c: totals.get(channel.value, {}).get(c, 0) for c in _COUNTERS}
+    for channel in channel_names():
+        counts = {c: totals.get(str(channel), {}).get(c, 0) for c in _COUNTERS}
         sent = counts["sent"]
         bounced = counts["bounced_hard"] + counts["bounced_soft"]
-        out[channel.value] = {
+        out[str(channel)] = {
             **counts,
             "bounced": bounced,
             "delivery_rate": _rate(counts["delivered"], sent),

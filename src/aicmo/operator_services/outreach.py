@@ -10,9 +10,8 @@ Nothing ever claims a delivery that no transport (or person) performed.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,17 +19,13 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OperatorTaskDB, OutreachMessageDB
 from aicmo.cam.domain import leads as L
-from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
-from aicmo.operator_services.channels import parse_channel
-from aicmo.operator_services.email_sending import send_email_attempt
-from aicmo.operator_services.linkedin import LinkedInResult, send_linkedin_attempt
+from aicmo.operator_services.channels import get_channel_config, parse_channel
+from aicmo.operator_services.channels.base import AttemptRequest, AttemptResult, Channel
+from aicmo.operator_services.channels.registry import channel_for
 from aicmo.operator_services.suppression import blocking_suppression, site_domain
 from aicmo.operator_services.uow import unit_of_work, utcnow
-
-if TYPE_CHECKING:
-    from aicmo.operator_services.contact_forms import FormResult
 
 
 def message_to_dict(row: OutreachMessageDB) -> dict[str, Any]:
@@ -61,15 +56,7 @@ def message_to_dict(row: OutreachMessageDB) -> dict[str, Any]:
     }
 
 
-def _recipient(lead: LeadDB, channel: ChannelType) -> str | None:
-    if channel is ChannelType.EMAIL:
-        return lead.email
-    if channel is ChannelType.LINKEDIN:
-        return lead.linkedin_url or lead.linkedin_id
-    return lead.form_url or lead.website
-
-
-def suppression_reason(db: Session, lead: LeadDB, channel: ChannelType | None = None) -> str | None:
+def suppression_reason(db: Session, lead: LeadDB, channel: str | None = None) -> str | None:
     """Why this lead must not be contacted (on ``channel``), or None."""
     hit = blocking_suppression(
         db,
@@ -82,80 +69,6 @@ def suppression_reason(db: Session, lead: LeadDB, channel: ChannelType | None = 
     if hit is None:
         return None
     return f"{hit['kind'].lower()} {hit['value']} is suppressed ({hit['reason']})"
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelAttempt:
-    """What a channel's sender returns: the attempt on record, and when the attempt's
-    status alone does not say what the sequence does next, ``outcome`` (TASK: a person
-    does it; WAIT: look again at ``retry_at``)."""
-
-    row: OutreachMessageDB
-    outcome: str | None = None
-    retry_at: datetime | None = None
-
-
-class ChannelSender(Protocol):
-    def __call__(
-        self,
-        db: Session,
-        lead: LeadDB,
-        *,
-        subject: str | None,
-        body: str,
-        note: str | None,
-        action: str | None,
-        key: str,
-        now: datetime,
-        campaign_id: int | None,
-        step_index: int | None,
-        enrollment_id: int | None,
-    ) -> ChannelAttempt | LinkedInResult | FormResult: ...
-
-
-def _email(
-    db: Session,
-    lead: LeadDB,
-    *,
-    subject: str | None,
-    body: str,
-    note: str | None,
-    action: str | None,
-    **common: Any,
-) -> ChannelAttempt:
-    return ChannelAttempt(
-        send_email_attempt(db, lead, subject=subject or "", body=body, html=None, **common)
-    )
-
-
-def _linkedin(
-    db: Session, lead: LeadDB, *, subject: str | None, body: str, **rest: Any
-) -> LinkedInResult:
-    return send_linkedin_attempt(db, lead, body=body, **rest)
-
-
-def _form(
-    db: Session,
-    lead: LeadDB,
-    *,
-    subject: str | None,
-    body: str,
-    note: str | None,
-    action: str | None,
-    **common: Any,
-) -> FormResult:
-    # Imported here: the HTML side loads only when a form is really sent.
-    from aicmo.operator_services.contact_forms import send_form_attempt
-
-    return send_form_attempt(db, lead, subject=subject, body=body, **common)
-
-
-#: One sender per channel: a new channel is one module and one line here.
-CHANNEL_SENDERS: dict[ChannelType, ChannelSender] = {
-    ChannelType.EMAIL: _email,
-    ChannelType.LINKEDIN: _linkedin,
-    ChannelType.CONTACT_FORM: _form,
-}
 
 
 def send_outreach_message(
@@ -189,17 +102,21 @@ def send_outreach_message(
             used by another attempt.
     """
     ch = parse_channel(channel)
+    sender = channel_for(ch)
     if not isinstance(message_body, str) or not message_body.strip():
         raise ValidationError("message_body is empty", field="message_body")
     L.check_text("message_body", message_body, max_len=200_000)
     if subject is not None:
         L.check_single_line("subject", subject, max_len=998)
-    if ch is ChannelType.EMAIL and not (subject or "").strip():
-        raise ValidationError("an email needs a subject", field="subject")
+    if sender.spec.needs_subject and not (subject or "").strip():
+        raise ValidationError(f"{_article(ch)} {ch.lower()} needs a subject", field="subject")
     if isinstance(lead_id, bool) or not isinstance(lead_id, int):
         raise ValidationError(f"lead_id must be a whole number, got {lead_id!r}", field="lead_id")
     now = now or utcnow()
     key = idempotency_key or f"manual:{uuid.uuid4().hex}"
+    # The config row is what the send's transaction locks (created with the defaults the
+    # first time a newly registered channel is used): no channel sends without limits.
+    get_channel_config(db, ch, workspace_id=workspace_id)
     with unit_of_work(db):
         lead = repo.get_lead(db, workspace_id, lead_id)
         if lead is None:
@@ -209,43 +126,26 @@ def send_outreach_message(
             if dup.lead_id != lead.id:
                 raise ConflictError(f"idempotency key {key!r} belongs to another attempt")
             return {**_result(dup), "duplicate": True}
-        blocked = suppression_reason(db, lead, ch)
-        recipient = _recipient(lead, ch)
-        deliver = not blocked and bool(recipient)
-        if not deliver:
-            if blocked:
-                status, error = MessageStatus.SUPPRESSED, blocked
-            else:
-                status, error = (
-                    MessageStatus.FAILED,
-                    f"lead #{lead.id} has no address for {ch.value}",
-                )
-            row = _record_not_sent(
-                db,
-                lead,
-                ch,
-                status,
-                error,
-                recipient,
-                subject,
-                message_body,
-                key,
-                campaign_id,
-                now,
-                enrollment_id=enrollment_id,
-                step_index=step_index,
-            )
-            return {**_result(row), "duplicate": False}
-    common: dict[str, Any] = {
-        "key": key,
-        "now": now,
-        "campaign_id": campaign_id,
-        "step_index": step_index,
-        "enrollment_id": enrollment_id,
-    }
-    done = CHANNEL_SENDERS[ch](
-        db, lead, subject=subject, body=message_body, note=note, action=action, **common
+    req = AttemptRequest(
+        lead=lead,
+        body=message_body,
+        key=key,
+        now=now,
+        subject=subject,
+        note=note,
+        action=action,
+        campaign_id=campaign_id,
+        step_index=step_index,
+        enrollment_id=enrollment_id,
     )
+    blocked = suppression_reason(db, lead, ch)
+    if blocked:
+        done = _refuse(db, sender, req, MessageStatus.SUPPRESSED, blocked, subject, message_body)
+    elif not sender.recipient(lead):
+        error = f"lead #{lead.id} has no address for {ch}"
+        done = _refuse(db, sender, req, MessageStatus.FAILED, error, subject, message_body)
+    else:
+        done = sender.send(db, req)
     result = {**_result(done.row), "duplicate": False}
     if done.outcome is not None:
         result["outcome"] = done.outcome
@@ -257,10 +157,39 @@ def send_outreach_message(
     return result
 
 
+def _article(channel: str) -> str:
+    return "an" if channel[:1] in "AEIOU" else "a"
+
+
+def _refuse(
+    db: Session,
+    channel: Channel,
+    req: AttemptRequest,
+    status: MessageStatus,
+    error: str,
+    subject: str | None,
+    body: str,
+) -> AttemptResult:
+    """An attempt refused before any channel code ran (suppressed, no address, a template
+    this lead cannot fill): on record with the unrendered text and no transport."""
+    return channel.refuse(
+        db,
+        req,
+        error,
+        status=status,
+        source="aicmo",
+        recipient=channel.recipient(req.lead),
+        subject=subject,
+        body=body,
+        transport=None,
+        message_type="cold_outreach",
+    )
+
+
 def record_refused(
     db: Session,
     lead_id: int,
-    channel: ChannelType,
+    channel: str,
     error: str,
     *,
     key: str,
@@ -278,73 +207,18 @@ def record_refused(
             return None
         if db.scalar(select(OutreachMessageDB.id).where(OutreachMessageDB.idempotency_key == key)):
             return None
-        row = _record_not_sent(
-            db,
-            lead,
-            channel,
-            MessageStatus.FAILED,
-            error[:2000],
-            _recipient(lead, channel),
-            None,
-            "",
-            key,
-            campaign_id,
-            now,
-            enrollment_id=enrollment_id,
-            step_index=step_index,
-        )
-        return row.id
-
-
-def _record_not_sent(
-    db: Session,
-    lead: LeadDB,
-    ch: ChannelType,
-    status: MessageStatus,
-    error: str,
-    recipient: str | None,
-    subject: str | None,
-    body: str,
-    key: str,
-    campaign_id: int | None,
-    now: datetime,
-    *,
-    enrollment_id: int | None = None,
-    step_index: int | None = None,
-) -> OutreachMessageDB:
-    """An attempt that no transport carried, on record with its reason."""
-    row = OutreachMessageDB(
-        workspace_id=lead.workspace_id,
-        lead_id=lead.id,
+    req = AttemptRequest(
+        lead=lead,
+        body="",
+        key=key,
+        now=now,
         campaign_id=campaign_id,
-        enrollment_id=enrollment_id,
         step_index=step_index,
-        channel=ch.value,
-        status=status.value,
-        recipient=recipient,
-        subject=subject,
-        body=body,
-        error=error,
-        idempotency_key=key,
-        scheduled_at=now,
-        created_at=now,
-        updated_at=now,
+        enrollment_id=enrollment_id,
     )
-    db.add(row)
-    db.flush()
-    for type_, reason in ((EventType.MESSAGE_ATTEMPTED, None), (EventType.MESSAGE_FAILED, error)):
-        repo.add_event(
-            db,
-            lead.workspace_id,
-            OutreachEvent(
-                type=type_, occurred_at=now, channel=ch, recipient=recipient, reason=reason
-            ),
-            lead_id=lead.id,
-            campaign_id=campaign_id,
-            message_id=row.id,
-            step_index=step_index,
-        )
-    return row
+    sender = channel_for(channel)
+    done = _refuse(db, sender, req, MessageStatus.FAILED, error[:2000], None, "")
+    return done.row.id
 
 
 def outcome_of(row: OutreachMessageDB) -> str:
@@ -414,7 +288,7 @@ def get_outreach_history(
     if campaign_id is not None:
         stmt = stmt.where(OutreachMessageDB.campaign_id == campaign_id)
     if channel is not None:
-        stmt = stmt.where(OutreachMessageDB.channel == parse_channel(channel).value)
+        stmt = stmt.where(OutreachMessageDB.channel == str(parse_channel(channel)))
     stmt = stmt.order_by(OutreachMessageDB.created_at.desc(), OutreachMessageDB.id.desc()).limit(
         limit
     )

@@ -18,14 +18,13 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
 from aicmo.cam.domain import leads as L
-from aicmo.cam.domain.messages import ChannelType, OutreachMessage
+from aicmo.cam.domain.channels import address_of, channel_names, get_spec
+from aicmo.cam.domain.messages import OutreachMessage
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.leads import create_lead, update_lead
 from aicmo.operator_services.outreach import send_outreach_message
 from aicmo.operator_services.uow import utcnow
-
-ORDER = (ChannelType.EMAIL, ChannelType.LINKEDIN, ChannelType.CONTACT_FORM)
 
 
 def _linkedin_fields(ref: str | None) -> dict[str, str]:
@@ -86,19 +85,14 @@ def find_or_create_lead(
 
 
 def _unusable(
-    db: Session, workspace_id: int, channel: ChannelType, lead: dict[str, Any], now: datetime
+    db: Session, workspace_id: int, channel: str, lead: dict[str, Any], now: datetime
 ) -> str | None:
     """Why this channel cannot be tried now, or None."""
     config = get_channel_config(db, channel, workspace_id=workspace_id)
     if not config["enabled"]:
-        return f"{channel.value} is disabled"
-    address = {
-        ChannelType.EMAIL: lead.get("email"),
-        ChannelType.LINKEDIN: lead.get("linkedin_url"),
-        ChannelType.CONTACT_FORM: lead.get("form_url") or lead.get("website"),
-    }[channel]
-    if not address:
-        return f"no {channel.value} address for this lead"
+        return f"{channel} is disabled"
+    if not address_of(channel, lead):
+        return f"no {channel} address for this lead"
     return None
 
 
@@ -128,17 +122,22 @@ def execute_sequence(
         form_url=form_url,
         workspace_id=workspace_id,
     )
-    start = ORDER.index(message.channel)
-    channels = [*ORDER[start:], *ORDER[:start]]
+    order = channel_names()
+    start = order.index(message.channel)
+    channels = [*order[start:], *order[:start]]
     run = uuid.uuid4().hex
     attempts: list[dict[str, Any]] = []
     for channel in channels:
         reason = _unusable(db, workspace_id, channel, lead, now)
-        if reason is None and channel is ChannelType.EMAIL and not (message.subject or "").strip():
+        if (
+            reason is None
+            and get_spec(channel).needs_subject
+            and not (message.subject or "").strip()
+        ):
             reason = "an email needs a subject; the message has none"
         if reason is not None:
             attempts.append(
-                {"channel": channel.value, "status": "SKIPPED", "error": reason, "message_id": None}
+                {"channel": str(channel), "status": "SKIPPED", "error": reason, "message_id": None}
             )
             continue
         try:
@@ -148,14 +147,14 @@ def execute_sequence(
                 message.body,
                 message.subject,
                 channel=channel,
-                idempotency_key=f"sequence:{run}:{channel.value}",
+                idempotency_key=f"sequence:{run}:{channel}",
                 workspace_id=workspace_id,
                 now=now,
             )
         except RateLimitedError as err:  # every mailbox at its cap
             attempts.append(
                 {
-                    "channel": channel.value,
+                    "channel": str(channel),
                     "status": "SKIPPED",
                     "error": err.message,
                     "message_id": None,
@@ -164,7 +163,7 @@ def execute_sequence(
             continue
         attempts.append(
             {
-                "channel": channel.value,
+                "channel": str(channel),
                 "status": result["status"],
                 "error": result["error"],
                 "message_id": result["message_id"],
@@ -177,7 +176,7 @@ def execute_sequence(
         if result["outcome"] == "SENT":
             return {
                 "success": True,
-                "channel_used": channel.value,
+                "channel_used": str(channel),
                 "lead_id": lead["id"],
                 "attempts": attempts,
             }
@@ -191,7 +190,7 @@ def execute_sequence(
             return {
                 "success": False,
                 "channel_used": None,
-                "pending": channel.value,
+                "pending": str(channel),
                 "task_id": result.get("task_id"),
                 "lead_id": lead["id"],
                 "attempts": attempts,

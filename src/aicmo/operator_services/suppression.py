@@ -252,7 +252,7 @@ def blocking_suppression(
     *,
     email_key: str | None,
     linkedin_key: str | None,
-    channel: ChannelType | None = None,
+    channel: str | None = None,
     site_domain: str | None = None,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> dict[str, Any] | None:
@@ -272,7 +272,7 @@ def blocking_suppression(
         ]
     for hit in hits:
         address_only = hit["reason"] in ADDRESS_ONLY and hit["kind"] == "EMAIL"
-        if address_only and channel is not None and channel is not ChannelType.EMAIL:
+        if address_only and channel is not None and channel != ChannelType.EMAIL:
             continue
         return hit
     return None

@@ -75,7 +75,7 @@ def _event(
         OutreachEvent(
             type=type_,
             occurred_at=now,
-            channel=ChannelType(task.channel),
+            channel=task.channel,
             source="operator",
             reason=reason,
             detail={"task_id": task.id, "kind": task.kind},
@@ -220,7 +220,7 @@ def complete_task(
             OutreachEvent(
                 type=EventType.MESSAGE_SENT,
                 occurred_at=now,
-                channel=ChannelType(attempt.channel),
+                channel=attempt.channel,
                 source="operator",
                 recipient=attempt.recipient,
                 reason=f"reported done by the operator (task #{task.id})",
@@ -286,7 +286,7 @@ def _why_stale(db: Session, task: OperatorTaskDB) -> str | None:
             db,
             email_key=lead.email_key,
             linkedin_key=lead.linkedin_key,
-            channel=ChannelType(task.channel),
+            channel=task.channel,
             site_domain=site_domain(lead)
             if task.channel == ChannelType.CONTACT_FORM.value
             else None,

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
-from aicmo.operator_services import contact_forms, tasks
+from aicmo.operator_services import tasks
+from aicmo.operator_services.channels import contact_form as contact_forms
 from aicmo.transports.safe_http import SafeHttpClient
 from tests.form_sites import FormSites, create_form_sites
 from tests.http_server import serve

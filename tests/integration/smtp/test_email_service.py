@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
-from aicmo.operator_services.email_sending import close_transports
+from aicmo.operator_services.channels.email import close_transports
 from aicmo.operator_services.mailboxes import add_mailbox
 from tests.integration.smtp.conftest import Behaviour, StartServer
 

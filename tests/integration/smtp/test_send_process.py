@@ -18,7 +18,7 @@ from aicmo import operator_services as ops
 from aicmo.cam.db_models import EnrollmentDB, OutreachMessageDB
 from aicmo.config import get_settings
 from aicmo.operator_services import campaigns
-from aicmo.operator_services.email_sending import close_transports
+from aicmo.operator_services.channels.email import close_transports
 from aicmo.operator_services.engine import run_due
 from aicmo.operator_services.mailboxes import add_mailbox
 from aicmo.transports import send_process

@@ -11,8 +11,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from aicmo.cam.domain.messages import ChannelType
-
 
 class EventType(StrEnum):
     """Every kind of event aicmo records."""
@@ -103,7 +101,7 @@ class OutreachEvent:
 
     type: EventType
     occurred_at: datetime
-    channel: ChannelType | None = None
+    channel: str | None = None
     source: str = "aicmo"
     message_key: str | None = None
     recipient: str | None = None

@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -44,10 +45,11 @@ from pydantic import (
     field_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
+from aicmo.cam.domain.channels import channel_names, normalize_channel
 from aicmo.cam.domain.events import EventType
-from aicmo.cam.domain.messages import ChannelType, LeadStage
+from aicmo.cam.domain.messages import LeadStage
 from aicmo.cam.domain.retry import DEFAULT_RETRY_POLICY, RetryPolicy, decide_retry
 from aicmo.cam.domain.window import (
     WorkCalendar,
@@ -100,6 +102,17 @@ def _channel_name(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+def _known_channel(value: str) -> str:
+    channel = normalize_channel(value)
+    if channel is None:
+        raise PydanticCustomError("unknown_channel", "unknown channel {value}", {"value": value})
+    return channel
+
+
+#: A channel's name, checked against the channels known now (built-in or registered).
+ChannelName = Annotated[str, AfterValidator(_known_channel)]
+
+
 class StepTemplate(BaseModel):
     """What a step says on one channel. Rendered later by the sandboxed Jinja2 layer."""
 
@@ -140,7 +153,7 @@ def _channel_keys(value: Any) -> Any:
 
 TemplateSpec = Annotated[
     Annotated[StepTemplate, Tag("single")]
-    | Annotated[dict[ChannelType, StepTemplate], Tag("per_channel")],
+    | Annotated[dict[ChannelName, StepTemplate], Tag("per_channel")],
     Discriminator(_template_kind),
 ]
 
@@ -154,8 +167,8 @@ class Step(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    channel: ChannelType
-    fallback: tuple[ChannelType, ...] = ()
+    channel: ChannelName
+    fallback: tuple[ChannelName, ...] = ()
     delay_hours: float = Field(default=0, ge=0, allow_inf_nan=False)
     delay_business_days: int = Field(default=0, ge=0, le=366)
     template: TemplateSpec
@@ -185,19 +198,19 @@ class Step(BaseModel):
     @field_validator("template", mode="after")
     @classmethod
     def _templates_cover_channels(
-        cls, value: StepTemplate | dict[ChannelType, StepTemplate], info: ValidationInfo
-    ) -> StepTemplate | dict[ChannelType, StepTemplate]:
+        cls, value: StepTemplate | dict[ChannelName, StepTemplate], info: ValidationInfo
+    ) -> StepTemplate | dict[ChannelName, StepTemplate]:
         if isinstance(value, dict) and "channel" in info.data:
             used = _unique((info.data["channel"], *info.data.get("fallback", ())))
-            missing = [c.value for c in used if c not in value]
+            missing = [str(c) for c in used if c not in value]
             if missing:
                 raise ValueError(f"no template for channel {', '.join(missing)}")
-            unused = [c.value for c in value if c not in used]
+            unused = [str(c) for c in value if c not in used]
             if unused:
                 raise ValueError(f"template for {', '.join(unused)}, which the step never uses")
         return value
 
-    def template_for(self, channel: ChannelType) -> StepTemplate:
+    def template_for(self, channel: str) -> StepTemplate:
         """The template to render on ``channel``.
 
         Raises:
@@ -218,15 +231,15 @@ class Sequence(BaseModel):
     steps: tuple[Step, ...] = Field(min_length=1)
 
 
-def _unique(channels: Iterable[ChannelType]) -> list[ChannelType]:
-    ordered: list[ChannelType] = []
+def _unique(channels: Iterable[str]) -> list[str]:
+    ordered: list[str] = []
     for channel in channels:
         if channel not in ordered:
             ordered.append(channel)
     return ordered
 
 
-def channels_for(step: Step) -> list[ChannelType]:
+def channels_for(step: Step) -> list[str]:
     """The channels a step tries, in order: the primary, then the fallbacks, no repeats."""
     return _unique((step.channel, *step.fallback))
 
@@ -246,8 +259,8 @@ def _describe_error(error: ErrorDetails) -> tuple[str, str]:
             parts.append(str(p))
     where = ".".join(parts)
     top = str(loc[0]) if loc else ""
-    if kind == "enum" and top in ("channel", "fallback", "template"):
-        names = ", ".join(c.value for c in ChannelType)
+    if kind in ("enum", "unknown_channel") and top in ("channel", "fallback", "template"):
+        names = ", ".join(channel_names())
         return f"unknown channel {value!r} (expected one of {names})", where
     if kind == "missing":
         return f"{where} is required", where
@@ -488,7 +501,7 @@ class Decision:
     #: Why, in words for the operator.
     reason: str
     #: The channel to use at ``at``; None when nothing is scheduled.
-    channel: ChannelType | None = None
+    channel: str | None = None
     #: Value for ``enrollments.retries`` after this decision.
     retries: int = 0
     #: For FAIL: one line per failed channel of the step, in order.
@@ -533,9 +546,9 @@ _OUTCOME_WORDS = {
 }
 
 
-def _failure_line(channel: ChannelType, outcome: AttemptOutcome, detail: str | None) -> str:
+def _failure_line(channel: str, outcome: AttemptOutcome, detail: str | None) -> str:
     words = _OUTCOME_WORDS.get(outcome, outcome.value.lower())
-    return f"{channel.value} {words}" + (f" ({detail})" if detail else "")
+    return f"{channel} {words}" + (f" ({detail})" if detail else "")
 
 
 def _hours(delta: timedelta) -> str:
@@ -618,7 +631,7 @@ def next_action(
             step_index=step_index,
             channel_index=channel_index,
             at=None,
-            reason=f"{channel.value} outcome unknown"
+            reason=f"{channel} outcome unknown"
             + (f" ({detail})" if detail else "")
             + ": not resent; the operator decides",
             retries=retries_so_far,
@@ -631,7 +644,7 @@ def next_action(
                 step_index=step_index,
                 channel_index=channel_index,
                 at=None,
-                reason=f"{channel.value} sent; that was the last step",
+                reason=f"{channel} sent; that was the last step",
             )
         following = seq.steps[step_index + 1]
         at = due_at(following, now, cal)
@@ -640,7 +653,7 @@ def next_action(
             step_index=step_index + 1,
             channel_index=0,
             at=at,
-            reason=f"{channel.value} sent; step {step_index + 1} ({following.channel.value}) "
+            reason=f"{channel} sent; step {step_index + 1} ({following.channel}) "
             f"due in {_hours(at - now)}",
             channel=following.channel,
         )
@@ -667,7 +680,7 @@ def next_action(
             step_index=step_index,
             channel_index=channel_index + 1,
             at=scheduled(now),
-            reason=f"{line}; falling back to {following_channel.value}",
+            reason=f"{line}; falling back to {following_channel}",
             channel=following_channel,
         )
     reasons = (*history, line)

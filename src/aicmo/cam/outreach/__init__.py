@@ -1,9 +1,9 @@
-"""Channels: how a message reaches a lead (email, LinkedIn, the contact form of a site).
+"""The seed's channel classes: faces for Python callers, at the paths the seed names.
 
-Each channel is one service class over the same door (the service layer's
-``send_outreach_message``): suppression, rate limits, idempotency and the audit trail
-are the same for all of them. A new channel is one module here, one sender in
-``aicmo.operator_services.outreach.CHANNEL_SENDERS``.
+Each is a thin face over the service layer's one door (``send_outreach_message``), where
+suppression, rate limits, idempotency and the audit trail are the same for every channel.
+The channels themselves live in :mod:`aicmo.operator_services.channels`; a new channel is
+added there (see docs/architecture.md, "Adding a channel"), not here.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from aicmo.app import open_session
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.outreach.rate_limiter import RateLimiter
+from aicmo.operator_services.outreach import get_outreach_history, send_outreach_message
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -29,19 +31,13 @@ class OutreachServiceBase:
     channel: ClassVar[ChannelType]
 
     def __init__(self, session: SessionFactory | None = None) -> None:
-        if session is None:
-            from aicmo.app import open_session
-
-            session = open_session
-        self._session = session
+        self._session = session or open_session
 
     def send(
         self, lead_id: int, body: str, subject: str | None = None, **options: Any
     ) -> dict[str, Any]:
         """Send (or hand to a person) one message to one lead on this channel; see
         :func:`aicmo.operator_services.outreach.send_outreach_message`."""
-        from aicmo.operator_services.outreach import send_outreach_message
-
         with self._session() as db:
             return send_outreach_message(
                 db, lead_id, body, subject, channel=self.channel, **options
@@ -49,8 +45,6 @@ class OutreachServiceBase:
 
     def history(self, lead_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """This channel's attempts, newest first."""
-        from aicmo.operator_services.outreach import get_outreach_history
-
         with self._session() as db:
             return get_outreach_history(db, lead_id=lead_id, channel=self.channel, limit=limit)
 

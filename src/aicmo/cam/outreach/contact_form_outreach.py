@@ -6,6 +6,7 @@ from typing import Any
 
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.outreach import OutreachServiceBase
+from aicmo.operator_services.channels.contact_form import inspect_site
 
 
 class ContactFormOutreachService(OutreachServiceBase):
@@ -17,6 +18,4 @@ class ContactFormOutreachService(OutreachServiceBase):
 
     def inspect(self, url: str) -> dict[str, Any]:
         """What a submission to ``url`` would do, without submitting (a dry run)."""
-        from aicmo.operator_services.contact_forms import inspect_site
-
         return inspect_site(url)

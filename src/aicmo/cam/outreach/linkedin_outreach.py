@@ -6,6 +6,8 @@ from typing import Any
 
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.outreach import OutreachServiceBase
+from aicmo.operator_services.linkedin import poll_linkedin
+from aicmo.operator_services.tasks import cancel_stale_tasks, complete_task, list_tasks, skip_task
 
 
 class LinkedInOutreachService(OutreachServiceBase):
@@ -16,8 +18,6 @@ class LinkedInOutreachService(OutreachServiceBase):
     channel = ChannelType.LINKEDIN
 
     def open_tasks(self, *, overdue: bool = False) -> list[dict[str, Any]]:
-        from aicmo.operator_services.tasks import cancel_stale_tasks, list_tasks
-
         with self._session() as db:
             cancel_stale_tasks(db)
             return [
@@ -27,20 +27,14 @@ class LinkedInOutreachService(OutreachServiceBase):
             ]
 
     def complete_task(self, task_id: int, note: str | None = None) -> dict[str, Any]:
-        from aicmo.operator_services.tasks import complete_task
-
         with self._session() as db:
             return complete_task(db, task_id, note=note)
 
     def skip_task(self, task_id: int, reason: str) -> dict[str, Any]:
-        from aicmo.operator_services.tasks import skip_task
-
         with self._session() as db:
             return skip_task(db, task_id, reason=reason)
 
     def poll_replies(self) -> dict[str, Any]:
         """Read new messages of the provider accounts; replies stop sequences."""
-        from aicmo.operator_services.linkedin import poll_linkedin
-
         with self._session() as db:
             return poll_linkedin(db)

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from aicmo.app import open_session
 from aicmo.cam.domain.messages import OutreachMessage
+from aicmo.operator_services.sequencing import execute_sequence
 
 
 class ChannelSequencer:
@@ -21,11 +23,7 @@ class ChannelSequencer:
     def __init__(
         self, session: Callable[[], AbstractContextManager[Session]] | None = None
     ) -> None:
-        if session is None:
-            from aicmo.app import open_session
-
-            session = open_session
-        self._session = session
+        self._session = session or open_session
 
     def execute_sequence(
         self,
@@ -36,8 +34,6 @@ class ChannelSequencer:
     ) -> dict[str, Any]:
         """Send ``message`` on its channel, or the next usable one; see
         :func:`aicmo.operator_services.sequencing.execute_sequence` for the result."""
-        from aicmo.operator_services.sequencing import execute_sequence
-
         with self._session() as db:
             return execute_sequence(
                 db,

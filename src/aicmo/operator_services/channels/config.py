@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, ChannelConfigDB
+from aicmo.cam.domain.channels import channel_names, normalize_channel
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.errors import ValidationError
@@ -25,18 +26,16 @@ _INT_FIELDS = (
 EDITABLE_FIELDS = (*_INT_FIELDS, "enabled", "backoff_hours", "settings")
 
 
-def parse_channel(channel_name: str | ChannelType) -> ChannelType:
-    """'email', 'EMAIL', 'contact-form' → ChannelType; anything else is a ValidationError."""
-    if isinstance(channel_name, ChannelType):
-        return channel_name
-    key = str(channel_name).strip().upper().replace("-", "_").replace(" ", "_")
-    try:
-        return ChannelType(key)
-    except ValueError:
-        names = ", ".join(c.value for c in ChannelType)
+def parse_channel(channel_name: str | ChannelType) -> str:
+    """'email', 'EMAIL', 'contact-form' → the channel's name (a ChannelType member for the
+    built-ins, the registered name for others); anything else is a ValidationError."""
+    channel = normalize_channel(channel_name)
+    if channel is None:
+        names = ", ".join(channel_names())
         raise ValidationError(
             f"unknown channel {channel_name!r}; use one of {names}", field="channel_name"
-        ) from None
+        )
+    return channel
 
 
 def config_to_dict(row: ChannelConfigDB) -> dict[str, Any]:
@@ -55,18 +54,18 @@ def config_to_dict(row: ChannelConfigDB) -> dict[str, Any]:
     }
 
 
-def _load(db: Session, workspace_id: int, channel: ChannelType) -> ChannelConfigDB | None:
+def _load(db: Session, workspace_id: int, channel: str) -> ChannelConfigDB | None:
     return db.scalar(
         select(ChannelConfigDB).where(
-            ChannelConfigDB.workspace_id == workspace_id, ChannelConfigDB.channel == channel.value
+            ChannelConfigDB.workspace_id == workspace_id, ChannelConfigDB.channel == str(channel)
         )
     )
 
 
-def _load_or_create(db: Session, workspace_id: int, channel: ChannelType) -> ChannelConfigDB:
+def _load_or_create(db: Session, workspace_id: int, channel: str) -> ChannelConfigDB:
     row = _load(db, workspace_id, channel)
     if row is None:
-        row = ChannelConfigDB(workspace_id=workspace_id, channel=channel.value)
+        row = ChannelConfigDB(workspace_id=workspace_id, channel=str(channel))
         db.add(row)
         db.flush()
     return row
@@ -91,7 +90,7 @@ def get_channel_config(
 def list_channel_configs(
     db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID
 ) -> list[dict[str, Any]]:
-    return [get_channel_config(db, c, workspace_id=workspace_id) for c in ChannelType]
+    return [get_channel_config(db, c, workspace_id=workspace_id) for c in channel_names()]
 
 
 def _validate_change(name: str, value: Any) -> Any:
@@ -168,7 +167,7 @@ def update_channel_config(
             OutreachEvent(
                 type=EventType.CHANNEL_CONFIG_CHANGED,
                 occurred_at=utcnow(),
-                detail={"channel": channel.value, "changes": diff},
+                detail={"channel": str(channel), "changes": diff},
             ),
             actor=actor,
         )

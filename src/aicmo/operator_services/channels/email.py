@@ -1,10 +1,12 @@
-"""Sending one email attempt, exactly once.
+"""The email channel: a mailbox's SMTP server, or the local outbox when none is set up.
 
-The order is the invariant: the attempt row with its unique idempotency key is committed
-in state SENDING before the transport is called; the outcome is committed after. A crash
-between the two leaves SENDING, which the engine turns into UNKNOWN and never resends
-blindly. Rendering and building happen before the SENDING commit, so a bad template or
-address fails with nothing sent and nothing half-written.
+Its own part of the attempt lifecycle (:mod:`.base` runs the rest): choosing the sending
+mailbox under its caps, building the message (unsubscribe link and headers, postal
+footer, DKIM) once the attempt has its id, handing it to the transport, and reading the
+SMTP answer (a hard bounce suppresses the address). Rendering and building happen inside
+the transaction that commits SENDING, so a bad template or address fails with nothing
+sent and nothing half-written. :func:`compose_email` is the one builder, for this path and
+the engine's batched path alike.
 """
 
 from __future__ import annotations
@@ -22,28 +24,46 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import LeadDB, MailboxDB, OutreachMessageDB
+from aicmo.cam.domain.channels import get_spec
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
-from aicmo.cam.outreach.email_message import (
+from aicmo.cam.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
+from aicmo.config import Settings, get_settings
+from aicmo.crypto import decrypt_secret
+from aicmo.errors import AicmoError, ChannelError, ConfigurationError, RateLimitedError
+from aicmo.operator_services.channels.base import (
+    AttemptRequest,
+    AttemptResult,
+    Channel,
+    check_templates,
+    lead_context,
+)
+
+__all__ = [
+    "EmailChannel",
+    "Sender",
+    "check_templates",
+    "close_transports",
+    "compose_email",
+    "installation_namespace",
+    "lead_context",
+    "pick_sender",
+    "record_outcome",
+    "sender_of",
+    "sending_mailboxes",
+    "smtp_settings_for",
+    "transport_for",
+]
+from aicmo.operator_services.channels.email_message import (
     EmailContent,
     EmailEnvelope,
     build_email,
     dkim_sign,
     make_message_id,
 )
-from aicmo.cam.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
-from aicmo.config import Settings, get_settings
-from aicmo.crypto import decrypt_secret
-from aicmo.errors import AicmoError, ChannelError, ConfigurationError, RateLimitedError
 from aicmo.operator_services.events import regrade_if_lead
-from aicmo.operator_services.leads import lead_to_dict
-from aicmo.operator_services.limits import (
-    begin_send_transaction,
-    check_channel_limits,
-    mailbox_next_slot,
-    sends_today,
-)
+from aicmo.operator_services.limits import mailbox_next_slot, sends_today
 from aicmo.operator_services.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports import send_process
@@ -55,7 +75,6 @@ from aicmo.transports.base import (
     Transport,
 )
 from aicmo.transports.outbox import OutboxTransport
-from aicmo.transports.rendering import RenderContext, render, validate_template
 from aicmo.transports.smtp import Security, SmtpSettings, SmtpTransport
 
 
@@ -170,143 +189,148 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
             "every mailbox is at its hourly or daily cap or minimum gap; add a mailbox or wait",
             retry_at=soonest or now + timedelta(hours=1),
         )
-    mb = best[1]
+    return sender_of(best[1], settings)
+
+
+def sender_of(
+    mailbox: MailboxDB | None, settings: Settings, dkim_keys: dict[int, bytes] | None = None
+) -> Sender:
+    """Who a message from ``mailbox`` is from (the settings' identity with no mailbox).
+
+    ``dkim_keys`` caches decrypted DKIM keys by mailbox for a batch of messages.
+    """
+    if mailbox is None:
+        return Sender(None, settings.sender_name, settings.sender_email, None, None)
     dkim = None
-    if mb.dkim_key and mb.dkim_domain and mb.dkim_selector:
-        dkim = (mb.dkim_domain, mb.dkim_selector, decrypt_secret(mb.dkim_key, settings).encode())
+    if mailbox.dkim_key and mailbox.dkim_domain and mailbox.dkim_selector:
+        cache = {} if dkim_keys is None else dkim_keys
+        if mailbox.id not in cache:
+            cache[mailbox.id] = decrypt_secret(mailbox.dkim_key, settings).encode()
+        dkim = (mailbox.dkim_domain, mailbox.dkim_selector, cache[mailbox.id])
     # A mailbox without a display name sends without one (never a name it was not given).
-    return Sender(mb.id, mb.from_name or "", mb.from_address, mb.reply_to, dkim)
+    return Sender(mailbox.id, mailbox.from_name or "", mailbox.from_address, mailbox.reply_to, dkim)
+
+
+def display_name(first_name: str | None, last_name: str | None) -> str | None:
+    """The recipient's name for the To header, or None."""
+    return " ".join(p for p in (first_name, last_name) if p) or None
+
+
+def compose_email(
+    sender: Sender,
+    *,
+    to_name: str | None,
+    to_address: str,
+    subject: str,
+    text: str | None,
+    html: str | None,
+    rfc_id: str,
+    unsubscribe_link: str,
+    now: datetime,
+    postal_address: str | None,
+) -> bytes:
+    """The bytes of one outreach email: headers with one-click and mailto unsubscribe,
+    the postal footer, and the DKIM signature when the mailbox has a key.
+
+    Raises:
+        ValidationError: an address, header value or body the builder refuses.
+    """
+    message = build_email(
+        EmailContent(subject=subject, text=text, html=html),
+        EmailEnvelope(
+            from_name=sender.name,
+            from_address=sender.address,
+            to_name=to_name,
+            to_address=to_address,
+            reply_to=sender.reply_to,
+        ),
+        message_id=rfc_id,
+        date=now,
+        unsubscribe_https=unsubscribe_link,
+        unsubscribe_mailto=f"mailto:{sender.reply_to or sender.address}?subject=unsubscribe",
+        postal_address=postal_address,
+    )
+    if sender.dkim is not None:
+        dkim_domain, selector, pem = sender.dkim
+        message = dkim_sign(message, selector=selector, domain=dkim_domain, private_key_pem=pem)
+    return message
 
 
 # --- one attempt ---------------------------------------------------------------------------
 
 
-def lead_context(lead: LeadDB | dict[str, Any]) -> dict[str, Any]:
-    """What templates see as ``lead`` (the rendering layer picks the fields it exposes),
-    from the row or from its :func:`~aicmo.operator_services.leads.lead_record`."""
-    data = lead_to_dict(lead) if isinstance(lead, LeadDB) else dict(lead)
-    data["custom"] = data.pop("custom_fields")
-    return data
+class EmailChannel(Channel):
+    """Email: rotation across the workspace's mailboxes under their caps, or the outbox."""
 
+    spec = get_spec(ChannelType.EMAIL)
+    transport = "smtp"
 
-def check_templates(subject: str | None, body: str, html: str | None = None) -> None:
-    """Refuse unknown variables and unsafe templates before anything is written."""
-    if subject is not None:
-        validate_template(subject, field="subject")
-    validate_template(body, field="body")
-    if html is not None:
-        validate_template(html, field="html")
-
-
-def send_email_attempt(
-    db: Session,
-    lead: LeadDB,
-    *,
-    subject: str,
-    body: str,
-    html: str | None,
-    key: str,
-    now: datetime,
-    campaign_id: int | None = None,
-    step_index: int | None = None,
-    message_type: str = "cold_outreach",
-    enrollment_id: int | None = None,
-) -> OutreachMessageDB:
-    """Render, build, commit SENDING, hand to the transport, commit the outcome.
-
-    The caller has checked suppression and that the idempotency key is new.
-    """
-    settings = get_settings()
-    check_templates(subject, body, html)
-    assert lead.email is not None and lead.email_key is not None
-    db.rollback()  # the send transaction below must start fresh (it takes the write lock)
-    with unit_of_work(db):
-        begin_send_transaction(db)
-        # Invariant 3: the windows are checked under the channel's lock, in the same
-        # transaction as the SENDING row that takes the slot.
-        check_channel_limits(db, lead.workspace_id, ChannelType.EMAIL, now)
-        sender = pick_sender(db, lead.workspace_id, now, settings)
-        domain = sender.address.rpartition("@")[2]
+    def send(self, db: Session, req: AttemptRequest) -> AttemptResult:
+        """Pick the mailbox and build the message under the channel's lock, commit
+        SENDING, hand the bytes to the transport, commit the outcome."""
+        settings = get_settings()
+        self.check_templates(req)
+        lead = req.lead
+        assert lead.email is not None and lead.email_key is not None
         # Keys are unique per database; the namespace makes Message-IDs and outbox files
         # unique across databases and installations too (receivers drop duplicate IDs).
-        global_key = f"{installation_namespace(db, lead.workspace_id)}:{key}"
-        rfc_id = make_message_id(global_key, domain)
-        row = OutreachMessageDB(
-            workspace_id=lead.workspace_id,
-            lead_id=lead.id,
-            campaign_id=campaign_id,
-            enrollment_id=enrollment_id,
-            mailbox_id=sender.mailbox_id,
-            step_index=step_index,
-            channel=ChannelType.EMAIL.value,
-            message_type=message_type,
-            status=MessageStatus.SENDING.value,
-            recipient=lead.email,
-            idempotency_key=key,
-            rfc_message_id=rfc_id,
-            scheduled_at=now,
-            created_at=now,
-            updated_at=now,
-            transport="smtp" if sender.mailbox_id else "outbox",
-        )
-        db.add(row)
-        db.flush()
-        token = make_token(settings.get_secret_key(), UnsubscribeClaim(lead.workspace_id, row.id))
-        link = unsubscribe_url(settings.public_url, token)
-        context = RenderContext(
-            lead=lead_context(lead),
-            sender={"name": sender.name, "email": sender.address},
-            unsubscribe_url=link,
-        )
-        row.subject = render(subject, context, seed=key, field="subject")
-        row.body = render(body, context, seed=key, field="body")
-        rendered_html = render(html, context, seed=key, html=True, field="html") if html else None
-        message = build_email(
-            EmailContent(subject=row.subject, text=row.body, html=rendered_html),
-            EmailEnvelope(
-                from_name=sender.name,
-                from_address=sender.address,
-                to_name=" ".join(p for p in (lead.first_name, lead.last_name) if p) or None,
-                to_address=lead.email,
-                reply_to=sender.reply_to,
-            ),
-            message_id=rfc_id,
-            date=now,
-            unsubscribe_https=link,
-            unsubscribe_mailto=f"mailto:{sender.reply_to or sender.address}?subject=unsubscribe",
-            postal_address=settings.sender_postal_address,
-        )
-        if sender.dkim is not None:
-            dkim_domain, selector, pem = sender.dkim
-            message = dkim_sign(message, selector=selector, domain=dkim_domain, private_key_pem=pem)
-        repo.add_event(
-            db,
-            lead.workspace_id,
-            OutreachEvent(
-                type=EventType.MESSAGE_ATTEMPTED,
-                occurred_at=now,
-                channel=ChannelType.EMAIL,
-                recipient=lead.email,
-            ),
-            lead_id=lead.id,
-            campaign_id=campaign_id,
-            message_id=row.id,
-            step_index=step_index,
-            mailbox_id=sender.mailbox_id,
-        )
-    # SENDING is committed: from here on the attempt exists whatever happens.
-    mailbox = db.get(MailboxDB, sender.mailbox_id) if sender.mailbox_id else None
-    outcome: SendReceipt | AicmoError
-    try:
-        transport = transport_for(mailbox, settings)
-        outcome = transport.send(
-            message, mail_from=sender.address, rcpt_to=lead.email, now=now, key=global_key
-        )
-    except (ChannelError, ConfigurationError) as err:
-        # Configuration problems are found before anything is handed over: not sent.
-        outcome = err
-    record_outcome(db, row, lead, outcome, now)
-    return row
+        global_key = f"{installation_namespace(db, lead.workspace_id)}:{req.key}"
+        picked: list[Sender] = []
+        built: list[bytes] = []
+
+        def reserve() -> dict[str, Any]:
+            sender = pick_sender(db, lead.workspace_id, req.now, settings)
+            picked.append(sender)
+            domain = sender.address.rpartition("@")[2]
+            return {
+                "mailbox_id": sender.mailbox_id,
+                "rfc_message_id": make_message_id(global_key, domain),
+                "transport": "smtp" if sender.mailbox_id else "outbox",
+            }
+
+        def compose(row: OutreachMessageDB) -> None:
+            sender = picked[0]
+            token = make_token(
+                settings.get_secret_key(), UnsubscribeClaim(lead.workspace_id, row.id)
+            )
+            link = unsubscribe_url(settings.public_url, token)
+            who = {"name": sender.name, "email": sender.address}
+            row.subject = self.render(
+                req.subject or "", req, "subject", sender=who, unsubscribe_url=link
+            )
+            row.body = self.render(req.body, req, "body", sender=who, unsubscribe_url=link)
+            html = self.render(req.html, req, "html", sender=who, unsubscribe_url=link, html=True)
+            assert row.subject is not None and row.rfc_message_id is not None
+            built.append(
+                compose_email(
+                    sender,
+                    to_name=display_name(lead.first_name, lead.last_name),
+                    to_address=lead.email or "",
+                    subject=row.subject,
+                    text=row.body,
+                    html=html,
+                    rfc_id=row.rfc_message_id,
+                    unsubscribe_link=link,
+                    now=req.now,
+                    postal_address=settings.sender_postal_address,
+                )
+            )
+
+        row = self.begin(db, req, reserve=reserve, inside=compose)
+        # SENDING is committed: from here on the attempt exists whatever happens.
+        sender = picked[0]
+        mailbox = db.get(MailboxDB, sender.mailbox_id) if sender.mailbox_id else None
+        outcome: SendReceipt | AicmoError
+        try:
+            transport = transport_for(mailbox, settings)
+            outcome = transport.send(
+                built[0], mail_from=sender.address, rcpt_to=lead.email, now=req.now, key=global_key
+            )
+        except (ChannelError, ConfigurationError) as err:
+            # Configuration problems are found before anything is handed over: not sent.
+            outcome = err
+        record_outcome(db, row, lead, outcome, req.now)
+        return AttemptResult(row)
 
 
 def record_outcome(

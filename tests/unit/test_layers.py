@@ -1,0 +1,164 @@
+"""The code's imports match the layers drawn in docs/architecture.md: every import of the
+package points to the importer's own layer or one below it, none hides inside a function,
+and the channels never reach up to the services that call them."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+#: Top to bottom; a module belongs to the first (longest) prefix that names it.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "entry points",
+        (
+            "aicmo.__main__",
+            "aicmo.cli",
+            "aicmo.web",
+            "aicmo.worker",
+            "aicmo.demo_site",
+            "aicmo.cam.outreach",
+            "aicmo.cam.auto",
+            "aicmo.cam.operator_services",
+        ),
+    ),
+    ("composition root", ("aicmo.app",)),
+    ("services", ("aicmo.operator_services",)),
+    (
+        "adapters",
+        (
+            "aicmo.cam.repository",
+            "aicmo.cam.db_models",
+            "aicmo.db",
+            "aicmo.transports",
+            "aicmo.crypto",
+            "aicmo.cam.unsubscribe",
+        ),
+    ),
+    ("domain", ("aicmo.cam.domain", "aicmo.cam.inbound", "aicmo.cam.forms")),
+    ("foundation", ("aicmo.config", "aicmo.errors", "aicmo.data", "aicmo.cam", "aicmo")),
+)
+
+#: The service modules a channel may use (below the channels); the services that call the
+#: channels (outreach, the engine, sequencing) are above them.
+CHANNEL_DEPENDENCIES = frozenset(
+    {
+        "aicmo.operator_services.channels",
+        "aicmo.operator_services.events",
+        "aicmo.operator_services.leads",
+        "aicmo.operator_services.limits",
+        "aicmo.operator_services.linkedin",
+        "aicmo.operator_services.progress",
+        "aicmo.operator_services.suppression",
+        "aicmo.operator_services.tasks",
+        "aicmo.operator_services.uow",
+        "aicmo.operator_services.workspace",
+    }
+)
+
+
+def layer_of(module: str) -> int:
+    best: tuple[int, int] | None = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            named = module == prefix or module.startswith(prefix + ".")
+            if named and (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
+    assert best is not None, module
+    return best[0]
+
+
+def modules() -> Iterator[tuple[str, ast.Module, Path]]:
+    for path in sorted((SRC / "aicmo").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        yield ".".join(parts), ast.parse(path.read_text(encoding="utf-8")), path
+
+
+def imports(tree: ast.Module) -> Iterator[tuple[str, ast.stmt]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            assert not node.level, f"line {node.lineno}: a relative import (use the full path)"
+            name = node.module or ""
+            if name.startswith("aicmo"):
+                yield name, node
+                # ``from aicmo.x import y`` may name a module y: its layer counts too.
+                for alias in node.names:
+                    yield f"{name}.{alias.name}", node
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("aicmo"):
+                    yield alias.name, node
+
+
+def known(name: str, all_modules: set[str]) -> str | None:
+    """The module an imported name refers to (the longest module prefix), if ours."""
+    while name and name not in all_modules:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+ALL = {name for name, _, _ in modules()}
+
+
+@pytest.mark.parametrize(("module", "tree", "path"), list(modules()), ids=lambda v: str(v))
+def test_imports_point_down(module: str, tree: ast.Module, path: Path) -> None:
+    mine = layer_of(module)
+    for name, node in imports(tree):
+        target = known(name, ALL)
+        if target is None or target == module:
+            continue
+        theirs = layer_of(target)
+        assert theirs >= mine, (
+            f"{path.name}:{node.lineno}: {module} ({LAYERS[mine][0]}) imports {target} "
+            f"({LAYERS[theirs][0]}), a higher layer"
+        )
+
+
+def test_no_import_hides_inside_a_function() -> None:
+    hidden = [
+        f"{module}:{inner.lineno}"
+        for module, tree, _ in modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for inner in ast.walk(node)
+        if isinstance(inner, ast.Import | ast.ImportFrom)
+    ]
+    assert hidden == []
+
+
+def test_channels_use_only_the_services_below_them() -> None:
+    for module, tree, path in modules():
+        if not module.startswith("aicmo.operator_services.channels"):
+            continue
+        for name, node in imports(tree):
+            target = known(name, ALL)
+            if target is None or not target.startswith("aicmo.operator_services"):
+                continue
+            allowed = any(
+                target == dep or target.startswith(dep + ".") for dep in CHANNEL_DEPENDENCIES
+            )
+            assert allowed, f"{path.name}:{node.lineno}: a channel imports {target}"
+
+
+def test_the_services_below_the_channels_do_not_import_them() -> None:
+    sending = (
+        "aicmo.operator_services.channels.base",
+        "aicmo.operator_services.channels.registry",
+    )
+    for module, tree, path in modules():
+        if module not in CHANNEL_DEPENDENCIES or module.startswith(
+            "aicmo.operator_services.channels"
+        ):
+            continue
+        for name, node in imports(tree):
+            target = known(name, ALL) or ""
+            assert not target.startswith(sending), f"{path.name}:{node.lineno} imports {target}"
