@@ -4,13 +4,15 @@ personal columns (a trigger allows only those to change)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import METRIC_COLUMNS, EventDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import Engagement
+from aicmo.cam.repository.common import rowcount
 from aicmo.cam.repository.metrics import bump_metric
 
 
@@ -89,3 +91,66 @@ def engagement_for(
         if lead_id is not None:
             counts.setdefault(int(lead_id), {})[wanted[type_]] = int(n)
     return {lead_id: Engagement(**c) for lead_id, c in counts.items()}
+
+
+def first_event_type_since(
+    db: Session, workspace_id: int, lead_id: int, types: Sequence[str], since: datetime
+) -> str | None:
+    """The type of one of ``types`` that happened to the lead since ``since``, or None
+    (ix_events_workspace_lead_type; stops at the first)."""
+    return db.scalar(
+        select(EventDB.type)
+        .where(
+            EventDB.workspace_id == workspace_id,
+            EventDB.lead_id == lead_id,
+            EventDB.type.in_(types),
+            EventDB.occurred_at >= since,
+        )
+        .limit(1)
+    )
+
+
+def count_lead_events(db: Session, workspace_id: int, lead_id: int, type_: str) -> int:
+    """How many events of one type the lead has (ix_events_workspace_lead_type, index-only)."""
+    stmt = (
+        select(func.count())
+        .select_from(EventDB)
+        .where(
+            EventDB.workspace_id == workspace_id,
+            EventDB.lead_id == lead_id,
+            EventDB.type == type_,
+        )
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def lead_events(db: Session, workspace_id: int, lead_id: int) -> ScalarResult[EventDB]:
+    """Every event of one lead, oldest first (ix_events_workspace_lead_type)."""
+    return db.scalars(
+        select(EventDB)
+        .where(EventDB.workspace_id == workspace_id, EventDB.lead_id == lead_id)
+        .order_by(EventDB.id)
+    )
+
+
+def blank_personal_events(
+    db: Session, workspace_id: int, *, lead_id: int, email: str | None, email_key: str | None
+) -> int:
+    """Erasure: blank who each event of the person happened to; how many rows.
+
+    Matches the lead's id, or (with an email key) the recipient as written or as its
+    key. The OR of the recipient columns has no index: a scan of the workspace's events
+    (ix_events_workspace_occurred prefix), once per erasure. Events keep what happened;
+    the trigger allows only these personal columns to change.
+    """
+    personal = [EventDB.lead_id == lead_id]
+    if email_key:
+        personal.append(EventDB.recipient == email)
+        personal.append(EventDB.recipient == email_key)
+    return rowcount(
+        db.execute(
+            update(EventDB)
+            .where(EventDB.workspace_id == workspace_id, or_(*personal))
+            .values(recipient=None, reason=None, detail={}, raw=None)
+        )
+    )
