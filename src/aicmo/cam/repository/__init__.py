@@ -35,6 +35,11 @@ from aicmo.cam.repository.events import (
     first_event_type_since,
     lead_events,
 )
+from aicmo.cam.repository.inbound_messages import (
+    blank_lead_inbound,
+    inbound_seen,
+    lead_inbound_messages,
+)
 from aicmo.cam.repository.leads import (
     LEAD_IMPORT_COLUMNS,
     add_tags,
@@ -80,6 +85,7 @@ __all__ = [
     "add_tags",
     "attempt_by_rfc_ids",
     "blank_lead_attempts",
+    "blank_lead_inbound",
     "blank_personal_events",
     "bump_metric",
     "cancel_lead_tasks",
@@ -101,11 +107,13 @@ __all__ = [
     "first_event_type_since",
     "get_lead",
     "get_workspace",
+    "inbound_seen",
     "insert_leads",
     "latest_sent_email",
     "lead_attempts",
     "lead_events",
     "lead_ids_by_keys",
+    "lead_inbound_messages",
     "lead_query",
     "leads_by_keys",
     "mailbox_addresses",
