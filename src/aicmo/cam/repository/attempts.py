@@ -36,7 +36,8 @@ def attempt_by_rfc_ids(
 
 
 def latest_sent_email(db: Session, workspace_id: int, lead_id: int) -> OutreachMessageDB | None:
-    """The lead's newest email attempt that was sent (ix_outreach_messages_lead)."""
+    """The lead's newest email attempt that was sent (ix_outreach_messages_lead, or
+    ix_outreach_messages_channel where the planner has no statistics to choose by)."""
     stmt = (
         select(OutreachMessageDB)
         .where(

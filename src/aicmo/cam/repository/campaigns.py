@@ -1,8 +1,8 @@
 """Campaigns, their sequences and enrollments (campaigns, sequence_configs, enrollments).
 
 The due-work queries write the state as a literal, not a parameter, so that the planner
-can match the partial index ix_enrollments_due (``WHERE state = 'ACTIVE'``): a bound
-parameter could be anything, and the partial index would not be used.
+can match the partial index ix_enrollments_due (``WHERE state = 'ACTIVE'``): PostgreSQL's
+generic plan for a prepared statement cannot match a bound parameter to it.
 """
 
 from __future__ import annotations
@@ -61,14 +61,14 @@ def enrollment_ids_of_lead(lead_id: int) -> Select[int]:
     """The ids of a lead's enrollments, as a subquery for the erasure's statements.
 
     By lead alone: neither ix_enrollments_lead (workspace first) nor
-    uq_enrollments_campaign_lead (campaign first) leads with it, so this scans the
-    enrollments; it runs once per erasure.
+    uq_enrollments_campaign_lead (campaign first) leads with it, so this reads all of
+    ix_enrollments_lead (index-only); it runs once per erasure.
     """
     return select(EnrollmentDB.id).where(EnrollmentDB.lead_id == lead_id)
 
 
 def delete_enrollments_of_lead(db: Session, lead_id: int) -> None:
-    """Erasure: delete the lead's enrollments (a scan, as in enrollment_ids_of_lead).
+    """Erasure: delete the lead's enrollments (a scan of the table, once per erasure).
 
     Run after unlinking the attempts and tasks that point at them, so no single
     statement cascades down two paths at once (PostgreSQL checks the SET NULL of one

@@ -97,7 +97,8 @@ def first_event_type_since(
     db: Session, workspace_id: int, lead_id: int, types: Sequence[str], since: datetime
 ) -> str | None:
     """The type of one of ``types`` that happened to the lead since ``since``, or None
-    (ix_events_workspace_lead_type; stops at the first)."""
+    (ix_events_workspace_lead_type, or ix_events_workspace_occurred for a recent
+    ``since`` where the planner has no statistics; stops at the first)."""
     return db.scalar(
         select(EventDB.type)
         .where(

@@ -1,7 +1,8 @@
 """Operator tasks (operator_tasks): steps a person carries out for the engine.
 
-ix_operator_tasks_open is partial (``WHERE status = 'OPEN'``); only a query that writes
-the status as a literal can be matched to it, which is why the sweep of open tasks does.
+ix_operator_tasks_open is partial (``WHERE status = 'OPEN'``). SQLite matches a bound
+'OPEN' to it (it re-plans for the bound value); PostgreSQL's generic plan for a prepared
+statement cannot, so the sweep of open tasks writes the status as a literal.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def task_page(
 ) -> ScalarResult[OperatorTaskDB]:
     """Tasks, soonest due first, filtered; ``overdue_at``: only OPEN ones due before it.
 
-    The status is a parameter here, so the partial ix_operator_tasks_open is not
-    matched: the workspace's tasks are scanned and sorted (an operator's listing).
+    For OPEN tasks, ix_operator_tasks_open (workspace_id, due_at) where the planner
+    matches the bound status; otherwise the workspace's tasks are read and sorted (an
+    operator's listing, not a hot path).
     """
     stmt = select(OperatorTaskDB).where(OperatorTaskDB.workspace_id == workspace_id)
     if status is not None:
@@ -51,8 +53,8 @@ def open_tasks(db: Session) -> ScalarResult[OperatorTaskDB]:
 
 
 def open_task_summary(db: Session) -> tuple[int, datetime | None]:
-    """(how many, the earliest due_at) of OPEN tasks, every workspace (a scan: the
-    status is a parameter)."""
+    """(how many, the earliest due_at) of OPEN tasks, every workspace
+    (ix_operator_tasks_open where the bound status is matched, else a scan)."""
     row = db.execute(
         select(func.count(), func.min(OperatorTaskDB.due_at)).where(OperatorTaskDB.status == "OPEN")
     ).one()
@@ -60,7 +62,7 @@ def open_task_summary(db: Session) -> tuple[int, datetime | None]:
 
 
 def count_overdue_tasks(db: Session, now: datetime) -> int:
-    """OPEN tasks due before ``now``, every workspace (a scan, as open_task_summary)."""
+    """OPEN tasks due before ``now``, every workspace (as open_task_summary)."""
     overdue = db.scalar(
         select(func.count()).where(OperatorTaskDB.status == "OPEN", OperatorTaskDB.due_at < now)
     )
@@ -79,7 +81,7 @@ def cancel_lead_tasks(db: Session, workspace_id: int, lead_id: int) -> None:
 
 def unlink_tasks_from_lead_enrollments(db: Session, lead_id: int) -> None:
     """Erasure: tasks stop pointing at the lead's enrollments before those go (no index
-    on enrollment_id: a scan, once per erasure)."""
+    on enrollment_id: a scan, once per erasure; the ids as in enrollment_ids_of_lead)."""
     db.execute(
         update(OperatorTaskDB)
         .where(OperatorTaskDB.enrollment_id.in_(enrollment_ids_of_lead(lead_id)))
