@@ -10,18 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
-from aicmo.cam.db_models import (
-    CampaignDB,
-    EnrollmentDB,
-    LinkedInAccountDB,
-    OperatorTaskDB,
-    OutreachMessageDB,
-    WorkerDB,
-)
-from aicmo.cam.domain.messages import MessageStatus
+from aicmo.cam import repository as repo
+from aicmo.cam.db_models import WorkerDB
 from aicmo.operator_services.uow import utcnow, write_unit
 
 #: A worker that has not ticked for this long is reported as not alive.
@@ -63,7 +55,7 @@ def health(
     """The figures an operator or a probe needs, from a handful of indexed queries."""
     now = now or utcnow()
     workers: list[dict[str, Any]] = []
-    for w in db.scalars(select(WorkerDB).order_by(WorkerDB.last_tick_at.desc()).limit(50)):
+    for w in repo.recent_workers(db, limit=50):
         age = (now - w.last_tick_at).total_seconds()
         workers.append(
             {
@@ -77,27 +69,8 @@ def health(
             }
         )
     alive = [w for w in workers if w["alive"]]
-    # ix_enrollments_due (partial, state = 'ACTIVE')
-    due = db.execute(
-        select(func.count(), func.min(EnrollmentDB.next_run_at))
-        .join(CampaignDB, CampaignDB.id == EnrollmentDB.campaign_id)
-        .where(
-            EnrollmentDB.state == literal("ACTIVE", literal_execute=True),
-            EnrollmentDB.next_run_at <= now,
-            CampaignDB.status == "ACTIVE",
-        )
-    ).one()
-    due_count, oldest = int(due[0] or 0), due[1]
-    open_tasks = db.execute(
-        select(func.count(), func.min(OperatorTaskDB.due_at)).where(OperatorTaskDB.status == "OPEN")
-    ).one()
-    overdue = db.scalar(
-        select(func.count()).where(OperatorTaskDB.status == "OPEN", OperatorTaskDB.due_at < now)
-    )
-    unknown = db.scalar(
-        select(func.count()).where(OutreachMessageDB.status == MessageStatus.UNKNOWN.value)
-    )
-    paused = db.scalar(select(func.count()).where(LinkedInAccountDB.status == "PAUSED"))
+    due_count, oldest = repo.due_summary(db, now)
+    open_count, _ = repo.open_task_summary(db)
     return {
         "status": "ok" if alive or not workers else "stale",
         "workers_alive": len(alive),
@@ -106,9 +79,9 @@ def health(
         ),
         "due_now": due_count,
         "oldest_due_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
-        "open_tasks": int(open_tasks[0] or 0),
-        "overdue_tasks": int(overdue or 0),
-        "unknown_attempts": int(unknown or 0),
-        "paused_linkedin_accounts": int(paused or 0),
+        "open_tasks": open_count,
+        "overdue_tasks": repo.count_overdue_tasks(db, now),
+        "unknown_attempts": repo.count_unknown_attempts(db),
+        "paused_linkedin_accounts": repo.count_paused_linkedin_accounts(db),
         "workers": workers,
     }

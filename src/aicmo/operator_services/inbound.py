@@ -13,16 +13,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import (
     DEFAULT_WORKSPACE_ID,
-    EventDB,
     InboundMessageDB,
     LeadDB,
-    MailboxDB,
     OutreachMessageDB,
 )
 from aicmo.cam.domain import leads as L
@@ -47,9 +44,7 @@ _OPEN_STAGES = {LeadStage.NEW.value, LeadStage.CONTACTED.value}
 
 def our_domains(db: Session, workspace_id: int) -> frozenset[str]:
     """Domains we send from: mail from them is ours, never a reply."""
-    addresses = set(
-        db.scalars(select(MailboxDB.from_address).where(MailboxDB.workspace_id == workspace_id))
-    )
+    addresses = repo.mailbox_addresses(db, workspace_id)
     addresses.add(get_settings().sender_email)
     return frozenset(a.rpartition("@")[2].lower() for a in addresses if "@" in a)
 
@@ -65,31 +60,7 @@ def _attempt_for(db: Session, workspace_id: int, refs: Iterable[str]) -> Outreac
     wanted = [r for r in refs if r][:50]
     if not wanted:
         return None
-    stmt = (
-        select(OutreachMessageDB)
-        .where(
-            OutreachMessageDB.workspace_id == workspace_id,
-            OutreachMessageDB.rfc_message_id.in_(wanted),
-        )
-        .order_by(OutreachMessageDB.id.desc())
-        .limit(1)
-    )
-    return db.scalar(stmt)
-
-
-def _latest_email_attempt(db: Session, workspace_id: int, lead_id: int) -> OutreachMessageDB | None:
-    stmt = (
-        select(OutreachMessageDB)
-        .where(
-            OutreachMessageDB.workspace_id == workspace_id,
-            OutreachMessageDB.lead_id == lead_id,
-            OutreachMessageDB.channel == ChannelType.EMAIL.value,
-            OutreachMessageDB.sent_at.is_not(None),
-        )
-        .order_by(OutreachMessageDB.id.desc())
-        .limit(1)
-    )
-    return db.scalar(stmt)
+    return repo.attempt_by_rfc_ids(db, workspace_id, wanted)
 
 
 def _lead_by_address(db: Session, workspace_id: int, address: str | None) -> LeadDB | None:
@@ -115,11 +86,7 @@ def process_inbound_message(
     result = classify_message(raw, received_at, our_domains=our_domains(db, workspace_id))
     key = _message_key(result, raw)
     with unit_of_work(db):
-        seen = db.scalar(
-            select(InboundMessageDB.id).where(
-                InboundMessageDB.workspace_id == workspace_id, InboundMessageDB.message_key == key
-            )
-        )
+        seen = repo.inbound_seen(db, workspace_id, key)
         if seen is not None:
             return {
                 "kind": result.kind.value,
@@ -140,7 +107,7 @@ def process_inbound_message(
         }:
             lead = _lead_by_address(db, workspace_id, result.from_address)
             if lead is not None and attempt is None:
-                attempt = _latest_email_attempt(db, workspace_id, lead.id)
+                attempt = repo.latest_sent_email(db, workspace_id, lead.id)
         applied = _apply(db, workspace_id, result, attempt, lead, received_at)
         lead = applied or lead
         db.add(
@@ -261,7 +228,7 @@ def apply_delivery_event(
     address = _key(event.recipient) or (target.email_key if target else None)
     target_attempt = attempt
     if target is not None and (attempt is None or attempt.lead_id != target.id):
-        target_attempt = _latest_email_attempt(db, workspace_id, target.id)
+        target_attempt = repo.latest_sent_email(db, workspace_id, target.id)
     source = event.source
     if event.type is EventType.BOUNCED_HARD:
         if target_attempt is not None:
@@ -354,12 +321,7 @@ def process_webhook_events(
         digest = hashlib.sha256((event.raw or repr(event)).encode()).hexdigest()
         key = f"{result.provider}:{event_id or digest}"[:500]
         with unit_of_work(db):
-            seen = db.scalar(
-                select(InboundMessageDB.id).where(
-                    InboundMessageDB.workspace_id == workspace_id,
-                    InboundMessageDB.message_key == key,
-                )
-            )
+            seen = repo.inbound_seen(db, workspace_id, key)
             if seen is not None:
                 duplicates += 1
                 continue
@@ -399,16 +361,7 @@ def _key(address: str | None) -> str | None:
 
 
 def _soft_bounces(db: Session, workspace_id: int, lead_id: int) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(EventDB)
-        .where(
-            EventDB.workspace_id == workspace_id,
-            EventDB.lead_id == lead_id,
-            EventDB.type == EventType.BOUNCED_SOFT.value,
-        )
-    )
-    return int(db.scalar(stmt) or 0)
+    return repo.count_lead_events(db, workspace_id, lead_id, EventType.BOUNCED_SOFT.value)
 
 
 def mark_delivered(
@@ -424,19 +377,7 @@ def mark_delivered(
     done = 0
     while True:
         with unit_of_work(db):
-            rows = list(
-                db.scalars(
-                    select(OutreachMessageDB)
-                    .where(
-                        OutreachMessageDB.status == MessageStatus.SENT.value,
-                        OutreachMessageDB.sent_at <= cutoff,
-                        OutreachMessageDB.workspace_id == workspace_id,
-                        OutreachMessageDB.channel == ChannelType.EMAIL.value,
-                        OutreachMessageDB.transport != "outbox",
-                    )
-                    .limit(batch)
-                )
-            )
+            rows = repo.sent_emails_before(db, workspace_id, cutoff, limit=batch)
             for row in rows:
                 row.status = MessageStatus.DELIVERED.value
                 row.delivered_at = now

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, MailboxDB
 from aicmo.config import get_settings
 from aicmo.crypto import decrypt_secret
@@ -111,15 +111,7 @@ def poll_all(
     db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID, **kwargs: Any
 ) -> list[dict[str, Any]]:
     """Poll every enabled mailbox with IMAP; a failing mailbox is reported, not fatal."""
-    ids = list(
-        db.scalars(
-            select(MailboxDB.id).where(
-                MailboxDB.workspace_id == workspace_id,
-                MailboxDB.enabled.is_(True),
-                MailboxDB.imap_host.is_not(None),
-            )
-        )
-    )
+    ids = repo.pollable_mailbox_ids(db, workspace_id)
     results = []
     for mailbox_id in ids:
         try:

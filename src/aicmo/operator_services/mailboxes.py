@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -182,11 +181,7 @@ def add_mailbox(
     now = now or utcnow()
     row.created_at = row.updated_at = now
     with unit_of_work(db):
-        taken = db.scalar(
-            select(MailboxDB.id).where(
-                MailboxDB.workspace_id == workspace_id, MailboxDB.name == clean_name
-            )
-        )
+        taken = repo.mailbox_id_by_name(db, workspace_id, clean_name)
         if taken is not None:
             raise ConflictError(f"a mailbox named {clean_name!r} exists already")
         db.add(row)
@@ -207,20 +202,17 @@ def add_mailbox(
 def list_mailboxes(
     db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID
 ) -> list[dict[str, Any]]:
-    stmt = select(MailboxDB).where(MailboxDB.workspace_id == workspace_id).order_by(MailboxDB.id)
-    return [mailbox_to_dict(r) for r in db.scalars(stmt)]
+    return [mailbox_to_dict(r) for r in repo.workspace_mailboxes(db, workspace_id)]
 
 
 def get_mailbox_row(
     db: Session, ref: str | int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
 ) -> MailboxDB:
     """A mailbox by id or name (for adapters inside the service layer only)."""
-    stmt = select(MailboxDB).where(MailboxDB.workspace_id == workspace_id)
     if isinstance(ref, int) or str(ref).isdigit():
-        stmt = stmt.where(MailboxDB.id == int(ref))
+        row = repo.mailbox_by_ref(db, workspace_id, mailbox_id=int(ref))
     else:
-        stmt = stmt.where(MailboxDB.name == str(ref).strip())
-    row = db.scalar(stmt)
+        row = repo.mailbox_by_ref(db, workspace_id, name=str(ref).strip())
     if row is None:
         raise NotFoundError(f"no mailbox {ref!r}")
     return row

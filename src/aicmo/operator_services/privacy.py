@@ -12,19 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Result, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import (
-    DEFAULT_WORKSPACE_ID,
-    EnrollmentDB,
-    EventDB,
-    InboundMessageDB,
-    OperatorTaskDB,
-    OutreachMessageDB,
-    SuppressionDB,
-)
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.suppression import (
     SuppressionKind,
@@ -51,30 +42,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _rowcount(result: Result[Any]) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def export_person(
     db: Session, ref: str | int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
 ) -> dict[str, Any]:
     """Everything held about one person, JSON-ready (GDPR art. 15 / 20)."""
     lead = resolve_lead(db, ref, workspace_id=workspace_id)
-    messages = db.scalars(
-        select(OutreachMessageDB)
-        .where(OutreachMessageDB.workspace_id == workspace_id, OutreachMessageDB.lead_id == lead.id)
-        .order_by(OutreachMessageDB.id)
-    )
-    events = db.scalars(
-        select(EventDB)
-        .where(EventDB.workspace_id == workspace_id, EventDB.lead_id == lead.id)
-        .order_by(EventDB.id)
-    )
-    inbound = db.scalars(
-        select(InboundMessageDB)
-        .where(InboundMessageDB.workspace_id == workspace_id, InboundMessageDB.lead_id == lead.id)
-        .order_by(InboundMessageDB.id)
-    )
+    messages = repo.lead_attempts(db, workspace_id, lead.id)
+    events = repo.lead_events(db, workspace_id, lead.id)
+    inbound = repo.lead_inbound_messages(db, workspace_id, lead.id)
     ws = repo.get_workspace(db, workspace_id)
     assert ws is not None
     pairs = match_pairs(ws.hash_salt, email_key=lead.email_key, linkedin_key=lead.linkedin_key)
@@ -157,65 +132,23 @@ def forget_person(
             )
         plain = [(k, v) for k, v in (("EMAIL", email_key), ("LINKEDIN", linkedin_key)) if v]
         if plain:
-            db.execute(
-                delete(SuppressionDB).where(
-                    SuppressionDB.workspace_id == workspace_id,
-                    or_(
-                        *[(SuppressionDB.kind == k) & (SuppressionDB.value == v) for k, v in plain]
-                    ),
-                )
-            )
-        messages = _rowcount(
-            db.execute(
-                update(OutreachMessageDB)
-                .where(
-                    OutreachMessageDB.workspace_id == workspace_id,
-                    OutreachMessageDB.lead_id == lead_id,
-                )
-                .values(recipient=None, subject=None, body=None, error=None, details=None)
-            )
-        )
-        db.execute(
-            update(OperatorTaskDB)
-            .where(OperatorTaskDB.workspace_id == workspace_id, OperatorTaskDB.lead_id == lead_id)
-            .values(title="(erased)", body=None, url=None, note=None, status="CANCELLED")
-        )
-        inbound_filter = [InboundMessageDB.lead_id == lead_id]
-        if lead.email:
-            inbound_filter.append(func.lower(InboundMessageDB.from_address) == email_key)
-        db.execute(
-            update(InboundMessageDB)
-            .where(InboundMessageDB.workspace_id == workspace_id, or_(*inbound_filter))
-            .values(from_address=None, subject=None, text=None)
+            repo.delete_suppressions(db, workspace_id, plain)
+        messages = repo.blank_lead_attempts(db, workspace_id, lead_id)
+        repo.cancel_lead_tasks(db, workspace_id, lead_id)
+        repo.blank_lead_inbound(
+            db, workspace_id, lead_id=lead_id, email=lead.email, email_key=email_key
         )
         # Events keep what happened; who it happened to is blanked (the trigger allows
         # only these personal columns to change).
-        personal = [EventDB.lead_id == lead_id]
-        if email_key:
-            personal.append(EventDB.recipient == lead.email)
-            personal.append(EventDB.recipient == email_key)
-        events = _rowcount(
-            db.execute(
-                update(EventDB)
-                .where(EventDB.workspace_id == workspace_id, or_(*personal))
-                .values(recipient=None, reason=None, detail={}, raw=None)
-            )
+        events = repo.blank_personal_events(
+            db, workspace_id, lead_id=lead_id, email=lead.email, email_key=email_key
         )
         # Enrollments go with the lead; unlink what points at them first, so no single
         # statement has to cascade down two paths at once (PostgreSQL checks the SET NULL
         # of one path against rows the other path is still deleting).
-        enrollment_ids = select(EnrollmentDB.id).where(EnrollmentDB.lead_id == lead_id)
-        db.execute(
-            update(OutreachMessageDB)
-            .where(OutreachMessageDB.enrollment_id.in_(enrollment_ids))
-            .values(enrollment_id=None)
-        )
-        db.execute(
-            update(OperatorTaskDB)
-            .where(OperatorTaskDB.enrollment_id.in_(enrollment_ids))
-            .values(enrollment_id=None)
-        )
-        db.execute(delete(EnrollmentDB).where(EnrollmentDB.lead_id == lead_id))
+        repo.unlink_attempts_from_lead_enrollments(db, lead_id)
+        repo.unlink_tasks_from_lead_enrollments(db, lead_id)
+        repo.delete_enrollments_of_lead(db, lead_id)
         db.delete(lead)
         db.flush()
         repo.add_event(

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import CampaignDB, EnrollmentDB, EventDB, LeadDB, OutreachMessageDB
+from aicmo.cam.db_models import CampaignDB, EnrollmentDB, LeadDB
 from aicmo.cam.domain.retry import RetryPolicy
 from aicmo.cam.domain.sequencing import (
     DEFAULT_STOP_ON,
@@ -62,17 +61,7 @@ def why_stopped(db: Session, lead: LeadDB | None, since: datetime) -> str | None
         return "the lead no longer exists"
     if lead.stage in STOP_STAGES:
         return f"the lead's stage is {lead.stage}"
-    # ix_events_workspace_lead_type
-    stopped_by = db.scalar(
-        select(EventDB.type)
-        .where(
-            EventDB.workspace_id == lead.workspace_id,
-            EventDB.lead_id == lead.id,
-            EventDB.type.in_(STOP_EVENTS),
-            EventDB.occurred_at >= since,
-        )
-        .limit(1)
-    )
+    stopped_by = repo.first_event_type_since(db, lead.workspace_id, lead.id, STOP_EVENTS, since)
     return f"stopped by {stopped_by}" if stopped_by else None
 
 
@@ -92,13 +81,8 @@ def release_claims(db: Session, enrollment_ids: list[int], *, worker: str) -> in
     if not enrollment_ids:
         return 0
     with write_unit(db):
-        result = db.execute(
-            update(EnrollmentDB)
-            .where(EnrollmentDB.id.in_(enrollment_ids), EnrollmentDB.claimed_by == worker)
-            .values(claimed_by=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
-    return int(getattr(result, "rowcount", 0) or 0)
+        released = repo.release_claims(db, enrollment_ids, worker=worker)
+    return released
 
 
 def apply_outcome(
@@ -163,15 +147,7 @@ def apply_outcome(
 
 def _every_reason(db: Session, enrollment: EnrollmentDB, last: str | None) -> str:
     """Why each channel of the step failed, from the attempts on record."""
-    rows = db.execute(
-        select(OutreachMessageDB.channel, OutreachMessageDB.error)
-        .where(
-            OutreachMessageDB.enrollment_id == enrollment.id,
-            OutreachMessageDB.step_index == enrollment.step_index,
-            OutreachMessageDB.error.is_not(None),
-        )
-        .order_by(OutreachMessageDB.id)
-    ).all()
+    rows = repo.step_errors(db, enrollment.id, enrollment.step_index)
     reasons = [f"{channel}: {error}" for channel, error in rows]
     if not reasons:
         return last or "every channel failed"

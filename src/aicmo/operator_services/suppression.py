@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -64,13 +63,7 @@ def add_entry(
     """Add inside the caller's transaction; (row, created). Used by bounces, complaints,
     unsubscribes and erasure as well as by operators."""
     now = now or utcnow()
-    existing = db.scalar(
-        select(SuppressionDB).where(
-            SuppressionDB.workspace_id == workspace_id,
-            SuppressionDB.kind == kind.value,
-            SuppressionDB.value == value,
-        )
-    )
+    existing = repo.find_suppression_entry(db, workspace_id, kind.value, value)
     if existing is not None:
         return existing, False
     row = SuppressionDB(
@@ -142,13 +135,7 @@ def remove_suppression(
     """
     k, normalized = parse_entry(value, kind)
     with unit_of_work(db):
-        row = db.scalar(
-            select(SuppressionDB).where(
-                SuppressionDB.workspace_id == workspace_id,
-                SuppressionDB.kind == k.value,
-                SuppressionDB.value == normalized,
-            )
-        )
+        row = repo.find_suppression_entry(db, workspace_id, k.value, normalized)
         if row is None:
             raise NotFoundError(f"{normalized} is not on the suppression list")
         out = suppression_to_dict(row)
@@ -179,22 +166,19 @@ def list_suppressions(
 ) -> list[dict[str, Any]]:
     if not 1 <= limit <= 10_000:
         raise ValidationError("limit must be between 1 and 10000", field="limit")
-    stmt = select(SuppressionDB).where(SuppressionDB.workspace_id == workspace_id)
-    if kind:
-        stmt = stmt.where(SuppressionDB.kind == kind.upper())
-    if reason:
-        stmt = stmt.where(SuppressionDB.reason == _reason(reason).value)
-    stmt = stmt.order_by(SuppressionDB.created_at.desc(), SuppressionDB.id.desc())
-    return [suppression_to_dict(r) for r in db.scalars(stmt.limit(limit).offset(offset))]
+    rows = repo.suppression_page(
+        db,
+        workspace_id,
+        kind=kind.upper() if kind else None,
+        reason=_reason(reason).value if reason else None,
+        limit=limit,
+        offset=offset,
+    )
+    return [suppression_to_dict(r) for r in rows]
 
 
 def count_suppressions(db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(SuppressionDB)
-        .where(SuppressionDB.workspace_id == workspace_id)
-    )
-    return int(db.scalar(stmt) or 0)
+    return repo.count_suppressions(db, workspace_id)
 
 
 def find_suppression(

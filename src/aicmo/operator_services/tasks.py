@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -154,17 +153,16 @@ def list_tasks(
             f"unknown task status {status!r} (expected one of {', '.join(TASK_STATUSES)})",
             field="status",
         )
-    stmt = select(OperatorTaskDB).where(OperatorTaskDB.workspace_id == workspace_id)
-    if status is not None:
-        stmt = stmt.where(OperatorTaskDB.status == status.upper())
-    if overdue:
-        stmt = stmt.where(OperatorTaskDB.status == "OPEN", OperatorTaskDB.due_at < now)
-    if lead_id is not None:
-        stmt = stmt.where(OperatorTaskDB.lead_id == lead_id)
-    if campaign_id is not None:
-        stmt = stmt.where(OperatorTaskDB.campaign_id == campaign_id)
-    stmt = stmt.order_by(OperatorTaskDB.due_at, OperatorTaskDB.id).limit(limit)
-    return [task_to_dict(t, now) for t in db.scalars(stmt)]
+    tasks = repo.task_page(
+        db,
+        workspace_id,
+        status=status.upper() if status is not None else None,
+        overdue_at=now if overdue else None,
+        lead_id=lead_id,
+        campaign_id=campaign_id,
+        limit=limit,
+    )
+    return [task_to_dict(t, now) for t in tasks]
 
 
 def _open_task(db: Session, task_id: int, workspace_id: int) -> OperatorTaskDB:
@@ -303,9 +301,7 @@ def cancel_stale_tasks(db: Session, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     cancelled = 0
     with write_unit(db):
-        # ix_operator_tasks_open
-        open_ = OperatorTaskDB.status == literal("OPEN", literal_execute=True)
-        for task in db.scalars(select(OperatorTaskDB).where(open_)):
+        for task in repo.open_tasks(db):
             why = _why_stale(db, task)
             if why is None:
                 continue

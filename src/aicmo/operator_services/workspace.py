@@ -6,7 +6,6 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
@@ -64,21 +63,12 @@ def ensure_workspace_defaults(
         ws = repo.get_workspace(db, workspace_id)
         if ws is None:
             raise NotFoundError(f"workspace {workspace_id} does not exist")
-        have = set(
-            db.scalars(
-                select(ChannelConfigDB.channel).where(ChannelConfigDB.workspace_id == workspace_id)
-            )
-        )
+        have = repo.configured_channels(db, workspace_id)
         for channel in ChannelType:
             if channel.value not in have:
                 db.add(ChannelConfigDB(workspace_id=workspace_id, channel=channel.value))
                 created["channel_configs"].append(channel.value)
-        seq = db.scalar(
-            select(SequenceConfigDB).where(
-                SequenceConfigDB.workspace_id == workspace_id,
-                SequenceConfigDB.name == DEFAULT_SEQUENCE_NAME,
-            )
-        )
+        seq = repo.sequence_config_by_name(db, workspace_id, DEFAULT_SEQUENCE_NAME)
         if seq is None:
             db.add(
                 SequenceConfigDB(

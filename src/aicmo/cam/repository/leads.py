@@ -1,190 +1,24 @@
-"""Every statement on the campaign-management rows. Services call these; nothing else
-queries. Comments name the index each query uses and what it locks.
+"""Statements on leads and what hangs off them (tags, notes).
+
+The import's hot path lives here too: key lookups on the unique indexes and the bulk
+insert. Index notes are in each docstring.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, Table, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from aicmo.cam.db_models import (
-    METRIC_COLUMNS,
-    EventDB,
-    LeadDB,
-    LeadNoteDB,
-    LeadTagDB,
-    MetricsDailyDB,
-    SuppressionDB,
-    WorkspaceDB,
-)
-from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.grading import Engagement
+from aicmo.cam.db_models import LeadDB, LeadNoteDB, LeadTagDB
 from aicmo.cam.domain.lead_fields import IMPORTED_COLUMNS
+from aicmo.cam.repository.common import dialect_insert
 from aicmo.db.types import UTCDateTime
-
-
-def dialect_insert(db: Session, table: Any) -> Any:
-    """An INSERT that knows ON CONFLICT on both SQLite and PostgreSQL."""
-    name = db.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
-
-
-# --- events and rollups -------------------------------------------------------------
-
-
-def add_event(
-    db: Session,
-    workspace_id: int,
-    event: OutreachEvent,
-    *,
-    lead_id: int | None = None,
-    campaign_id: int | None = None,
-    message_id: int | None = None,
-    actor: str | None = None,
-    step_index: int | None = None,
-    variant: str | None = None,
-    mailbox_id: int | None = None,
-) -> EventDB:
-    """Insert one event and bump its daily counter in the same transaction."""
-    row = EventDB(
-        workspace_id=workspace_id,
-        type=event.type.value,
-        occurred_at=event.occurred_at,
-        channel=str(event.channel) if event.channel else None,
-        source=event.source,
-        lead_id=lead_id,
-        campaign_id=campaign_id,
-        message_id=message_id,
-        actor=actor,
-        recipient=event.recipient,
-        reason=event.reason,
-        detail=dict(event.detail),
-        raw=event.raw,
-    )
-    db.add(row)
-    column = METRIC_COLUMNS.get(event.type.value)
-    if column is not None and event.channel is not None:
-        bump_metric(
-            db,
-            workspace_id=workspace_id,
-            day=event.occurred_at.date(),
-            channel=str(event.channel),
-            column=column,
-            campaign_id=campaign_id,
-            step_index=step_index,
-            variant=variant,
-            mailbox_id=mailbox_id,
-        )
-    return row
-
-
-def bump_metric(
-    db: Session,
-    *,
-    workspace_id: int,
-    day: date,
-    channel: str,
-    column: str,
-    campaign_id: int | None,
-    step_index: int | None,
-    variant: str | None,
-    mailbox_id: int | None,
-    by: int = 1,
-) -> None:
-    """Upsert one rollup row: primary key lookup, row lock on PostgreSQL."""
-    db.execute(
-        _metric_upsert(db.get_bind().dialect.name, column),
-        {
-            "workspace_id": workspace_id,
-            "day": day,
-            "campaign_key": campaign_id or 0,
-            "step_key": step_index if step_index is not None else -1,
-            "variant_key": variant or "",
-            "mailbox_key": mailbox_id or 0,
-            "channel": channel,
-            "by": by,
-        },
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _metric_upsert(dialect: str, column: str) -> Any:
-    """The upsert for one counter, built once (it runs for every group of sends)."""
-    table = cast(Table, MetricsDailyDB.__table__)
-    keys = ("workspace_id", "day", "campaign_key", "step_key", "variant_key", "mailbox_key")
-    values: dict[str, Any] = {key: bindparam(key) for key in (*keys, "channel")}
-    values[column] = bindparam("by")
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
-    return stmt.on_conflict_do_update(
-        index_elements=[*keys, "channel"],
-        set_={column: getattr(table.c, column) + bindparam("by")},
-    )
-
-
-def metric_totals(
-    db: Session, workspace_id: int, *, since: date, campaign_id: int | None
-) -> dict[str, dict[str, int]]:
-    """Counter sums per channel since a day (primary-key range scan)."""
-    cols = sorted(set(METRIC_COLUMNS.values()))
-    table = cast(Table, MetricsDailyDB.__table__)
-    stmt = select(table.c.channel, *[func.coalesce(func.sum(table.c[c]), 0).label(c) for c in cols])
-    stmt = stmt.where(table.c.workspace_id == workspace_id, table.c.day >= since)
-    if campaign_id is not None:
-        stmt = stmt.where(table.c.campaign_key == campaign_id)
-    stmt = stmt.group_by(table.c.channel)
-    out: dict[str, dict[str, int]] = {}
-    for row in db.execute(stmt).mappings():
-        out[row["channel"]] = {c: int(row[c]) for c in cols}
-    return out
-
-
-def engagement_for(
-    db: Session, workspace_id: int, lead_ids: Sequence[int]
-) -> dict[int, Engagement]:
-    """Engagement counts per lead (ix_events_workspace_lead_type)."""
-    if not lead_ids:
-        return {}
-    wanted = {
-        EventType.REPLY_RECEIVED.value: "replied",
-        EventType.MESSAGE_CLICKED.value: "clicked",
-        EventType.MESSAGE_OPENED.value: "opened",
-        EventType.BOUNCED_SOFT.value: "soft_bounces",
-        EventType.BOUNCED_HARD.value: "hard_bounces",
-        EventType.COMPLAINED.value: "complained",
-        EventType.UNSUBSCRIBED.value: "unsubscribed",
-    }
-    stmt = (
-        select(EventDB.lead_id, EventDB.type, func.count())
-        .where(
-            EventDB.workspace_id == workspace_id,
-            EventDB.lead_id.in_(lead_ids),
-            EventDB.type.in_(list(wanted)),
-        )
-        .group_by(EventDB.lead_id, EventDB.type)
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for lead_id, type_, n in db.execute(stmt):
-        if lead_id is not None:
-            counts.setdefault(int(lead_id), {})[wanted[type_]] = int(n)
-    return {lead_id: Engagement(**c) for lead_id, c in counts.items()}
-
-
-# --- workspaces ------------------------------------------------------------------------
-
-
-def get_workspace(db: Session, workspace_id: int) -> WorkspaceDB | None:
-    return db.get(WorkspaceDB, workspace_id)
-
-
-# --- leads -----------------------------------------------------------------------------
 
 #: Columns the import reads back to decide what changed.
 LEAD_IMPORT_COLUMNS = ("id", *IMPORTED_COLUMNS)
@@ -386,23 +220,3 @@ def existing_notes(db: Session, lead_ids: Sequence[int]) -> set[tuple[int, str]]
         return set()
     stmt = select(LeadNoteDB.lead_id, LeadNoteDB.body).where(LeadNoteDB.lead_id.in_(list(lead_ids)))
     return {(int(a), b) for a, b in db.execute(stmt)}
-
-
-# --- suppression -----------------------------------------------------------------------
-
-
-def suppression_hits(
-    db: Session, workspace_id: int, *, pairs: Sequence[tuple[str, str]]
-) -> list[SuppressionDB]:
-    """Entries matching any (kind, value) pair (uq_suppressions_entry index)."""
-    if not pairs:
-        return []
-    conds = [and_(SuppressionDB.kind == k, SuppressionDB.value == v) for k, v in pairs]
-    stmt = select(SuppressionDB).where(SuppressionDB.workspace_id == workspace_id, or_(*conds))
-    return list(db.scalars(stmt))
-
-
-def now_or(now: datetime | None) -> datetime:
-    from aicmo.cam.db_models import utcnow
-
-    return now or utcnow()

@@ -1,0 +1,77 @@
+"""Campaigns, their sequences and enrollments (campaigns, sequence_configs, enrollments).
+
+The due-work queries write the state as a literal, not a parameter, so that the planner
+can match the partial index ix_enrollments_due (``WHERE state = 'ACTIVE'``): PostgreSQL's
+generic plan for a prepared statement cannot match a bound parameter to it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from aicmo.cam.db_models import CampaignDB, EnrollmentDB, SequenceConfigDB
+from aicmo.cam.repository.common import rowcount
+
+
+def sequence_config_by_name(db: Session, workspace_id: int, name: str) -> SequenceConfigDB | None:
+    """A stored sequence by name (uq_sequence_configs_name)."""
+    return db.scalar(
+        select(SequenceConfigDB).where(
+            SequenceConfigDB.workspace_id == workspace_id,
+            SequenceConfigDB.name == name,
+        )
+    )
+
+
+def due_summary(db: Session, now: datetime) -> tuple[int, datetime | None]:
+    """(how many, the oldest next_run_at) of enrollments due now in active campaigns
+    (ix_enrollments_due, partial on state = 'ACTIVE'; campaigns by primary key)."""
+    due = db.execute(
+        select(func.count(), func.min(EnrollmentDB.next_run_at))
+        .join(CampaignDB, CampaignDB.id == EnrollmentDB.campaign_id)
+        .where(
+            EnrollmentDB.state == literal("ACTIVE", literal_execute=True),
+            EnrollmentDB.next_run_at <= now,
+            CampaignDB.status == "ACTIVE",
+        )
+    ).one()
+    return int(due[0] or 0), due[1]
+
+
+def release_claims(db: Session, enrollment_ids: list[int], *, worker: str) -> int:
+    """Clear this worker's claims on these enrollments (primary key); how many.
+
+    Rows claimed by another worker meanwhile are left alone; the session's copies are
+    not synchronised (the caller holds none it reads again).
+    """
+    return rowcount(
+        db.execute(
+            update(EnrollmentDB)
+            .where(EnrollmentDB.id.in_(enrollment_ids), EnrollmentDB.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def enrollment_ids_of_lead(lead_id: int) -> Select[int]:
+    """The ids of a lead's enrollments, as a subquery for the erasure's statements.
+
+    By lead alone: neither ix_enrollments_lead (workspace first) nor
+    uq_enrollments_campaign_lead (campaign first) leads with it, so this reads all of
+    ix_enrollments_lead (index-only); it runs once per erasure.
+    """
+    return select(EnrollmentDB.id).where(EnrollmentDB.lead_id == lead_id)
+
+
+def delete_enrollments_of_lead(db: Session, lead_id: int) -> None:
+    """Erasure: delete the lead's enrollments (a scan of the table, once per erasure).
+
+    Run after unlinking the attempts and tasks that point at them, so no single
+    statement cascades down two paths at once (PostgreSQL checks the SET NULL of one
+    path against rows the other path is still deleting).
+    """
+    db.execute(delete(EnrollmentDB).where(EnrollmentDB.lead_id == lead_id))

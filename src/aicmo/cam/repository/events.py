@@ -1,0 +1,157 @@
+"""The audit trail (events): inserted, never rewritten, except that erasure blanks the
+personal columns (a trigger allows only those to change)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ScalarResult, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from aicmo.cam.db_models import METRIC_COLUMNS, EventDB
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.grading import Engagement
+from aicmo.cam.repository.common import rowcount
+from aicmo.cam.repository.metrics import bump_metric
+
+
+def add_event(
+    db: Session,
+    workspace_id: int,
+    event: OutreachEvent,
+    *,
+    lead_id: int | None = None,
+    campaign_id: int | None = None,
+    message_id: int | None = None,
+    actor: str | None = None,
+    step_index: int | None = None,
+    variant: str | None = None,
+    mailbox_id: int | None = None,
+) -> EventDB:
+    """Insert one event and bump its daily counter in the same transaction."""
+    row = EventDB(
+        workspace_id=workspace_id,
+        type=event.type.value,
+        occurred_at=event.occurred_at,
+        channel=str(event.channel) if event.channel else None,
+        source=event.source,
+        lead_id=lead_id,
+        campaign_id=campaign_id,
+        message_id=message_id,
+        actor=actor,
+        recipient=event.recipient,
+        reason=event.reason,
+        detail=dict(event.detail),
+        raw=event.raw,
+    )
+    db.add(row)
+    column = METRIC_COLUMNS.get(event.type.value)
+    if column is not None and event.channel is not None:
+        bump_metric(
+            db,
+            workspace_id=workspace_id,
+            day=event.occurred_at.date(),
+            channel=str(event.channel),
+            column=column,
+            campaign_id=campaign_id,
+            step_index=step_index,
+            variant=variant,
+            mailbox_id=mailbox_id,
+        )
+    return row
+
+
+def engagement_for(
+    db: Session, workspace_id: int, lead_ids: Sequence[int]
+) -> dict[int, Engagement]:
+    """Engagement counts per lead (ix_events_workspace_lead_type)."""
+    if not lead_ids:
+        return {}
+    wanted = {
+        EventType.REPLY_RECEIVED.value: "replied",
+        EventType.MESSAGE_CLICKED.value: "clicked",
+        EventType.MESSAGE_OPENED.value: "opened",
+        EventType.BOUNCED_SOFT.value: "soft_bounces",
+        EventType.BOUNCED_HARD.value: "hard_bounces",
+        EventType.COMPLAINED.value: "complained",
+        EventType.UNSUBSCRIBED.value: "unsubscribed",
+    }
+    stmt = (
+        select(EventDB.lead_id, EventDB.type, func.count())
+        .where(
+            EventDB.workspace_id == workspace_id,
+            EventDB.lead_id.in_(lead_ids),
+            EventDB.type.in_(list(wanted)),
+        )
+        .group_by(EventDB.lead_id, EventDB.type)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for lead_id, type_, n in db.execute(stmt):
+        if lead_id is not None:
+            counts.setdefault(int(lead_id), {})[wanted[type_]] = int(n)
+    return {lead_id: Engagement(**c) for lead_id, c in counts.items()}
+
+
+def first_event_type_since(
+    db: Session, workspace_id: int, lead_id: int, types: Sequence[str], since: datetime
+) -> str | None:
+    """The type of one of ``types`` that happened to the lead since ``since``, or None
+    (ix_events_workspace_lead_type, or ix_events_workspace_occurred for a recent
+    ``since`` where the planner has no statistics; stops at the first)."""
+    return db.scalar(
+        select(EventDB.type)
+        .where(
+            EventDB.workspace_id == workspace_id,
+            EventDB.lead_id == lead_id,
+            EventDB.type.in_(types),
+            EventDB.occurred_at >= since,
+        )
+        .limit(1)
+    )
+
+
+def count_lead_events(db: Session, workspace_id: int, lead_id: int, type_: str) -> int:
+    """How many events of one type the lead has (ix_events_workspace_lead_type, index-only)."""
+    stmt = (
+        select(func.count())
+        .select_from(EventDB)
+        .where(
+            EventDB.workspace_id == workspace_id,
+            EventDB.lead_id == lead_id,
+            EventDB.type == type_,
+        )
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def lead_events(db: Session, workspace_id: int, lead_id: int) -> ScalarResult[EventDB]:
+    """Every event of one lead, oldest first (ix_events_workspace_lead_type)."""
+    return db.scalars(
+        select(EventDB)
+        .where(EventDB.workspace_id == workspace_id, EventDB.lead_id == lead_id)
+        .order_by(EventDB.id)
+    )
+
+
+def blank_personal_events(
+    db: Session, workspace_id: int, *, lead_id: int, email: str | None, email_key: str | None
+) -> int:
+    """Erasure: blank who each event of the person happened to; how many rows.
+
+    Matches the lead's id, or (with an email key) the recipient as written or as its
+    key. The OR of the recipient columns has no index: a scan of the workspace's events
+    (ix_events_workspace_occurred prefix), once per erasure. Events keep what happened;
+    the trigger allows only these personal columns to change.
+    """
+    personal = [EventDB.lead_id == lead_id]
+    if email_key:
+        personal.append(EventDB.recipient == email)
+        personal.append(EventDB.recipient == email_key)
+    return rowcount(
+        db.execute(
+            update(EventDB)
+            .where(EventDB.workspace_id == workspace_id, or_(*personal))
+            .values(recipient=None, reason=None, detail={}, raw=None)
+        )
+    )

@@ -1,0 +1,77 @@
+"""The daily rollups (metrics_daily): bumped as events land, summed for reports.
+
+Every statement here goes by the table's primary key (workspace, day, campaign, step,
+variant, mailbox, channel); nothing scans the events table.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from aicmo.cam.db_models import METRIC_COLUMNS, MetricsDailyDB
+
+
+def bump_metric(
+    db: Session,
+    *,
+    workspace_id: int,
+    day: date,
+    channel: str,
+    column: str,
+    campaign_id: int | None,
+    step_index: int | None,
+    variant: str | None,
+    mailbox_id: int | None,
+    by: int = 1,
+) -> None:
+    """Upsert one rollup row: primary key lookup, row lock on PostgreSQL."""
+    db.execute(
+        _metric_upsert(db.get_bind().dialect.name, column),
+        {
+            "workspace_id": workspace_id,
+            "day": day,
+            "campaign_key": campaign_id or 0,
+            "step_key": step_index if step_index is not None else -1,
+            "variant_key": variant or "",
+            "mailbox_key": mailbox_id or 0,
+            "channel": channel,
+            "by": by,
+        },
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _metric_upsert(dialect: str, column: str) -> Any:
+    """The upsert for one counter, built once (it runs for every group of sends)."""
+    table = cast(Table, MetricsDailyDB.__table__)
+    keys = ("workspace_id", "day", "campaign_key", "step_key", "variant_key", "mailbox_key")
+    values: dict[str, Any] = {key: bindparam(key) for key in (*keys, "channel")}
+    values[column] = bindparam("by")
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(**values)
+    return stmt.on_conflict_do_update(
+        index_elements=[*keys, "channel"],
+        set_={column: getattr(table.c, column) + bindparam("by")},
+    )
+
+
+def metric_totals(
+    db: Session, workspace_id: int, *, since: date, campaign_id: int | None
+) -> dict[str, dict[str, int]]:
+    """Counter sums per channel since a day (primary-key range scan)."""
+    cols = sorted(set(METRIC_COLUMNS.values()))
+    table = cast(Table, MetricsDailyDB.__table__)
+    stmt = select(table.c.channel, *[func.coalesce(func.sum(table.c[c]), 0).label(c) for c in cols])
+    stmt = stmt.where(table.c.workspace_id == workspace_id, table.c.day >= since)
+    if campaign_id is not None:
+        stmt = stmt.where(table.c.campaign_key == campaign_id)
+    stmt = stmt.group_by(table.c.channel)
+    out: dict[str, dict[str, int]] = {}
+    for row in db.execute(stmt).mappings():
+        out[row["channel"]] = {c: int(row[c]) for c in cols}
+    return out

@@ -1,0 +1,75 @@
+"""The suppression list (suppressions): invariant 2 is checked against it before every
+send. Every lookup goes by uq_suppressions_entry (workspace_id, kind, value)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ScalarResult, and_, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from aicmo.cam.db_models import SuppressionDB
+
+
+def suppression_hits(
+    db: Session, workspace_id: int, *, pairs: Sequence[tuple[str, str]]
+) -> list[SuppressionDB]:
+    """Entries matching any (kind, value) pair (uq_suppressions_entry index)."""
+    if not pairs:
+        return []
+    conds = [and_(SuppressionDB.kind == k, SuppressionDB.value == v) for k, v in pairs]
+    stmt = select(SuppressionDB).where(SuppressionDB.workspace_id == workspace_id, or_(*conds))
+    return list(db.scalars(stmt))
+
+
+def find_suppression_entry(
+    db: Session, workspace_id: int, kind: str, value: str
+) -> SuppressionDB | None:
+    """The entry for exactly this (kind, value) (uq_suppressions_entry)."""
+    return db.scalar(
+        select(SuppressionDB).where(
+            SuppressionDB.workspace_id == workspace_id,
+            SuppressionDB.kind == kind,
+            SuppressionDB.value == value,
+        )
+    )
+
+
+def suppression_page(
+    db: Session,
+    workspace_id: int,
+    *,
+    kind: str | None,
+    reason: str | None,
+    limit: int,
+    offset: int,
+) -> ScalarResult[SuppressionDB]:
+    """Entries newest first, optionally of one kind and reason (the workspace's range of
+    uq_suppressions_entry, then a sort: an operator's listing, not a hot path)."""
+    stmt = select(SuppressionDB).where(SuppressionDB.workspace_id == workspace_id)
+    if kind:
+        stmt = stmt.where(SuppressionDB.kind == kind)
+    if reason:
+        stmt = stmt.where(SuppressionDB.reason == reason)
+    stmt = stmt.order_by(SuppressionDB.created_at.desc(), SuppressionDB.id.desc())
+    return db.scalars(stmt.limit(limit).offset(offset))
+
+
+def count_suppressions(db: Session, workspace_id: int) -> int:
+    """Entries of the workspace (its range of uq_suppressions_entry, index-only)."""
+    stmt = (
+        select(func.count())
+        .select_from(SuppressionDB)
+        .where(SuppressionDB.workspace_id == workspace_id)
+    )
+    return int(db.scalar(stmt) or 0)
+
+
+def delete_suppressions(db: Session, workspace_id: int, pairs: Sequence[tuple[str, str]]) -> None:
+    """Delete the entries matching any (kind, value) pair (uq_suppressions_entry)."""
+    db.execute(
+        delete(SuppressionDB).where(
+            SuppressionDB.workspace_id == workspace_id,
+            or_(*[(SuppressionDB.kind == k) & (SuppressionDB.value == v) for k, v in pairs]),
+        )
+    )
