@@ -26,7 +26,7 @@ from aicmo.cam.repository.campaigns import (
     release_claims,
     sequence_config_by_name,
 )
-from aicmo.cam.repository.common import dialect_insert, now_or, rowcount
+from aicmo.cam.repository.common import dialect_insert, rowcount
 from aicmo.cam.repository.events import (
     add_event,
     blank_personal_events,
@@ -120,7 +120,6 @@ __all__ = [
     "mailbox_by_ref",
     "mailbox_id_by_name",
     "metric_totals",
-    "now_or",
     "open_task_summary",
     "open_tasks",
     "pollable_mailbox_ids",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Result
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-
-from aicmo.cam.db_models import utcnow
 
 
 def dialect_insert(db: Session, table: Any) -> Any:
@@ -21,7 +18,3 @@ def dialect_insert(db: Session, table: Any) -> Any:
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE touched (0 where the driver does not say)."""
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def now_or(now: datetime | None) -> datetime:
-    return now or utcnow()
