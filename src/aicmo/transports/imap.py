@@ -31,20 +31,25 @@ Errors
 from __future__ import annotations
 
 import imaplib
-import ipaddress
 import re
 import socket
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Literal
 
 from imapclient import IMAPClient  # type: ignore[import-untyped]  # ships no py.typed
 from imapclient.exceptions import LoginError  # type: ignore[import-untyped]
 
 from aicmo.errors import AicmoError, ConfigurationError, TransientChannelError
+from aicmo.transports.netguard import (
+    Resolver,
+    Security,
+    is_reserved_name,
+    system_resolver,
+    tls_context,
+)
 
 __all__ = [
     "Diagnosis",
@@ -59,32 +64,10 @@ __all__ = [
     "fetch_new",
 ]
 
-#: A name resolver: ``(host, port) -> addresses``. Tests inject one; the default asks the
-#: system (``getaddrinfo``).
-Resolver = Callable[[str, int], list[str]]
-
 #: The step at which ``diagnose`` stopped; ``"ok"`` when every step passed.
 DiagnosisStage = Literal["dns", "tcp", "tls", "auth", "folder", "ok"]
 
-# RFC 2606 / RFC 6761 names: never dialled (DESIGN.md, "Nothing here needs the internet").
-_RESERVED_NAMES = frozenset(
-    {"example", "test", "invalid", "localhost", "example.com", "example.net", "example.org"}
-)
-_RESERVED_SUFFIXES = tuple(f".{name}" for name in sorted(_RESERVED_NAMES))
-
 _BODY = b"BODY[]"  # what the server answers to BODY.PEEK[]
-
-
-class Security(StrEnum):
-    """How the connection to the IMAP server is protected."""
-
-    #: Implicit TLS from the first byte (IMAPS, usually port 993).
-    TLS = "tls"
-    #: Plain connection upgraded with STARTTLS before login (usually port 143); a server
-    #: that does not offer STARTTLS is refused, never used in clear.
-    STARTTLS = "starttls"
-    #: No encryption at all; for loopback servers and tests.
-    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -265,10 +248,10 @@ def diagnose(settings: ImapSettings, *, resolver: Resolver | None = None) -> Dia
     """
     host, port = settings.host, settings.port
     where = f"{host}:{port}"
-    if _is_reserved(host):
+    if is_reserved_name(host):
         return Diagnosis(False, "dns", _reserved_message(host))
     try:
-        addresses = list(dict.fromkeys((resolver or _system_resolver)(host, port)))
+        addresses = list(dict.fromkeys((resolver or system_resolver)(host, port)))
     except OSError as err:
         return Diagnosis(False, "dns", f"cannot resolve IMAP host {host}: {_os_reason(err)}")
     if not addresses:
@@ -325,7 +308,7 @@ def _session(settings: ImapSettings) -> Iterator[Any]:
 
 def _connect(settings: ImapSettings) -> Any:
     """TCP connection (and the TLS handshake for implicit TLS) up to the server's greeting."""
-    if _is_reserved(settings.host):
+    if is_reserved_name(settings.host):
         raise ConfigurationError(_reserved_message(settings.host))
     implicit = settings.security == Security.TLS
     with _translate(settings, "connecting"):
@@ -333,7 +316,7 @@ def _connect(settings: ImapSettings) -> Any:
             settings.host,
             port=settings.port,
             ssl=implicit,
-            ssl_context=_ssl_context(settings) if implicit else None,
+            ssl_context=tls_context(settings.ssl_context) if implicit else None,
             timeout=settings.timeout,
         )
 
@@ -349,7 +332,7 @@ def _start_tls(client: Any, settings: ImapSettings) -> None:
                 f"IMAP server {settings.host}:{settings.port} does not offer STARTTLS; "
                 "refusing to log in without TLS (use security 'tls' for port 993)"
             )
-        client.starttls(_ssl_context(settings))
+        client.starttls(tls_context(settings.ssl_context))
 
 
 def _login(client: Any, settings: ImapSettings) -> None:
@@ -496,26 +479,6 @@ def _scrub(text: str, settings: ImapSettings) -> str:
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def _ssl_context(settings: ImapSettings) -> ssl.SSLContext:
-    """The settings' context, or the system's trust store with host names checked."""
-    return settings.ssl_context or ssl.create_default_context()
-
-
-def _system_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-def _is_reserved(host: str) -> bool:
-    """RFC 2606 / RFC 6761 names (``example.com``, ``*.test``, ``localhost``…); IPs never."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        name = host.strip().rstrip(".").lower()
-        return name in _RESERVED_NAMES or name.endswith(_RESERVED_SUFFIXES)
-    return False
 
 
 def _reserved_message(host: str) -> str:

@@ -19,7 +19,8 @@ each redirect, followed by hand):
    the real name and a second DNS answer (DNS rebinding) is never used.
 
 Loopback is allowed only through ``allow_loopback=True`` (tests, a site on the same
-machine); private ranges stay refused even then.
+machine); private ranges stay refused even then. The name and address rules are
+:mod:`aicmo.transports.netguard`'s, shared with the mail transports.
 
 Bodies are streamed and cut at ``max_bytes``; every hop has connect/read timeouts and an
 overall deadline. robots.txt is honoured (``urllib.robotparser``, user-agent token
@@ -40,13 +41,9 @@ import socket
 import time
 import urllib.parse
 import urllib.robotparser
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from http.cookiejar import Cookie, CookieJar, CookiePolicy
-from http.cookies import CookieError, SimpleCookie
 from importlib import metadata
-from types import TracebackType
 from typing import Any, Final
 
 import httpx
@@ -56,6 +53,15 @@ from aicmo.errors import (
     TransientChannelError,
     ValidationError,
 )
+from aicmo.transports.closing import ClosesOnExit
+from aicmo.transports.http_cookies import CookieStore, cookie_free_jar
+from aicmo.transports.netguard import (
+    IPAddress,
+    Resolver,
+    address_refusal,
+    is_reserved_name,
+    system_resolver,
+)
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -64,25 +70,16 @@ __all__ = [
     "FileValue",
     "FormData",
     "FormFiles",
-    "IPAddress",
-    "Resolver",
     "ResponseTooLargeError",
     "RobotsDisallowedError",
     "SafeHttpClient",
     "SafeResponse",
     "TooManyRedirectsError",
     "UnsafeUrlError",
-    "address_refusal",
     "check_address",
     "default_resolver",
-    "is_reserved_name",
     "parse_ipv4_number_host",
 ]
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-Resolver = Callable[[str, int], list[str]]
-"""Resolve ``(host, port)`` to IP address strings; injected by tests so none dials DNS."""
 
 FileValue = tuple[str, bytes] | tuple[str, bytes, str]
 """A file field: ``(filename, content)`` or ``(filename, content, content_type)``."""
@@ -143,127 +140,7 @@ class RobotsDisallowedError(PermanentChannelError):
     """The site's robots.txt disallows this URL for aicmo; it was not fetched."""
 
 
-# --- reserved names and address checks --------------------------------------------------------
-
-_RESERVED_TLDS: Final = frozenset({"example", "test", "invalid", "localhost"})
-_RESERVED_DOMAINS: Final = ("example.com", "example.net", "example.org")
-
-
-def is_reserved_name(host: str) -> bool:
-    """Whether ``host`` is a reserved name (RFC 2606 / RFC 6761) that aicmo never dials.
-
-    ``localhost``, ``example``, and anything under ``.example``, ``.test``, ``.invalid``,
-    ``.localhost``, ``example.com``/``.net``/``.org``. IP literals are not names.
-    """
-    name = host.strip().strip("[]").rstrip(".").lower()
-    if not name:
-        return False
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        pass
-    else:
-        return False
-    if name.rsplit(".", 1)[-1] in _RESERVED_TLDS:
-        return True
-    return any(name == domain or name.endswith("." + domain) for domain in _RESERVED_DOMAINS)
-
-
-def _v4(cidr: str) -> ipaddress.IPv4Network:
-    return ipaddress.IPv4Network(cidr)
-
-
-def _v6(cidr: str) -> ipaddress.IPv6Network:
-    return ipaddress.IPv6Network(cidr)
-
-
-_LOOPBACK_V4: Final = _v4("127.0.0.0/8")
-
-# First match wins, so the specific entries come before the blocks that contain them.
-_V4_REFUSED: Final[tuple[tuple[ipaddress.IPv4Network, str], ...]] = (
-    (_v4("0.0.0.0/32"), "the unspecified address"),
-    (_v4("0.0.0.0/8"), "in 0.0.0.0/8 ('this network')"),
-    (_LOOPBACK_V4, "a loopback address"),
-    (_v4("10.0.0.0/8"), "a private address"),
-    (_v4("172.16.0.0/12"), "a private address"),
-    (_v4("192.168.0.0/16"), "a private address"),
-    (_v4("169.254.169.254/32"), "a link-local address (cloud metadata)"),
-    (_v4("169.254.0.0/16"), "a link-local address"),
-    (_v4("100.64.0.0/10"), "a shared address (CGNAT, 100.64.0.0/10)"),
-    (_v4("192.0.0.0/24"), "an IETF protocol assignment (192.0.0.0/24)"),
-    (_v4("192.0.2.0/24"), "a documentation address"),
-    (_v4("198.51.100.0/24"), "a documentation address"),
-    (_v4("203.0.113.0/24"), "a documentation address"),
-    (_v4("192.88.99.0/24"), "a 6to4 relay anycast address"),
-    (_v4("198.18.0.0/15"), "a benchmarking address (198.18.0.0/15)"),
-    (_v4("224.0.0.0/4"), "a multicast address"),
-    (_v4("255.255.255.255/32"), "the broadcast address"),
-    (_v4("240.0.0.0/4"), "a reserved address"),
-)
-
-_V6_NAT64: Final = _v6("64:ff9b::/96")
-_V6_GLOBAL_UNICAST: Final = _v6("2000::/3")
-_V6_REFUSED: Final[tuple[tuple[ipaddress.IPv6Network, str], ...]] = (
-    (_v6("::/128"), "the unspecified address"),
-    (_v6("::1/128"), "a loopback address"),
-    (_v6("::/96"), "an IPv4-compatible address (deprecated)"),
-    (_v6("64:ff9b:1::/48"), "a local-use NAT64 address"),
-    (_v6("100::/64"), "a discard-only address"),
-    (_v6("2001::/32"), "a Teredo tunnel address"),
-    (_v6("2001:db8::/32"), "a documentation address"),
-    (_v6("fd00:ec2::254/128"), "a unique local address (cloud metadata)"),
-    (_v6("fc00::/7"), "a unique local (private) address"),
-    (_v6("fe80::/10"), "a link-local address"),
-    (_v6("fec0::/10"), "a site-local address"),
-    (_v6("ff00::/8"), "a multicast address"),
-)
-
-
-def _v4_refusal(ip: ipaddress.IPv4Address, allow_loopback: bool) -> str | None:
-    if allow_loopback and ip in _LOOPBACK_V4:
-        return None
-    for network, reason in _V4_REFUSED:
-        if ip in network:
-            return reason
-    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_private:
-        return "not a global address"
-    return None
-
-
-def _embedded(ip: ipaddress.IPv4Address, how: str, allow_loopback: bool) -> str | None:
-    reason = _v4_refusal(ip, allow_loopback)
-    return None if reason is None else f"{how} {ip}, {reason}"
-
-
-def address_refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | None:
-    """Why the guard refuses ``ip`` (e.g. ``"a loopback address"``), or None if it may be dialled.
-
-    Only public unicast addresses pass. ``allow_loopback`` lets 127.0.0.0/8 and ::1 (and
-    their IPv4-mapped form) through; private and link-local ranges are refused regardless.
-    """
-    if isinstance(ip, ipaddress.IPv4Address):
-        return _v4_refusal(ip, allow_loopback)
-    if ip.scope_id:
-        return "a scoped (interface-bound) address"
-    if ip.ipv4_mapped is not None:
-        return _embedded(ip.ipv4_mapped, "an IPv4-mapped form of", allow_loopback)
-    if ip in _V6_NAT64:
-        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
-        return _embedded(embedded, "a NAT64 form of", False)
-    if ip.sixtofour is not None:
-        reason = _embedded(ip.sixtofour, "a 6to4 address embedding", False)
-        if reason is not None:
-            return reason
-    if allow_loopback and ip == ipaddress.IPv6Address("::1"):
-        return None
-    for network, label in _V6_REFUSED:
-        if ip in network:
-            return label
-    if ip not in _V6_GLOBAL_UNICAST:
-        return "not a global unicast address"
-    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_private:
-        return "not a global address"
-    return None
+# --- address checks ---------------------------------------------------------------------------
 
 
 def check_address(ip: IPAddress, *, allow_loopback: bool = False) -> None:
@@ -402,151 +279,9 @@ def _parse_url(raw: str | httpx.URL, base: httpx.URL | None = None) -> _Target:
 def default_resolver(host: str, port: int) -> list[str]:
     """The addresses ``host`` resolves to (``socket.getaddrinfo``), in the system's order."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        return system_resolver(host, port)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"could not resolve {host}: {exc}") from exc
-    addresses: list[str] = []
-    for family, _type, _proto, _name, sockaddr in infos:
-        if family in (socket.AF_INET, socket.AF_INET6):
-            address = str(sockaddr[0])
-            if address not in addresses:
-                addresses.append(address)
-    return addresses
-
-
-# --- cookies ----------------------------------------------------------------------------------
-
-
-class _NoCookiesPolicy(CookiePolicy):
-    """httpx's own jar would key cookies on the IP it connects to; it must keep none."""
-
-    netscape = True
-    rfc2965 = False
-    hide_cookie2 = True
-
-    def set_ok(self, cookie: Cookie, request: Any) -> bool:
-        return False
-
-    def return_ok(self, cookie: Cookie, request: Any) -> bool:
-        return False
-
-    def domain_return_ok(self, domain: str, request: Any) -> bool:
-        return False
-
-    def path_return_ok(self, path: str, request: Any) -> bool:
-        return False
-
-
-@dataclass
-class _StoredCookie:
-    name: str
-    value: str
-    domain: str
-    host_only: bool
-    path: str
-    secure: bool
-    expires: float | None  # time.time() seconds; None for a session cookie
-
-
-def _path_matches(request_path: str, cookie_path: str) -> bool:
-    if request_path == cookie_path:
-        return True
-    if not request_path.startswith(cookie_path):
-        return False
-    return cookie_path.endswith("/") or request_path[len(cookie_path)] == "/"
-
-
-def _default_path(request_path: str) -> str:
-    if not request_path.startswith("/") or request_path.count("/") == 1:
-        return "/"
-    return request_path[: request_path.rindex("/")]
-
-
-class _CookieStore:
-    """A small RFC 6265-ish cookie store keyed by host name (never by the dialled IP)."""
-
-    def __init__(self) -> None:
-        self._cookies: dict[tuple[str, str, str], _StoredCookie] = {}
-
-    def store(self, target: _Target, set_cookie_headers: Sequence[str]) -> None:
-        now = time.time()
-        for header in set_cookie_headers:
-            parsed: SimpleCookie = SimpleCookie()
-            try:
-                parsed.load(header)
-            except CookieError:
-                continue
-            for name, morsel in parsed.items():
-                cookie = self._from_morsel(target, name, morsel, now)
-                if cookie is None:
-                    continue
-                key = (cookie.domain, cookie.path, cookie.name)
-                if cookie.expires is not None and cookie.expires <= now:
-                    self._cookies.pop(key, None)
-                else:
-                    self._cookies[key] = cookie
-
-    @staticmethod
-    def _from_morsel(target: _Target, name: str, morsel: Any, now: float) -> _StoredCookie | None:
-        host = target.host
-        domain_attr = str(morsel["domain"]).strip().lstrip(".").lower()
-        if domain_attr and target.ip is None:
-            if "." not in domain_attr:  # a bare TLD; no public-suffix list, so refuse it
-                return None
-            if host != domain_attr and not host.endswith("." + domain_attr):
-                return None
-            domain, host_only = domain_attr, False
-        else:
-            domain, host_only = host, True
-        path = str(morsel["path"]) or ""
-        if not path.startswith("/"):
-            path = _default_path(target.url.path)
-        expires: float | None = None
-        max_age = str(morsel["max-age"]).strip()
-        if max_age:
-            try:
-                expires = now + int(max_age)
-            except ValueError:
-                expires = None
-        elif morsel["expires"]:
-            try:
-                expires = parsedate_to_datetime(str(morsel["expires"])).timestamp()
-            except (TypeError, ValueError):
-                expires = None
-        return _StoredCookie(
-            name=name,
-            value=str(morsel.value),
-            domain=domain,
-            host_only=host_only,
-            path=path,
-            secure=bool(morsel["secure"]),
-            expires=expires,
-        )
-
-    def header_for(self, target: _Target) -> str | None:
-        now = time.time()
-        host, path = target.host, target.url.path or "/"
-        matching = [
-            cookie
-            for cookie in self._cookies.values()
-            if (cookie.expires is None or cookie.expires > now)
-            and (
-                host == cookie.domain
-                or (not cookie.host_only and host.endswith("." + cookie.domain))
-            )
-            and _path_matches(path, cookie.path)
-            and (not cookie.secure or target.url.scheme == "https")
-        ]
-        matching.sort(key=lambda cookie: -len(cookie.path))  # longer paths first (RFC 6265)
-        return "; ".join(f"{c.name}={c.value}" for c in matching) or None
-
-    def as_dict(self, host: str) -> dict[str, str]:
-        host = host.lower()
-        return {
-            c.name: c.value
-            for c in self._cookies.values()
-            if host == c.domain or (not c.host_only and host.endswith("." + c.domain))
-        }
 
 
 # --- request bodies ---------------------------------------------------------------------------
@@ -656,11 +391,7 @@ class SafeResponse:
 # --- the client -------------------------------------------------------------------------------
 
 
-def _cookie_free_jar() -> CookieJar:
-    return CookieJar(policy=_NoCookiesPolicy())
-
-
-class SafeHttpClient:
+class SafeHttpClient(ClosesOnExit):
     """An HTTP session to untrusted websites that refuses every non-public destination.
 
     ``resolver`` and ``transport`` are injectable so tests never dial anything: a
@@ -691,7 +422,7 @@ class SafeHttpClient:
         self._transport = transport
         self._timeout = httpx.Timeout(timeout, connect=min(5.0, timeout), pool=min(5.0, timeout))
         self._client: httpx.Client | None = None
-        self._cookies = _CookieStore()
+        self._cookies = CookieStore()
         self._robots: dict[tuple[str, str, int], urllib.robotparser.RobotFileParser | bool] = {}
 
     # -- session -----------------------------------------------------------------------------
@@ -701,17 +432,6 @@ class SafeHttpClient:
         client, self._client = self._client, None
         if client is not None:
             client.close()
-
-    def __enter__(self) -> SafeHttpClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def cookies(self, host: str) -> dict[str, str]:
         """The cookies this session would send to ``host`` (name → value), for inspection."""
@@ -724,7 +444,7 @@ class SafeHttpClient:
                 follow_redirects=False,
                 timeout=self._timeout,
                 trust_env=False,  # no proxies or .netrc from the environment
-                cookies=_cookie_free_jar(),
+                cookies=cookie_free_jar(),
                 headers={"User-Agent": self.user_agent},
             )
         return self._client

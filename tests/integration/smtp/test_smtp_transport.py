@@ -23,6 +23,7 @@ from aicmo.transports.base import (
     TransientSendError,
     Transport,
 )
+from aicmo.transports.netguard import is_reserved_name
 from aicmo.transports.smtp import (
     Diagnosis,
     Security,
@@ -31,7 +32,6 @@ from aicmo.transports.smtp import (
     classify_reply,
     diagnose,
     is_hard_bounce,
-    is_reserved_name,
     parse_enhanced_status,
 )
 

@@ -23,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aicmo.errors import PermanentChannelError, TransientChannelError, ValidationError
+from aicmo.transports.netguard import address_refusal, is_reserved_name
 from aicmo.transports.safe_http import (
     DEFAULT_USER_AGENT,
     FetchError,
@@ -32,10 +33,8 @@ from aicmo.transports.safe_http import (
     SafeResponse,
     TooManyRedirectsError,
     UnsafeUrlError,
-    address_refusal,
     check_address,
     default_resolver,
-    is_reserved_name,
     parse_ipv4_number_host,
 )
 

@@ -7,15 +7,15 @@ import smtplib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aicmo.transports.smtp import _PLAIN_ADDRESS
+from aicmo.transports.smtp_session import PLAIN_ADDRESS
 
 
 @settings(max_examples=2000, deadline=None)
-@given(address=st.from_regex(_PLAIN_ADDRESS, fullmatch=True))
+@given(address=st.from_regex(PLAIN_ADDRESS, fullmatch=True))
 def test_a_plain_address_is_quoted_as_smtplib_quotes_it(address: str) -> None:
     assert smtplib.quoteaddr(address) == f"<{address}>"
 
 
 def test_anything_else_is_not_taken_for_plain() -> None:
     for address in ('"a b"@example.com', "a@b@example.com", "<a@example.com>", "a @x.com", ""):
-        assert _PLAIN_ADDRESS.fullmatch(address) is None
+        assert PLAIN_ADDRESS.fullmatch(address) is None

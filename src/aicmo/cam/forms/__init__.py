@@ -7,17 +7,7 @@ Anything this package is unsure about (CAPTCHAs, script-built forms, required fi
 cannot name) is reported as a blocker or a problem so the step becomes an operator task.
 """
 
-from aicmo.cam.forms.analysis import (
-    Blocker,
-    BlockerKind,
-    FormField,
-    PageAnalysis,
-    ParsedForm,
-    Purpose,
-    analyze_page,
-    infer_role,
-    parse_forms,
-)
+from aicmo.cam.forms.analysis import analyze_page, parse_forms
 from aicmo.cam.forms.discovery import (
     COMMON_CONTACT_PATHS,
     ContactLink,
@@ -25,7 +15,18 @@ from aicmo.cam.forms.discovery import (
     find_contact_links,
 )
 from aicmo.cam.forms.filling import FillResult, SenderProfile, fill_form
-from aicmo.cam.forms.verdict import Outcome, Verdict, judge_response
+from aicmo.cam.forms.model import (
+    Blocker,
+    BlockerKind,
+    FormField,
+    Outcome,
+    PageAnalysis,
+    ParsedForm,
+    Purpose,
+    Verdict,
+)
+from aicmo.cam.forms.roles import infer_role
+from aicmo.cam.forms.verdict import judge_response
 
 __all__ = [
     "COMMON_CONTACT_PATHS",

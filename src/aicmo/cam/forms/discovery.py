@@ -15,7 +15,7 @@ from urllib.parse import urldefrag, urlsplit, urlunsplit
 
 from bs4.element import Tag
 
-from aicmo.cam.forms.analysis import (
+from aicmo.cam.forms.markup import (
     attr,
     base_url_of,
     parse_html,

@@ -15,14 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aicmo.cam.forms.analysis import (
-    BUTTON_KINDS,
-    FormField,
-    ParsedForm,
-    Role,
-    infer_role,
-    words,
-)
+from aicmo.cam.forms.markup import words
+from aicmo.cam.forms.model import BUTTON_KINDS, FormField, ParsedForm
+from aicmo.cam.forms.roles import Role, infer_role
 
 #: Roles a field can be filled with (``select-default`` = left at the browser's default).
 ROLES = (

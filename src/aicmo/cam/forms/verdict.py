@@ -18,212 +18,36 @@ duplicate submission annoys the lead more than a late one).
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import parse_qsl, urldefrag, urlsplit
 
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from aicmo.cam.forms.analysis import (
-    BUTTON_KINDS,
-    TEXT_KINDS,
+from aicmo.cam.forms.analysis import parse_forms_in
+from aicmo.cam.forms.markup import (
+    SNIPPET_MAX,
     PageStyles,
-    ParsedForm,
     attr,
     classes,
+    dedupe_messages,
     fold,
     has_attr,
     iter_text,
-    parse_forms_in,
     parse_html,
+    snippet_of,
     squash,
     text_of,
     words,
 )
-
-Outcome = Literal["success", "failure", "unknown"]
-
-_SNIPPET_MAX = 300
-_MESSAGES_MAX = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What the answer says about the submission, with the evidence to store.
-
-    ``signal`` names the decisive signal (``cf7_json``, ``redirect``, ``phrase``, …) for logs
-    and statistics; ``messages`` are the validation errors the site echoed back.
-    """
-
-    outcome: Outcome
-    reason: str
-    messages: tuple[str, ...] = ()
-    evidence_snippet: str = ""
-    signal: str = ""
-    retryable: bool = False
-
-
-def _snippet(text: str, start: int = 0, end: int | None = None) -> str:
-    """Whitespace-collapsed text around ``text[start:end]``, at most 300 characters."""
-    flat = squash(text)
-    if end is None or len(flat) <= _SNIPPET_MAX:
-        return flat[:_SNIPPET_MAX]
-    # ``start``/``end`` index the collapsed text (callers search in collapsed text).
-    middle = (start + end) // 2
-    lo = max(0, min(middle - _SNIPPET_MAX // 2, len(flat) - _SNIPPET_MAX))
-    return flat[lo : lo + _SNIPPET_MAX].strip()
-
-
-def _clean_message(text: str) -> str:
-    text = squash(text)
-    return text[:199].rstrip() + "…" if len(text) > 200 else text
-
-
-def _dedupe(messages: Iterable[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for message in messages:
-        cleaned = _clean_message(message)
-        if cleaned and sum(ch.isalpha() for ch in cleaned) >= 3:
-            seen.setdefault(cleaned, None)
-    return tuple(seen)[:_MESSAGES_MAX]
+from aicmo.cam.forms.model import BUTTON_KINDS, TEXT_KINDS, Outcome, ParsedForm, Verdict
+from aicmo.cam.forms.verdict_json import judge_json
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
     wanted = name.lower()
     return next((value for key, value in headers.items() if key.lower() == wanted), "")
-
-
-# JSON answers ---------------------------------------------------------------------------------
-
-_CF7_STATUSES = frozenset(
-    {"mail_sent", "mail_failed", "validation_failed", "acceptance_missing", "spam", "aborted"}
-)
-
-
-def _strings(value: object) -> list[str]:
-    """Every string inside a JSON value (error objects nest them arbitrarily)."""
-    found: list[str] = []
-    stack: list[object] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            found.append(item)
-        elif isinstance(item, dict):
-            stack.extend(reversed(list(item.values())))
-        elif isinstance(item, list):
-            stack.extend(reversed(item))
-    return found
-
-
-def _html_text(fragment: str) -> str:
-    return text_of(parse_html(fragment)) if "<" in fragment else squash(fragment)
-
-
-def _judge_cf7(data: dict[str, object]) -> Verdict | None:
-    status = data.get("status")
-    if not isinstance(status, str) or not (status in _CF7_STATUSES or "into" in data):
-        return None
-    message = _html_text(str(data.get("message") or ""))
-    if status == "mail_sent":
-        return Verdict("success", "Contact Form 7: mail_sent", (), message, "cf7_json")
-    messages: list[str] = []
-    invalid = data.get("invalid_fields")
-    if isinstance(invalid, list):
-        for item in invalid:
-            if isinstance(item, dict):
-                text = _html_text(str(item.get("message") or ""))
-                field = str(item.get("field") or item.get("into") or "").strip()
-                field = re.sub(r"^span\.wpcf7-form-control-wrap\.?", "", field)
-                messages.append(f"{field}: {text}" if field and text else text)
-    reason = f"Contact Form 7: {status}"
-    return Verdict("failure", reason, _dedupe(messages or [message]), message, "cf7_json")
-
-
-def _judge_wp_json(data: dict[str, object]) -> Verdict | None:
-    """``wp_send_json_success``/``_error`` answers: WPForms, Elementor Pro, many plugins."""
-    success = data.get("success")
-    if not isinstance(success, bool):
-        return None
-    payload = data.get("data")
-    if success:
-        text = ""
-        if isinstance(payload, dict):
-            for key in ("confirmation", "message", "msg"):
-                value = payload.get(key)
-                if isinstance(value, str) and value.strip():
-                    text = _html_text(value)
-                    break
-        elif isinstance(payload, str):
-            text = _html_text(payload)
-        return Verdict("success", "AJAX answer success=true", (), _snippet(text), "ajax_json")
-    messages: list[str] = []
-    if isinstance(payload, dict):
-        messages += [_html_text(s) for s in _strings(payload.get("errors"))]
-        message = payload.get("message")
-        if isinstance(message, str):
-            messages.insert(0, _html_text(message))
-    elif isinstance(payload, (str, list)):
-        messages += [_html_text(s) for s in _strings(payload)]
-    found = _dedupe(messages)
-    snippet = _snippet(" ".join(found)) if found else "success=false"
-    return Verdict("failure", "AJAX answer success=false", found, snippet, "ajax_json")
-
-
-def _judge_other_json(data: dict[str, object]) -> Verdict | None:
-    """Gravity Forms REST, HubSpot, Formspree, WordPress REST errors and generic shapes."""
-    if isinstance(data.get("is_valid"), bool):
-        if data["is_valid"]:
-            text = _html_text(str(data.get("confirmation_message") or ""))
-            return Verdict("success", "Gravity Forms: is_valid", (), _snippet(text), "gf_json")
-        found = _dedupe(_html_text(s) for s in _strings(data.get("validation_messages")))
-        return Verdict(
-            "failure", "Gravity Forms: not valid", found, _snippet(" ".join(found)), "gf_json"
-        )
-    for key in ("inlineMessage", "redirectUri"):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return Verdict("success", f"HubSpot answer ({key})", (), _snippet(_html_text(value)))
-    code = data.get("code")
-    info = data.get("data")
-    if isinstance(code, str) and isinstance(info, dict) and "status" in info:
-        message = _html_text(str(data.get("message") or code))
-        return Verdict("failure", f"WordPress REST error {code}", (message,), message, "wp_rest")
-    if data.get("ok") is True:
-        return Verdict("success", "JSON answer ok=true", (), _snippet(json.dumps(data)[:300]))
-    errors = data.get("errors") or data.get("error")
-    if errors:
-        found = _dedupe(_html_text(s) for s in _strings(errors))
-        snippet = _snippet(" ".join(found))
-        return Verdict("failure", "JSON answer with errors", found, snippet, "json")
-    status = str(data.get("status") or data.get("result") or "").lower()
-    if status in ("success", "ok", "sent", "submitted"):
-        text = _html_text(str(data.get("message") or status))
-        return Verdict("success", f"JSON answer status={status}", (), _snippet(text), "json")
-    if status in ("error", "fail", "failed", "failure", "invalid"):
-        text = _html_text(str(data.get("message") or status))
-        return Verdict("failure", f"JSON answer status={status}", (text,), _snippet(text), "json")
-    return None
-
-
-def _judge_json(body: str, content_type: str) -> Verdict | None:
-    stripped = body.strip()
-    if not (stripped.startswith(("{", "[")) or "json" in content_type.lower()):
-        return None
-    try:
-        data = json.loads(stripped)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    for judge in (_judge_cf7, _judge_wp_json, _judge_other_json):
-        verdict = judge(data)
-        if verdict is not None:
-            return verdict
-    return Verdict("unknown", "JSON answer without a recognised status", (), _snippet(stripped))
 
 
 # Bot challenges and HTTP status -------------------------------------------------------------
@@ -300,7 +124,7 @@ def _judge_url(final_url: str, submitted_url: str, form: ParsedForm) -> Verdict 
     good, bad = _url_signals(final, ignore)
     before, _ = _url_signals(form.page_url or submitted_url, ignore)
     good -= before  # a contact page living at /contact-success-stories/ proves nothing
-    evidence = f"final URL {final}"[:_SNIPPET_MAX]
+    evidence = f"final URL {final}"[:SNIPPET_MAX]
     if good and not bad:
         return Verdict("success", "redirected to a thank-you URL", (), evidence, "redirect")
     if bad and not good:
@@ -377,15 +201,17 @@ def _judge_cf7_html(page: _Html) -> Verdict | None:
         output = form.find(class_="wpcf7-response-output")
         output_text = text_of(output) if isinstance(output, Tag) else ""
         if status == "sent":
-            return Verdict("success", "Contact Form 7: sent", (), _snippet(output_text), "cf7_html")
+            return Verdict(
+                "success", "Contact Form 7: sent", (), snippet_of(output_text), "cf7_html"
+            )
         if status in ("invalid", "failed", "spam", "aborted", "unaccepted", "mail_failed"):
             tips = [
                 f"{_field_name_of(tip)}: {text_of(tip)}" if _field_name_of(tip) else text_of(tip)
                 for tip in form.find_all(class_="wpcf7-not-valid-tip")
             ]
-            found = _dedupe(tips or [output_text])
+            found = dedupe_messages(tips or [output_text])
             return Verdict(
-                "failure", f"Contact Form 7: {status}", found, _snippet(output_text), "cf7_html"
+                "failure", f"Contact Form 7: {status}", found, snippet_of(output_text), "cf7_html"
             )
     return None
 
@@ -399,7 +225,9 @@ def _judge_gravity_html(page: _Html) -> Verdict | None:
     )
     if confirmation:
         text = page.visible_text(confirmation[0])
-        return Verdict("success", "Gravity Forms confirmation", (), _snippet(text), "gravity_html")
+        return Verdict(
+            "success", "Gravity Forms confirmation", (), snippet_of(text), "gravity_html"
+        )
     errors = page.find_shown(
         _has_class("gform_validation_errors", "validation_error", "gform_submission_error")
     )
@@ -415,12 +243,12 @@ def _judge_gravity_html(page: _Html) -> Verdict | None:
                 f"{text_of(label).replace('*', '').strip()}: " if isinstance(label, Tag) else ""
             )
             messages.append(prefix + page.visible_text(message))
-    found = _dedupe(messages)
+    found = dedupe_messages(messages)
     return Verdict(
         "failure",
         "Gravity Forms validation errors",
         found,
-        _snippet(" ".join(found)),
+        snippet_of(" ".join(found)),
         "gravity_html",
     )
 
@@ -431,14 +259,14 @@ def _judge_wpforms_html(page: _Html) -> Verdict | None:
     )
     if confirmation:
         text = page.visible_text(confirmation[0])
-        return Verdict("success", "WPForms confirmation", (), _snippet(text), "wpforms_html")
+        return Verdict("success", "WPForms confirmation", (), snippet_of(text), "wpforms_html")
     errors = page.find_shown(
         _has_class("wpforms-error", "wpforms-error-container", "wpforms-error-alert")
     )
     texts = [page.visible_text(e) for e in errors]
-    found = _dedupe(texts)
+    found = dedupe_messages(texts)
     if found:
-        snippet = _snippet(" ".join(found))
+        snippet = snippet_of(" ".join(found))
         return Verdict("failure", "WPForms validation errors", found, snippet, "wpforms_html")
     return None
 
@@ -449,8 +277,12 @@ def _judge_webflow_html(page: _Html) -> Verdict | None:
             continue
         text = page.visible_text(tag)
         if "w-form-done" in classes(tag):
-            return Verdict("success", "Webflow success block shown", (), _snippet(text), "webflow")
-        return Verdict("failure", "Webflow failure block shown", _dedupe([text]), _snippet(text))
+            return Verdict(
+                "success", "Webflow success block shown", (), snippet_of(text), "webflow"
+            )
+        return Verdict(
+            "failure", "Webflow failure block shown", dedupe_messages([text]), snippet_of(text)
+        )
     return None
 
 
@@ -461,8 +293,10 @@ def _judge_divi_html(page: _Html) -> Verdict | None:
             continue
         if box.find(class_="et_pb_contact_error_text") is not None:
             items = [text_of(li) for li in box.find_all("li")]
-            return Verdict("failure", "Divi form errors", _dedupe(items or [text]), _snippet(text))
-        return Verdict("success", "Divi form message", (), _snippet(text), "divi")
+            return Verdict(
+                "failure", "Divi form errors", dedupe_messages(items or [text]), snippet_of(text)
+            )
+        return Verdict("success", "Divi form message", (), snippet_of(text), "divi")
     return None
 
 
@@ -513,13 +347,13 @@ def _strong_errors(page: _Html) -> list[str]:
                 break
         else:
             messages.append(f"{attr(control, 'name') or attr(control, 'id')}: marked invalid")
-    return list(_dedupe(messages))
+    return list(dedupe_messages(messages))
 
 
 def _weak_errors(page: _Html) -> list[str]:
     tags = page.find_shown(lambda t: bool(_WEAK_ERROR_CLASSES & set(classes(t))))
     texts = [page.visible_text(t) for t in tags if t.name not in ("input", "select", "textarea")]
-    return [t for t in _dedupe(texts) if len(t) <= 300]
+    return [t for t in dedupe_messages(texts) if len(t) <= 300]
 
 
 _STRONG_SUCCESS_RE = re.compile(
@@ -603,11 +437,13 @@ def _judge_notices(page: _Html, sent: Sequence[tuple[str, str]]) -> Verdict | No
         failure = _STRONG_FAILURE_RE.search(folded)
         success = _STRONG_SUCCESS_RE.search(folded) or _WEAK_SUCCESS_RE.search(folded)
         if success and not failure:
-            return Verdict("success", "success notice", (), _snippet(text), "notice")
+            return Verdict("success", "success notice", (), snippet_of(text), "notice")
         if failure and not success:
-            return Verdict("failure", "error notice", _dedupe([text]), _snippet(text), "notice")
+            return Verdict(
+                "failure", "error notice", dedupe_messages([text]), snippet_of(text), "notice"
+            )
         if not failure and bool(_SUCCESS_BOX_CLASSES & set(classes(notice))):
-            return Verdict("success", "success notice", (), _snippet(text), "notice")
+            return Verdict("success", "success notice", (), snippet_of(text), "notice")
     return None
 
 
@@ -632,7 +468,7 @@ def _judge_phrases(text: str) -> Verdict | None:
             "unknown",
             "the page has both success and error wording",
             (),
-            _snippet(text, success.start(), success.end()),
+            snippet_of(text, success.start(), success.end()),
             "phrase",
         )
     if success:
@@ -640,11 +476,11 @@ def _judge_phrases(text: str) -> Verdict | None:
             "success",
             "success wording on the page",
             (),
-            _snippet(text, success.start(), success.end()),
+            snippet_of(text, success.start(), success.end()),
             "phrase",
         )
     if failure:
-        snippet = _snippet(text, failure.start(), failure.end())
+        snippet = snippet_of(text, failure.start(), failure.end())
         return Verdict("failure", "error wording on the page", (snippet,), snippet, "phrase")
     return None
 
@@ -704,7 +540,7 @@ def judge_response(
     our own echoed values are then neither read as wording nor mistaken for the site's)."""
     body = body or ""
     low = body.lower()
-    decided = _judge_json(body, _header(headers, "content-type"))
+    decided = judge_json(body, _header(headers, "content-type"))
     if decided is not None and decided.outcome != "unknown":
         return decided
     if body.strip() in ("0", "-1"):
@@ -720,7 +556,9 @@ def judge_response(
         page = _Html(body)
         title = page.soup.find("title")
         snippet = text_of(title) if isinstance(title, Tag) else ""
-        return Verdict("failure", f"bot challenge: {challenge}", (), _snippet(snippet), "challenge")
+        return Verdict(
+            "failure", f"bot challenge: {challenge}", (), snippet_of(snippet), "challenge"
+        )
     if 300 <= status_code < 400:
         location = _header(headers, "location")
         by_url = _judge_url(location, submitted_url, form) if location else None
@@ -733,7 +571,7 @@ def judge_response(
             "unknown",
             f"{what} (HTTP {status_code}): the message may or may not have been recorded",
             (),
-            _snippet(text_of(_Html(body).soup)) if body else "",
+            snippet_of(text_of(_Html(body).soup)) if body else "",
             "http_status",
             retryable=True,
         )
@@ -747,7 +585,7 @@ def judge_response(
             "failure",
             f"HTTP {status_code}",
             tuple(messages),
-            _snippet(" ".join(messages) or main),
+            snippet_of(" ".join(messages) or main),
             "http_status",
         )
     for judge in (
@@ -766,7 +604,7 @@ def judge_response(
             "failure",
             "validation errors echoed",
             tuple(strong),
-            _snippet(" ".join(strong)),
+            snippet_of(" ".join(strong)),
             "errors",
         )
     by_url = _judge_url(final_url, submitted_url, form)
@@ -782,7 +620,11 @@ def judge_response(
         return Verdict("unknown", reason, tuple(weak), by_phrase.evidence_snippet, "phrase")
     if weak:
         return Verdict(
-            "failure", "error messages on the page", tuple(weak), _snippet(" ".join(weak)), "errors"
+            "failure",
+            "error messages on the page",
+            tuple(weak),
+            snippet_of(" ".join(weak)),
+            "errors",
         )
     if by_phrase is not None:
         return by_phrase
@@ -809,7 +651,7 @@ def judge_response(
             "form_returned",
         )
     main = _main_text(page, sent)
-    return Verdict("unknown", "no success or failure signal", (), _snippet(main), "none")
+    return Verdict("unknown", "no success or failure signal", (), snippet_of(main), "none")
 
 
 __all__ = ["Outcome", "Verdict", "judge_response"]
