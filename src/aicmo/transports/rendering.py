@@ -31,7 +31,6 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
-import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,7 +47,7 @@ from jinja2.exceptions import (
     TemplateSyntaxError,
     UndefinedError,
 )
-from jinja2.filters import FILTERS, do_join, do_replace
+from jinja2.filters import do_join, do_replace
 from jinja2.meta import find_undeclared_variables
 from jinja2.nodes import EvalContext
 from jinja2.runtime import ChainableUndefined, Context
@@ -57,6 +56,7 @@ from jinja2.utils import pass_eval_context
 
 from aicmo.cam.domain.lead_fields import TEMPLATE_FIELDS
 from aicmo.errors import ValidationError
+from aicmo.transports.template_syntax import SPIN, translate
 
 __all__ = [
     "KNOWN_VARIABLES",
@@ -80,7 +80,6 @@ MAX_RANGE = 1_000
 #: Most ``{% for %}`` iterations (all loops together) in one render.
 MAX_LOOP_ITERATIONS = 10_000
 _MAX_INT_BITS = 4_096
-_MAX_SPIN_DEPTH = 20
 
 #: The lead's fields, as ``lead.<name>`` and as top-level names.
 LEAD_FIELDS: frozenset[str] = TEMPLATE_FIELDS
@@ -104,7 +103,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
     LEAD_FIELDS | _LEAD_ALIASES.keys() | {"lead", "sender", "unsubscribe_url"}
 )
 
-_SPIN = "__aicmo_spin"
+_SPIN = SPIN
 _LOOP = "__aicmo_loop"
 _INTERNAL_NAMES = frozenset({_SPIN, _LOOP})
 
@@ -437,151 +436,6 @@ class _Spinner:
         return int.from_bytes(digest.digest()[:8], "big") % count
 
 
-# ------------------------------------------------------------------------ translation
-
-_RAW_RE = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
-_ENDRAW_RE = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
-_SPECIAL_RE = re.compile(r"[{}|]")
-_VAR_TAG_RE = re.compile(r"\{\{([-+]?)(.*?)([-+]?)\}\}", re.DOTALL)
-_FALLBACK_RE = re.compile(
-    r"(\s*)([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\|([^|{}()\[\]\"'\\\n]*)(\s*)"
-)
-_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TAG_CLOSE = {"{": "}}", "%": "%}", "#": "#}"}
-
-
-def _rewrite_fallback(tag: str) -> str:
-    """``{{first_name|there}}`` -> ``{{first_name | default("there")}}``."""
-    m = _VAR_TAG_RE.fullmatch(tag)
-    if m is None:
-        return tag
-    inner = m.group(2)
-    f = _FALLBACK_RE.fullmatch(inner)
-    if f is None:
-        return tag
-    fallback = f.group(3).strip()
-    if _IDENT_RE.fullmatch(fallback) and fallback in FILTERS:
-        return tag  # a real filter, e.g. {{ name|title }}
-    new_inner = f'{f.group(1)}{f.group(2)} | default("{fallback}"){f.group(4)}'
-    new_inner += "\n" * (inner.count("\n") - new_inner.count("\n"))
-    return "{{" + m.group(1) + new_inner + m.group(3) + "}}"
-
-
-@dataclass
-class _Spin:
-    options: list[list[_Piece]]
-
-
-_Piece = str | _Spin
-
-
-class _SpintaxParser:
-    """Splits a template into text, Jinja tags (kept whole) and spintax groups."""
-
-    def __init__(self, source: str) -> None:
-        self.s = source
-        self.i = 0
-
-    def parse(self) -> list[_Piece]:
-        options, _ = self._sequence(in_brace=False, depth=0)
-        return options[0]
-
-    def _tag(self) -> str:
-        s, start = self.s, self.i
-        raw = _RAW_RE.match(s, start)
-        if raw is not None:
-            end_m = _ENDRAW_RE.search(s, raw.end())
-            end = end_m.end() if end_m is not None else len(s)
-        else:
-            end = self._tag_end(start, _TAG_CLOSE[s[start + 1]])
-        self.i = end
-        text = s[start:end]
-        return _rewrite_fallback(text) if text.startswith("{{") else text
-
-    def _tag_end(self, start: int, close: str) -> int:
-        s, i, quote = self.s, start + 2, ""
-        while i < len(s):
-            c = s[i]
-            if quote:
-                if c == "\\":
-                    i += 1
-                elif c == quote:
-                    quote = ""
-            elif c in "'\"" and close != "#}":
-                quote = c
-            elif s.startswith(close, i):
-                return i + 2
-            i += 1
-        return len(s)
-
-    def _sequence(self, *, in_brace: bool, depth: int) -> tuple[list[list[_Piece]], bool]:
-        s = self.s
-        current: list[_Piece] = []
-        options = [current]
-        while self.i < len(s):
-            c = s[self.i]
-            if c == "{":
-                if s[self.i + 1 : self.i + 2] in ("{", "%", "#"):
-                    current.append(self._tag())
-                    continue
-                self.i += 1
-                if depth >= _MAX_SPIN_DEPTH:  # deeper braces are plain text
-                    current.append("{")
-                    continue
-                inner, closed = self._sequence(in_brace=True, depth=depth + 1)
-                if closed and len(inner) > 1:
-                    current.append(_Spin(inner))
-                else:
-                    current.append("{")
-                    for k, option in enumerate(inner):
-                        if k:
-                            current.append("|")
-                        current.extend(option)
-                    if closed:
-                        current.append("}")
-            elif in_brace and c == "}":
-                self.i += 1
-                return options, True
-            elif in_brace and c == "|":
-                self.i += 1
-                current = []
-                options.append(current)
-            else:
-                m = _SPECIAL_RE.search(s, self.i + 1)
-                end = m.start() if m is not None else len(s)
-                current.append(s[self.i : end])
-                self.i = end
-        return options, False
-
-
-def _emit(pieces: list[_Piece], out: list[str], counter: list[int]) -> None:
-    for piece in pieces:
-        if isinstance(piece, str):
-            out.append(piece)
-            continue
-        index = counter[0]
-        counter[0] += 1
-        n = len(piece.options)
-        for k, option in enumerate(piece.options):
-            if k == 0:
-                out.append(f"{{% if {_SPIN}({index}, {n}) == 0 %}}")
-            elif k < n - 1:
-                out.append(f"{{% elif {_SPIN}({index}, {n}) == {k} %}}")
-            else:
-                out.append("{% else %}")
-            _emit(option, out, counter)
-        out.append("{% endif %}")
-
-
-def _translate(source: str) -> str:
-    """Merge-tag conventions to Jinja, keeping every line on its line number."""
-    if "{" not in source:
-        return source
-    out: list[str] = []
-    _emit(_SpintaxParser(source).parse(), out, [0])
-    return "".join(out)
-
-
 # ------------------------------------------------------------------------- validation
 
 
@@ -683,7 +537,7 @@ def _compile(source: str, html: bool) -> Template:
         )
     env = _HTML_ENV if html else _TEXT_ENV
     try:
-        ast = env.parse(_translate(source))
+        ast = env.parse(translate(source))
         problems = _check(ast, env)
         if problems:
             raise _TemplateProblems(problems)
