@@ -1,0 +1,418 @@
+"""The sending side of the command line: mailboxes, the inbox, channel limits, campaigns,
+the worker and the web server. The command groups are declared in :mod:`aicmo.cli.main`
+(so ``aicmo --help`` lists them in one order); their commands are here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from rich.table import Table
+
+from aicmo import operator_services as ops
+from aicmo.app import open_session
+from aicmo.cli.common import console, db_session
+from aicmo.cli.main import (
+    app,
+    attempts_app,
+    campaign_app,
+    channels_app,
+    inbox_app,
+    mailbox_app,
+)
+from aicmo.config import get_settings
+from aicmo.operator_services import campaigns as ops_campaigns
+from aicmo.operator_services import mailboxes as ops_mailboxes
+from aicmo.operator_services.engine import list_unknown_attempts
+from aicmo.operator_services.inbox import check_mailbox, poll_all, poll_mailbox
+from aicmo.web.app import create_app
+from aicmo.worker import WorkerOptions, configure_logging, run_worker
+
+
+def _secret_from_env(name: str | None, what: str) -> str | None:
+    if name is None:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        raise typer.BadParameter(f"environment variable {name} (for the {what}) is not set")
+    return value
+
+
+@mailbox_app.command("add")
+def mailbox_add(
+    name: Annotated[str, typer.Argument(help="A short name, e.g. sales")],
+    from_address: Annotated[
+        str, typer.Option("--from", help="From address, e.g. alex@acme.example")
+    ],
+    from_name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    reply_to: Annotated[str | None, typer.Option(help="Reply-To address")] = None,
+    smtp_host: Annotated[str | None, typer.Option(help="SMTP server")] = None,
+    smtp_port: Annotated[
+        int | None, typer.Option(help="SMTP port (default 587/465/25 by security)")
+    ] = None,
+    smtp_security: Annotated[str, typer.Option(help="starttls, tls or none")] = "starttls",
+    smtp_user: Annotated[str | None, typer.Option(help="SMTP user name")] = None,
+    smtp_password_env: Annotated[
+        str | None, typer.Option(help="Name of the environment variable holding the SMTP password")
+    ] = None,
+    smtp_token_env: Annotated[
+        str | None, typer.Option(help="Name of the environment variable holding an OAuth2 token")
+    ] = None,
+    imap_host: Annotated[
+        str | None, typer.Option(help="IMAP server (for replies and bounces)")
+    ] = None,
+    imap_port: Annotated[int | None, typer.Option(help="IMAP port (default 993/143)")] = None,
+    imap_security: Annotated[str, typer.Option(help="tls, starttls or none")] = "tls",
+    imap_user: Annotated[
+        str | None, typer.Option(help="IMAP user (default: the from address)")
+    ] = None,
+    imap_password_env: Annotated[
+        str | None, typer.Option(help="Name of the environment variable holding the IMAP password")
+    ] = None,
+    imap_folder: Annotated[str, typer.Option(help="Folder to watch")] = "INBOX",
+    daily_cap: Annotated[int, typer.Option(help="Most emails per day from this mailbox")] = 50,
+    hourly_cap: Annotated[int, typer.Option(help="Most emails per hour")] = 20,
+    min_gap: Annotated[
+        int, typer.Option(help="Seconds at least between two emails of this mailbox")
+    ] = 0,
+    dkim_domain: Annotated[str | None, typer.Option(help="DKIM signing domain")] = None,
+    dkim_selector: Annotated[str | None, typer.Option(help="DKIM selector")] = None,
+    dkim_key_file: Annotated[Path | None, typer.Option(help="PEM private key for DKIM")] = None,
+) -> None:
+    """Add a sender mailbox. Secrets are read from environment variables (never the command
+    line, which other users can see) and stored encrypted."""
+    smtp_password = _secret_from_env(smtp_password_env, "SMTP password")
+    if smtp_host and smtp_user and not (smtp_password_env or smtp_token_env):
+        smtp_password = typer.prompt("SMTP password", hide_input=True)
+    with db_session() as db:
+        mb = ops_mailboxes.add_mailbox(
+            db,
+            name,
+            from_address,
+            from_name=from_name,
+            reply_to=reply_to,
+            smtp_host=smtp_host,
+            smtp_port=smtp_port,
+            smtp_security=smtp_security,
+            smtp_username=smtp_user,
+            smtp_password=smtp_password,
+            smtp_oauth2_token=_secret_from_env(smtp_token_env, "SMTP token"),
+            imap_host=imap_host,
+            imap_port=imap_port,
+            imap_security=imap_security,
+            imap_username=imap_user,
+            imap_password=_secret_from_env(imap_password_env, "IMAP password"),
+            imap_folder=imap_folder,
+            daily_cap=daily_cap,
+            hourly_cap=hourly_cap,
+            min_gap_seconds=min_gap,
+            dkim_domain=dkim_domain,
+            dkim_selector=dkim_selector,
+            dkim_private_key_pem=dkim_key_file.read_text(encoding="ascii")
+            if dkim_key_file
+            else None,
+        )
+    console.print(
+        f"Mailbox {mb['name']} (#{mb['id']}) added: {mb['from_address']}. "
+        f"Check it with `aicmo mailbox test {mb['name']}`."
+    )
+
+
+@mailbox_app.command("list")
+def mailbox_list() -> None:
+    """Show the mailboxes (secrets only as set / not set)."""
+    with db_session() as db:
+        rows = ops_mailboxes.list_mailboxes(db)
+    if not rows:
+        console.print(
+            "No mailbox: email goes to the local outbox (not delivered). "
+            "Add one with `aicmo mailbox add`."
+        )
+        return
+    table = Table(title="Mailboxes")
+    for col in ("name", "from", "smtp", "imap", "caps", "dkim", "on"):
+        table.add_column(col)
+    for m in rows:
+        sm = m["smtp"]
+        smtp_s = f"{sm['host']}:{sm['port']} {sm['security']} ({sm['secret']})" if sm else "-"
+        imap_s = (
+            f"{m['imap']['host']}:{m['imap']['port']} {m['imap']['folder']}" if m["imap"] else "-"
+        )
+        table.add_row(
+            m["name"],
+            m["from_address"],
+            smtp_s,
+            imap_s,
+            f"{m['hourly_cap']}/h {m['daily_cap']}/d"
+            + (f", gap {m['min_gap_seconds']}s" if m["min_gap_seconds"] else ""),
+            m["dkim"] or "-",
+            "yes" if m["enabled"] else "no",
+        )
+    console.print(table)
+
+
+@mailbox_app.command("test")
+def mailbox_test(name: Annotated[str, typer.Argument(help="Mailbox name or id")]) -> None:
+    """Connect, do TLS and log in (SMTP and IMAP) without sending; say what failed."""
+    with db_session() as db:
+        report = check_mailbox(db, name)
+    failed = False
+    for proto in ("smtp", "imap"):
+        if proto in report:
+            r = report[proto]
+            mark = "[green]ok[/]" if r["ok"] else f"[red]failed at {r['stage']}[/]"
+            console.print(f"{proto.upper()}: {mark} - {r['message']}")
+            failed = failed or not r["ok"]
+    if failed:
+        raise typer.Exit(1)
+
+
+@inbox_app.command("poll")
+def inbox_poll(
+    mailbox: Annotated[str | None, typer.Option(help="Only this mailbox (default: all)")] = None,
+    from_start: Annotated[
+        bool, typer.Option(help="On the first poll, read the whole folder instead of starting now")
+    ] = False,
+) -> None:
+    """Fetch new mail and apply it: replies, auto-replies, bounces, complaints, opt-outs."""
+    with db_session() as db:
+        results = (
+            [poll_mailbox(db, mailbox, from_start=from_start)]
+            if mailbox
+            else poll_all(db, from_start=from_start)
+        )
+    if not results:
+        console.print("No mailbox with IMAP configured.")
+    for r in results:
+        if "error" in r:
+            console.print(f"[red]{r['mailbox']}: {r['error']}[/]")
+        elif r["initialised"]:
+            console.print(f"{r['mailbox']}: first poll, cursor set; mail from now on will be read")
+        else:
+            kinds = (
+                ", ".join(f"{k.lower()} {n}" for k, n in sorted(r["kinds"].items()))
+                or "nothing new"
+            )
+            console.print(
+                f"{r['mailbox']}: {r['fetched']} message(s): {kinds}; "
+                f"{r['delivered']} marked delivered"
+            )
+
+
+# --- icp / channels ----------------------------------------------------------------------------
+
+
+@channels_app.command("list")
+def channels_list() -> None:
+    """Show each channel's switch and limits."""
+    with db_session() as db:
+        configs = ops.list_channel_configs(db)
+    table = Table(title="Channels")
+    for col in (
+        "channel",
+        "enabled",
+        "per hour",
+        "per day",
+        "per lead",
+        "min gap h",
+        "retries",
+        "backoff h",
+    ):
+        table.add_column(col)
+    for c in configs:
+        table.add_row(
+            c["channel"],
+            "yes" if c["enabled"] else "no",
+            str(c["rate_limit_per_hour"]),
+            str(c["rate_limit_per_day"]),
+            f"{c['per_lead_limit']}/{c['per_lead_period_hours']}h",
+            str(c["min_gap_hours"]),
+            str(c["max_retries"]),
+            ", ".join(str(h) for h in c["backoff_hours"]),
+        )
+    console.print(table)
+
+
+@channels_app.command("set")
+def channels_set(
+    channel: Annotated[str, typer.Argument(help="EMAIL, LINKEDIN or CONTACT_FORM")],
+    per_hour: Annotated[int | None, typer.Option("--per-hour", help="rate_limit_per_hour")] = None,
+    per_day: Annotated[int | None, typer.Option("--per-day", help="rate_limit_per_day")] = None,
+    enabled: Annotated[
+        bool | None, typer.Option("--enabled/--disabled", help="Switch the channel")
+    ] = None,
+    max_retries: Annotated[int | None, typer.Option(help="Retries of a transient failure")] = None,
+    min_gap_hours: Annotated[
+        int | None, typer.Option(help="Minimum hours between two touches of a lead")
+    ] = None,
+) -> None:
+    """Change a channel's limits."""
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "rate_limit_per_hour": per_hour,
+            "rate_limit_per_day": per_day,
+            "enabled": enabled,
+            "max_retries": max_retries,
+            "min_gap_hours": min_gap_hours,
+        }.items()
+        if v is not None
+    }
+    with db_session() as db:
+        c = ops.update_channel_config(db, channel, **changes)
+    console.print(
+        f"{c['channel']}: {c['rate_limit_per_hour']}/hour, {c['rate_limit_per_day']}/day, "
+        f"{'enabled' if c['enabled'] else 'disabled'}"
+    )
+
+
+# --- campaigns and the worker -----------------------------------------------------------------
+
+
+@campaign_app.command("create")
+def campaign_create(
+    file: Annotated[Path, typer.Argument(help="Campaign YAML: name, steps or sequence, audience")],
+) -> None:
+    """Create a DRAFT campaign from a YAML file."""
+    data = ops_campaigns.parse_campaign_yaml(file.read_text(encoding="utf-8"))
+    with db_session() as db:
+        c = ops_campaigns.create_campaign(db, **data)
+    console.print(
+        f"Campaign {c['name']} (#{c['id']}) created as DRAFT. "
+        f"Next: `aicmo campaign validate {c['name']}` then `aicmo campaign start`."
+    )
+
+
+@campaign_app.command("validate")
+def campaign_validate(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Check templates, channels and every lead's addresses before anything is sent."""
+    with db_session() as db:
+        report = ops_campaigns.validate_campaign(db, name)
+    for error in report["errors"]:
+        console.print(f"[red]error:[/] {error}")
+    for p in report["lead_problems"]:
+        console.print(f"[yellow]lead #{p['lead_id']}[/] {p['email'] or ''}: {p['problem']}")
+    state = "[green]ready[/]" if report["ok"] else "[red]not ready[/]"
+    console.print(
+        f"{state}: {report['leads']} lead(s) in the audience, "
+        f"{len(report['lead_problems'])} with a problem"
+    )
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@campaign_app.command("start")
+def campaign_start(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Validate, enroll the audience and activate; `aicmo worker` then sends."""
+    with db_session() as db:
+        c = ops_campaigns.start_campaign(db, name)
+    console.print(f"Campaign {c['name']} is ACTIVE: {c['enrolled']} lead(s) enrolled.")
+
+
+@campaign_app.command("pause")
+def campaign_pause(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Stop new sends (within one worker tick)."""
+    with db_session() as db:
+        c = ops_campaigns.set_campaign_status(db, name, "PAUSED")
+    console.print(f"Campaign {c['name']} is PAUSED.")
+
+
+@campaign_app.command("resume")
+def campaign_resume(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Resume a paused campaign."""
+    with db_session() as db:
+        c = ops_campaigns.set_campaign_status(db, name, "ACTIVE")
+    console.print(f"Campaign {c['name']} is ACTIVE.")
+
+
+@campaign_app.command("status")
+def campaign_status_cmd(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+    """Enrollments by state and step."""
+    with db_session() as db:
+        st = ops_campaigns.campaign_status(db, name)
+    console.print(f"{st['name']}: {st['status']}")
+    for state, n in sorted(st["enrollments"].items()):
+        console.print(f"  {state}: {n}")
+    for step, n in sorted(st["by_step"].items()):
+        console.print(f"  at step {step + 1}: {n}")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="One tick, then exit")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between ticks")] = 5.0,
+    batch: Annotated[int, typer.Option(help="Enrollments claimed per tick")] = 100,
+    lease: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a claim lasts; a dead worker's claims and sends are taken over after it"
+        ),
+    ] = 300.0,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=32, help="Loops in this process (threads), each claiming")
+    ] = 1,
+    log_format: Annotated[
+        str, typer.Option(help="text (key=value) or json (one object per line)")
+    ] = "text",
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log idle ticks too")] = False,
+) -> None:
+    """Send what is due, read the mailboxes and LinkedIn replies; stops cleanly on Ctrl-C
+    or SIGTERM (the send in flight finishes). Health: `aicmo serve` → /healthz."""
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("--log-format is text or json")
+    configure_logging(log_format, logging.DEBUG if verbose else logging.INFO)
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # Ctrl-C also finishes the send in flight
+    options = WorkerOptions(
+        batch=batch,
+        interval=interval,
+        lease=timedelta(seconds=lease),
+        once=once,
+        concurrency=concurrency,
+    )
+    run_worker(open_session, options, stop)
+
+
+@attempts_app.command("unknown")
+def attempts_unknown() -> None:
+    """Attempts whose outcome is unknown (a worker stopped mid-send): never resent blindly."""
+    with db_session() as db:
+        rows = list_unknown_attempts(db)
+    if not rows:
+        console.print("No attempt with an unknown outcome.")
+        return
+    table = Table(title="Attempts with an unknown outcome")
+    for col in ("id", "channel", "recipient", "campaign", "why"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["channel"],
+            r["recipient"] or "",
+            str(r["campaign_id"] or ""),
+            r["error"] or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Serve the web endpoints (unsubscribe pages; AICMO_PUBLIC_URL must point here)."""
+    console.print(f"Serving on http://{host}:{port} (public URL: {get_settings().public_url})")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
