@@ -30,9 +30,9 @@ def pg_base_url() -> str | None:
 @pytest.fixture(autouse=True)
 def _no_carried_pace(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test's first batch times its first chunk (none inherits another's pace)."""
-    from aicmo.operator_services import dispatch
+    from aicmo.operator_services.engine import pipeline
 
-    monkeypatch.setattr(dispatch, "_pace", None)
+    monkeypatch.setattr(pipeline, "_pace", None)
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
 from aicmo.cam.db_models import EnrollmentDB, OutreachMessageDB
+from aicmo.cam.domain.attempts import attempt_key
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.operator_services import campaigns
@@ -123,7 +124,7 @@ def test_an_attempt_left_sending_by_a_dead_worker_becomes_unknown_and_is_not_res
             channel="EMAIL",
             status="SENDING",
             recipient="a@acme.example",
-            idempotency_key=f"enr:{enrollment.id}:s0:EMAIL:t0",
+            idempotency_key=attempt_key(enrollment.id, 0, ChannelType.EMAIL, 0),
             enrollment_id=enrollment.id,
             campaign_id=enrollment.campaign_id,
             step_index=0,
@@ -220,7 +221,7 @@ def test_stopping_mid_batch_finishes_the_chunk_in_flight_and_releases_the_rest(
 ) -> None:
     """SIGTERM: no new send starts; what was claimed and not sent is due for the next worker
     at once (not after the lease), and nothing is left SENDING."""
-    from aicmo.operator_services.dispatch import FIRST_GROUP, GROUP
+    from aicmo.operator_services.engine import FIRST_GROUP, GROUP
 
     total = GROUP * 2 + 7
     for i in range(total):
@@ -254,7 +255,8 @@ def test_a_failure_while_preparing_a_chunk_still_records_the_chunk_already_sent(
 ) -> None:
     """The next chunk is prepared while the previous one is on the wire: if preparing
     fails, the sends already made are still recorded as SENT (not left to turn UNKNOWN)."""
-    from aicmo.operator_services import dispatch as batched
+    from aicmo.operator_services.engine import compose
+    from aicmo.operator_services.engine import pipeline as batched
 
     total = batched.FIRST_GROUP + batched.GROUP + 5
     for i in range(total):
@@ -262,7 +264,7 @@ def test_a_failure_while_preparing_a_chunk_still_records_the_chunk_already_sent(
     steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
     campaigns.create_campaign(db, "Fail", steps=steps, audience={"tag": "fail"}, now=T0)
     campaigns.start_campaign(db, "Fail", now=T0)
-    real = batched._prepare
+    real = compose.prepare
     calls = 0
 
     def prepare(*args: Any, **kwargs: Any) -> Any:
@@ -272,7 +274,7 @@ def test_a_failure_while_preparing_a_chunk_still_records_the_chunk_already_sent(
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(batched, "_prepare", prepare)
+    monkeypatch.setattr(batched, "prepare", prepare)
     with pytest.raises(RuntimeError, match="disk full"):
         run_due(db, now=T0, worker="w1", batch=total)
     db.rollback()
@@ -329,7 +331,7 @@ def test_claims_are_renewed_past_half_their_lease_and_one_lost_meanwhile_is_not_
     worker's: not sent, not handed back."""
     from sqlalchemy.orm import Session as OrmSession
 
-    from aicmo.operator_services import dispatch as batched
+    from aicmo.operator_services.engine import pipeline as batched
 
     total = batched.FIRST_GROUP + 5
     for i in range(total):
@@ -448,7 +450,8 @@ def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
     """With a slow server, a chunk and the one queued behind it must be sent and recorded
     long before their claims' lease runs out (else another worker could call them UNKNOWN
     while they are being sent)."""
-    from aicmo.operator_services import dispatch as batched
+    from aicmo.operator_services.engine import pipeline as batched
+    from aicmo.operator_services.engine import record
     from aicmo.operator_services.uow import utcnow
     from aicmo.transports.outbox import OutboxTransport
 
@@ -466,7 +469,7 @@ def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
         return real_send(self, *args, **kwargs)
 
     monkeypatch.setattr(OutboxTransport, "send", slow_send)
-    real_settle = batched._settle
+    real_settle = record.settle
     ages: list[float] = []
 
     def settle(session: Session, ready: list[Any], future: Any, at: datetime) -> Any:
@@ -474,7 +477,7 @@ def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
         ages.append((utcnow() - at).total_seconds())
         return result
 
-    monkeypatch.setattr(batched, "_settle", settle)
+    monkeypatch.setattr(batched, "settle", settle)
     lease = timedelta(seconds=3)
     result = run_due(db, now=utcnow(), worker="w1", batch=total, lease=lease, clock=utcnow)
     assert result["by_outcome"] == {"complete": total}
@@ -528,7 +531,8 @@ def test_daily_counters_are_bumped_in_key_order(
     steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
     campaigns.create_campaign(db, "Ord", steps=steps, audience={"tag": "ord"}, now=T0)
     campaigns.start_campaign(db, "Ord", now=T0)
-    from aicmo.operator_services.dispatch import _bulk_events, plan
+    from aicmo.operator_services.engine import plan
+    from aicmo.operator_services.engine.record import bulk_events
 
     claimed = claim_due(db, now=T0, worker="w1", batch=6)
     items, _ = plan(db, claimed, now=T0, worker="w1")
@@ -541,8 +545,8 @@ def test_daily_counters_are_bumped_in_key_order(
     for n, item in enumerate(reversed(items)):  # mailbox 2 first, then 1, then None
         item.row_id = n + 1
         item.mailbox_id = [2, 1, None][n % 3]
-    _bulk_events(db, 1, list(reversed(items)), EventType.MESSAGE_SENT, T0)
-    _bulk_events(db, 1, items, EventType.MESSAGE_SENT, T0)
+    bulk_events(db, 1, list(reversed(items)), EventType.MESSAGE_SENT, T0)
+    bulk_events(db, 1, items, EventType.MESSAGE_SENT, T0)
     db.rollback()
     first, second = bumped[:3], bumped[3:]
     assert first == second == sorted(first, key=lambda k: (k[0], k[1], k[2] or 0))
@@ -552,7 +556,8 @@ def test_daily_counters_are_bumped_in_key_order(
 def test_a_batch_right_after_another_takes_its_pace_instead_of_timing_again(
     db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aicmo.operator_services import dispatch as batched
+    from aicmo.operator_services.engine import pipeline as batched
+    from aicmo.operator_services.engine import record
 
     for i in range(120):
         ops.create_lead(db, email=f"c{i}@pace.example", tags=["pace"])
@@ -560,13 +565,13 @@ def test_a_batch_right_after_another_takes_its_pace_instead_of_timing_again(
     campaigns.create_campaign(db, "Pace", steps=steps, audience={"tag": "pace"}, now=T0)
     campaigns.start_campaign(db, "Pace", now=T0)
     sizes: list[int] = []
-    real = batched._record_sending
+    real = record.record_sending
 
-    def record(db: Session, chunk: list[Any], *args: Any) -> Any:
+    def record_sending(db: Session, chunk: list[Any], *args: Any) -> Any:
         sizes.append(len(chunk))
         return real(db, chunk, *args)
 
-    monkeypatch.setattr(batched, "_record_sending", record)
+    monkeypatch.setattr(batched, "record_sending", record_sending)
     run_due(db, now=T0, worker="w1", batch=60)
     first = list(sizes)
     sizes.clear()

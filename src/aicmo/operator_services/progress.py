@@ -13,15 +13,9 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import CampaignDB, EnrollmentDB, LeadDB
+from aicmo.cam.domain.attempts import STOP_EVENTS, has_sending_window, stop_reason
 from aicmo.cam.domain.retry import RetryPolicy
-from aicmo.cam.domain.sequencing import (
-    DEFAULT_STOP_ON,
-    AttemptOutcome,
-    Decision,
-    channels_for,
-    next_action,
-)
-from aicmo.cam.domain.sequencing import STOP_STAGES as DOMAIN_STOP_STAGES
+from aicmo.cam.domain.sequencing import AttemptOutcome, Decision, channels_for, next_action
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.config import get_settings
 from aicmo.operator_services.campaigns import campaign_sequence
@@ -37,9 +31,9 @@ def lead_timezone(db: Session, enrollment: EnrollmentDB) -> str | None:
 def sending_calendar(campaign: CampaignDB, lead_tz: str | None) -> WorkCalendar | None:
     """The campaign's sending window in the lead's time zone (else the window's own zone,
     else the settings' zone); None when the campaign sends at any hour."""
-    window = campaign.settings.get("window")
-    if not window:
+    if not has_sending_window(campaign.settings):
         return None
+    window = campaign.settings["window"]
     tz = lead_tz or window.get("timezone") or get_settings().timezone
     return WorkCalendar.parse(
         tz,
@@ -49,20 +43,15 @@ def sending_calendar(campaign: CampaignDB, lead_tz: str | None) -> WorkCalendar 
     )
 
 
-#: The pure core's default stop conditions, as the strings stored in the tables.
-STOP_EVENTS = tuple(sorted(e.value for e in DEFAULT_STOP_ON))
-STOP_STAGES = frozenset(s.value for s in DOMAIN_STOP_STAGES)
-
-
 def why_stopped(db: Session, lead: LeadDB | None, since: datetime) -> str | None:
     """Why this lead must not be contacted any more by something that started at
     ``since`` (an enrollment, a task): gone, a final stage, or a stop event since then."""
-    if lead is None:
-        return "the lead no longer exists"
-    if lead.stage in STOP_STAGES:
-        return f"the lead's stage is {lead.stage}"
-    stopped_by = repo.first_event_type_since(db, lead.workspace_id, lead.id, STOP_EVENTS, since)
-    return f"stopped by {stopped_by}" if stopped_by else None
+
+    def stopped_by() -> str | None:
+        assert lead is not None  # asked only about a lead that exists
+        return repo.first_event_type_since(db, lead.workspace_id, lead.id, STOP_EVENTS, since)
+
+    return stop_reason(lead.stage if lead is not None else None, stopped_by)
 
 
 def finish(enrollment: EnrollmentDB, state: str, reason: str | None, now: datetime) -> None:

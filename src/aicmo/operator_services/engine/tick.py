@@ -22,40 +22,29 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import CampaignDB, EnrollmentDB, OutreachMessageDB
+from aicmo.cam.domain.attempts import attempt_key, attempt_outcome
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import MessageStatus
-from aicmo.cam.domain.ratelimit import Window, fits, next_send_slot
-from aicmo.cam.domain.sequencing import AttemptOutcome, channels_for
+from aicmo.cam.domain.sequencing import channels_for
 from aicmo.cam.domain.window import is_open, jitter, next_open
 from aicmo.db import bulk
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
-from aicmo.operator_services.channels import get_channel_config
-from aicmo.operator_services.dispatch import dispatch, plan
-from aicmo.operator_services.limits import COUNTED
-from aicmo.operator_services.outreach import record_refused, send_outreach_message
-from aicmo.operator_services.progress import (
-    apply_outcome,
-    finish,
-    lead_timezone,
-    release,
-    release_claims,
-    sending_calendar,
-    why_stopped,
+from aicmo.operator_services.engine.guards import (
+    enrollment_calendar,
+    enrollment_stop_reason,
+    lead_touch_slot,
 )
+from aicmo.operator_services.engine.pipeline import dispatch
+from aicmo.operator_services.engine.plan import plan
+from aicmo.operator_services.outreach import record_refused, send_outreach_message
+from aicmo.operator_services.progress import apply_outcome, finish, release, release_claims
 from aicmo.operator_services.tasks import cancel_stale_tasks
 from aicmo.operator_services.uow import write_unit
 
 log = logging.getLogger("aicmo.engine")
 LEASE = timedelta(minutes=5)
 _ACTIVE = EnrollmentDB.state == literal("ACTIVE", literal_execute=True)
-_OUTCOMES = {
-    "SENT": AttemptOutcome.SENT,
-    "TRANSIENT": AttemptOutcome.TRANSIENT,
-    "PERMANENT": AttemptOutcome.PERMANENT,
-    "UNUSABLE": AttemptOutcome.UNUSABLE,
-    "UNKNOWN": AttemptOutcome.UNKNOWN,
-}
 
 
 def recover_unknown(db: Session, *, now: datetime, lease: timedelta = LEASE) -> int:
@@ -143,39 +132,6 @@ def claim_due(
     return claimed
 
 
-def _stop_reason(db: Session, enrollment: EnrollmentDB) -> str | None:
-    lead = repo.get_lead(db, enrollment.workspace_id, enrollment.lead_id)
-    return why_stopped(db, lead, enrollment.created_at)
-
-
-def lead_touch_slot(
-    db: Session, enrollment: EnrollmentDB, channel: str, now: datetime
-) -> datetime | None:
-    """When this lead may be touched again, or None if now is fine.
-
-    Per the channel's config: at most ``per_lead_limit`` touches of one lead (any channel,
-    any campaign) per ``per_lead_period_hours``, and ``min_gap_hours`` between two touches.
-    """
-    config = get_channel_config(db, channel, workspace_id=enrollment.workspace_id)
-    period = timedelta(hours=config["per_lead_period_hours"])
-    gap = timedelta(hours=config["min_gap_hours"])
-    # ix_outreach_messages_lead (workspace_id, lead_id, created_at)
-    touches = list(
-        db.scalars(
-            select(OutreachMessageDB.created_at).where(
-                OutreachMessageDB.workspace_id == enrollment.workspace_id,
-                OutreachMessageDB.lead_id == enrollment.lead_id,
-                OutreachMessageDB.status.in_(COUNTED),
-                OutreachMessageDB.created_at > now - max(period, gap),
-            )
-        )
-    )
-    windows = [Window(period, config["per_lead_limit"])] if config["per_lead_limit"] > 0 else []
-    if fits(touches, windows, now, min_gap=gap):
-        return None
-    return next_send_slot(touches, windows, now, min_gap=gap)
-
-
 def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker: str) -> str:
     """Run the current step of one claimed enrollment; returns what happened."""
     enrollment = db.get(EnrollmentDB, enrollment_id)
@@ -183,14 +139,14 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
         return "not ours"
     campaign = db.get(CampaignDB, enrollment.campaign_id)
     assert campaign is not None
-    stop = _stop_reason(db, enrollment)
+    stop = enrollment_stop_reason(db, enrollment)
     if stop is not None:
         with write_unit(db):
             finish(enrollment, "STOPPED", stop, now)
             release(enrollment)
         return "stopped"
     seq = campaign_sequence(db, campaign)
-    cal = sending_calendar(campaign, lead_timezone(db, enrollment))
+    cal = enrollment_calendar(db, campaign, enrollment)
     if cal is not None and not is_open(cal, now):
         # Outside the lead's working hours: come back when they open, spread out a little
         # so one mailbox does not fire a burst at 09:00.
@@ -209,7 +165,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             enrollment.claimed_by = enrollment.claimed_until = None
         return "lead limit"
     template = step.template_for(channel)
-    key = f"enr:{enrollment.id}:s{enrollment.step_index}:{channel}:t{enrollment.retries}"
+    key = attempt_key(enrollment.id, enrollment.step_index, channel, enrollment.retries)
     message_id: int | None = None
     try:
         result = send_outreach_message(
@@ -272,7 +228,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
     with write_unit(db):
         db.refresh(enrollment)
         kind = apply_outcome(
-            db, enrollment, _OUTCOMES[result["outcome"]], now, message_id=message_id, cal=cal
+            db, enrollment, attempt_outcome(result["outcome"]), now, message_id=message_id, cal=cal
         )
     return kind
 
