@@ -106,20 +106,11 @@ def process_inbound_message(
                 attempt = repo.latest_sent_email(db, workspace_id, lead.id)
         applied = _apply(db, workspace_id, result, attempt, lead, received_at)
         lead = applied or lead
-        db.add(
-            InboundMessageDB(
-                workspace_id=workspace_id,
-                mailbox_id=mailbox_id,
-                message_key=key,
-                kind=result.kind.value,
-                received_at=received_at,
-                lead_id=lead.id if lead else None,
-                attempt_id=attempt.id if attempt else None,
-                from_address=(result.from_address or None),
-                subject=(result.subject or None),
-                text=result.reply_text if result.kind is InboundKind.REPLY else None,
-            )
-        )
+        row = _remember(db, workspace_id, key, result.kind.value, received_at, lead, attempt)
+        row.mailbox_id = mailbox_id
+        row.from_address = result.from_address or None
+        row.subject = result.subject or None
+        row.text = result.reply_text if result.kind is InboundKind.REPLY else None
     return {
         "kind": result.kind.value,
         "duplicate": False,
@@ -127,6 +118,28 @@ def process_inbound_message(
         "attempt_id": attempt.id if attempt else None,
         "events": [e.type.value for e in result.events],
     }
+
+
+def _remember(
+    db: Session,
+    workspace_id: int,
+    key: str,
+    kind: str,
+    received_at: datetime,
+    lead: LeadDB | None,
+    attempt: OutreachMessageDB | None,
+) -> InboundMessageDB:
+    """Record a message (or webhook event) under its key, so that it is applied only once."""
+    row = InboundMessageDB(
+        workspace_id=workspace_id,
+        message_key=key,
+        kind=kind,
+        received_at=received_at,
+        lead_id=lead.id if lead else None,
+        attempt_id=attempt.id if attempt else None,
+    )
+    db.add(row)
+    return row
 
 
 def _emit(
@@ -274,16 +287,7 @@ def process_webhook_events(
                 else None
             )
             lead = apply_delivery_event(db, workspace_id, event, attempt, lead, event.occurred_at)
-            db.add(
-                InboundMessageDB(
-                    workspace_id=workspace_id,
-                    message_key=key,
-                    kind=event.type.value,
-                    received_at=now,
-                    lead_id=lead.id if lead else None,
-                    attempt_id=attempt.id if attempt else None,
-                )
-            )
+            _remember(db, workspace_id, key, event.type.value, now, lead, attempt)
             applied += 1
     return {
         "provider": result.provider,
