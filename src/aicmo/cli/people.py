@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -92,8 +92,7 @@ def tasks_done(
     """Mark a task done: the message counts as sent now and the sequence goes on."""
     with db_session() as db:
         t = ops_tasks.complete_task(db, task_id, note=note)
-    after = f"; the sequence: {t['sequence']}" if t["sequence"] else ""
-    console.print(f"Task #{t['id']} done{after}.")
+    _print_task(t, "done")
 
 
 @tasks_app.command("skip")
@@ -104,8 +103,13 @@ def tasks_skip(
     """Skip a task: nothing was sent and the step falls back to its next channel."""
     with db_session() as db:
         t = ops_tasks.skip_task(db, task_id, reason=reason)
+    _print_task(t, "skipped")
+
+
+def _print_task(t: dict[str, Any], what: str) -> None:
+    """One line on what became of a task, and of the sequence waiting on it."""
     after = f"; the sequence: {t['sequence']}" if t["sequence"] else ""
-    console.print(f"Task #{t['id']} skipped{after}.")
+    console.print(f"Task #{t['id']} {what}{after}.")
 
 
 @linkedin_app.command("add")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import yaml
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,7 @@ from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
+from aicmo.operator_services.workspace import yaml_mapping
 from aicmo.transports.rendering import validate_template
 
 STATES = ("DRAFT", "ACTIVE", "PAUSED", "FINISHED")
@@ -75,12 +75,11 @@ def campaign_to_dict(row: CampaignDB) -> dict[str, Any]:
 
 def parse_campaign_yaml(text: str) -> dict[str, Any]:
     """Keyword arguments for ``create_campaign`` from a YAML document."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ValidationError(f"campaign file is not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise ValidationError("a campaign file is a mapping: name, steps or sequence, audience")
+    data = yaml_mapping(
+        text,
+        what="campaign file",
+        not_mapping="a campaign file is a mapping: name, steps or sequence, audience",
+    )
     unknown = set(data) - {"name", "description", "steps", "sequence", "audience", "settings"}
     if unknown:
         raise ValidationError(

@@ -31,6 +31,7 @@ from aicmo.cam.inbound.webhooks import WebhookResult
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
 from aicmo.operator_services.events import regrade_if_lead
+from aicmo.operator_services.leads import lead_event
 from aicmo.operator_services.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
@@ -64,13 +65,8 @@ def _attempt_for(db: Session, workspace_id: int, refs: Iterable[str]) -> Outreac
 
 
 def _lead_by_address(db: Session, workspace_id: int, address: str | None) -> LeadDB | None:
-    if not address:
-        return None
-    try:
-        key = L.normalize_email(address)[1]
-    except ValidationError:
-        return None
-    return repo.find_lead(db, workspace_id, email_key=key)
+    key = _key(address)
+    return repo.find_lead(db, workspace_id, email_key=key) if key else None
 
 
 def process_inbound_message(
@@ -110,20 +106,11 @@ def process_inbound_message(
                 attempt = repo.latest_sent_email(db, workspace_id, lead.id)
         applied = _apply(db, workspace_id, result, attempt, lead, received_at)
         lead = applied or lead
-        db.add(
-            InboundMessageDB(
-                workspace_id=workspace_id,
-                mailbox_id=mailbox_id,
-                message_key=key,
-                kind=result.kind.value,
-                received_at=received_at,
-                lead_id=lead.id if lead else None,
-                attempt_id=attempt.id if attempt else None,
-                from_address=(result.from_address or None),
-                subject=(result.subject or None),
-                text=result.reply_text if result.kind is InboundKind.REPLY else None,
-            )
-        )
+        row = _remember(db, workspace_id, key, result.kind.value, received_at, lead, attempt)
+        row.mailbox_id = mailbox_id
+        row.from_address = result.from_address or None
+        row.subject = result.subject or None
+        row.text = result.reply_text if result.kind is InboundKind.REPLY else None
     return {
         "kind": result.kind.value,
         "duplicate": False,
@@ -131,6 +118,28 @@ def process_inbound_message(
         "attempt_id": attempt.id if attempt else None,
         "events": [e.type.value for e in result.events],
     }
+
+
+def _remember(
+    db: Session,
+    workspace_id: int,
+    key: str,
+    kind: str,
+    received_at: datetime,
+    lead: LeadDB | None,
+    attempt: OutreachMessageDB | None,
+) -> InboundMessageDB:
+    """Record a message (or webhook event) under its key, so that it is applied only once."""
+    row = InboundMessageDB(
+        workspace_id=workspace_id,
+        message_key=key,
+        kind=kind,
+        received_at=received_at,
+        lead_id=lead.id if lead else None,
+        attempt_id=attempt.id if attempt else None,
+    )
+    db.add(row)
+    return row
 
 
 def _emit(
@@ -169,16 +178,8 @@ def _apply(
         if lead is not None and lead.stage in _OPEN_STAGES:
             old = lead.stage
             lead.stage = LeadStage.ENGAGED.value
-            repo.add_event(
-                db,
-                workspace_id,
-                OutreachEvent(
-                    type=EventType.LEAD_STAGE_CHANGED,
-                    occurred_at=now,
-                    detail={"from": old, "to": lead.stage, "why": "replied"},
-                ),
-                lead_id=lead.id,
-            )
+            detail = {"from": old, "to": lead.stage, "why": "replied"}
+            lead_event(db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=detail)
         for event in result.events:
             _emit(db, workspace_id, event, attempt, lead)
         return lead
@@ -189,17 +190,10 @@ def _apply(
     if kind is InboundKind.UNSUBSCRIBE_REQUEST:
         address = (lead.email_key if lead else None) or _key(result.from_address)
         if address:
-            _, created = add_entry(
-                db,
-                workspace_id,
-                SuppressionKind.EMAIL,
-                address,
-                SuppressionReason.UNSUBSCRIBED,
-                source="reply",
-                now=now,
+            created = _suppress(
+                db, workspace_id, address, SuppressionReason.UNSUBSCRIBED, "reply", now
             )
-            if attempt is not None:
-                attempt.status = MessageStatus.UNSUBSCRIBED.value
+            _end_attempt(attempt, MessageStatus.UNSUBSCRIBED, now)
             if created:
                 for event in result.events:
                     _emit(db, workspace_id, event, attempt, lead)
@@ -211,6 +205,12 @@ def _apply(
 
 
 _OPENABLE = {MessageStatus.SENT.value, MessageStatus.DELIVERED.value}
+#: Delivery facts that suppress the address: the attempt's final status and the reason.
+_SUPPRESSING = {
+    EventType.BOUNCED_HARD: (MessageStatus.BOUNCED, SuppressionReason.HARD_BOUNCE),
+    EventType.COMPLAINED: (MessageStatus.COMPLAINED, SuppressionReason.COMPLAINED),
+    EventType.UNSUBSCRIBED: (MessageStatus.UNSUBSCRIBED, SuppressionReason.UNSUBSCRIBED),
+}
 _CLICKABLE = _OPENABLE | {MessageStatus.OPENED.value}
 
 
@@ -230,65 +230,20 @@ def apply_delivery_event(
     if target is not None and (attempt is None or attempt.lead_id != target.id):
         target_attempt = repo.latest_sent_email(db, workspace_id, target.id)
     source = event.source
-    if event.type is EventType.BOUNCED_HARD:
-        if target_attempt is not None:
-            target_attempt.status = MessageStatus.BOUNCED.value
-            target_attempt.bounced_at = now
+    if event.type in _SUPPRESSING:
+        status, reason = _SUPPRESSING[event.type]
+        _end_attempt(target_attempt, status, now)
         if address:
-            add_entry(
-                db,
-                workspace_id,
-                SuppressionKind.EMAIL,
-                address,
-                SuppressionReason.HARD_BOUNCE,
-                source=source,
-                now=now,
-            )
+            _suppress(db, workspace_id, address, reason, source, now)
     elif event.type is EventType.BOUNCED_SOFT:
         if (
             address
             and target is not None
             and (_soft_bounces(db, workspace_id, target.id) + 1 >= SOFT_BOUNCE_LIMIT)
         ):
-            add_entry(
-                db,
-                workspace_id,
-                SuppressionKind.EMAIL,
-                address,
-                SuppressionReason.SOFT_BOUNCES,
-                source=source,
-                now=now,
-                note=f"{SOFT_BOUNCE_LIMIT} soft bounces",
-            )
-            if target_attempt is not None:
-                target_attempt.status = MessageStatus.BOUNCED.value
-                target_attempt.bounced_at = now
-    elif event.type is EventType.COMPLAINED:
-        if target_attempt is not None:
-            target_attempt.status = MessageStatus.COMPLAINED.value
-        if address:
-            add_entry(
-                db,
-                workspace_id,
-                SuppressionKind.EMAIL,
-                address,
-                SuppressionReason.COMPLAINED,
-                source=source,
-                now=now,
-            )
-    elif event.type is EventType.UNSUBSCRIBED:
-        if target_attempt is not None:
-            target_attempt.status = MessageStatus.UNSUBSCRIBED.value
-        if address:
-            add_entry(
-                db,
-                workspace_id,
-                SuppressionKind.EMAIL,
-                address,
-                SuppressionReason.UNSUBSCRIBED,
-                source=source,
-                now=now,
-            )
+            note = f"{SOFT_BOUNCE_LIMIT} soft bounces"
+            _suppress(db, workspace_id, address, SuppressionReason.SOFT_BOUNCES, source, now, note)
+            _end_attempt(target_attempt, MessageStatus.BOUNCED, now)
     elif event.type is EventType.MESSAGE_DELIVERED and target_attempt is not None:
         if target_attempt.status == MessageStatus.SENT.value:
             target_attempt.status = MessageStatus.DELIVERED.value
@@ -332,16 +287,7 @@ def process_webhook_events(
                 else None
             )
             lead = apply_delivery_event(db, workspace_id, event, attempt, lead, event.occurred_at)
-            db.add(
-                InboundMessageDB(
-                    workspace_id=workspace_id,
-                    message_key=key,
-                    kind=event.type.value,
-                    received_at=now,
-                    lead_id=lead.id if lead else None,
-                    attempt_id=attempt.id if attempt else None,
-                )
-            )
+            _remember(db, workspace_id, key, event.type.value, now, lead, attempt)
             applied += 1
     return {
         "provider": result.provider,
@@ -358,6 +304,31 @@ def _key(address: str | None) -> str | None:
         return L.normalize_email(address)[1]
     except ValidationError:
         return None
+
+
+def _suppress(
+    db: Session,
+    workspace_id: int,
+    address: str,
+    reason: SuppressionReason,
+    source: str | None,
+    now: datetime,
+    note: str | None = None,
+) -> bool:
+    """Suppress one email address; whether it is new on the list."""
+    _, created = add_entry(
+        db, workspace_id, SuppressionKind.EMAIL, address, reason, source=source, now=now, note=note
+    )
+    return created
+
+
+def _end_attempt(attempt: OutreachMessageDB | None, status: MessageStatus, now: datetime) -> None:
+    """Give the attempt its final status (a bounce also records when)."""
+    if attempt is None:
+        return
+    attempt.status = status.value
+    if status is MessageStatus.BOUNCED:
+        attempt.bounced_at = now
 
 
 def _soft_bounces(db: Session, workspace_id: int, lead_id: int) -> int:

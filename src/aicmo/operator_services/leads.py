@@ -76,6 +76,27 @@ def grade_values(
     }
 
 
+def lead_event(
+    db: Session,
+    lead: LeadDB,
+    event_type: EventType,
+    now: datetime,
+    *,
+    detail: dict[str, Any] | None = None,
+    recipient: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Put one change to a lead (created, updated, stage, note) on its audit trail,
+    inside the caller's transaction."""
+    repo.add_event(
+        db,
+        lead.workspace_id,
+        OutreachEvent(type=event_type, occurred_at=now, recipient=recipient, detail=detail or {}),
+        lead_id=lead.id,
+        actor=actor,
+    )
+
+
 def _regrade(
     db: Session, lead: LeadDB, icp: ICP, engagement: Engagement, now: datetime
 ) -> tuple[GradeResult, bool]:
@@ -87,20 +108,12 @@ def _regrade(
     lead.grade_reasons = list(result.reasons)
     lead.graded_at = now
     if changed:
-        repo.add_event(
-            db,
-            lead.workspace_id,
-            OutreachEvent(
-                type=EventType.LEAD_GRADED,
-                occurred_at=now,
-                detail={
-                    "from": list(old),
-                    "to": [result.grade, result.score],
-                    "reasons": list(result.reasons),
-                },
-            ),
-            lead_id=lead.id,
-        )
+        detail = {
+            "from": list(old),
+            "to": [result.grade, result.score],
+            "reasons": list(result.reasons),
+        }
+        lead_event(db, lead, EventType.LEAD_GRADED, now, detail=detail)
     return result, changed
 
 
@@ -188,13 +201,7 @@ def create_lead(
         db.add(lead)
         db.flush()
         repo.add_tags(db, workspace_id, [(lead.id, t) for t in tag_list])
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(type=EventType.LEAD_CREATED, occurred_at=now, recipient=lead.email),
-            lead_id=lead.id,
-            actor=actor,
-        )
+        lead_event(db, lead, EventType.LEAD_CREATED, now, recipient=lead.email, actor=actor)
         regrade_lead(db, lead, now=now)
         db.flush()
         db.refresh(lead)
@@ -242,24 +249,12 @@ def update_lead(
             lead.updated_at = now
             stage_change = diff.pop("stage", None)
             if diff:
-                repo.add_event(
-                    db,
-                    workspace_id,
-                    OutreachEvent(
-                        type=EventType.LEAD_UPDATED, occurred_at=now, detail={"changes": diff}
-                    ),
-                    lead_id=lead.id,
-                    actor=actor,
+                lead_event(
+                    db, lead, EventType.LEAD_UPDATED, now, detail={"changes": diff}, actor=actor
                 )
             if stage_change:
-                repo.add_event(
-                    db,
-                    workspace_id,
-                    OutreachEvent(
-                        type=EventType.LEAD_STAGE_CHANGED, occurred_at=now, detail=stage_change
-                    ),
-                    lead_id=lead.id,
-                    actor=actor,
+                lead_event(
+                    db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=stage_change, actor=actor
                 )
             regrade_lead(db, lead, now=now)
     return lead_to_dict(lead)
@@ -300,14 +295,8 @@ def add_tags(
     with unit_of_work(db):
         lead = _require(db, workspace_id, lead_id)
         repo.add_tags(db, workspace_id, [(lead.id, t) for t in tag_list])
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.LEAD_UPDATED, occurred_at=utcnow(), detail={"tags_added": tag_list}
-            ),
-            lead_id=lead.id,
-            actor=actor,
+        lead_event(
+            db, lead, EventType.LEAD_UPDATED, utcnow(), detail={"tags_added": tag_list}, actor=actor
         )
         db.flush()
         db.refresh(lead)
@@ -326,14 +315,8 @@ def remove_tags(
     with unit_of_work(db):
         lead = _require(db, workspace_id, lead_id)
         lead.tag_rows = [t for t in lead.tag_rows if t.tag_key not in keys]
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.LEAD_UPDATED, occurred_at=utcnow(), detail={"tags_removed": keys}
-            ),
-            lead_id=lead.id,
-            actor=actor,
+        lead_event(
+            db, lead, EventType.LEAD_UPDATED, utcnow(), detail={"tags_removed": keys}, actor=actor
         )
     return lead_to_dict(lead)
 
@@ -358,14 +341,8 @@ def add_note(
         )
         db.add(note)
         db.flush()
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.LEAD_NOTE_ADDED, occurred_at=now, detail={"note_id": note.id}
-            ),
-            lead_id=lead.id,
-            actor=author,
+        lead_event(
+            db, lead, EventType.LEAD_NOTE_ADDED, now, detail={"note_id": note.id}, actor=author
         )
     return {
         "id": note.id,

@@ -188,6 +188,27 @@ def _waiting_enrollment(db: Session, task: OperatorTaskDB) -> EnrollmentDB | Non
     return enrollment
 
 
+def _close_task(
+    db: Session, task_id: int, workspace_id: int, status: str, note: str | None, now: datetime
+) -> tuple[OperatorTaskDB, OutreachMessageDB]:
+    """Close an open task (DONE or SKIPPED); the task and the attempt it stands for."""
+    task = _open_task(db, task_id, workspace_id)
+    task.status, task.completed_at, task.note, task.updated_at = status, now, note, now
+    attempt = db.get(OutreachMessageDB, task.message_id)
+    assert attempt is not None
+    return task, attempt
+
+
+def _resume_sequence(
+    db: Session, task: OperatorTaskDB, outcome: AttemptOutcome, now: datetime, message_id: int
+) -> str | None:
+    """Tell the enrollment waiting on the task (if any) how its attempt ended; its decision."""
+    enrollment = _waiting_enrollment(db, task)
+    if enrollment is None:
+        return None
+    return apply_outcome(db, enrollment, outcome, now, message_id=message_id)
+
+
 def complete_task(
     db: Session,
     task_id: int,
@@ -203,10 +224,7 @@ def complete_task(
     """
     now = now or utcnow()
     with write_unit(db):
-        task = _open_task(db, task_id, workspace_id)
-        task.status, task.completed_at, task.note, task.updated_at = "DONE", now, note, now
-        attempt = db.get(OutreachMessageDB, task.message_id)
-        assert attempt is not None
+        task, attempt = _close_task(db, task_id, workspace_id, "DONE", note, now)
         attempt.status = MessageStatus.SENT.value
         attempt.sent_at = attempt.updated_at = now
         attempt.transport = "operator"
@@ -231,12 +249,7 @@ def complete_task(
         lead = db.get(LeadDB, attempt.lead_id) if attempt.lead_id else None
         if lead is not None and lead.stage == LeadStage.NEW.value:
             lead.stage = LeadStage.CONTACTED.value
-        enrollment = _waiting_enrollment(db, task)
-        decision = None
-        if enrollment is not None:
-            decision = apply_outcome(
-                db, enrollment, AttemptOutcome.SENT, now, message_id=attempt.id
-            )
+        decision = _resume_sequence(db, task, AttemptOutcome.SENT, now, attempt.id)
         result = task_to_dict(task, now)
     return {**result, "sequence": decision}
 
@@ -259,20 +272,12 @@ def skip_task(
         raise ValidationError("say why the task is skipped", field="reason")
     now = now or utcnow()
     with write_unit(db):
-        task = _open_task(db, task_id, workspace_id)
-        task.status, task.completed_at, task.note, task.updated_at = "SKIPPED", now, reason, now
-        attempt = db.get(OutreachMessageDB, task.message_id)
-        assert attempt is not None
+        task, attempt = _close_task(db, task_id, workspace_id, "SKIPPED", reason, now)
         attempt.status = MessageStatus.FAILED.value
         attempt.updated_at = now
         attempt.error = f"not sent: the operator skipped task #{task.id}: {reason}"[:2000]
         _event(db, task, EventType.TASK_SKIPPED, now, reason, attempt.step_index)
-        enrollment = _waiting_enrollment(db, task)
-        decision = None
-        if enrollment is not None:
-            decision = apply_outcome(
-                db, enrollment, AttemptOutcome.UNUSABLE, now, message_id=attempt.id
-            )
+        decision = _resume_sequence(db, task, AttemptOutcome.UNUSABLE, now, attempt.id)
         result = task_to_dict(task, now)
     return {**result, "sequence": decision}
 

@@ -95,14 +95,28 @@ def get_icp(db: Session, workspace_id: int = DEFAULT_WORKSPACE_ID) -> ICP:
     return ICP.model_validate(ws.icp)
 
 
-def parse_icp_yaml(text: str) -> ICP:
-    """An ICP from YAML, with errors that name the field."""
+def yaml_mapping(text: str, *, what: str, not_mapping: str) -> dict[str, Any]:
+    """A YAML document that must be a mapping; the errors name the file (``what``).
+
+    Raises:
+        ValidationError: not YAML, or not a mapping (then with the message ``not_mapping``).
+    """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ValidationError(f"ICP file is not valid YAML: {err}") from err
+        raise ValidationError(f"{what} is not valid YAML: {err}") from err
     if not isinstance(data, dict):
-        raise ValidationError("ICP file must be a YAML mapping (roles:, industries:, …)")
+        raise ValidationError(not_mapping)
+    return data
+
+
+def parse_icp_yaml(text: str) -> ICP:
+    """An ICP from YAML, with errors that name the field."""
+    data = yaml_mapping(
+        text,
+        what="ICP file",
+        not_mapping="ICP file must be a YAML mapping (roles:, industries:, …)",
+    )
     try:
         return ICP.model_validate(data)
     except PydanticValidationError as err:

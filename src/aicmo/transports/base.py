@@ -39,6 +39,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from aicmo.errors import (
+    ChannelError,
     ConfigurationError,
     OutcomeUnknownError,
     PermanentChannelError,
@@ -113,8 +114,9 @@ class Transport(Protocol):
         ...
 
 
-class TransientSendError(TransientChannelError):
-    """The transport failed before the message was handed over; retrying later is safe."""
+class _SendFailure(ChannelError):
+    """What every send error carries: where it failed and what the server answered (see
+    the module docstring for ``stage``, ``code`` and ``enhanced``)."""
 
     def __init__(
         self,
@@ -130,7 +132,11 @@ class TransientSendError(TransientChannelError):
         self.enhanced = enhanced
 
 
-class PermanentSendError(PermanentChannelError):
+class TransientSendError(_SendFailure, TransientChannelError):
+    """The transport failed before the message was handed over; retrying later is safe."""
+
+
+class PermanentSendError(_SendFailure, PermanentChannelError):
     """The other side refused the message for good; retrying will not help."""
 
     def __init__(
@@ -142,10 +148,7 @@ class PermanentSendError(PermanentChannelError):
         enhanced: str | None = None,
         hard_bounce: bool = False,
     ) -> None:
-        super().__init__(message)
-        self.stage = stage
-        self.code = code
-        self.enhanced = enhanced
+        super().__init__(message, stage=stage, code=code, enhanced=enhanced)
         #: True only when the recipient address itself is bad (suppress it).
         self.hard_bounce = hard_bounce
 
@@ -155,7 +158,7 @@ class SendConfigurationError(ConfigurationError, TransientSendError):
     again is safe once the settings are fixed."""
 
 
-class SendOutcomeUnknownError(OutcomeUnknownError):
+class SendOutcomeUnknownError(_SendFailure, OutcomeUnknownError):
     """The message was (partly) transmitted but no final answer came; it may have been
     accepted and must not be resent blindly."""
 
@@ -167,7 +170,4 @@ class SendOutcomeUnknownError(OutcomeUnknownError):
         code: int | None = None,
         enhanced: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.stage = stage
-        self.code = code
-        self.enhanced = enhanced
+        super().__init__(message, stage=stage, code=code, enhanced=enhanced)

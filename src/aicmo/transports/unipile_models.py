@@ -312,46 +312,42 @@ class AlreadyInvitedError(UnipileError, PermanentChannelError, ConflictError):
     """
 
 
-class InvitationLimitError(UnipileError, TransientChannelError, RateLimitedError):
+class _RetryHintError(UnipileError):
+    """A Unipile error that says when trying again may work.
+
+    Attributes:
+        retry_at: when to try again, if known.
+        retry_after: the delay Unipile asked for, if it gave one.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        retry_at: datetime | None = None,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        super().__init__(message, status=status, error_type=error_type)
+        self.retry_at = retry_at
+        self.retry_after = retry_after
+
+
+class InvitationLimitError(_RetryHintError, TransientChannelError, RateLimitedError):
     """LinkedIn's invitation limit is reached for this account; reschedule, keep the lead.
 
     ``retry_at`` is a hint (from Retry-After, else ``now`` + :data:`INVITATION_LIMIT_BACKOFF`
     when the caller passed ``now``); ``retry_after`` is the delay when one is known.
     """
 
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        status: int | None = None,
-        error_type: str | None = None,
-        retry_at: datetime | None = None,
-        retry_after: timedelta | None = None,
-    ) -> None:
-        super().__init__(message, status=status, error_type=error_type)
-        self.retry_at = retry_at
-        self.retry_after = retry_after
 
-
-class ProviderRateLimitedError(UnipileError, TransientChannelError, RateLimitedError):
+class ProviderRateLimitedError(_RetryHintError, TransientChannelError, RateLimitedError):
     """Unipile or LinkedIn throttles the account (429); nothing was done, try later.
 
     ``retry_after`` comes from the Retry-After header; ``retry_at`` is set when the header is
     an HTTP date, or when it is a delay and the caller passed ``now``.
     """
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        status: int | None = None,
-        error_type: str | None = None,
-        retry_at: datetime | None = None,
-        retry_after: timedelta | None = None,
-    ) -> None:
-        super().__init__(message, status=status, error_type=error_type)
-        self.retry_at = retry_at
-        self.retry_after = retry_after
 
 
 class ProviderRejectedError(UnipileError, PermanentChannelError):

@@ -254,20 +254,17 @@ def grade_lead(icp: ICP, lead: LeadProfile, engagement: Engagement | None = None
         add(icp.reachable_points, "has a LinkedIn profile")
 
     w = icp.engagement
-    if eng.replied:
-        add(w.replied, "replied")
-    if eng.clicked:
-        add(w.clicked, "clicked a link")
-    if eng.opened:
-        add(w.opened, "opened a message")
-    if eng.soft_bounces:
-        add(w.soft_bounce * eng.soft_bounces, f"{eng.soft_bounces} soft bounce(s)")
-    if eng.hard_bounces:
-        add(w.hard_bounce, "hard bounce")
-    if eng.complained:
-        add(w.complained, "complained (marked as spam)")
-    if eng.unsubscribed:
-        add(w.unsubscribed, "unsubscribed")
+    for count, points, text in (
+        (eng.replied, w.replied, "replied"),
+        (eng.clicked, w.clicked, "clicked a link"),
+        (eng.opened, w.opened, "opened a message"),
+        (eng.soft_bounces, w.soft_bounce * eng.soft_bounces, f"{eng.soft_bounces} soft bounce(s)"),
+        (eng.hard_bounces, w.hard_bounce, "hard bounce"),
+        (eng.complained, w.complained, "complained (marked as spam)"),
+        (eng.unsubscribed, w.unsubscribed, "unsubscribed"),
+    ):
+        if count:
+            add(points, text)
 
     score = max(0, min(100, total))
     t = icp.thresholds

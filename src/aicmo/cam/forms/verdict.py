@@ -459,26 +459,22 @@ def _main_text(page: _Html, sent: Sequence[tuple[str, str]]) -> str:
     return _without(squash("".join(iter_text(base, skip, page.hidden))), sent)
 
 
+def _errors_verdict(reason: str, errors: Sequence[str]) -> Verdict:
+    """A failure the page shows by its error messages."""
+    shown = tuple(errors)
+    return Verdict("failure", reason, shown, snippet_of(" ".join(shown)), "errors")
+
+
 def _judge_phrases(text: str) -> Verdict | None:
     folded = fold(text)
     success = _STRONG_SUCCESS_RE.search(folded)
     failure = _STRONG_FAILURE_RE.search(folded)
-    if success and failure:
-        return Verdict(
-            "unknown",
-            "the page has both success and error wording",
-            (),
-            snippet_of(text, success.start(), success.end()),
-            "phrase",
-        )
     if success:
-        return Verdict(
-            "success",
-            "success wording on the page",
-            (),
-            snippet_of(text, success.start(), success.end()),
-            "phrase",
-        )
+        snippet = snippet_of(text, success.start(), success.end())
+        if failure:
+            why = "the page has both success and error wording"
+            return Verdict("unknown", why, (), snippet, "phrase")
+        return Verdict("success", "success wording on the page", (), snippet, "phrase")
     if failure:
         snippet = snippet_of(text, failure.start(), failure.end())
         return Verdict("failure", "error wording on the page", (snippet,), snippet, "phrase")
@@ -600,13 +596,7 @@ def judge_response(
             return verdict
     strong = _strong_errors(page)
     if strong:
-        return Verdict(
-            "failure",
-            "validation errors echoed",
-            tuple(strong),
-            snippet_of(" ".join(strong)),
-            "errors",
-        )
+        return _errors_verdict("validation errors echoed", strong)
     by_url = _judge_url(final_url, submitted_url, form)
     if by_url is not None:
         return by_url
@@ -619,13 +609,7 @@ def judge_response(
         reason = "the page has both success wording and error messages"
         return Verdict("unknown", reason, tuple(weak), by_phrase.evidence_snippet, "phrase")
     if weak:
-        return Verdict(
-            "failure",
-            "error messages on the page",
-            tuple(weak),
-            snippet_of(" ".join(weak)),
-            "errors",
-        )
+        return _errors_verdict("error messages on the page", weak)
     if by_phrase is not None:
         return by_phrase
     captcha = _captcha_wall(page, form)

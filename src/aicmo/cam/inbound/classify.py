@@ -25,13 +25,12 @@ from email.message import Message
 from typing import Any
 
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.inbound import mime
 from aicmo.cam.inbound.arf import ComplaintReport, parse_complaint
 from aicmo.cam.inbound.autoreply import auto_reply_signals
 from aicmo.cam.inbound.dsn import BounceFinding, BounceReport, parse_bounce
 from aicmo.cam.inbound.quotes import visible_text
-from aicmo.cam.inbound.result import InboundKind, InboundResult
+from aicmo.cam.inbound.result import InboundKind, InboundResult, email_event
 from aicmo.cam.inbound.return_date import find_return_date
 from aicmo.cam.inbound.status import Severity, status_info
 from aicmo.cam.inbound.text import clean_line, sanitize
@@ -291,10 +290,9 @@ def _event(
     *,
     raw: str | None = None,
 ) -> OutreachEvent:
-    return OutreachEvent(
-        type=event_type,
+    return email_event(
+        event_type,
         occurred_at=received_at,
-        channel=ChannelType.EMAIL,
         source=SOURCE,
         recipient=recipient,
         reason=clean_line(reason, max_len=300),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from aicmo.cam.domain.events import OutreachEvent
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType
 
 
 class InboundKind(StrEnum):
@@ -42,3 +45,27 @@ class InboundResult:
     subject: str
     #: For replies and unsubscribe requests: what the person wrote, history stripped.
     reply_text: str | None = None
+
+
+def email_event(
+    event_type: EventType,
+    *,
+    occurred_at: datetime,
+    source: str,
+    reason: str,
+    detail: dict[str, Any],
+    raw: str | None = None,
+    recipient: str | None = None,
+) -> OutreachEvent:
+    """An event about an email we sent, as an inbound ``source`` reports it (``"imap"``,
+    ``"sendgrid"``, ``"ses"``)."""
+    return OutreachEvent(
+        type=event_type,
+        occurred_at=occurred_at,
+        channel=ChannelType.EMAIL,
+        source=source,
+        recipient=recipient,
+        reason=reason,
+        detail=detail,
+        raw=raw,
+    )

@@ -36,7 +36,6 @@ from email.utils import parseaddr
 from typing import Any, Final, Literal
 
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.inbound.dsn import extract_status
 from aicmo.cam.inbound.status import Severity as _Severity
 from aicmo.cam.inbound.status import is_policy, normalize_status, status_severity
@@ -57,7 +56,6 @@ __all__ = [
     "delivered_reason",
     "email_address",
     "email_addresses",
-    "email_event",
     "iso_time",
     "json_text",
     "load_json",
@@ -98,29 +96,6 @@ class WebhookResult:
 
 #: How far a bounce's status code may overrule the provider's classification.
 StatusPower = Literal["any", "soften", "never"]
-
-
-def email_event(
-    event_type: EventType,
-    *,
-    occurred_at: datetime,
-    source: str,
-    reason: str,
-    detail: dict[str, Any],
-    raw: str,
-    recipient: str | None = None,
-) -> OutreachEvent:
-    """An email event reported by provider ``source`` (``"sendgrid"``, ``"ses"``)."""
-    return OutreachEvent(
-        type=event_type,
-        occurred_at=occurred_at,
-        channel=ChannelType.EMAIL,
-        source=source,
-        recipient=recipient,
-        reason=reason,
-        detail=detail,
-        raw=raw,
-    )
 
 
 def _status_verdict(status: str | None) -> EventType | None:

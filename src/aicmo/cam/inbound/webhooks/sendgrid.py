@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.inbound.result import email_event
 from aicmo.cam.inbound.text import clean_line
 from aicmo.cam.inbound.webhooks.common import (
     WebhookResult,
@@ -54,7 +55,6 @@ from aicmo.cam.inbound.webhooks.common import (
     clicked_reason,
     delivered_reason,
     email_address,
-    email_event,
     json_text,
     load_json,
     pick_detail,

@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from aicmo.cam.domain.events import EventType
 from aicmo.cam.inbound.arf import FEEDBACK_EVENTS
+from aicmo.cam.inbound.result import email_event
 from aicmo.cam.inbound.text import clean_line, sanitize
 from aicmo.cam.inbound.webhooks.common import (
     StatusPower,
@@ -65,7 +66,6 @@ from aicmo.cam.inbound.webhooks.common import (
     delivered_reason,
     email_address,
     email_addresses,
-    email_event,
     iso_time,
     json_text,
     load_json,
