@@ -27,8 +27,8 @@ from sqlalchemy import Engine, insert, text, update
 
 from aicmo.cam.db_models import CampaignDB, EnrollmentDB, LeadDB, SequenceConfigDB
 from aicmo.db import migrate
-from aicmo.db.engine import make_engine, session_factory
-from aicmo.operator_services.engine import claim_due
+from aicmo.db.connect import make_engine, session_factory
+from aicmo.operator_services.engine.tick import claim_due
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DUE = 500

@@ -26,9 +26,9 @@ os.environ.setdefault("AICMO_SECRET_KEY", "bench-secret-key-bench-secret-key-012
 
 from tests.e2e.crash import check_crash, run_crash
 
-from aicmo.app import initialize
+from aicmo.bootstrap import initialize
 from aicmo.config import get_settings
-from aicmo.db.engine import make_engine, session_factory
+from aicmo.db.connect import make_engine, session_factory
 from pgschema import pg_schema
 
 

@@ -37,10 +37,10 @@ os.environ["AICMO_ALLOW_LOOPBACK"] = "1"
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import Engine, func, insert, select  # noqa: E402
 
-from aicmo.app import initialize  # noqa: E402
+from aicmo.bootstrap import initialize  # noqa: E402
 from aicmo.cam.db_models import LeadDB, OutreachMessageDB  # noqa: E402
 from aicmo.config import get_settings  # noqa: E402
-from aicmo.db.engine import make_engine, session_factory  # noqa: E402
+from aicmo.db.connect import make_engine, session_factory  # noqa: E402
 from aicmo.operator_services import campaigns  # noqa: E402
 from aicmo.operator_services.channels import update_channel_config  # noqa: E402
 from aicmo.operator_services.channels.email import close_transports  # noqa: E402
@@ -50,8 +50,8 @@ from aicmo.operator_services.channels.email_message import (  # noqa: E402
     build_email,
     make_message_id,
 )
-from aicmo.operator_services.engine import run_due  # noqa: E402
-from aicmo.operator_services.mailboxes import add_mailbox  # noqa: E402
+from aicmo.operator_services.channels.mailboxes import add_mailbox  # noqa: E402
+from aicmo.operator_services.engine.tick import run_due  # noqa: E402
 from aicmo.operator_services.uow import utcnow  # noqa: E402
 from aicmo.worker import tune_gc  # noqa: E402
 from pgschema import pg_schema  # noqa: E402

@@ -92,9 +92,9 @@ def pg_url_with_schema(base: str, schema: str) -> str:
 
 def child_ours(csv_path: str, url: str) -> dict[str, float]:
     from aicmo.db import migrate
-    from aicmo.db.engine import make_engine, session_factory
+    from aicmo.db.connect import make_engine, session_factory
     from aicmo.operator_services import import_leads_csv
-    from aicmo.operator_services.workspace import ensure_workspace_defaults
+    from aicmo.operator_services.crm.workspace import ensure_workspace_defaults
 
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -111,7 +111,7 @@ def child_pandas(csv_path: str, url: str) -> dict[str, float]:
     import pandas as pd
     from sqlalchemy import create_engine
 
-    from aicmo.db.engine import normalize_url
+    from aicmo.db.connect import normalize_url
 
     engine = create_engine(normalize_url(url))
     t0 = time.perf_counter()
@@ -154,7 +154,7 @@ def bench_case(db: str, csv_path: Path, tmp: Path, cycles: int) -> tuple[float, 
                 assert base is not None
                 from sqlalchemy import create_engine, text
 
-                from aicmo.db.engine import normalize_url
+                from aicmo.db.connect import normalize_url
 
                 schema = f"bench_{uuid.uuid4().hex[:8]}"
                 admin = create_engine(normalize_url(base))

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import text
 
-from aicmo.db.engine import make_engine
+from aicmo.db.connect import make_engine
 
 
 @contextmanager

@@ -33,8 +33,8 @@ from sqlalchemy import Engine, insert, select
 
 from aicmo.cam.db_models import MailboxDB, OutreachMessageDB
 from aicmo.db import migrate
-from aicmo.db.engine import make_engine, session_factory
-from aicmo.operator_services.limits import mailbox_next_slot
+from aicmo.db.connect import make_engine, session_factory
+from aicmo.operator_services.channels.limits import mailbox_next_slot
 from pgschema import pg_schema
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from aicmo.cam.db_models import Base
 from aicmo.config import get_settings
 from aicmo.db import migrate
-from aicmo.db.engine import dispose_engines, make_engine, session_factory
-from aicmo.operator_services.workspace import ensure_workspace_defaults
+from aicmo.db.connect import dispose_engines, make_engine, session_factory
+from aicmo.operator_services.crm.workspace import ensure_workspace_defaults
 
 PG_ENV = "AICMO_TEST_DATABASE_URL"
 PG_SKIP = f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)"

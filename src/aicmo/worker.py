@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 
 from aicmo.errors import AicmoError
 from aicmo.operator_services.campaigns import finish_campaigns
-from aicmo.operator_services.engine import run_due
-from aicmo.operator_services.health import record_stop, record_tick
-from aicmo.operator_services.inbox import poll_all
-from aicmo.operator_services.linkedin import poll_linkedin
+from aicmo.operator_services.channels.linkedin_accounts import poll_linkedin
+from aicmo.operator_services.engine.tick import run_due
+from aicmo.operator_services.inbound.imap_poll import poll_all
+from aicmo.operator_services.ops.health import record_stop, record_tick
 from aicmo.operator_services.uow import utcnow
 
 log = logging.getLogger("aicmo.worker")

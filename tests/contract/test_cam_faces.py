@@ -16,15 +16,15 @@ from sqlalchemy.orm import Session
 import aicmo.cam.operator_services
 import aicmo.operator_services
 from aicmo import operator_services as ops
-from aicmo.app import open_session
+from aicmo.bootstrap import open_session
 from aicmo.cam import auto
 from aicmo.cam.db_models import EnrollmentDB, WorkerDB
 from aicmo.cam.outreach import RateLimiter
 from aicmo.config import get_settings
-from aicmo.db.engine import session_factory
+from aicmo.db.connect import session_factory
 from aicmo.errors import RateLimitedError
 from aicmo.operator_services import campaigns
-from aicmo.operator_services.engine import run_due
+from aicmo.operator_services.engine.tick import run_due
 from aicmo.operator_services.uow import utcnow
 from aicmo.worker import WorkerOptions, run_worker
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from aicmo import operator_services as ops
 from aicmo.cam.db_models import EnrollmentDB, OutreachMessageDB
 from aicmo.operator_services import campaigns
-from aicmo.operator_services.mailboxes import add_mailbox
+from aicmo.operator_services.channels.mailboxes import add_mailbox
 
 
 class SlowSink:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from aicmo import operator_services as ops
 from aicmo.cam.db_models import OutreachMessageDB
 from aicmo.operator_services import campaigns
-from aicmo.operator_services.mailboxes import add_mailbox
+from aicmo.operator_services.channels.mailboxes import add_mailbox
 from tests.e2e.crash import SlowSink, free_port, worker
 
 LEADS = 120

@@ -16,8 +16,9 @@ from aicmo import operator_services as ops
 from aicmo.cam.db_models import EnrollmentDB, EventDB, LinkedInAccountDB
 from aicmo.config import Settings, get_settings
 from aicmo.errors import ValidationError
-from aicmo.operator_services import campaigns, linkedin
-from aicmo.operator_services.engine import run_due
+from aicmo.operator_services import campaigns
+from aicmo.operator_services.channels import linkedin_accounts as linkedin
+from aicmo.operator_services.engine.tick import run_due
 from aicmo.transports.unipile import UnipileClient, UnipileConfig
 from tests.http_server import serve
 from tests.linkedin_provider import (

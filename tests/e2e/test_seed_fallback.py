@@ -18,9 +18,9 @@ from aicmo.cam.domain import ChannelType, OutreachMessage
 from aicmo.cam.outreach.sequencer import ChannelSequencer
 from aicmo.config import get_settings
 from aicmo.demo_site import DemoSite, create_demo_site
-from aicmo.operator_services import linkedin
 from aicmo.operator_services.channels import contact_form as contact_forms
-from aicmo.operator_services.mailboxes import add_mailbox
+from aicmo.operator_services.channels import linkedin_accounts as linkedin
+from aicmo.operator_services.channels.mailboxes import add_mailbox
 from aicmo.transports.safe_http import SafeHttpClient
 from tests.e2e.crash import free_port
 from tests.http_server import serve

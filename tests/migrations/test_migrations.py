@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 
 from aicmo.cam.db_models import Base
 from aicmo.db import migrate
-from aicmo.db.engine import make_engine
+from aicmo.db.connect import make_engine
 from tests.conftest import PG_SKIP, pg_base_url
 
 

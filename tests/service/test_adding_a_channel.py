@@ -24,7 +24,7 @@ from aicmo.errors import PermanentChannelError, TransientChannelError, Validatio
 from aicmo.operator_services import campaigns
 from aicmo.operator_services.channels.base import AttemptRequest, Channel, Receipt
 from aicmo.operator_services.channels.registry import register_channel, unregister_channel
-from aicmo.operator_services.engine import run_due
+from aicmo.operator_services.engine.tick import run_due
 from tests.http_server import serve
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

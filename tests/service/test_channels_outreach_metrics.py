@@ -209,8 +209,8 @@ def test_two_databases_sharing_an_outbox_never_collide(db: Session, tmp_path: Pa
     """Same idempotency key in two databases: two files, two Message-IDs (receivers drop
     duplicate Message-IDs, so they must be unique across installations)."""
     from aicmo.db import migrate
-    from aicmo.db.engine import make_engine, session_factory
-    from aicmo.operator_services.workspace import ensure_workspace_defaults
+    from aicmo.db.connect import make_engine, session_factory
+    from aicmo.operator_services.crm.workspace import ensure_workspace_defaults
 
     other_engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
     migrate.upgrade(other_engine)

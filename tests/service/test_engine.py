@@ -17,7 +17,7 @@ from aicmo.cam.domain.attempts import attempt_key
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.operator_services import campaigns
-from aicmo.operator_services.engine import (
+from aicmo.operator_services.engine.tick import (
     claim_due,
     list_unknown_attempts,
     recover_unknown,
@@ -221,7 +221,7 @@ def test_stopping_mid_batch_finishes_the_chunk_in_flight_and_releases_the_rest(
 ) -> None:
     """SIGTERM: no new send starts; what was claimed and not sent is due for the next worker
     at once (not after the lease), and nothing is left SENDING."""
-    from aicmo.operator_services.engine import FIRST_GROUP, GROUP
+    from aicmo.operator_services.engine.pipeline import FIRST_GROUP, GROUP
 
     total = GROUP * 2 + 7
     for i in range(total):
@@ -384,7 +384,7 @@ def test_a_batch_keeps_the_channel_window_with_other_sends_and_status_changes_me
 
     from aicmo.cam.domain.messages import MessageStatus
     from aicmo.operator_services.channels import update_channel_config
-    from aicmo.operator_services.limits import COUNTED
+    from aicmo.operator_services.channels.limits import COUNTED
 
     update_channel_config(db, "EMAIL", rate_limit_per_hour=50, rate_limit_per_day=1000)
     for i in range(41):
@@ -522,7 +522,7 @@ def test_daily_counters_are_bumped_in_key_order(
     next one being written, on two connections) must lock them in one order, or they
     deadlock: the order is the rows' keys, whatever the order of the messages."""
     from aicmo.cam import repository as repo
-    from aicmo.operator_services.mailboxes import add_mailbox
+    from aicmo.operator_services.channels.mailboxes import add_mailbox
 
     for name in ("b-box", "a-box"):
         add_mailbox(db, name, f"{name}@acme.example", smtp_host="127.0.0.1", smtp_port=2525)
@@ -531,7 +531,7 @@ def test_daily_counters_are_bumped_in_key_order(
     steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
     campaigns.create_campaign(db, "Ord", steps=steps, audience={"tag": "ord"}, now=T0)
     campaigns.start_campaign(db, "Ord", now=T0)
-    from aicmo.operator_services.engine import plan
+    from aicmo.operator_services.engine.plan import plan
     from aicmo.operator_services.engine.record import bulk_events
 
     claimed = claim_due(db, now=T0, worker="w1", batch=6)

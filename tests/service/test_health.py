@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from aicmo import operator_services as ops
 from aicmo.config import get_settings
 from aicmo.operator_services import campaigns
-from aicmo.operator_services.engine import run_due
-from aicmo.operator_services.health import health, record_stop, record_tick
+from aicmo.operator_services.engine.tick import run_due
+from aicmo.operator_services.ops.health import health, record_stop, record_tick
 from aicmo.web.app import create_app
 from tests.http_server import serve
 

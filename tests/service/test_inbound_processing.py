@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from aicmo import operator_services as ops
 from aicmo.cam.db_models import EventDB, OutreachMessageDB
 from aicmo.cam.inbound import classify_message
-from aicmo.operator_services.inbound import mark_delivered, process_inbound_message
+from aicmo.operator_services.inbound.processing import mark_delivered, process_inbound_message
 from tests.factories import add_sent_email
 
 MAIL = Path(__file__).parent.parent / "fixtures" / "mail"

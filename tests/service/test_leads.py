@@ -103,7 +103,7 @@ def test_an_engagement_event_regrades_the_lead_at_once(db: Session) -> None:
 
 
 def test_icp_change_regrades(db: Session) -> None:
-    from aicmo.operator_services.workspace import parse_icp_yaml
+    from aicmo.operator_services.crm.workspace import parse_icp_yaml
 
     lead = ops.create_lead(db, email="a@example.com", title="Plumber", country="France")
     assert lead["grade"] == "D"
@@ -119,7 +119,7 @@ def test_icp_change_regrades(db: Session) -> None:
 
 
 def test_bad_icp_yaml_names_the_field() -> None:
-    from aicmo.operator_services.workspace import parse_icp_yaml
+    from aicmo.operator_services.crm.workspace import parse_icp_yaml
 
     with pytest.raises(ValidationError, match=r"roles\.0\.points"):
         parse_icp_yaml("roles:\n  - label: x\n    keywords: [x]\n    points: lots\n")

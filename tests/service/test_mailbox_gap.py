@@ -11,7 +11,7 @@ from aicmo.cam.db_models import OutreachMessageDB
 from aicmo.config import get_settings
 from aicmo.errors import RateLimitedError
 from aicmo.operator_services.channels.email import pick_sender
-from aicmo.operator_services.mailboxes import add_mailbox
+from aicmo.operator_services.channels.mailboxes import add_mailbox
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
 from aicmo.cam.domain import ChannelType, OutreachMessage
-from aicmo.operator_services.sequencing import execute_sequence
+from aicmo.operator_services.engine.sequencing import execute_sequence
 
 MSG = OutreachMessage(
     channel=ChannelType.EMAIL, body="Hi {{ first_name | default('there') }}", subject="Hello"

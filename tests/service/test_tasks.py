@@ -15,8 +15,9 @@ from aicmo.cam.db_models import EnrollmentDB, OutreachMessageDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
-from aicmo.operator_services import campaigns, tasks
-from aicmo.operator_services.engine import run_due
+from aicmo.operator_services import campaigns
+from aicmo.operator_services.channels import tasks
+from aicmo.operator_services.engine.tick import run_due
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 STEPS: list[dict[str, Any]] = [

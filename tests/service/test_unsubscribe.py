@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
 from aicmo.cam.db_models import EventDB
-from aicmo.cam.unsubscribe import UnsubscribeClaim, make_token, read_token
+from aicmo.cam.unsubscribe_token import UnsubscribeClaim, make_token, read_token
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
-from aicmo.operator_services.unsubscribe import unsubscribe_by_token
+from aicmo.operator_services.inbound.unsubscribe import unsubscribe_by_token
 from aicmo.web.app import create_app
 from tests.http_server import serve
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
 from aicmo.cam.db_models import WorkerDB
-from aicmo.db.engine import session_factory
+from aicmo.db.connect import session_factory
 from aicmo.operator_services import campaigns
 from aicmo.worker import JsonFormatter, KeyValueFormatter, WorkerOptions, run_worker
 

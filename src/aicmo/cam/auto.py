@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from aicmo.app import open_session
+from aicmo.bootstrap import open_session
 from aicmo.operator_services import campaigns
-from aicmo.operator_services.health import record_stop
+from aicmo.operator_services.ops.health import record_stop
 from aicmo.operator_services.uow import utcnow
 from aicmo.worker import WorkerOptions, tick, worker_name
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from aicmo.app import open_session
+from aicmo.bootstrap import open_session
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

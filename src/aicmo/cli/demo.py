@@ -14,15 +14,16 @@ from rich.panel import Panel
 from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
-from aicmo.app import initialize
+from aicmo.bootstrap import initialize
 from aicmo.cli.common import console, leads_table
 from aicmo.cli.main import app, print_import_report
 from aicmo.config import get_settings
-from aicmo.db.engine import make_engine, session_factory
+from aicmo.db.connect import make_engine, session_factory
 from aicmo.demo_site import DemoSite, create_demo_site
-from aicmo.operator_services import campaigns, tasks
+from aicmo.operator_services import campaigns
 from aicmo.operator_services.channels import contact_form as contact_forms
-from aicmo.operator_services.engine import run_due
+from aicmo.operator_services.channels import tasks
+from aicmo.operator_services.engine.tick import run_due
 from aicmo.operator_services.uow import utcnow
 from aicmo.transports.safe_http import SafeHttpClient
 from aicmo.web.background import serve_in_background

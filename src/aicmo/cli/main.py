@@ -13,13 +13,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from aicmo import operator_services as ops
-from aicmo.app import engine_for, initialize
+from aicmo.bootstrap import engine_for, initialize
 from aicmo.cli.common import console, db_session, err_console, leads_table
 from aicmo.config import get_settings
 from aicmo.db import migrate
-from aicmo.operator_services.importing import ImportReport
+from aicmo.operator_services.crm.importing import ImportReport
+from aicmo.operator_services.crm.workspace import icp_to_yaml, parse_icp_yaml
 from aicmo.operator_services.leads import EXPORT_COLUMNS, resolve_lead
-from aicmo.operator_services.workspace import icp_to_yaml, parse_icp_yaml
 
 app = typer.Typer(
     help="aicmo: self-hosted multi-channel outreach with a mini-CRM.",

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from aicmo.cli.common import console, db_session
 from aicmo.cli.main import app
-from aicmo.operator_services import linkedin as ops_linkedin
-from aicmo.operator_services import tasks as ops_tasks
+from aicmo.operator_services.channels import linkedin_accounts as ops_linkedin
+from aicmo.operator_services.channels import tasks as ops_tasks
 from aicmo.operator_services.channels.contact_form import inspect_site
 from aicmo.operator_services.uow import utcnow
 from aicmo.transports import unipile as U

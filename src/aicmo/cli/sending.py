@@ -18,7 +18,7 @@ import uvicorn
 from rich.table import Table
 
 from aicmo import operator_services as ops
-from aicmo.app import open_session
+from aicmo.bootstrap import open_session
 from aicmo.cli.common import console, db_session
 from aicmo.cli.main import (
     app,
@@ -30,9 +30,9 @@ from aicmo.cli.main import (
 )
 from aicmo.config import get_settings
 from aicmo.operator_services import campaigns as ops_campaigns
-from aicmo.operator_services import mailboxes as ops_mailboxes
-from aicmo.operator_services.engine import list_unknown_attempts
-from aicmo.operator_services.inbox import check_mailbox, poll_all, poll_mailbox
+from aicmo.operator_services.channels import mailboxes as ops_mailboxes
+from aicmo.operator_services.engine.tick import list_unknown_attempts
+from aicmo.operator_services.inbound.imap_poll import check_mailbox, poll_all, poll_mailbox
 from aicmo.web.app import create_app
 from aicmo.worker import WorkerOptions, configure_logging, run_worker
 

@@ -9,8 +9,16 @@ from aicmo.operator_services.channels import (
     list_channel_configs,
     update_channel_config,
 )
-from aicmo.operator_services.events import record_event
-from aicmo.operator_services.importing import ImportReport, import_leads_csv
+from aicmo.operator_services.crm.events import record_event
+from aicmo.operator_services.crm.importing import ImportReport, import_leads_csv
+from aicmo.operator_services.crm.privacy import export_person, forget_person
+from aicmo.operator_services.crm.suppression import (
+    add_suppression,
+    check_suppression,
+    list_suppressions,
+    remove_suppression,
+)
+from aicmo.operator_services.crm.workspace import ensure_workspace_defaults, get_icp, set_icp
 from aicmo.operator_services.leads import (
     add_note,
     add_tags,
@@ -26,14 +34,6 @@ from aicmo.operator_services.leads import (
 )
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history, send_outreach_message
-from aicmo.operator_services.privacy import export_person, forget_person
-from aicmo.operator_services.suppression import (
-    add_suppression,
-    check_suppression,
-    list_suppressions,
-    remove_suppression,
-)
-from aicmo.operator_services.workspace import ensure_workspace_defaults, get_icp, set_icp
 
 __all__ = [
     "ImportReport",

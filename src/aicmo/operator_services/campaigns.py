@@ -28,8 +28,8 @@ from aicmo.cam.domain.sequencing import Sequence, channels_for, parse_steps
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config
+from aicmo.operator_services.crm.workspace import yaml_mapping
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
-from aicmo.operator_services.workspace import yaml_mapping
 from aicmo.transports.rendering import validate_template
 
 STATES = ("DRAFT", "ACTIVE", "PAUSED", "FINISHED")

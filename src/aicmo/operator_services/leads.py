@@ -19,8 +19,8 @@ from aicmo.cam.domain.grading import ICP, Engagement, GradeResult, LeadProfile, 
 from aicmo.cam.domain.lead_fields import EXPORT_COLUMNS, RECORD_KEYS
 from aicmo.cam.domain.messages import LeadStage
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.crm.workspace import get_icp
 from aicmo.operator_services.uow import unit_of_work, utcnow
-from aicmo.operator_services.workspace import get_icp
 
 
 def lead_record(values: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config, parse_channel
 from aicmo.operator_services.channels.base import AttemptRequest, AttemptResult, Channel
 from aicmo.operator_services.channels.registry import channel_for
-from aicmo.operator_services.suppression import blocking_suppression, site_domain
+from aicmo.operator_services.crm.suppression import blocking_suppression, site_domain
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 

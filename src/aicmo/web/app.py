@@ -24,14 +24,17 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from aicmo.app import engine_for, ensure_ready
+from aicmo.bootstrap import engine_for, ensure_ready
 from aicmo.cam.inbound.webhooks import WebhookSignatureError, parse_sendgrid, parse_ses_sns
 from aicmo.config import Settings, get_settings
-from aicmo.db.engine import session_factory
+from aicmo.db.connect import session_factory
 from aicmo.errors import AicmoError, ValidationError
-from aicmo.operator_services.health import health
-from aicmo.operator_services.inbound import process_webhook_events
-from aicmo.operator_services.unsubscribe import token_address, unsubscribe_by_token
+from aicmo.operator_services.inbound.processing import process_webhook_events
+from aicmo.operator_services.inbound.unsubscribe import (
+    token_address,
+    unsubscribe_by_token,
+)
+from aicmo.operator_services.ops.health import health
 from aicmo.operator_services.uow import utcnow
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">

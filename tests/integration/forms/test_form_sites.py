@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
-from aicmo.operator_services import tasks
 from aicmo.operator_services.channels import contact_form as contact_forms
+from aicmo.operator_services.channels import tasks
 from aicmo.transports.safe_http import SafeHttpClient
 from tests.form_sites import FormSites, create_form_sites
 from tests.http_server import serve
@@ -182,7 +182,7 @@ def test_a_bot_challenge_robots_txt_and_a_server_error_are_told_apart(
 
 def test_one_submission_per_site_per_campaign(db: Session, site: tuple[FormSites, str]) -> None:
     from aicmo.operator_services import campaigns
-    from aicmo.operator_services.engine import run_due
+    from aicmo.operator_services.engine.tick import run_due
     from aicmo.operator_services.uow import utcnow
 
     sites, base = site

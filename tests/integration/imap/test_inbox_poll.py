@@ -13,8 +13,8 @@ from aicmo import operator_services as ops
 from aicmo.cam.db_models import EventDB, MailboxDB, OutreachMessageDB
 from aicmo.cam.inbound import classify_message
 from aicmo.errors import NotFoundError
-from aicmo.operator_services.inbox import poll_mailbox
-from aicmo.operator_services.mailboxes import add_mailbox
+from aicmo.operator_services.channels.mailboxes import add_mailbox
+from aicmo.operator_services.inbound.imap_poll import poll_mailbox
 from tests.factories import add_sent_email
 from tests.integration.imap.conftest import PASSWORD, USER, ImapServer
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
 from aicmo.operator_services.channels.email import close_transports
-from aicmo.operator_services.mailboxes import add_mailbox
+from aicmo.operator_services.channels.mailboxes import add_mailbox
 from tests.integration.smtp.conftest import Behaviour, StartServer
 
 

@@ -19,8 +19,8 @@ from aicmo.cam.db_models import EnrollmentDB, OutreachMessageDB
 from aicmo.config import get_settings
 from aicmo.operator_services import campaigns
 from aicmo.operator_services.channels.email import close_transports
-from aicmo.operator_services.engine import run_due
-from aicmo.operator_services.mailboxes import add_mailbox
+from aicmo.operator_services.channels.mailboxes import add_mailbox
+from aicmo.operator_services.engine.tick import run_due
 from aicmo.transports import send_process
 from aicmo.transports.base import PermanentSendError, SendReceipt, TransientSendError
 from tests.integration.smtp.conftest import Behaviour, SmtpServer, StartServer

@@ -85,7 +85,7 @@ def step_dict(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_stored_default_sequence_parses() -> None:
-    from aicmo.operator_services.workspace import DEFAULT_SEQUENCE_STEPS
+    from aicmo.operator_services.crm.workspace import DEFAULT_SEQUENCE_STEPS
 
     seq = parse_steps(DEFAULT_SEQUENCE_STEPS)
     assert [s.channel for s in seq.steps] == [EMAIL, LINKEDIN, FORM]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aicmo.cam.inbound.unsubscribe import LEADING_LINES, find_unsubscribe_request
+from aicmo.cam.inbound.optout import LEADING_LINES, find_unsubscribe_request
 
 
 @pytest.mark.parametrize(

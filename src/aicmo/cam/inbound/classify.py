@@ -29,12 +29,12 @@ from aicmo.cam.inbound import mime
 from aicmo.cam.inbound.arf import ComplaintReport, parse_complaint
 from aicmo.cam.inbound.autoreply import auto_reply_signals
 from aicmo.cam.inbound.dsn import BounceFinding, BounceReport, parse_bounce
+from aicmo.cam.inbound.optout import find_unsubscribe_request
 from aicmo.cam.inbound.quotes import visible_text
 from aicmo.cam.inbound.result import InboundKind, InboundResult, email_event
 from aicmo.cam.inbound.return_date import find_return_date
 from aicmo.cam.inbound.status import Severity, status_info
 from aicmo.cam.inbound.text import clean_line, sanitize
-from aicmo.cam.inbound.unsubscribe import find_unsubscribe_request
 
 #: The ``source`` of every event this module emits.
 SOURCE = "imap"

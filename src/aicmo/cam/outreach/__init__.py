@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
-from aicmo.app import open_session
+from aicmo.bootstrap import open_session
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.outreach.rate_limiter import RateLimiter
 from aicmo.operator_services.outreach import get_outreach_history, send_outreach_message

@@ -6,8 +6,13 @@ from typing import Any
 
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.outreach import OutreachServiceBase
-from aicmo.operator_services.linkedin import poll_linkedin
-from aicmo.operator_services.tasks import cancel_stale_tasks, complete_task, list_tasks, skip_task
+from aicmo.operator_services.channels.linkedin_accounts import poll_linkedin
+from aicmo.operator_services.channels.tasks import (
+    cancel_stale_tasks,
+    complete_task,
+    list_tasks,
+    skip_task,
+)
 
 
 class LinkedInOutreachService(OutreachServiceBase):

@@ -2,7 +2,7 @@
 they send (the seed's "Rate limiter").
 
 It reads and records nothing: a send takes its slot when its attempt is written, under
-the channel's lock (:mod:`aicmo.operator_services.limits`), so an answer here is what the
+the channel's lock (:mod:`aicmo.operator_services.channels.limits`), so an answer here is what the
 engine would decide now, not a reservation.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from aicmo.app import open_session
+from aicmo.bootstrap import open_session
 from aicmo.cam.domain.messages import ChannelType
-from aicmo.operator_services.limits import channel_room
+from aicmo.operator_services.channels.limits import channel_room
 
 __all__ = ["RateLimiter"]
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from aicmo.app import open_session
+from aicmo.bootstrap import open_session
 from aicmo.cam.domain.messages import OutreachMessage
-from aicmo.operator_services.sequencing import execute_sequence
+from aicmo.operator_services.engine.sequencing import execute_sequence
 
 
 class ChannelSequencer:
@@ -33,7 +33,7 @@ class ChannelSequencer:
         form_url: str | None = None,
     ) -> dict[str, Any]:
         """Send ``message`` on its channel, or the next usable one; see
-        :func:`aicmo.operator_services.sequencing.execute_sequence` for the result."""
+        :func:`aicmo.operator_services.engine.sequencing.execute_sequence` for the result."""
         with self._session() as db:
             return execute_sequence(
                 db,

@@ -41,10 +41,10 @@ from aicmo.errors import (
     RateLimitedError,
     TransientChannelError,
 )
-from aicmo.operator_services.events import attempt_event
+from aicmo.operator_services.channels.limits import begin_send_transaction, check_channel_limits
+from aicmo.operator_services.channels.tasks import open_task
+from aicmo.operator_services.crm.events import attempt_event
 from aicmo.operator_services.leads import lead_to_dict
-from aicmo.operator_services.limits import begin_send_transaction, check_channel_limits
-from aicmo.operator_services.tasks import open_task
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports.rendering import RenderContext, render, validate_template
 

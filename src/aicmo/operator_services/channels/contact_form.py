@@ -37,7 +37,7 @@ from aicmo.operator_services.channels.base import (
     Channel,
     Receipt,
 )
-from aicmo.operator_services.limits import COUNTED
+from aicmo.operator_services.channels.limits import COUNTED
 from aicmo.transports import safe_http as H
 
 #: Pages fetched at most while looking for the contact form on one site.

@@ -28,7 +28,7 @@ from aicmo.cam.domain.channels import get_spec
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
-from aicmo.cam.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
+from aicmo.cam.unsubscribe_token import UnsubscribeClaim, make_token, unsubscribe_url
 from aicmo.config import Settings, get_settings
 from aicmo.crypto import decrypt_secret
 from aicmo.errors import AicmoError, ChannelError, ConfigurationError, RateLimitedError
@@ -62,9 +62,9 @@ from aicmo.operator_services.channels.email_message import (
     dkim_sign,
     make_message_id,
 )
-from aicmo.operator_services.events import regrade_if_lead
-from aicmo.operator_services.limits import mailbox_next_slot, sends_today
-from aicmo.operator_services.suppression import add_entry
+from aicmo.operator_services.channels.limits import mailbox_next_slot, sends_today
+from aicmo.operator_services.crm.events import regrade_if_lead
+from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports import send_process
 from aicmo.transports.base import (

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import aicmo.operator_services.linkedin as accounts
+import aicmo.operator_services.channels.linkedin_accounts as accounts
 from aicmo.cam.db_models import LeadDB, LinkedInAccountDB, OutreachMessageDB
 from aicmo.cam.domain.channels import get_spec
 from aicmo.cam.domain.events import EventType
@@ -40,8 +40,8 @@ from aicmo.operator_services.channels.base import (
     Channel,
     Receipt,
 )
-from aicmo.operator_services.limits import COUNTED, DAY
-from aicmo.operator_services.suppression import blocking_suppression
+from aicmo.operator_services.channels.limits import COUNTED, DAY
+from aicmo.operator_services.crm.suppression import blocking_suppression
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports import unipile as U
 

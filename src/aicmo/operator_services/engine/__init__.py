@@ -1,4 +1,7 @@
 """The sending engine: the worker's tick and the batched fast path, one job per module.
+Import from the module that does the job (``engine.tick.run_due``): this package
+re-exports nothing, so that its modules can be imported by the services below it
+(``engine.progress`` by the operator tasks) without loading the whole engine.
 
 Each module imports only modules below it in this list:
 
@@ -14,29 +17,3 @@ Each module imports only modules below it in this list:
   limit), for one enrollment or a batch, from the rules in
   :mod:`aicmo.cam.domain.attempts`.
 """
-
-from aicmo.operator_services.engine.guards import lead_touch_slot
-from aicmo.operator_services.engine.pipeline import FIRST_GROUP, GROUP, dispatch
-from aicmo.operator_services.engine.plan import plan
-from aicmo.operator_services.engine.tick import (
-    LEASE,
-    claim_due,
-    list_unknown_attempts,
-    process_enrollment,
-    recover_unknown,
-    run_due,
-)
-
-__all__ = [
-    "FIRST_GROUP",
-    "GROUP",
-    "LEASE",
-    "claim_due",
-    "dispatch",
-    "lead_touch_slot",
-    "list_unknown_attempts",
-    "plan",
-    "process_enrollment",
-    "recover_unknown",
-    "run_due",
-]

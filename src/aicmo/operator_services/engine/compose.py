@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from aicmo.cam.unsubscribe import UnsubscribeClaim, make_token, unsubscribe_url
+from aicmo.cam.unsubscribe_token import UnsubscribeClaim, make_token, unsubscribe_url
 from aicmo.config import get_settings
 from aicmo.errors import AicmoError, ChannelError, ConfigurationError
 from aicmo.operator_services.channels.email import (

@@ -21,8 +21,8 @@ from aicmo.cam.domain.attempts import STOP_EVENTS, TouchLimit, has_sending_windo
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.db import bulk
 from aicmo.operator_services.channels import get_channel_config
-from aicmo.operator_services.limits import COUNTED
-from aicmo.operator_services.progress import lead_timezone, sending_calendar, why_stopped
+from aicmo.operator_services.channels.limits import COUNTED
+from aicmo.operator_services.engine.progress import lead_timezone, sending_calendar, why_stopped
 
 # ---------------------------------------------------------------- one enrollment at a time
 

@@ -33,9 +33,9 @@ from aicmo.config import get_settings
 from aicmo.errors import AicmoError, ChannelError, ConfigurationError
 from aicmo.operator_services.engine.compose import Outgoing, prepare
 from aicmo.operator_services.engine.plan import Item
+from aicmo.operator_services.engine.progress import release_claims
 from aicmo.operator_services.engine.record import Delivered, record_sending, settle
 from aicmo.operator_services.engine.windows import Windows
-from aicmo.operator_services.progress import release_claims
 from aicmo.operator_services.uow import unit_of_work
 from aicmo.transports import send_process
 from aicmo.transports.smtp import SmtpTransport

@@ -25,11 +25,11 @@ from aicmo.db import bulk
 from aicmo.errors import AicmoError, ValidationError
 from aicmo.operator_services.channels.email import check_templates, lead_context, record_outcome
 from aicmo.operator_services.channels.email_message import make_message_id
+from aicmo.operator_services.channels.limits import begin_send_transaction
 from aicmo.operator_services.engine.plan import Item
+from aicmo.operator_services.engine.progress import apply_outcome
 from aicmo.operator_services.engine.windows import Windows, assign
-from aicmo.operator_services.limits import begin_send_transaction
 from aicmo.operator_services.outreach import outcome_of
-from aicmo.operator_services.progress import apply_outcome
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
 from aicmo.transports.base import SendReceipt
 from aicmo.transports.rendering import RenderContext, render

@@ -30,6 +30,7 @@ from aicmo.cam.domain.window import is_open, jitter, next_open
 from aicmo.db import bulk
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
+from aicmo.operator_services.channels.tasks import cancel_stale_tasks
 from aicmo.operator_services.engine.guards import (
     enrollment_calendar,
     enrollment_stop_reason,
@@ -37,9 +38,8 @@ from aicmo.operator_services.engine.guards import (
 )
 from aicmo.operator_services.engine.pipeline import dispatch
 from aicmo.operator_services.engine.plan import plan
+from aicmo.operator_services.engine.progress import apply_outcome, finish, release, release_claims
 from aicmo.operator_services.outreach import record_refused, send_outreach_message
-from aicmo.operator_services.progress import apply_outcome, finish, release, release_claims
-from aicmo.operator_services.tasks import cancel_stale_tasks
 from aicmo.operator_services.uow import write_unit
 
 log = logging.getLogger("aicmo.engine")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from aicmo.cam.db_models import OutreachMessageDB
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.operator_services.channels.email import sending_mailboxes
+from aicmo.operator_services.channels.limits import as_utc, lock_channel, window_counts
 from aicmo.operator_services.engine.plan import Item
-from aicmo.operator_services.limits import as_utc, lock_channel, window_counts
 
 
 def _room(

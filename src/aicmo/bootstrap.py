@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from aicmo.config import Settings, get_settings
 from aicmo.db import migrate
-from aicmo.db.engine import get_engine, session_factory
+from aicmo.db.connect import get_engine, session_factory
 from aicmo.errors import ConfigurationError
-from aicmo.operator_services.workspace import ensure_workspace_defaults
+from aicmo.operator_services.crm.workspace import ensure_workspace_defaults
 
 
 def engine_for(settings: Settings | None = None) -> Engine:

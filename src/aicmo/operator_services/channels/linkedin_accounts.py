@@ -41,7 +41,7 @@ from aicmo.errors import (
     NotFoundError,
     ValidationError,
 )
-from aicmo.operator_services.events import regrade_if_lead
+from aicmo.operator_services.crm.events import regrade_if_lead
 from aicmo.operator_services.uow import unit_of_work, utcnow
 from aicmo.transports import unipile as U
 

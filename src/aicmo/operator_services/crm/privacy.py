@@ -24,9 +24,9 @@ from aicmo.cam.domain.suppression import (
     match_pairs,
 )
 from aicmo.errors import NotFoundError
+from aicmo.operator_services.crm.suppression import add_entry, suppression_to_dict
 from aicmo.operator_services.leads import lead_to_dict, resolve_lead
 from aicmo.operator_services.outreach import message_to_dict
-from aicmo.operator_services.suppression import add_entry, suppression_to_dict
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 

@@ -13,11 +13,11 @@ from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
-from aicmo.cam.unsubscribe import UnsubscribeClaim, read_token
+from aicmo.cam.unsubscribe_token import UnsubscribeClaim, read_token
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
-from aicmo.operator_services.events import regrade_if_lead
-from aicmo.operator_services.suppression import add_entry
+from aicmo.operator_services.crm.events import regrade_if_lead
+from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 

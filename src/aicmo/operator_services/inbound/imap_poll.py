@@ -19,8 +19,8 @@ from aicmo.config import get_settings
 from aicmo.crypto import decrypt_secret
 from aicmo.errors import ConfigurationError, NotFoundError
 from aicmo.operator_services.channels.email import smtp_settings_for
-from aicmo.operator_services.inbound import mark_delivered, process_inbound_message
-from aicmo.operator_services.mailboxes import get_mailbox_row
+from aicmo.operator_services.channels.mailboxes import get_mailbox_row
+from aicmo.operator_services.inbound.processing import mark_delivered, process_inbound_message
 from aicmo.operator_services.uow import unit_of_work, utcnow
 from aicmo.transports import imap, smtp
 

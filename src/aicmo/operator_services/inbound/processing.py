@@ -30,9 +30,9 @@ from aicmo.cam.inbound import InboundKind, InboundResult, classify_message
 from aicmo.cam.inbound.webhooks import WebhookResult
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
-from aicmo.operator_services.events import regrade_if_lead
+from aicmo.operator_services.crm.events import regrade_if_lead
+from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.leads import lead_event
-from aicmo.operator_services.suppression import add_entry
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 #: Soft bounces of one address before it is suppressed.

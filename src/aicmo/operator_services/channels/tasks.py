@@ -27,8 +27,8 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.sequencing import AttemptOutcome
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
-from aicmo.operator_services.progress import apply_outcome, finish, why_stopped
-from aicmo.operator_services.suppression import blocking_suppression, site_domain
+from aicmo.operator_services.crm.suppression import blocking_suppression, site_domain
+from aicmo.operator_services.engine.progress import apply_outcome, finish, why_stopped
 from aicmo.operator_services.uow import utcnow, write_unit
 
 TASK_KINDS = ("connect", "message", "view_profile", "submit_form")

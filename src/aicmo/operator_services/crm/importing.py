@@ -30,9 +30,9 @@ from aicmo.cam.domain.grading import ICP, Engagement
 from aicmo.cam.domain.lead_fields import GRADE_COLUMNS, IMPORTED_COLUMNS
 from aicmo.cam.domain.leads import split_tags
 from aicmo.errors import ImportFileError, ValidationError
+from aicmo.operator_services.crm.workspace import get_icp
 from aicmo.operator_services.leads import grade_values
 from aicmo.operator_services.uow import unit_of_work, utcnow
-from aicmo.operator_services.workspace import get_icp
 
 DELIMITERS = (",", ";", "\t", "|", ":")
 MAX_FIELD = 1_000_000

@@ -1,0 +1,1 @@
+"""Running the installation: worker heartbeats and the health figures of ``/healthz``."""
