@@ -36,10 +36,13 @@ def test_cam_operator_services_is_the_service_layer_module_and_its_submodules() 
 
     assert aicmo.cam.operator_services is aicmo.operator_services
     assert send_outreach_message is aicmo.operator_services.send_outreach_message
-    for sub in ("outreach", "engine", "limits", "campaigns"):
+    for sub in ("outreach", "engine", "engine.tick", "channels.limits", "campaigns"):
         alias = importlib.import_module(f"aicmo.cam.operator_services.{sub}")
         assert alias is importlib.import_module(f"aicmo.operator_services.{sub}")
-        assert getattr(aicmo.cam.operator_services, sub) is alias
+        parent = aicmo.cam.operator_services
+        for part in sub.split("."):
+            parent = getattr(parent, part)
+        assert parent is alias
 
 
 def _leads(db: Session, tag: str, n: int) -> list[int]:

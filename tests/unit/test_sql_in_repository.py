@@ -18,18 +18,18 @@ import aicmo.operator_services
 
 #: Service modules that call named repository functions instead of building statements.
 SQL_FREE_SERVICES = (
-    "events",
-    "health",
-    "inbound",
-    "inbox",
-    "mailboxes",
+    "crm/events",
+    "ops/health",
+    "inbound/processing",
+    "inbound/imap_poll",
+    "channels/mailboxes",
     "metrics",
-    "privacy",
-    "progress",
-    "suppression",
-    "tasks",
-    "unsubscribe",
-    "workspace",
+    "crm/privacy",
+    "engine/progress",
+    "crm/suppression",
+    "channels/tasks",
+    "inbound/unsubscribe",
+    "crm/workspace",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -16,9 +16,8 @@ import sys
 import aicmo.operator_services as _real
 from aicmo.operator_services import *  # noqa: F403
 
-for _sub in pkgutil.iter_modules(_real.__path__):
-    sys.modules[f"{__name__}.{_sub.name}"] = importlib.import_module(
-        f"{_real.__name__}.{_sub.name}"
-    )
+for _sub in pkgutil.walk_packages(_real.__path__, prefix=f"{_real.__name__}."):
+    _alias = __name__ + _sub.name.removeprefix(_real.__name__)
+    sys.modules[_alias] = importlib.import_module(_sub.name)
 # The import system hands out what sys.modules holds once this module has run.
 sys.modules[__name__] = _real
