@@ -11,7 +11,7 @@ restricted account or a bad key pauses the account; limits reschedule the step.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -162,11 +162,9 @@ class LinkedInChannel(Channel):
                 self.event(db, row, EventType.MESSAGE_SENT, now, "profile viewed")
             return AttemptResult(row)
         if action == "connect":
-            return self._invite(
-                db, req, account, client, profile, note or None, req.key, final=True
-            )
+            return self._invite(db, req, _On(account, client, profile), note, req.key, final=True)
         if profile.is_connected:
-            return self._message(db, req, account, client, profile, text)
+            return self._message(db, req, _On(account, client, profile), text)
         # Not connected yet: a connection request first, then the message once accepted.
         prefix = f"{req.key}:invite"
         invites = list(
@@ -204,9 +202,7 @@ class LinkedInChannel(Channel):
                 **on_account,
             )
             return AttemptResult(refused.row, "WAIT", now + ACCEPTANCE_POLL)
-        return self._invite(
-            db, req, account, client, profile, note or None, invite_key, final=False
-        )
+        return self._invite(db, req, _On(account, client, profile), note, invite_key, final=False)
 
     def _operator_task(
         self, db: Session, req: AttemptRequest, text: str, note: str | None, action: str
@@ -264,14 +260,14 @@ class LinkedInChannel(Channel):
         self,
         db: Session,
         req: AttemptRequest,
-        account: LinkedInAccountDB,
-        client: accounts.LinkedInProvider,
-        profile: U.LinkedInProfile,
+        on: _On,
         note: str | None,
         key: str,
         *,
         final: bool,
     ) -> AttemptResult:
+        account, client, profile = on.account, on.client, on.profile
+        note = note or None
         now = req.now
         row = self._begin_on(
             db, _rekeyed(req, key), account, message_type="linkedin_invite", body=note
@@ -294,15 +290,8 @@ class LinkedInChannel(Channel):
         done = self.settle_sent(db, row, receipt, now, events=events)
         return done if final else AttemptResult(done.row, "WAIT", now + ACCEPTANCE_POLL)
 
-    def _message(
-        self,
-        db: Session,
-        req: AttemptRequest,
-        account: LinkedInAccountDB,
-        client: accounts.LinkedInProvider,
-        profile: U.LinkedInProfile,
-        text: str,
-    ) -> AttemptResult:
+    def _message(self, db: Session, req: AttemptRequest, on: _On, text: str) -> AttemptResult:
+        account, client, profile = on.account, on.client, on.profile
         now = req.now
         row = self._begin_on(db, req, account, message_type="linkedin_message", body=text)
         try:
@@ -368,6 +357,15 @@ class LinkedInChannel(Channel):
         if isinstance(err, TransientChannelError | ConfigurationError):
             return f"temporary: {err.message}", None
         return f"permanent: {err.message}", None
+
+
+@dataclass(frozen=True, slots=True)
+class _On:
+    """The account a call goes out on, its provider client, and the profile it targets."""
+
+    account: LinkedInAccountDB
+    client: accounts.LinkedInProvider
+    profile: U.LinkedInProfile
 
 
 def _rekeyed(req: AttemptRequest, key: str) -> AttemptRequest:

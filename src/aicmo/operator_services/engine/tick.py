@@ -20,10 +20,9 @@ from typing import Any
 from sqlalchemy import literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from aicmo.cam import repository as repo
 from aicmo.cam.db_models import CampaignDB, EnrollmentDB, OutreachMessageDB
 from aicmo.cam.domain.attempts import attempt_key, attempt_outcome
-from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.events import EventType
 from aicmo.cam.domain.messages import MessageStatus
 from aicmo.cam.domain.sequencing import channels_for
 from aicmo.cam.domain.window import is_open, jitter, next_open
@@ -31,6 +30,7 @@ from aicmo.db import bulk
 from aicmo.errors import RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels.tasks import cancel_stale_tasks
+from aicmo.operator_services.crm.events import attempt_event
 from aicmo.operator_services.engine.guards import (
     enrollment_calendar,
     enrollment_stop_reason,
@@ -63,20 +63,8 @@ def recover_unknown(db: Session, *, now: datetime, lease: timedelta = LEASE) -> 
             row.status = MessageStatus.UNKNOWN.value
             row.error = "the worker stopped during the send: outcome unknown, not resent"
             row.updated_at = now
-            repo.add_event(
-                db,
-                row.workspace_id,
-                OutreachEvent(
-                    type=EventType.MESSAGE_OUTCOME_UNKNOWN,
-                    occurred_at=now,
-                    channel=row.channel,
-                    reason=row.error,
-                ),
-                lead_id=row.lead_id,
-                campaign_id=row.campaign_id,
-                message_id=row.id,
-                step_index=row.step_index,
-                mailbox_id=row.mailbox_id,
+            attempt_event(
+                db, row, EventType.MESSAGE_OUTCOME_UNKNOWN, now, row.error, source="aicmo"
             )
             if row.enrollment_id is not None:
                 enrollment = db.get(EnrollmentDB, row.enrollment_id)
