@@ -23,6 +23,7 @@ from aicmo.cam.db_models import (
     MailboxDB,
     OutreachMessageDB,
 )
+from aicmo.cam.domain.attempts import TouchLimit
 from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
 from aicmo.cam.domain.ratelimit import Window, count_in_window, fits, next_send_slot
 from aicmo.errors import RateLimitedError
@@ -195,14 +196,14 @@ def channel_room(
             blocked.append(err.retry_at)
     per_lead: int | None = None
     if lead_id is not None:
-        period = timedelta(hours=config["per_lead_period_hours"])
-        gap = timedelta(hours=config["min_gap_hours"])
-        touches = lead_touches(db, workspace_id, lead_id, now - max(period, gap))
-        windows = [Window(period, config["per_lead_limit"])] if config["per_lead_limit"] > 0 else []
-        if not fits(touches, windows, now, min_gap=gap):
-            blocked.append(next_send_slot(touches, windows, now, min_gap=gap))
-        if windows:
-            per_lead = max(0, windows[0].limit - count_in_window(touches, windows[0], now))
+        touch = TouchLimit.of(config)
+        touches = lead_touches(db, workspace_id, lead_id, touch.since(now))
+        slot = touch.next_slot(touches, now)
+        if slot is not None:
+            blocked.append(slot)
+        if touch.windows:
+            window = touch.windows[0]
+            per_lead = max(0, window.limit - count_in_window(touches, window, now))
     # Both rules must allow the send: the later slot, none if one never will.
     slots = [s for s in blocked if s is not None]
     return {

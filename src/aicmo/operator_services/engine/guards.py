@@ -21,7 +21,7 @@ from aicmo.cam.domain.attempts import STOP_EVENTS, TouchLimit, has_sending_windo
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.db import bulk
 from aicmo.operator_services.channels import get_channel_config
-from aicmo.operator_services.channels.limits import COUNTED
+from aicmo.operator_services.channels.limits import COUNTED, lead_touches
 from aicmo.operator_services.engine.progress import lead_timezone, sending_calendar, why_stopped
 
 # ---------------------------------------------------------------- one enrollment at a time
@@ -49,17 +49,7 @@ def lead_touch_slot(
     any campaign) per ``per_lead_period_hours``, and ``min_gap_hours`` between two touches.
     """
     limit = TouchLimit.of(get_channel_config(db, channel, workspace_id=enrollment.workspace_id))
-    # ix_outreach_messages_lead (workspace_id, lead_id, created_at)
-    touches = list(
-        db.scalars(
-            select(OutreachMessageDB.created_at).where(
-                OutreachMessageDB.workspace_id == enrollment.workspace_id,
-                OutreachMessageDB.lead_id == enrollment.lead_id,
-                OutreachMessageDB.status.in_(COUNTED),
-                OutreachMessageDB.created_at > limit.since(now),
-            )
-        )
-    )
+    touches = lead_touches(db, enrollment.workspace_id, enrollment.lead_id, limit.since(now))
     return limit.next_slot(touches, now)
 
 
