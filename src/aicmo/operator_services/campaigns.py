@@ -22,7 +22,7 @@ from aicmo.cam.db_models import (
     SequenceConfigDB,
 )
 from aicmo.cam.domain import leads as L
-from aicmo.cam.domain.channels import address_of, get_spec
+from aicmo.cam.domain.channels import address_of, get_spec, missing_subject
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.sequencing import Sequence, channels_for, parse_steps
 from aicmo.cam.domain.window import WorkCalendar
@@ -34,10 +34,6 @@ from aicmo.transports.rendering import validate_template
 
 STATES = ("DRAFT", "ACTIVE", "PAUSED", "FINISHED")
 AUDIENCE_KEYS = frozenset({"grade", "stage", "tag", "min_score", "lead_ids"})
-
-
-def _article(channel: str) -> str:
-    return "an" if channel[:1] in "AEIOU" else "a"
 
 
 def _campaign(db: Session, ref: str | int, workspace_id: int) -> CampaignDB:
@@ -227,7 +223,7 @@ def validate_campaign(
                 except ValidationError as err:
                     errors.append(err.message)
             if get_spec(channel).needs_subject and not (template.subject or "").strip():
-                errors.append(f"step {i}: {_article(channel)} {channel.lower()} needs a subject")
+                errors.append(f"step {i}: {missing_subject(channel)}")
             if template.note is not None and len(template.note) > 300 and "{" not in template.note:
                 errors.append(f"step {i}: a LinkedIn note is at most 300 characters")
     problems: list[dict[str, Any]] = []

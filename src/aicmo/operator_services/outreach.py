@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OperatorTaskDB, OutreachMessageDB
 from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.channels import missing_subject
 from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config, parse_channel
@@ -109,7 +110,7 @@ def send_outreach_message(
     if subject is not None:
         L.check_single_line("subject", subject, max_len=998)
     if sender.spec.needs_subject and not (subject or "").strip():
-        raise ValidationError(f"{_article(ch)} {ch.lower()} needs a subject", field="subject")
+        raise ValidationError(missing_subject(ch), field="subject")
     if isinstance(lead_id, bool) or not isinstance(lead_id, int):
         raise ValidationError(f"lead_id must be a whole number, got {lead_id!r}", field="lead_id")
     now = now or utcnow()
@@ -155,10 +156,6 @@ def send_outreach_message(
             select(OperatorTaskDB.id).where(OperatorTaskDB.message_id == done.row.id)
         )
     return result
-
-
-def _article(channel: str) -> str:
-    return "an" if channel[:1] in "AEIOU" else "a"
 
 
 def _refuse(

@@ -26,6 +26,7 @@ __all__ = [
     "channel_names",
     "get_spec",
     "is_channel",
+    "missing_subject",
     "normalize_channel",
     "register_spec",
     "unregister_spec",
@@ -103,6 +104,12 @@ def is_channel(value: object) -> bool:
 def get_spec(name: str) -> ChannelSpec:
     """The spec of a known channel (KeyError for an unknown one)."""
     return _SPECS[name]
+
+
+def missing_subject(name: str) -> str:
+    """What is wrong with a message on a channel that needs a subject and has none."""
+    article = "an" if name[:1] in "AEIOU" else "a"
+    return f"{article} {name.lower()} needs a subject"
 
 
 def address_of(name: str, lead: Any) -> str | None:
