@@ -57,6 +57,14 @@ class ConflictError(AicmoError):
     """The change conflicts with a record that already exists."""
 
 
+class AuthenticationError(AicmoError):
+    """Not signed in, or the credentials are not valid."""
+
+
+class PermissionDeniedError(AicmoError):
+    """Your role does not allow this in this workspace."""
+
+
 class SuppressedError(AicmoError):
     """The recipient is on the suppression list; nothing was sent."""
 

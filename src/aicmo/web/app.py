@@ -1,5 +1,7 @@
 """FastAPI app: thin routes over the service layer.
 
+REST API: ``/api/v1/…`` (``aicmo.web.api``), with an API key.
+
 Webhooks: ``POST /webhooks/sendgrid`` (SendGrid Event Webhook, ECDSA-signed; enabled by
 AICMO_SENDGRID_WEBHOOK_PUBLIC_KEY) and ``POST /webhooks/ses`` (Amazon SES through SNS,
 RSA-signed; enabled by AICMO_SES_TOPIC_ARNS). A bad signature gets 403, a malformed body
@@ -36,6 +38,8 @@ from aicmo.operator_services.inbound.unsubscribe import (
 )
 from aicmo.operator_services.ops.health import health
 from aicmo.operator_services.uow import utcnow
+from aicmo.web import api
+from aicmo.web.headers import SecurityHeaders
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
@@ -64,6 +68,9 @@ def create_app(
     engine = engine_for(settings)
     ensure_ready(engine, settings)
     factory = session_factory(engine)
+    app.state.session_factory = factory
+    api.install(app)
+    app.add_middleware(SecurityHeaders)
 
     def get_db() -> Iterator[Session]:
         with factory() as db:
