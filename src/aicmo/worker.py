@@ -1,7 +1,7 @@
 """The worker loop: an entry point like the CLI, calling the service layer each tick.
 
 One tick = recover attempts a dead worker left SENDING, claim and process due
-enrollments, write the heartbeat that ``/healthz`` reads. Mailboxes are polled every tick;
+enrollments, deliver due webhooks (a bounded batch, a few at a time), write the heartbeat that ``/healthz`` reads. Mailboxes are polled every tick;
 open operator tasks are checked for leads that said stop, and campaigns with nothing left
 to run are marked FINISHED, once a minute; LinkedIn provider
 accounts every five (their APIs are metered).
@@ -37,6 +37,7 @@ from aicmo.operator_services.engine.tick import run_due
 from aicmo.operator_services.inbound.imap_poll import poll_all
 from aicmo.operator_services.ops.health import record_stop, record_tick
 from aicmo.operator_services.uow import utcnow
+from aicmo.operator_services.webhooks import deliver_due
 
 log = logging.getLogger("aicmo.worker")
 
@@ -137,6 +138,17 @@ def tick(
     except AicmoError as err:
         error = err.message
         log.exception("tick failed: %s", error, extra={"fields": {"worker": name, "error": error}})
+    webhooks: dict[str, int] = {}
+    if not (stopping and stopping()):
+        try:
+            webhooks = deliver_due(db, worker=name, clock=utcnow)
+        except AicmoError as err:
+            error = error or err.message
+            log.exception(
+                "webhook delivery failed: %s",
+                err.message,
+                extra={"fields": {"worker": name, "error": err.message}},
+            )
     fields = {
         "worker": name,
         "processed": result["processed"],
@@ -145,13 +157,14 @@ def tick(
         "mailboxes_polled": polled,
         "linkedin_replies": replies,
         "campaigns_finished": finished,
+        **{f"webhooks_{k}": v for k, v in sorted(webhooks.items())},
         "ms": round((time.perf_counter() - began) * 1000, 1),
         **{f"n_{k.replace(' ', '_')}": v for k, v in result["by_outcome"].items()},
     }
     record_tick(
         db, name, now=utcnow(), started_at=started_at, processed=result["processed"], error=error
     )
-    busy = result["processed"] or result["recovered_unknown"] or replies
+    busy = result["processed"] or result["recovered_unknown"] or replies or webhooks
     log.log(
         logging.INFO if busy or options.once else logging.DEBUG, "tick", extra={"fields": fields}
     )

@@ -312,10 +312,11 @@ def start_campaign(
             db,
             workspace_id,
             OutreachEvent(
-                type=EventType.CHANNEL_CONFIG_CHANGED,
+                type=EventType.CAMPAIGN_STARTED,
                 occurred_at=now,
                 detail={"campaign": campaign.id, "started": True, "enrolled": len(new)},
             ),
+            campaign_id=campaign.id,
         )
     return {
         **campaign_to_dict(campaign),
@@ -347,10 +348,11 @@ def finish_campaigns(db: Session, *, now: datetime) -> list[int]:
                 db,
                 campaign.workspace_id,
                 OutreachEvent(
-                    type=EventType.CHANNEL_CONFIG_CHANGED,
+                    type=EventType.CAMPAIGN_FINISHED,
                     occurred_at=now,
                     detail={"campaign": campaign.id, "finished": True},
                 ),
+                campaign_id=campaign.id,
             )
     return [c.id for c in done]
 
@@ -367,6 +369,21 @@ def set_campaign_status(
         if campaign.status in {"DRAFT", "FINISHED"}:
             raise ValidationError(
                 f"a {campaign.status} campaign cannot be {wanted.lower()}d", field="status"
+            )
+        if campaign.status != wanted:
+            repo.add_event(
+                db,
+                workspace_id,
+                OutreachEvent(
+                    type=(
+                        EventType.CAMPAIGN_PAUSED
+                        if wanted == "PAUSED"
+                        else EventType.CAMPAIGN_RESUMED
+                    ),
+                    occurred_at=utcnow(),
+                    detail={"campaign": campaign.id, "name": campaign.name},
+                ),
+                campaign_id=campaign.id,
             )
         campaign.status = wanted
     return campaign_to_dict(campaign)

@@ -576,6 +576,41 @@ class SafeHttpClient(ClosesOnExit):
             max_bytes=self.max_bytes,
         )
 
+    def post_bytes(
+        self,
+        url: str | httpx.URL,
+        content: bytes,
+        *,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> SafeResponse:
+        """POST a body as is, to one checked address, following no redirect.
+
+        For webhooks out: the URL is resolved and every answer checked right before the
+        request (as for every hop of :meth:`request`); a 3xx is returned as the answer, not
+        followed, so a receiver cannot bounce the delivery to another host. robots.txt
+        does not apply (the operator registered the URL to receive these posts).
+        """
+        target = _parse_url(url)
+        addresses = self._checked_addresses(target)
+        status, response_headers, body, address = self._send_hop(
+            "POST",
+            target,
+            addresses,
+            httpx.Headers(headers or {}),
+            content,
+            content_type,
+            self.max_bytes if max_bytes is None else max_bytes,
+        )
+        return SafeResponse(
+            status_code=status,
+            url=str(target.url),
+            headers=response_headers,
+            content=body,
+            address=address,
+        )
+
     def _request(
         self,
         method: str,

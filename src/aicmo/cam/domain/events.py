@@ -77,6 +77,16 @@ class EventType(StrEnum):
     CONNECTION_ACCEPTED = "CONNECTION_ACCEPTED"
     #: A sending account was paused (restricted, credentials refused); needs a person.
     ACCOUNT_PAUSED = "ACCOUNT_PAUSED"
+    #: A campaign started, or took in the audience's newcomers.
+    CAMPAIGN_STARTED = "CAMPAIGN_STARTED"
+    #: A campaign was paused: no new sends until it is resumed.
+    CAMPAIGN_PAUSED = "CAMPAIGN_PAUSED"
+    #: A paused campaign runs again.
+    CAMPAIGN_RESUMED = "CAMPAIGN_RESUMED"
+    #: A campaign has nothing left to send or decide.
+    CAMPAIGN_FINISHED = "CAMPAIGN_FINISHED"
+    #: A webhook endpoint failed for days in a row and was disabled; ``detail`` says why.
+    WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
     #: Something arrived that no mapping understood; ``raw`` keeps it.
     UNKNOWN = "UNKNOWN"
 
