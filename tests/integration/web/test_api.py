@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
+from aicmo.cam import repository as repo
+from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.config import get_settings
-from aicmo.operator_services import accounts
+from aicmo.operator_services import accounts, webhooks
 from aicmo.operator_services import campaigns as campaign_service
 from aicmo.operator_services.channels.tasks import list_tasks
+from aicmo.operator_services.uow import utcnow
 from aicmo.web.app import create_app
 from tests.http_server import serve
 
@@ -33,6 +36,8 @@ class Tenant:
     campaign_id: int
     task_id: int
     key_id: int
+    webhook_id: int
+    delivery_id: int
 
     def auth(self, role: str = "operator") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
@@ -63,6 +68,18 @@ def _tenant(db: Session, slug: str, email: str) -> Tenant:
         db, lead["id"], "Hello on LinkedIn", channel="LINKEDIN", workspace_id=ws["id"]
     )
     assert sent["outcome"] == "TASK", sent
+    hook = webhooks.register_webhook(
+        db,
+        f"https://hooks.{slug}-corp.com/in",
+        "lead.unsubscribed",
+        workspace_id=ws["id"],
+        resolver=lambda _host, _port: ["93.184.216.34"],  # resolves nothing for real
+    )
+    repo.add_event(
+        db, ws["id"], OutreachEvent(type=EventType.UNSUBSCRIBED, occurred_at=utcnow()), lead_id=lead["id"]
+    )
+    db.commit()
+    [delivery] = webhooks.list_deliveries(db, hook["id"], workspace_id=ws["id"])
     return Tenant(
         id=ws["id"],
         keys={role: k["key"] for role, k in keys.items()},
@@ -70,6 +87,8 @@ def _tenant(db: Session, slug: str, email: str) -> Tenant:
         campaign_id=campaign["id"],
         task_id=sent["task_id"],
         key_id=keys["viewer"]["id"],
+        webhook_id=hook["id"],
+        delivery_id=delivery["id"],
     )
 
 
@@ -105,6 +124,8 @@ def _fill(path: str, t: Tenant) -> str:
         "campaign_id": t.campaign_id,
         "task_id": t.task_id,
         "key_id": t.key_id,
+        "webhook_id": t.webhook_id,
+        "delivery_id": t.delivery_id,
         "tag": "t",
         "value": "blocked@acme.example",
     }
@@ -125,6 +146,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{API}/tasks/{{task_id}}/done"): {},
     ("POST", f"{API}/tasks/{{task_id}}/skip"): {"reason": "no"},
     ("POST", f"{API}/api-keys"): {"name": "k", "role": "viewer"},
+    ("POST", f"{API}/webhooks"): {"url": "https://hooks.example/in", "events": ["email.replied"]},
 }
 
 
@@ -189,7 +211,7 @@ def test_a_viewer_reads_everything_and_changes_nothing(
         r = httpx.request(
             method, api + _fill(path, a), json=BODIES.get((method, path)), headers=a.auth("viewer")
         )
-        admin_only = path.startswith((f"{API}/api-keys", f"{API}/members"))
+        admin_only = path.startswith((f"{API}/api-keys", f"{API}/members", f"{API}/webhooks"))
         reads = method == "GET" or path.endswith("/validate")
         if reads and not admin_only:
             assert r.status_code == 200, (method, path, r.text)
