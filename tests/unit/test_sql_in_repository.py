@@ -30,6 +30,7 @@ SQL_FREE_SERVICES = (
     "channels/tasks",
     "inbound/unsubscribe",
     "crm/workspace",
+    "webhooks",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

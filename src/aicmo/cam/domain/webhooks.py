@@ -226,7 +226,7 @@ def signature_header(secrets: Iterable[str], msg_id: str, timestamp: int, body: 
 
 # --- retries ---------------------------------------------------------------------------------
 
-#: Wait before attempt 2, 3, …: about a day in all (24 h 52 min without jitter), then give up.
+#: Wait before attempt 2, 3, …: about a day in all (24 h 43 min without jitter), then give up.
 RETRY_DELAYS: Final[tuple[timedelta, ...]] = (
     timedelta(seconds=5),
     timedelta(seconds=30),
