@@ -71,7 +71,7 @@ def receiver(**kwargs: object) -> Iterator[Receiver]:
     state = Receiver(**kwargs)  # type: ignore[arg-type]
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 -- http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
             item = Received(
@@ -95,7 +95,7 @@ def receiver(**kwargs: object) -> Iterator[Receiver]:
             except OSError:
                 pass  # the sender is gone: it never saw this answer
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

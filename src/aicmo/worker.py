@@ -1,7 +1,8 @@
 """The worker loop: an entry point like the CLI, calling the service layer each tick.
 
 One tick = recover attempts a dead worker left SENDING, claim and process due
-enrollments, deliver due webhooks (a bounded batch, a few at a time), write the heartbeat that ``/healthz`` reads. Mailboxes are polled every tick;
+enrollments, deliver due webhooks (a bounded batch, a few at a time), write the heartbeat
+that ``/healthz`` reads. Mailboxes are polled every tick;
 open operator tasks are checked for leads that said stop, and campaigns with nothing left
 to run are marked FINISHED, once a minute; LinkedIn provider
 accounts every five (their APIs are metered).

@@ -42,7 +42,9 @@ def test_an_operator_registers_a_webhook_and_follows_its_deliveries(tmp_path: Pa
     assert plain.returncode == 1 and "https" in plain.stderr
 
     with receiver() as rx:
-        added = aicmo(tmp_path, "webhook", "add", rx.url, "--events", "lead.created,lead.unsubscribed")
+        added = aicmo(
+            tmp_path, "webhook", "add", rx.url, "--events", "lead.created,lead.unsubscribed"
+        )
         assert added.returncode == 0, added.stderr
         rx.secret = added.stdout.strip()
         assert rx.secret.startswith("whsec_") and "shown this once" in added.stderr
@@ -54,7 +56,9 @@ def test_an_operator_registers_a_webhook_and_follows_its_deliveries(tmp_path: Pa
         sent = aicmo(tmp_path, "webhook", "deliver")
         assert sent.returncode == 0 and "delivered 1" in sent.stdout, sent.stdout + sent.stderr
         log = aicmo(tmp_path, "webhook", "deliveries", "1")
-        assert "SUCCEEDED" in log.stdout and "HTTP 200" in log.stdout and "lead.created" in log.stdout
+        assert (
+            "SUCCEEDED" in log.stdout and "HTTP 200" in log.stdout and "lead.created" in log.stdout
+        )
 
         replay = aicmo(tmp_path, "webhook", "replay", "1", "1")
         assert replay.returncode == 0 and "queued again" in replay.stdout

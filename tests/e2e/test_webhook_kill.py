@@ -38,8 +38,18 @@ def sender(db_url: str, tmp_path: Path) -> subprocess.Popen[bytes]:
         AICMO_ALLOW_LOOPBACK="1",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "aicmo", "webhook", "deliver", "--loop", "--interval", "0.2",
-         "--lease", str(LEASE_SECONDS)],
+        [
+            sys.executable,
+            "-m",
+            "aicmo",
+            "webhook",
+            "deliver",
+            "--loop",
+            "--interval",
+            "0.2",
+            "--lease",
+            str(LEASE_SECONDS),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -78,6 +88,7 @@ def test_a_sender_killed_mid_delivery_delivers_after_restart_and_never_after_a_2
 
         second = sender(db_url, tmp_path)
         try:
+
             def delivered() -> bool:
                 db.rollback()  # a fresh snapshot (SQLite's WAL keeps the old one otherwise)
                 [d] = webhooks.list_deliveries(db, endpoint["id"], workspace_id=1)

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aicmo.cam.domain import webhooks as W
-from aicmo.cam.domain.channels import ChannelType
 from aicmo.cam.domain.events import EventType
+from aicmo.cam.domain.messages import ChannelType
 from aicmo.errors import ValidationError
 
 CHANNELS = [None, *(c.value for c in ChannelType)]
@@ -53,7 +53,7 @@ def test_event_names_are_validated_and_star_means_all() -> None:
         "lead.unsubscribed",
     ]
     assert W.parse_event_names("*") == [e.name for e in W.WEBHOOK_EVENTS]
-    with pytest.raises(ValidationError, match="email.opend") as err:
+    with pytest.raises(ValidationError, match=r"email\.opend") as err:
         W.parse_event_names("email.opend")
     assert err.value.field == "events"
     with pytest.raises(ValidationError):
@@ -125,5 +125,7 @@ def test_jitter_stays_within_a_fifth_of_the_wait(attempts: int, jitter: float) -
 def test_an_endpoint_is_disabled_only_after_failing_for_the_whole_period() -> None:
     since = datetime(2026, 1, 1, tzinfo=UTC)
     assert not W.should_disable(None, since + timedelta(days=30), W.DISABLE_AFTER)
-    assert not W.should_disable(since, since + W.DISABLE_AFTER - timedelta(seconds=1), W.DISABLE_AFTER)
+    assert not W.should_disable(
+        since, since + W.DISABLE_AFTER - timedelta(seconds=1), W.DISABLE_AFTER
+    )
     assert W.should_disable(since, since + W.DISABLE_AFTER, W.DISABLE_AFTER)

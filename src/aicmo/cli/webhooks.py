@@ -156,7 +156,9 @@ def webhook_deliveries(
 @webhook_app.command("replay")
 def webhook_replay(
     endpoint_id: EndpointArg,
-    delivery_id: Annotated[int, typer.Argument(help="The delivery's id (`aicmo webhook deliveries`)")],
+    delivery_id: Annotated[
+        int, typer.Argument(help="The delivery's id (`aicmo webhook deliveries`)")
+    ],
     workspace: WorkspaceOpt = "default",
 ) -> None:
     """Send a delivery again at the next worker tick (same webhook-id, fresh retry budget)."""

@@ -74,7 +74,9 @@ _LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 # --- endpoints -------------------------------------------------------------------------------
 
 
-def endpoint_to_dict(row: WebhookEndpointDB, counts: dict[str, int] | None = None) -> dict[str, Any]:
+def endpoint_to_dict(
+    row: WebhookEndpointDB, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
     """An endpoint as lists show it: never the secret."""
     out: dict[str, Any] = {
         "id": row.id,
@@ -115,7 +117,9 @@ def check_webhook_url(url: str, *, resolver: Resolver | None = None) -> str:
     """
     url = (url or "").strip()
     if not url or len(url) > 2000:
-        raise ValidationError("give the endpoint's https URL (at most 2000 characters)", field="url")
+        raise ValidationError(
+            "give the endpoint's https URL (at most 2000 characters)", field="url"
+        )
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as err:
@@ -129,7 +133,9 @@ def check_webhook_url(url: str, *, resolver: Resolver | None = None) -> str:
         try:
             client.check_url(url)
         except FetchError as err:
-            raise ValidationError(f"the URL's host does not resolve: {err.message}", field="url") from err
+            raise ValidationError(
+                f"the URL's host does not resolve: {err.message}", field="url"
+            ) from err
     return url
 
 
@@ -155,7 +161,9 @@ def register_webhook(
     names = W.parse_event_names(events)
     url = check_webhook_url(url, resolver=resolver)
     if len(webhook_repo.workspace_endpoints(db, workspace_id)) >= MAX_ENDPOINTS:
-        raise ValidationError(f"a workspace has at most {MAX_ENDPOINTS} webhook endpoints", field="url")
+        raise ValidationError(
+            f"a workspace has at most {MAX_ENDPOINTS} webhook endpoints", field="url"
+        )
     secret = _new_secret()
     with unit_of_work(db):
         row = WebhookEndpointDB(
@@ -321,7 +329,9 @@ def replay_delivery(
         row.next_attempt_at = now
         row.claimed_by = None
         row.claimed_until = None
-    out = list_deliveries(db, endpoint_id, workspace_id=workspace_id, before_id=delivery_id + 1, limit=1)
+    out = list_deliveries(
+        db, endpoint_id, workspace_id=workspace_id, before_id=delivery_id + 1, limit=1
+    )
     return out[0]
 
 
@@ -350,7 +360,11 @@ class _Result:
 
 def _secrets(endpoint: WebhookEndpointDB, now: datetime) -> tuple[str, ...]:
     out = [decrypt_secret(endpoint.secret)]
-    if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
+    if (
+        endpoint.previous_secret
+        and endpoint.previous_secret_until
+        and endpoint.previous_secret_until > now
+    ):
         out.append(decrypt_secret(endpoint.previous_secret))
     return tuple(out)
 
@@ -369,12 +383,12 @@ def _event_dict(event: EventDB) -> dict[str, Any]:
     }
 
 
-def _claim(
-    db: Session, *, now: datetime, worker: str, batch: int, lease: timedelta
-) -> list[_Job]:
+def _claim(db: Session, *, now: datetime, worker: str, batch: int, lease: timedelta) -> list[_Job]:
     """Claim due deliveries, log their attempts as started, and prepare what to send."""
     with write_unit(db):
-        ids = webhook_repo.claim_due_deliveries(db, now=now, worker=worker, batch=batch, lease=lease)
+        ids = webhook_repo.claim_due_deliveries(
+            db, now=now, worker=worker, batch=batch, lease=lease
+        )
         if not ids:
             return []
         webhook_repo.close_interrupted_attempts(db, ids, now=now, error=INTERRUPTED)
@@ -486,13 +500,17 @@ def _record(
         else:
             delivery.next_attempt_at = retry_at
             outcome = "retry"
-        if endpoint.disabled_at is None and W.should_disable(endpoint.failing_since, now, disable_after):
+        if endpoint.disabled_at is None and W.should_disable(
+            endpoint.failing_since, now, disable_after
+        ):
             _disable(db, endpoint, now=now, last_error=result.error)
             outcome = "disabled"
         return outcome
 
 
-def _disable(db: Session, endpoint: WebhookEndpointDB, *, now: datetime, last_error: str | None) -> None:
+def _disable(
+    db: Session, endpoint: WebhookEndpointDB, *, now: datetime, last_error: str | None
+) -> None:
     assert endpoint.failing_since is not None
     days = (now - endpoint.failing_since).total_seconds() / 86400
     reason = (
@@ -553,10 +571,16 @@ def deliver_due(
         for job, future in futures:
             try:
                 result = future.result()
-            except Exception as err:  # noqa: BLE001 -- an unexpected error is this attempt's failure
+            except Exception as err:
                 result = _Result(None, 0, f"error: {type(err).__name__}: {err}"[:1000], None)
             outcome = _record(
-                db, job, result, worker=worker, now=clock(), jitter=jitter, disable_after=disable_after
+                db,
+                job,
+                result,
+                worker=worker,
+                now=clock(),
+                jitter=jitter,
+                disable_after=disable_after,
             )
             counts[outcome] = counts.get(outcome, 0) + 1
     return counts

@@ -4,7 +4,8 @@ receiver's own implementation), retried after 500s, delivered once per webhook-i
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -16,6 +17,11 @@ from aicmo.operator_services import webhooks
 from aicmo.operator_services.leads import create_lead
 from aicmo.operator_services.uow import utcnow
 from tests.webhook_receiver import receiver
+
+
+def at(when: datetime) -> Callable[[], datetime]:
+    """A clock stopped at ``when``."""
+    return lambda: when
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +52,7 @@ def test_two_500s_then_a_200_deliver_the_event_once(db: Session) -> None:
         outcomes = []
         for offset in (0, 6, 20, 40, 300, 3600):  # the schedule waits 5 s, then 30 s
             now = start + timedelta(seconds=offset)
-            outcomes.append(webhooks.deliver_due(db, worker="w", now=now, clock=lambda n=now: n))
+            outcomes.append(webhooks.deliver_due(db, worker="w", now=now, clock=at(now)))
         assert outcomes == [{"retry": 1}, {"retry": 1}, {}, {"delivered": 1}, {}, {}]
         assert [r.answered for r in rx.received] == [500, 500, 200]
         assert all(r.verified for r in rx.received)

@@ -76,7 +76,10 @@ def _tenant(db: Session, slug: str, email: str) -> Tenant:
         resolver=lambda _host, _port: ["93.184.216.34"],  # resolves nothing for real
     )
     repo.add_event(
-        db, ws["id"], OutreachEvent(type=EventType.UNSUBSCRIBED, occurred_at=utcnow()), lead_id=lead["id"]
+        db,
+        ws["id"],
+        OutreachEvent(type=EventType.UNSUBSCRIBED, occurred_at=utcnow()),
+        lead_id=lead["id"],
     )
     db.commit()
     [delivery] = webhooks.list_deliveries(db, hook["id"], workspace_id=ws["id"])

@@ -30,7 +30,7 @@ from aicmo.errors import ValidationError
 #: A subscription's channel that matches an event on any channel (or none).
 ANY_CHANNEL: Final = "*"
 
-SECRET_PREFIX: Final = "whsec_"
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 -- the format's prefix, not a secret
 #: Bytes of key material in a new secret (the spec asks for 24 to 64).
 SECRET_BYTES: Final = 32
 
@@ -45,7 +45,9 @@ class WebhookEvent:
     description: str
 
 
-def _e(name: str, types: EventType | tuple[EventType, ...], channel: str, text: str) -> WebhookEvent:
+def _e(
+    name: str, types: EventType | tuple[EventType, ...], channel: str, text: str
+) -> WebhookEvent:
     return WebhookEvent(name, types if isinstance(types, tuple) else (types,), channel, text)
 
 
@@ -54,42 +56,136 @@ EMAIL, LINKEDIN, FORM = "EMAIL", "LINKEDIN", "CONTACT_FORM"
 
 #: Every event a webhook can subscribe to, in the order the docs list them.
 WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = (
-    _e("email.sent", T.MESSAGE_SENT, EMAIL, "An email was accepted by the SMTP server (or outbox)."),
+    _e(
+        "email.sent", T.MESSAGE_SENT, EMAIL, "An email was accepted by the SMTP server (or outbox)."
+    ),
     _e("email.delivered", T.MESSAGE_DELIVERED, EMAIL, "The email reached the recipient's server."),
     _e("email.failed", T.MESSAGE_FAILED, EMAIL, "No transport could carry the email."),
     _e("email.opened", T.MESSAGE_OPENED, EMAIL, "An open was reported."),
     _e("email.clicked", T.MESSAGE_CLICKED, EMAIL, "A tracked link was clicked."),
     _e("email.replied", T.REPLY_RECEIVED, EMAIL, "A person replied to an email."),
-    _e("email.auto_replied", T.AUTO_REPLY_RECEIVED, ANY_CHANNEL, "An out-of-office or other automatic reply arrived."),
-    _e("email.bounced", (T.BOUNCED_HARD, T.BOUNCED_SOFT), ANY_CHANNEL, "A bounce; `data.bounce` is `hard` or `soft`."),
+    _e(
+        "email.auto_replied",
+        T.AUTO_REPLY_RECEIVED,
+        ANY_CHANNEL,
+        "An out-of-office or other automatic reply arrived.",
+    ),
+    _e(
+        "email.bounced",
+        (T.BOUNCED_HARD, T.BOUNCED_SOFT),
+        ANY_CHANNEL,
+        "A bounce; `data.bounce` is `hard` or `soft`.",
+    ),
     _e("email.complained", T.COMPLAINED, ANY_CHANNEL, "The recipient marked an email as spam."),
-    _e("lead.unsubscribed", T.UNSUBSCRIBED, ANY_CHANNEL, "The lead asked to hear no more (any channel stops)."),
-    _e("linkedin.invite_sent", T.CONNECTION_REQUESTED, ANY_CHANNEL, "A LinkedIn connection request went out."),
-    _e("linkedin.invite_accepted", T.CONNECTION_ACCEPTED, ANY_CHANNEL, "A LinkedIn connection request was accepted."),
+    _e(
+        "lead.unsubscribed",
+        T.UNSUBSCRIBED,
+        ANY_CHANNEL,
+        "The lead asked to hear no more (any channel stops).",
+    ),
+    _e(
+        "linkedin.invite_sent",
+        T.CONNECTION_REQUESTED,
+        ANY_CHANNEL,
+        "A LinkedIn connection request went out.",
+    ),
+    _e(
+        "linkedin.invite_accepted",
+        T.CONNECTION_ACCEPTED,
+        ANY_CHANNEL,
+        "A LinkedIn connection request was accepted.",
+    ),
     _e("linkedin.message_sent", T.MESSAGE_SENT, LINKEDIN, "A LinkedIn message was sent."),
     _e("linkedin.failed", T.MESSAGE_FAILED, LINKEDIN, "A LinkedIn step could not be sent."),
     _e("linkedin.replied", T.REPLY_RECEIVED, LINKEDIN, "The lead replied on LinkedIn."),
     _e("form.submitted", T.MESSAGE_SENT, FORM, "The lead's website contact form was submitted."),
-    _e("form.failed", T.MESSAGE_FAILED, FORM, "The contact form refused the submission or could not be reached."),
-    _e("message.outcome_unknown", T.MESSAGE_OUTCOME_UNKNOWN, ANY_CHANNEL, "A send may or may not have happened; held for a person, never resent."),
-    _e("task.created", T.TASK_CREATED, ANY_CHANNEL, "A step became work for a person (a LinkedIn touch, a form behind a CAPTCHA)."),
+    _e(
+        "form.failed",
+        T.MESSAGE_FAILED,
+        FORM,
+        "The contact form refused the submission or could not be reached.",
+    ),
+    _e(
+        "message.outcome_unknown",
+        T.MESSAGE_OUTCOME_UNKNOWN,
+        ANY_CHANNEL,
+        "A send may or may not have happened; held for a person, never resent.",
+    ),
+    _e(
+        "task.created",
+        T.TASK_CREATED,
+        ANY_CHANNEL,
+        "A step became work for a person (a LinkedIn touch, a form behind a CAPTCHA).",
+    ),
     _e("task.completed", T.TASK_COMPLETED, ANY_CHANNEL, "The operator did the task."),
-    _e("task.skipped", T.TASK_SKIPPED, ANY_CHANNEL, "The operator skipped the task; the sequence falls back."),
-    _e("task.cancelled", T.TASK_CANCELLED, ANY_CHANNEL, "An open task was withdrawn (the lead replied or was stopped)."),
-    _e("lead.created", T.LEAD_CREATED, ANY_CHANNEL, "A lead was created by hand or through the API."),
-    _e("lead.updated", T.LEAD_UPDATED, ANY_CHANNEL, "Fields of a lead changed; `data.detail` lists them."),
+    _e(
+        "task.skipped",
+        T.TASK_SKIPPED,
+        ANY_CHANNEL,
+        "The operator skipped the task; the sequence falls back.",
+    ),
+    _e(
+        "task.cancelled",
+        T.TASK_CANCELLED,
+        ANY_CHANNEL,
+        "An open task was withdrawn (the lead replied or was stopped).",
+    ),
+    _e(
+        "lead.created",
+        T.LEAD_CREATED,
+        ANY_CHANNEL,
+        "A lead was created by hand or through the API.",
+    ),
+    _e(
+        "lead.updated",
+        T.LEAD_UPDATED,
+        ANY_CHANNEL,
+        "Fields of a lead changed; `data.detail` lists them.",
+    ),
     _e("lead.stage_changed", T.LEAD_STAGE_CHANGED, ANY_CHANNEL, "A lead moved to another stage."),
     _e("lead.graded", T.LEAD_GRADED, ANY_CHANNEL, "A lead got a new score or grade."),
     _e("lead.note_added", T.LEAD_NOTE_ADDED, ANY_CHANNEL, "A note was added to a lead."),
-    _e("lead.erased", T.LEAD_ERASED, ANY_CHANNEL, "A person's data was erased (only ids are sent)."),
-    _e("leads.imported", T.LEADS_IMPORTED, ANY_CHANNEL, "A CSV import finished; `data.detail` has its counts."),
-    _e("suppression.added", T.SUPPRESSION_ADDED, ANY_CHANNEL, "An address, domain or profile is never to be contacted."),
-    _e("suppression.removed", T.SUPPRESSION_REMOVED, ANY_CHANNEL, "An entry left the suppression list."),
-    _e("campaign.started", T.CAMPAIGN_STARTED, ANY_CHANNEL, "A campaign started (or took in new leads)."),
+    _e(
+        "lead.erased", T.LEAD_ERASED, ANY_CHANNEL, "A person's data was erased (only ids are sent)."
+    ),
+    _e(
+        "leads.imported",
+        T.LEADS_IMPORTED,
+        ANY_CHANNEL,
+        "A CSV import finished; `data.detail` has its counts.",
+    ),
+    _e(
+        "suppression.added",
+        T.SUPPRESSION_ADDED,
+        ANY_CHANNEL,
+        "An address, domain or profile is never to be contacted.",
+    ),
+    _e(
+        "suppression.removed",
+        T.SUPPRESSION_REMOVED,
+        ANY_CHANNEL,
+        "An entry left the suppression list.",
+    ),
+    _e(
+        "campaign.started",
+        T.CAMPAIGN_STARTED,
+        ANY_CHANNEL,
+        "A campaign started (or took in new leads).",
+    ),
     _e("campaign.paused", T.CAMPAIGN_PAUSED, ANY_CHANNEL, "A campaign was paused."),
     _e("campaign.resumed", T.CAMPAIGN_RESUMED, ANY_CHANNEL, "A paused campaign runs again."),
-    _e("campaign.finished", T.CAMPAIGN_FINISHED, ANY_CHANNEL, "A campaign has nothing left to send."),
-    _e("account.paused", T.ACCOUNT_PAUSED, ANY_CHANNEL, "A sending account was paused (restricted, credentials refused)."),
+    _e(
+        "campaign.finished",
+        T.CAMPAIGN_FINISHED,
+        ANY_CHANNEL,
+        "A campaign has nothing left to send.",
+    ),
+    _e(
+        "account.paused",
+        T.ACCOUNT_PAUSED,
+        ANY_CHANNEL,
+        "A sending account was paused (restricted, credentials refused).",
+    ),
 )
 
 #: Event types never sent out: bookkeeping, or what no subscriber can act on.

@@ -55,7 +55,9 @@ def workspace_endpoints(db: Session, workspace_id: int) -> list[WebhookEndpointD
     )
 
 
-def workspace_endpoint(db: Session, workspace_id: int, endpoint_id: int) -> WebhookEndpointDB | None:
+def workspace_endpoint(
+    db: Session, workspace_id: int, endpoint_id: int
+) -> WebhookEndpointDB | None:
     """One endpoint, only if it belongs to the workspace (primary key + workspace check)."""
     return db.scalar(
         select(WebhookEndpointDB).where(

@@ -167,7 +167,9 @@ def _outbox_trigger() -> None:
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    op.execute("DROP TRIGGER IF EXISTS events_webhook_outbox" + (" ON events" if postgresql else ""))
+    op.execute(
+        "DROP TRIGGER IF EXISTS events_webhook_outbox" + (" ON events" if postgresql else "")
+    )
     if postgresql:
         op.execute("DROP FUNCTION IF EXISTS aicmo_webhook_outbox()")
     op.drop_index("ix_webhook_attempts_delivery_id", table_name="webhook_attempts")
