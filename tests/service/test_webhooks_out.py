@@ -14,9 +14,11 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import EventDB, WebhookDeliveryDB
+from aicmo.cam.db_models import EventDB, WebhookDeliveryDB, WebhookEndpointDB
 from aicmo.cam.domain import webhooks as W
 from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.config import get_settings
+from aicmo.crypto import encrypt_secret
 from aicmo.db import bulk
 from aicmo.errors import NotFoundError, ValidationError
 from aicmo.operator_services import accounts, campaigns, webhooks
@@ -155,20 +157,14 @@ def test_a_delivery_is_signed_retried_with_backoff_then_delivered_once(db: Sessi
     assert len(receiver.requests) == 3
     ids = {r.headers["webhook-id"] for r in receiver.requests}
     assert len(ids) == 1  # the same id on every attempt: receivers dedupe by it
-    body = json.loads(receiver.requests[-1].content)
+    last = receiver.requests[-1]
+    body = json.loads(last.content)
     assert body["type"] == "email.replied" and body["id"] in ids
     assert body["data"]["lead"]["email"] == "ann@lead.example"
-    signed = f"{body['id']}.{receiver.requests[-1].headers['webhook-timestamp']}.".encode()
-    assert (
-        W.sign(
-            endpoint["secret"],
-            body["id"],
-            int(receiver.requests[-1].headers["webhook-timestamp"]),
-            receiver.requests[-1].content,
-        )
-        == receiver.requests[-1].headers["webhook-signature"]
+    timestamp = int(last.headers["webhook-timestamp"])
+    assert last.headers["webhook-signature"] == W.sign(
+        endpoint["secret"], body["id"], timestamp, last.content
     )
-    assert signed  # the header names the signed parts
     [d] = webhooks.list_deliveries(db, endpoint["id"], workspace_id=1)
     assert d["status"] == "SUCCEEDED"
     assert [a["status_code"] for a in d["log"]] == [500, 503, 200]
@@ -315,3 +311,34 @@ def test_rotation_signs_with_both_secrets_for_a_day(db: Session) -> None:
     ]
     count = db.scalar(select(func.count()).select_from(WebhookDeliveryDB))
     assert count == 1
+
+
+def test_an_endpoint_whose_secret_cannot_be_read_fails_alone(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secret stored under another key fails its own deliveries, not the others'."""
+    broken = register(db, "lead.unsubscribed")
+    good = register(db, "lead.unsubscribed")
+    row = db.get(WebhookEndpointDB, broken["id"])
+    assert row is not None
+    key = get_settings().get_secret_key()
+    monkeypatch.setenv("AICMO_SECRET_KEY", "another-key-entirely-for-this-test")
+    get_settings.cache_clear()
+    row.secret = encrypt_secret("whsec_AAAA")
+    db.commit()
+    monkeypatch.setenv("AICMO_SECRET_KEY", key)
+    get_settings.cache_clear()
+    add_event(db, EventType.UNSUBSCRIBED, None)
+    receiver = Receiver()
+    assert deliver(db, receiver, T0) == {"retry": 1, "delivered": 1}
+    assert len(receiver.requests) == 1
+    [failed] = webhooks.list_deliveries(db, broken["id"], workspace_id=1)
+    assert "cannot be decrypted" in failed["log"][0]["error"]
+    assert webhooks.list_deliveries(db, good["id"], workspace_id=1)[0]["status"] == "SUCCEEDED"
+
+
+def test_an_idle_tick_claims_nothing(db: Session) -> None:
+    register(db)
+    receiver = Receiver()
+    assert deliver(db, receiver, T0) == {}
+    assert receiver.requests == []

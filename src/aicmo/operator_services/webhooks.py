@@ -45,7 +45,7 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.repository import webhooks as webhook_repo
 from aicmo.config import get_settings
 from aicmo.crypto import decrypt_secret, encrypt_secret
-from aicmo.errors import AicmoError, NotFoundError, ValidationError
+from aicmo.errors import AicmoError, ConfigurationError, NotFoundError, ValidationError
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
 from aicmo.transports.netguard import Resolver
 from aicmo.transports.safe_http import FetchError, SafeHttpClient
@@ -348,6 +348,8 @@ class _Job:
     msg_id: str
     body: bytes
     secrets: tuple[str, ...]
+    #: Why it cannot be sent at all (its secret cannot be decrypted): a failed attempt.
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,6 +387,10 @@ def _event_dict(event: EventDB) -> dict[str, Any]:
 
 def _claim(db: Session, *, now: datetime, worker: str, batch: int, lease: timedelta) -> list[_Job]:
     """Claim due deliveries, log their attempts as started, and prepare what to send."""
+    due = webhook_repo.any_due_delivery(db, now=now)
+    db.commit()  # end the read (as write_unit would): the write lock only when there is work
+    if not due:
+        return []
     with write_unit(db):
         ids = webhook_repo.claim_due_deliveries(
             db, now=now, worker=worker, batch=batch, lease=lease
@@ -412,6 +418,10 @@ def _claim(db: Session, *, now: datetime, worker: str, batch: int, lease: timede
                 event=_event_dict(event),
                 lead=lead,
             )
+            try:
+                keys, problem = _secrets(endpoint, now), None
+            except ConfigurationError as err:  # this endpoint's only: the others still go
+                keys, problem = (), err.message
             jobs.append(
                 _Job(
                     delivery_id=delivery.id,
@@ -419,7 +429,8 @@ def _claim(db: Session, *, now: datetime, worker: str, batch: int, lease: timede
                     url=endpoint.url,
                     msg_id=msg_id,
                     body=json.dumps(body, default=str, separators=(",", ":")).encode(),
-                    secrets=_secrets(endpoint, now),
+                    secrets=keys,
+                    problem=problem,
                 )
             )
     return jobs
@@ -433,6 +444,8 @@ def _send(
     transport: httpx.BaseTransport | None,
 ) -> _Result:
     """One POST through the SSRF guard (resolved and checked now, no redirect followed)."""
+    if job.problem is not None:
+        return _Result(None, 0, job.problem, None)
     timestamp = int(clock().timestamp())
     headers = {
         "webhook-id": job.msg_id,

@@ -88,6 +88,19 @@ def replace_subscriptions(
         )
 
 
+def any_due_delivery(db: Session, *, now: datetime) -> bool:
+    """Whether a delivery is due (ix_webhook_deliveries_due; stops at the first row): read
+    before the claim so that an idle tick takes no write lock."""
+    return (
+        db.scalar(
+            select(WebhookDeliveryDB.id)
+            .where(_PENDING, WebhookDeliveryDB.next_attempt_at <= now)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def claim_due_deliveries(
     db: Session, *, now: datetime, worker: str, batch: int, lease: timedelta
 ) -> list[int]:
