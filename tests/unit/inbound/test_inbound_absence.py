@@ -21,6 +21,12 @@ from aicmo.cam.inbound.absence import MAX_NOTICE_CHARS, find_absence_notice
         "Estoy fuera de la oficina hasta el 7 de enero. Para asuntos urgentes, escriba a info.",
         "Ik ben met vakantie tot 5 augustus. Voor dringende zaken belt u Jan.",
         "您好，我已休假，1月10日返回。如有紧急事宜，请联系张先生。",
+        # Routing lines that also read like requests to us.
+        "I am out of the office until 3 June. For urgent matters call me on my mobile.",
+        "I am on annual leave until 12 May. I will be happy to help you upon my return.",
+        "Estou de férias até 10 de janeiro. Para assuntos urgentes, envie um e-mail para geral.",
+        "Ich bin bis 3.1. im Urlaub. Bitte schicken Sie Ihre Anfrage an info@firma.de.",
+        "您好，我正在休假，1月4日返回，您的邮件将转给我的同事处理。",
     ],
 )
 def test_notices_are_recognised_from_their_text(text: str) -> None:

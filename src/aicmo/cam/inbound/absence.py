@@ -130,6 +130,10 @@ _HANDLING_RE = _compile(
     r"|urgente?s?|urgencia|urgencias|vertretung|in my absence|en mon absence"
     r"|na minha ausencia|en mi ausencia|dringende zaken)\b",
     r"\bplease contact\b|\bcontact my colleague\b|\bwenden sie sich\b|紧急|急事|请联系",
+    r"\b(?:send|forward|direct|address) (?:your|all) (?:e-?mails?|messages?|requests?"
+    r"|enquiries|inquiries|questions)\b.{0,30}\bto\b|\b(?:schicken|senden|richten) sie ihre"
+    r" (?:anfrage|e-?mail|nachricht)\b|\badressez votre\b|\benvie (?:um|o seu|a sua|sua)"
+    r" (?:e-?mail|mensagem)\b|(?:将|会|自动)(?:被)?转(?:给|交)",
     r"\b(?:try|reach|call) me on my (?:mobile|cell)\b|\bmay be able to help\b"
     r"|\b(?:my|a) (?:cell|mobile)(?: phone)?\b|\b(?:mein|meinem|dem) handy\b"
     r"|\bmon portable\b|\b(?:meu|mi) (?:celular|telemovel)\b",
@@ -184,13 +188,16 @@ _CONVERSATION_RE = _compile(
     r"\b(?:great|good|nice) to hear\b|\bi(?:'ve| have)? forwarded\b|\bkonn(?:en|ten) wir\b"
     r"|\bsollen wir\b",
     r"\blet'?s\b|\blet’s\b|\blet us\b|\bworks for (?:me|us)\b|\bsounds (?:good|great|interesting)\b"
-    r"|\bbut yes\b|\bhappy to\b|\binterested\b|\bgerne\b|\bpasst (?:es|ihnen)\b"
+    r"|\bbut yes\b|\b(?:happy|glad) to (?:meet|talk|chat|discuss|hear|join|sponsor)\b"
+    r"|\binterested\b|\bgerne\b|\bpasst (?:es|ihnen)\b"
     r"|\blassen sie uns\b|\blass uns\b|\bvolontiers\b|\bpodemos\b|\bvamos\b"
-    r"|有兴趣|感兴趣|吗|再谈|再聊|聊聊",
-    # Talking about the offer itself.
-    r"\bsend (?:me|us|over|it)\b|\bcall me\b|\bcount us in\b|\blooks? (?:good|great)\b"
-    r"|\bwe(?:'d| would) like\b|\bwe want\b|\bsure\b|\bmeet (?:there|up|you)\b|\bis best\b"
-    r"|\bklingt\b|\bschicken sie\b|\binteress|\bintéress|\benvie\b|\bmande\b|方案|报价|转给",
+    r"|有兴趣|感兴趣|吗|再谈|再聊|聊聊|已经转给|我已转给",
+    # Talking about the offer itself. Not "call me" or "send your request to": notices
+    # say those too.
+    r"\bsend (?:me|us|over)\b|\bcount us in\b|\blooks? (?:good|great)\b|\bsure,"
+    r"|\bwe(?:'d| would) like\b|\bwe want\b|\bmeet (?:there|up|you)\b|\bis best\b"
+    r"|\bklingt\b|\bschicken sie mir\b|\binteress|\b(?:me|nos) (?:envie|mande)\b"
+    r"|\b(?:envie|mande)-me\b",
 )
 
 

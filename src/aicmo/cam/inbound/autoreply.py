@@ -30,6 +30,12 @@ _PRECEDENCE_VALUES = frozenset({"auto_reply", "bulk", "junk", "list"})
 #: ``X-Auto-Response-Suppress`` tokens that Exchange and Outlook set on their own OOF mail.
 _SUPPRESS_TOKENS = frozenset({"oof", "autoreply", "all"})
 
+#: How much of the body is read for the text check (characters). Both checks read only
+#: the opening lines of the new text and refuse a notice longer than
+#: :data:`~aicmo.cam.inbound.absence.MAX_NOTICE_CHARS`, so more of the body would not
+#: change the answer; the cap keeps a 200 kB body from being folded twice.
+_TEXT_WINDOW = 16_000
+
 #: Phrases that mark an auto-reply wherever they stand in the subject (folded text).
 _SUBJECT_PHRASE_RE = re.compile(
     r"\bout of (?:the )?office\b|\bautomatic reply\b|\bauto[- ]?reply\b|\bautoreply\b"
@@ -78,7 +84,9 @@ def auto_reply_signals(msg: Message, subject: str, new_text: str | None = None) 
     if _SUBJECT_PHRASE_RE.search(folded_subject) or _SUBJECT_TAG_RE.match(folded_subject):
         signals.append("subject")
     if not signals:
-        text = visible_text(mime.body_text(msg)) if new_text is None else new_text
+        text = new_text
+        if text is None:
+            text = visible_text(mime.body_text(msg)[:_TEXT_WINDOW])
         notice = find_absence_notice(text)
         if notice is not None and find_unsubscribe_request(subject, text) is None:
             signals.append(f'text: "{notice.phrase}"')
