@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from html import escape
+from typing import Any
 
 import httpx
 from fastapi import Depends, FastAPI, Request
@@ -64,6 +65,31 @@ BODY_LIMITS: dict[str, int] = {
 DEFAULT_BODY_LIMIT = 4 * 1024
 #: The header SNS names the topic in, checked before the body is read.
 SNS_TOPIC_HEADER = "x-amz-sns-topic-arn"
+
+
+def _body_doc(media_type: str, schema: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its raw bytes itself (its signature
+    covers them), so that the schema says what it takes, and how much."""
+    return {
+        "requestBody": {
+            "required": False,
+            "description": f"At most {limit} bytes (413 past that).",
+            "content": {media_type: {"schema": schema}},
+        }
+    }
+
+
+_ONE_CLICK_BODY = _body_doc(
+    "application/x-www-form-urlencoded",
+    {"type": "object", "properties": {"List-Unsubscribe": {"type": "string"}}},
+    BODY_LIMITS["/u/"],
+)
+_SENDGRID_BODY = _body_doc(
+    "application/json",
+    {"type": "array", "items": {"type": "object"}},
+    BODY_LIMITS["/webhooks/sendgrid"],
+)
+_SNS_BODY = _body_doc("application/json", {"type": "object"}, BODY_LIMITS["/webhooks/ses"])
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
@@ -129,7 +155,7 @@ def create_app(
         )
         return _page("Unsubscribe", body)
 
-    @app.post("/u/{token}", response_class=HTMLResponse)
+    @app.post("/u/{token}", response_class=HTMLResponse, openapi_extra=_ONE_CLICK_BODY)
     async def unsubscribe(
         token: str, request: Request, db: Session = Depends(get_db)
     ) -> HTMLResponse:
@@ -152,7 +178,7 @@ def create_app(
         note = "was already unsubscribed" if result["already"] else "is unsubscribed"
         return _page("Unsubscribed", f"<p>{who} {note}. You will not hear from us again.</p>")
 
-    @app.post("/webhooks/sendgrid")
+    @app.post("/webhooks/sendgrid", openapi_extra=_SENDGRID_BODY)
     async def sendgrid_webhook(request: Request, db: Session = Depends(get_db)) -> JSONResponse:
         key = settings.sendgrid_webhook_public_key
         if not key:
@@ -171,7 +197,7 @@ def create_app(
             return JSONResponse({"error": err.message}, status_code=400)
         return JSONResponse(process_webhook_events(db, result))
 
-    @app.post("/webhooks/ses")
+    @app.post("/webhooks/ses", openapi_extra=_SNS_BODY)
     async def ses_webhook(request: Request, db: Session = Depends(get_db)) -> JSONResponse:
         topics = settings.ses_topics
         if topics is None:
