@@ -369,8 +369,8 @@ def test_a_callback_form_takes_the_phone_and_says_the_message_is_not_sent() -> N
 
 
 def test_form_without_message_or_contact_field_is_not_ok() -> None:
-    html = """<form method=post action=/signup><label>Name <input name=n></label>
-      <label>Email <input type=email name=e></label><button>Request</button></form>"""
+    html = """<form method=post action=/enquiry><label>Name <input name=n></label>
+      <label>Email <input type=email name=e></label><button>Send</button></form>"""
     result = fill(form_from(html))
 
     assert not result.ok

@@ -651,6 +651,9 @@ def analyze_page(html: str, page_url: str) -> PageAnalysis:
         else None
     )
     embeds = list(page.signals.embeds)
+    for kind, detail in page.signals.scripted_captcha.items():
+        # No <form> to read, but a CAPTCHA waits for one: a script builds the form.
+        embeds.append(Blocker(kind, f"{detail}: the form is built and sent by JavaScript"))
     if _orphan_contact_fields(page):
         embeds.append(
             Blocker("js_only", "contact fields outside any <form>: a script submits them")

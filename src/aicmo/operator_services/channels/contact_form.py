@@ -137,7 +137,9 @@ def plan_submission(
     form = found.form
     filled = F.fill_form(form, sender, subject=subject, message=message)
     if not filled.ok:
-        missing = ", ".join(filled.unmapped_required) or "; ".join(filled.problems)
+        missing = "; ".join(
+            p.removeprefix("required field ") for p in filled.problems if p.startswith("required")
+        ) or "; ".join(filled.problems)
         return Plan("task", f"fields it cannot fill honestly: {missing}", found, filled)
     target = form.ajax_url or form.action
     method = "POST" if form.ajax_url else form.method
