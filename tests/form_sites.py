@@ -143,7 +143,9 @@ def create_form_sites(sites: FormSites) -> FastAPI:
         spam = any(values.get(h) for h in HONEYPOTS)
         if path.startswith("wp-json/"):
             if not _CF7_ROUTE.fullmatch(path):
-                body = '{"code":"rest_no_route","message":"No route was found","data":{"status":404}}'
+                body = (
+                    '{"code":"rest_no_route","message":"No route was found","data":{"status":404}}'
+                )
                 return Response(body, status_code=404, media_type="application/json")
             needed = ("your-name", "your-email", "your-message", "acceptance-privacy")
             quiz_ok = all(

@@ -58,8 +58,8 @@ def test_the_dry_run_decides_exactly_as_the_send_on_every_page(db: Session, site
     sites, base = site
     differ: dict[str, tuple[str, str]] = {}
     for number, name in enumerate(sorted(PAGES)):
-        dry = contact_forms.inspect_site(f"{base}/{name}/", explicit=True)
         posts = len(sites.posts)
+        dry = contact_forms.inspect_site(f"{base}/{name}/", explicit=True)
         assert len(sites.posts) == posts  # the dry run posts nothing
         real = send(db, site, name, f"dry{number}@site.example")
         if dry["decision"] != real.decision:
@@ -93,9 +93,7 @@ def test_a_contact_form_7_quiz_that_asks_a_sum_is_answered(db: Session, site: Si
     assert outcome.posts[0].get("quiz-math") == "10"
 
 
-def test_the_formidable_honeypot_labelled_in_spanish_is_left_empty(
-    db: Session, site: Site
-) -> None:
+def test_the_formidable_honeypot_labelled_in_spanish_is_left_empty(db: Session, site: Site) -> None:
     outcome = send(db, site, "formidable_es")
     assert outcome.status == "SENT", outcome.error
     [posted] = outcome.posts
@@ -106,7 +104,7 @@ def test_the_formidable_honeypot_labelled_in_spanish_is_left_empty(
 def test_elementors_relative_ajax_endpoint_is_joined_to_the_page_and_the_dry_run_agrees(
     db: Session, site: Site
 ) -> None:
-    sites, base = site
+    _, base = site
     dry = contact_forms.inspect_site(f"{base}/elementor_pro/", explicit=True)
     assert dry["decision"] == "submit" and dry["target"] == f"{base}/wp-admin/admin-ajax.php"
     outcome = send(db, site, "elementor_pro")
@@ -119,7 +117,9 @@ def test_a_contact_form_7_rest_root_that_already_names_the_plugin_is_not_doubled
 ) -> None:
     outcome = send(db, site, "cf7_legacy_root")
     assert outcome.status == "SENT", outcome.error
-    assert [p.path for p in outcome.posts] == ["/wp-json/contact-form-7/v1/contact-forms/5/feedback"]
+    assert [p.path for p in outcome.posts] == [
+        "/wp-json/contact-form-7/v1/contact-forms/5/feedback"
+    ]
 
 
 def test_a_netlify_form_without_a_method_is_posted(db: Session, site: Site) -> None:

@@ -83,7 +83,7 @@ HONEYPOTS = {
     ),
     "gravity forms": (
         '<div id="field_1_7" class="gfield gfield--type-honeypot gform_validation_container'
-        ' field_sublabel_below gfield--has-description field_description_below'
+        " field_sublabel_below gfield--has-description field_description_below"
         ' gfield_visibility_visible"><label class="gfield_label gform-field-label"'
         ' for="input_1_7">Phone</label><div class="ginput_container"><input name="input_7"'
         ' id="input_1_7" type="text" value="" autocomplete="new-password"/></div>'
@@ -199,7 +199,10 @@ def test_formsubmits_captcha_switch_turned_off_is_no_captcha_and_turned_on_is() 
     "placeholder", ["123-456-7890", "+1 (555) 123-4567", "555-0100", "06 12 34 56 78"]
 )
 def test_a_phone_placeholder_is_not_a_maths_question(placeholder: str) -> None:
-    markup = f'<label for="p">Phone</label><input id="p" type="tel" name="phone" placeholder="{placeholder}">'
+    markup = (
+        '<label for="p">Phone</label>'
+        f'<input id="p" type="tel" name="phone" placeholder="{placeholder}">'
+    )
     form = chosen(contact_form(markup))
     assert form.blockers == () and field(form, "phone").answer == ""
     assert dict(fill_form(form, SENDER, subject="Hi", message="Hello").payload)["phone"] == (
@@ -298,7 +301,8 @@ CF7 = (
 def test_the_contact_form_7_rest_endpoint_gets_the_plugin_namespace_once(
     root: str, endpoint: str
 ) -> None:
-    script = f'<script>var wpcf7 = {{"api":{{"root":"{root}","namespace":"contact-form-7\\/v1"}}}};</script>'
+    api = f'{{"root":"{root}","namespace":"contact-form-7\\/v1"}}'
+    script = f'<script>var wpcf7 = {{"api":{api}}};</script>'
     form = chosen(f"<html><body>{CF7}{script}</body></html>")
     assert form.ajax_url == f"{endpoint}contact-form-7/v1/contact-forms/5/feedback"
 

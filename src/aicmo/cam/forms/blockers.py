@@ -196,10 +196,10 @@ def page_signals(soup: BeautifulSoup, raw: str) -> PageSignals:
             if _V3_INLINE_RE.search(body) and not signals.recaptcha_v3:
                 signals.recaptcha_v3 = "reCAPTCHA v3 call (grecaptcha.execute) on the page"
             for call in _RENDER_CALL_RE.finditer(body):
-                kind = _RENDER_KINDS.get((call.group("kind") or call.group("friendly")).lower())
-                if kind is not None:
+                drawn = _RENDER_KINDS.get((call.group("kind") or call.group("friendly")).lower())
+                if drawn is not None:
                     signals.scripted_captcha.setdefault(
-                        kind, f"{_CAPTCHA_LABELS[kind]} widget drawn by a script call"
+                        drawn, f"{_CAPTCHA_LABELS[drawn]} widget drawn by a script call"
                     )
             low_body = body.lower()
             for needle, detail in _EMBED_INLINE:
