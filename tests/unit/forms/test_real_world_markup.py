@@ -393,3 +393,24 @@ def test_required_city_and_state_come_from_the_sender_and_a_state_select_picks_i
     nowhere = SenderProfile(first_name="Alex", last_name="Martin", email="a@aicmo.example")
     missing = fill_form(form, nowhere, subject="Hi", message="Hello")
     assert not missing.ok and len(missing.unmapped_required) == 2
+
+
+def test_a_message_box_that_warns_about_card_numbers_is_no_honeypot() -> None:
+    html = contact_form("").replace(
+        '<label for="m">Message</label>',
+        '<label for="m">Message (please do not enter card numbers)</label>',
+    )
+    form = chosen(html)
+    assert not field(form, "message").honeypot
+    assert fill_form(form, SENDER, subject="Hi", message="Hello").ok
+
+
+def test_a_form_that_asks_an_email_but_has_no_message_box_is_no_callback_form() -> None:
+    html = (
+        '<html><body><form method="post" action="/quote"><label for="n">Name</label>'
+        '<input id="n" name="name"><label for="e">Email</label><input id="e" type="email"'
+        ' name="email"><label for="p">Phone</label><input id="p" type="tel" name="phone">'
+        "<button>Get a quote</button></form></body></html>"
+    )
+    result = fill_form(chosen(html), SENDER, subject="Hi", message="Hello")
+    assert not result.ok and "no message field was filled" in result.problems

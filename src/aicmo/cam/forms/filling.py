@@ -488,9 +488,11 @@ def fill_form(form: ParsedForm, sender: SenderProfile, *, subject: str, message:
 
 def _result(form: ParsedForm, out: _Builder, roles: dict[int, Role]) -> FillResult:
     mapped = set(out.mapping.values())
-    # A callback or booking form (name and phone, nowhere to write) takes the sender's
-    # number and no text: it is still the site's way in, and the person calls back.
-    callback = "message" not in roles.values() and "phone" in mapped
+    # A callback or booking form (name and phone only, nowhere to write) takes the
+    # sender's number and no text: it is the site's way in, and the person calls back.
+    # A form that asks an email but has no message box is no callback form.
+    asked = set(roles.values())
+    callback = not asked & {"message", "email"} and "phone" in mapped
     if callback:
         out.problems.append(
             "note: the form has no message box (a callback request): the message is not sent"

@@ -243,15 +243,15 @@ def _looks_like_country_list(options: tuple[tuple[str, str], ...]) -> bool:
 #: the CSS that hides it arrives later by script (Formidable injects its rule with JS):
 #: Gravity Forms ``gform_validation_container``/``gfield--type-honeypot``, WPForms
 #: ``wpforms-field-hp``/``wpforms[hp]``, Formidable ``frm_verify`` (and its random
-#: ``frm__<hex>`` class), Fluent Forms ``item__N__fluent_checkme_``/``ff-hpsf``, Akismet
-#: (Contact Form 7, Jetpack) ``ak_hp_textarea``, Ninja Forms ``nf-field-hp``, Elementor
+#: ``frm__<hex>`` class), Fluent Forms ``item__N__fluent_checkme_``, Akismet (Contact Form
+#: 7, Jetpack, Gravity Forms) ``ak_hp_textarea``, Ninja Forms ``nf-field-hp``, Elementor
 #: ``elementor-field-type-honeypot``, CF7 Honeypot ``honeypot-NNN``/``hp-message``,
-#: Formspree ``_gotcha``, FormSubmit ``_honey``, Netlify ``bot-field``.
+#: Formspree ``_gotcha``, FormSubmit ``_honey``, Netlify ``bot-field``. An ``hp`` token
+#: (``nf-field-hp``, ``wpforms[hp]``) counts as a marker too.
 _HONEYPOT_SUBSTRINGS = (
     "honeypot", "ohnohoney", "gform_validation_container", "wpforms-field-hp", "akismet",
     "ak_hp", "_gotcha", "_honey", "field_hp", "hp-message", "hpinput", "frm_verify",
-    "fluent_checkme", "ff-hpsf", "nf-field-hp", "hp-field", "hp_field", "bot-field",
-    "bot_field", "jetpack_hp", "grunion-hp",
+    "fluent_checkme", "bot-field", "bot_field",
 )  # fmt: skip
 _HONEYPOT_CLASS_RE = re.compile(r"(?:^|\s)frm__[0-9a-f]{6,}(?:\s|$)")
 _HONEYPOT_TOKENS = frozenset({"hp", "hpt", "hpot", "botcheck", "nospam"})
@@ -260,14 +260,14 @@ _HONEYPOT_NAMES = frozenset({"bot-field", "bot_field", "botfield", "botcheck", "
 #: nl), matched on folded words ("Si eres humano, deja este campo en blanco").
 _HONEYPOT_LABEL_RE = re.compile(
     r"\bleave (?:this |the |it )?(?:field |box |input )?(?:blank|empty|unchanged)"
-    r"|\b(?:do not|don ?t|dont|please do not) (?:fill|complete|enter|type)"
+    r"|\b(?:do not|don ?t|dont) (?:fill|complete this|enter anything|type anything)"
     r"|\bif you (?:are|re) (?:a )?human\b|\bshould be left (?:unchanged|empty|blank)"
     r"|\bleft unchanged\b|\bmust be (?:left )?empty\b"
     r"|\bnicht ausfullen\b|\bleer (?:lassen|bleiben)\b|\bfrei lassen\b|\bnicht befullen\b"
     r"|\blaiss(?:er|ez) (?:ce champ |le champ |ceci )?(?:vide|en blanc)\b|\bne (?:pas )?rempli"
     r"|\bne remplissez pas\b|\bsi vous etes (?:un )?humain"
     r"|\bdeja(?:r|d|lo)? (?:este campo |el campo |esto )?(?:en blanco|vacio)\b"
-    r"|\bno (?:rellenar|rellene|rellenes|completar|complete)\b|\bsi (?:eres|es|usted es) humano"
+    r"|\bno (?:rellenar|rellene|rellenes|completar)\b|\bsi (?:eres|es|usted es) humano"
     r"|\blascia(?:re|te)? (?:questo campo |il campo )?(?:vuoto|in bianco)\b"
     r"|\bnon (?:compilare|riempire)\b|\bse sei (?:un )?(?:essere )?umano"
     r"|\bdeix(?:e|ar|a) (?:este campo |o campo |isto )?(?:em branco|vazio)\b"
@@ -277,7 +277,7 @@ _HONEYPOT_LABEL_RE = re.compile(
 )
 #: "Leave blank if you do not want to change it" is a hint, not a trap: a condition in the
 #: label that is not about being human keeps the field fillable.
-_CONDITION_RE = re.compile(r"\b(?:if|unless|si|wenn|falls|se|als|indien|sofern)\b")
+_CONDITION_RE = re.compile(r"\b(?:if|unless|si|wenn|falls|als|indien|sofern)\b")
 _HUMAN_RE = re.compile(r"\b(?:human|humain|humano|umano|mensch|mens|robot|bot|spam)\b")
 _OFF_AUTOCOMPLETE = frozenset({"off", "nope", "new-password", "false", "no"})
 
