@@ -287,9 +287,28 @@ def notification_text(msg: Message) -> str:
             plain.append(part_text(part))
         elif ctype == "text/html":
             html.append(part_text(part))
+        elif ctype.startswith("multipart/"):
+            plain.append(unsplit_body(part))
     if any(t.strip() for t in plain):
         return clean_text("\n\n".join(plain))
     return "\n\n".join(html_to_text(h) for h in html)
+
+
+def unsplit_body(msg: Message) -> str:
+    """The body of a multipart message whose parts could not be split, as text.
+
+    A report whose boundary was anonymised or damaged parses as one opaque string under a
+    ``multipart/*`` type; its words and DSN fields are still there to be read.
+    """
+    try:
+        if msg.is_multipart():
+            return ""
+        payload = msg.get_payload(decode=True)
+    except Exception:
+        return ""
+    if not isinstance(payload, bytes) or not content_type(msg).startswith("multipart/"):
+        return ""
+    return normalize_newlines(decode_bytes(payload, None))
 
 
 def attached_original(msg: Message) -> Message | None:
