@@ -94,7 +94,7 @@ def flufl_recognises(sample: Sample, raw: bytes) -> bool | None:
     try:
         temporary, permanent = all_failures(message_from_bytes(raw))
     except Exception:
-        temporary, permanent = set(), set()
+        temporary, permanent = frozenset(), frozenset()
     temp = {a.decode("ascii", "replace").lower() for a in temporary}
     perm = {a.decode("ascii", "replace").lower() for a in permanent}
     if sample.kind == "hard":

@@ -169,9 +169,7 @@ def test_exim_failure_after_the_retry_period_is_a_soft_bounce() -> None:
 
 def test_dsn_failure_whose_diagnostic_says_retry_timeout_is_soft() -> None:
     raw = sample("hard/sisimai-rhost-apple-01.eml")
-    expired = raw.replace(
-        b"Status: 5.1.6\r\n", b"Status: 5.0.0\r\n"
-    ).replace(
+    expired = raw.replace(b"Status: 5.1.6\r\n", b"Status: 5.0.0\r\n").replace(
         b"Diagnostic-Code: smtp; 550 5.1.6 recipient no longer on server: kijitora@example.jp",
         b"Diagnostic-Code: smtp; 450 TEMPERROR: retry timeout exceeded",
     )

@@ -110,8 +110,9 @@ _TEXT_ADDRESS_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-
 _RECIPIENT_CUE_RE = re.compile(
     r"(?:rcpt to|x-failed-recipients|original-recipient|final-recipient|failed recipients?"
     r"|following (?:recipients?|address(?:es|\(es\))?|users?)|address(?:es|\(es\))? failed"
-    r"|(?:delivered|delivering(?: your (?:mail|message))?|delivery|deliver(?: your)? (?:mail|message))"
-    r" to|did not reach(?: the following recipient)?|not listed in|message to|user(?: account)?"
+    r"|(?:delivered|delivering(?: your (?:mail|message))?|delivery"
+    r"|deliver(?: your)? (?:mail|message)) to|did not reach(?: the following recipient)?"
+    r"|not listed in|message to|user(?: account)?"
     r"|mailbox|recipient(?: address)?|to this address|failure reasons)"
     r"[^@\n]{0,60}?(?:\n[^@\n]{0,60}?){0,2}?[\s:<\"(\[]"
     r"(?P<address>[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",

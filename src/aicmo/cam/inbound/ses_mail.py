@@ -1,4 +1,4 @@
-"""Amazon SES notifications that arrive as email (an SNS topic with an email subscriber). Pure: no I/O.
+"""Amazon SES notifications that arrive as email (SNS with an email subscriber). Pure: no I/O.
 
 SES can publish bounces and complaints to an SNS topic whose subscriber is a mailbox. That
 mail (From ``no-reply@sns.amazonaws.com``, subject "AWS Notification Message") carries
