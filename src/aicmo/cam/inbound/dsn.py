@@ -101,7 +101,7 @@ _PERMANENT_RE = re.compile(
 _COPY_MARKER_RE = re.compile(
     r"^\s*-{2,}.{0,20}\b(?:below this line is a copy|this is a copy of|original message"
     r"|returned message|copy of the message|header of the original|message follows)"
-    r"|^\s*original message headers:|^\s*message headers follow",
+    r"|^\s*original message headers:|^\s*message headers follow|^\s*bounced e-?mail:",
     re.IGNORECASE | re.M,
 )
 _TEXT_ADDRESS_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -512,7 +512,10 @@ def _text_findings(
         inferred = judged.inferred if judged else True
         delayed = _is_delay_notice(f"{subject}\n{notification}")
         if status is None:
-            detail = infer_detail(window or notification)
+            detail = infer_detail(window) if window else None
+            if detail is None and len(recipients) == 1:
+                # The reason may stand before the address ("reject reason: Mailbox full").
+                detail = infer_detail(notification)
             status = f"{'4' if delayed else '5'}.{detail or '0.0'}"
             inferred = True
         severity = status_severity(status)
@@ -527,14 +530,24 @@ def _text_findings(
                 status=status,
                 action="delayed" if delayed else "failed",
                 diagnostic=(judged.diagnostic if judged else None)
-                or clean_line(window or notification, max_len=300)
-                or None,
+                or _reason_line(window)
+                or _reason_line(notification),
                 final_recipient=recipient,
                 status_inferred=inferred,
                 format="text",
             )
         )
     return findings
+
+
+def _reason_line(text: str) -> str | None:
+    """The first line of ``text`` that gives a reason (a known wording or failure words)."""
+    for line in text.split("\n"):
+        if line.strip().startswith(("-", "#", "*")):
+            continue  # a section's banner ("------- Failure Reasons --------"), not a reason
+        if line.strip() and (infer_detail(line) or says_delivery_failed(line)):
+            return clean_line(line, max_len=300)
+    return None
 
 
 def _cued_addresses(text: str, not_recipients: frozenset[str]) -> list[str]:
