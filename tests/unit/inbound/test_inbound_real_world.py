@@ -192,3 +192,19 @@ def test_delay_notice_marked_delay_is_a_delay_not_unknown() -> None:
 
     assert outcome(result) == [(EventType.BOUNCED_SOFT, "shironeko@example.org")]
     assert result.events[0].detail["action"] == "delayed"
+
+
+def test_robot_notice_naming_nobody_is_a_soft_bounce_found_by_our_message_id() -> None:
+    """Never a reply; but words alone, without an address or a code, do not kill one."""
+    raw = (
+        b"From: Mail Gateway <no-reply@gateway.carrier.example>\r\n"
+        b"To: alex@aicmo.example\r\nSubject: Re: Quick question\r\n"
+        b"In-Reply-To: <attempt-9@aicmo.example>\r\nMessage-ID: <n1@gateway.carrier.example>\r\n"
+        b"\r\nYour message could not be delivered.\r\n"
+    )
+
+    result = classify(raw)
+
+    assert result.kind is InboundKind.BOUNCE
+    assert outcome(result) == [(EventType.BOUNCED_SOFT, None)]
+    assert result.references == ("<attempt-9@aicmo.example>",)

@@ -523,6 +523,10 @@ def _text_findings(
             severity = Severity.HARD
         if delayed or is_expiry(window or notification):
             severity = Severity.SOFT
+        if recipient is None and judged is None:
+            # Words alone, naming nobody and giving no code: not enough to declare the
+            # lead's address dead on one notice (the soft-bounce rule decides).
+            severity = Severity.SOFT
         findings.append(
             BounceFinding(
                 recipient=recipient,
