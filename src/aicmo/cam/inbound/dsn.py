@@ -113,7 +113,7 @@ _RECIPIENT_CUE_RE = re.compile(
     r"|(?:delivered|delivering(?: your (?:mail|message))?|delivery"
     r"|deliver(?: your)? (?:mail|message)) to|did not reach(?: the following recipient)?"
     r"|not listed in|message to|user(?: account)?"
-    r"|mailbox|recipient(?: address)?|to this address|failure reasons)"
+    r"|mailbox|recipient(?: address)?|to this address|target (?:mail )?address|failure reasons)"
     r"[^@\n]{0,60}?(?:\n[^@\n]{0,60}?){0,2}?[\s:<\"(\[]"
     r"(?P<address>[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
     re.IGNORECASE,
