@@ -178,10 +178,13 @@ def message_ids(value: str) -> list[str]:
 
 
 def content_type(part: Message) -> str:
+    """The part's MIME type; a header that lost its ``;`` ("text/plain charset=...")
+    still gives its type."""
     try:
-        return part.get_content_type()
+        ctype = part.get_content_type()
     except Exception:
         return "text/plain"
+    return ctype.split()[0] if ctype.strip() else "text/plain"
 
 
 def param(part: Message, name: str) -> str:
