@@ -211,6 +211,10 @@ def looks_like_bounce(msg: Message, sender: str | None, subject: str, text: str 
     failure_words = says_delivery_failed(f"{subject}\n{_before_copy(text)}")
     if sender and _AUTOMATED_LOCAL_RE.match(local) and failure_words:
         return True
+    if failure_words and mime.attached_original(msg) is not None and _cued_addresses(text, _NOBODY):
+        # A carrier's notice from an ordinary address (au's "Could not be delivered to:
+        # <...>" from a user-like sender) with the original message attached.
+        return True
     if not _BOUNCE_SUBJECT_RE.search(fold(subject)):
         return False
     return_path = mime.raw_header(msg, "Return-Path").replace(" ", "")
@@ -221,7 +225,7 @@ def looks_like_bounce(msg: Message, sender: str | None, subject: str, text: str 
     if extract_status(text) is not None:
         return True
     # A human may write "undeliverable" in a subject; only a notice names whom it failed for.
-    return says_delivery_failed(_before_copy(text)) and bool(_cued_addresses(text, frozenset()))
+    return says_delivery_failed(_before_copy(text)) and bool(_cued_addresses(text, _NOBODY))
 
 
 def parse_bounce(
@@ -365,6 +369,7 @@ def _finding_from_block(
 
 
 _FAILED_ACTIONS = frozenset({"failed", "failure", "error"})
+_NOBODY: frozenset[str] = frozenset()
 
 
 def _dsn_severity(action: str | None, status: str | None) -> Severity:
@@ -490,7 +495,11 @@ def _text_findings(
     if found is None and not failed_words:
         return []
     not_recipients = ignore | _message_id_addresses(text)
-    recipients: list[str | None] = list(_cued_addresses(notification, not_recipients))
+    cued = _cued_addresses(notification, not_recipients)
+    # The bounce's addressee counts only when the text names no one else: a notice that
+    # quotes "To: <our mailbox>" above the failed address is not about us.
+    others = [a for a in cued if a not in addressees]
+    recipients: list[str | None] = list(others or cued)
     if not recipients:
         named = {
             address
