@@ -375,7 +375,9 @@ _NOBODY: frozenset[str] = frozenset()
 def _dsn_severity(action: str | None, status: str | None) -> Severity:
     if action in {"delivered", "relayed", "expanded"}:
         return Severity.NONE
-    if action == "delayed":
+    if action in {"delayed", "expired"}:
+        # "expired" (SendGrid, some appliances): the retry period ran out; the address
+        # was never refused, so it is soft, as "retry timeout exceeded" is.
         return Severity.SOFT
     if status is None:
         # "Action: failed" without a status; opensmtpd writes "Action: error", others
