@@ -123,15 +123,6 @@ def normalize_address(value: str) -> str | None:
     return sanitize(address)
 
 
-def in_domains(address: str, domains: frozenset[str]) -> bool:
-    """Whether ``address`` is at one of ``domains`` or a subdomain of one.
-
-    Subdomains count: MTAs and sending mailboxes often live on one (``mail.aicmo.example``).
-    """
-    domain = address.rpartition("@")[2]
-    return any(domain == d or domain.endswith("." + d) for d in domains)
-
-
 def addresses_in(value: str) -> list[str]:
     try:
         pairs = getaddresses([value])
