@@ -6,15 +6,18 @@ attempts (through ``references``) is the service layer's job, not this one's.
 
 The checks run in an order that encodes the traps of real mailboxes:
 
-1. complaints, provider opt-outs, authentication-failure reports and bounces first: DSNs
-   carry ``Auto-Submitted`` and would otherwise pass for auto-replies, and our own MTA's
-   bounces come from our own domain;
+1. feedback reports (complaints, provider opt-outs, DMARC failure reports) and SES
+   notifications first: they carry ``Auto-Submitted`` or come from robots, and would
+   otherwise pass for auto-replies or replies;
 2. our own mail (a Sent copy) is never a reply. Ours means sent from one of our mailbox
    addresses (or, as the service checks, carrying one of our Message-IDs), never merely
    from our domain: a mailbox on a shared provider domain (gmail.com) shares it with leads;
-3. auto-replies before replies: an out-of-office answers in-thread like a person does;
-4. an opt-out is looked for in the new text only, never in quoted history;
-5. whatever remains with a sender is a reply.
+   our MTA's bounces (``MAILER-DAEMON@``) are not from a mailbox address, so they pass on;
+3. bounces, before auto-replies: DSNs carry ``Auto-Submitted`` too, and a carrier's plain
+   "delivery failed" note from an ordinary address is never a reply;
+4. auto-replies before replies: an out-of-office answers in-thread like a person does;
+5. an opt-out is looked for in the new text only, never in quoted history;
+6. whatever remains with a sender is a reply.
 
 Input is untrusted: this function never raises. Input the email parser cannot make sense
 of becomes UNKNOWN with the raw text kept for a human.
