@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ScalarResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from aicmo.cam.db_models import METRIC_COLUMNS, EventDB
+from aicmo.cam.db_models import METRIC_COLUMNS, EventDB, WorkspaceDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import Engagement
 from aicmo.cam.repository.common import rowcount
@@ -109,6 +109,22 @@ def first_event_type_since(
         )
         .limit(1)
     )
+
+
+def count_recent_events(db: Session, type_: str, since: datetime) -> int:
+    """Events of one type since ``since``, every workspace: one range of
+    ix_events_workspace_occurred per workspace (the IN list keeps the index usable; there
+    is no index on type alone), then the type filtered on the few recent rows."""
+    stmt = (
+        select(func.count())
+        .select_from(EventDB)
+        .where(
+            EventDB.workspace_id.in_(select(WorkspaceDB.id)),
+            EventDB.occurred_at >= since,
+            EventDB.type == type_,
+        )
+    )
+    return int(db.scalar(stmt) or 0)
 
 
 def count_lead_events(db: Session, workspace_id: int, lead_id: int, type_: str) -> int:
