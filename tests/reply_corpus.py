@@ -28,7 +28,7 @@ EXPECTED: dict[str, InboundKind] = {
 }
 RECEIVED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 SENT = datetime(2026, 11, 30, 10, 2, tzinfo=UTC)
-OURS = frozenset({"aicmo.example"})
+OURS = frozenset({"alex@aicmo.example"})  # our mailbox address
 
 _ORIGINAL = (
     "Hi there,\n\n"
@@ -74,4 +74,4 @@ def as_plain_reply(text: str) -> bytes:
 
 
 def classify_sample(sample: Sample) -> InboundKind:
-    return classify_message(as_plain_reply(sample.text), RECEIVED, our_domains=OURS).kind
+    return classify_message(as_plain_reply(sample.text), RECEIVED, our_addresses=OURS).kind

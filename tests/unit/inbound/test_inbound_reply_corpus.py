@@ -69,7 +69,7 @@ def test_a_notice_read_from_the_text_keeps_its_return_date() -> None:
         "to email and will respond to you upon my return."
     )
 
-    result = classify_message(as_plain_reply(text), RECEIVED, our_domains=OURS)
+    result = classify_message(as_plain_reply(text), RECEIVED, our_addresses=OURS)
 
     assert result.kind is InboundKind.AUTO_REPLY
     event = result.events[0]
@@ -84,6 +84,6 @@ def test_a_stop_request_inside_a_notice_is_a_stop_request() -> None:
         "Please unsubscribe me from this list."
     )
 
-    result = classify_message(as_plain_reply(text), RECEIVED, our_domains=OURS)
+    result = classify_message(as_plain_reply(text), RECEIVED, our_addresses=OURS)
 
     assert result.kind is InboundKind.UNSUBSCRIBE_REQUEST
