@@ -94,7 +94,7 @@ def _api_routes() -> list[tuple[str, str]]:
     return [
         (method.upper(), path)
         for path, operations in paths.items()
-        if path.startswith(API)
+        if path.startswith(API) and path != f"{API}/session"  # the sign-in door
         for method in sorted(operations)
     ]
 
@@ -347,3 +347,64 @@ def test_the_openapi_schema_documents_every_route_and_its_errors(api: str) -> No
         op = schema["paths"][path][method.lower()]
         assert {"401", "403", "422"} <= set(op["responses"]), (method, path)
         assert "application/problem+json" in op["responses"]["401"]["content"]
+
+
+def test_a_browser_session_needs_the_csrf_token_for_changes_and_ends_at_sign_out(
+    api: str, db: Session
+) -> None:
+    accounts.add_user(
+        db, "sdr@agency.example", "a long enough passphrase", role="operator", workspace_id=1
+    )
+    with httpx.Client(base_url=api) as browser:
+        signed = browser.post(
+            f"{API}/session",
+            json={"email": "SDR@agency.example", "password": "a long enough passphrase"},
+        )
+        assert signed.status_code == 200, signed.text
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        csrf = signed.json()["csrf_token"]
+        assert browser.get(f"{API}/me").json()["role"] == "operator"
+        forged = browser.post(f"{API}/leads", json={"email": "f@lead.example"})
+        assert forged.status_code == 403 and "CSRF" in forged.json()["detail"]
+        wrong = browser.post(
+            f"{API}/leads", json={"email": "f@lead.example"}, headers={"X-CSRF-Token": "x" * 43}
+        )
+        assert wrong.status_code == 403
+        made = browser.post(
+            f"{API}/leads", json={"email": "f@lead.example"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert made.status_code == 201
+        # A demotion takes effect on the next request, not at the next sign-in.
+        accounts.add_user(db, "sdr@agency.example", None, role="viewer", workspace_id=1)
+        demoted = browser.post(
+            f"{API}/leads", json={"email": "g@lead.example"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert demoted.status_code == 403
+        token = browser.cookies["aicmo_session"]
+        out = browser.delete(f"{API}/session", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204
+    replay = httpx.get(f"{api}{API}/me", cookies={"aicmo_session": token})
+    assert replay.status_code == 401
+
+
+def test_password_guessing_is_throttled_even_when_the_guess_is_right(api: str, db: Session) -> None:
+    accounts.add_user(
+        db, "boss@agency.example", "the right passphrase", role="admin", workspace_id=1
+    )
+    for _ in range(5):
+        r = httpx.post(
+            f"{api}{API}/session", json={"email": "boss@agency.example", "password": "guess"}
+        )
+        assert (
+            r.status_code == 401 and r.json()["detail"] == "the email or the password is not right"
+        )
+    nobody = httpx.post(f"{api}{API}/session", json={"email": "no@one.example", "password": "x"})
+    assert nobody.json()["detail"] == "the email or the password is not right"
+    blocked = httpx.post(
+        f"{api}{API}/session",
+        json={"email": "boss@agency.example", "password": "the right passphrase"},
+    )
+    assert blocked.status_code == 429 and 0 < int(blocked.headers["retry-after"]) <= 900
+    other = httpx.post(f"{api}{API}/session", json={"email": "no@one.example", "password": "x"})
+    assert other.status_code == 401  # another address is not blocked by this one

@@ -27,6 +27,7 @@ from aicmo.errors import (
     SuppressedError,
     ValidationError,
 )
+from aicmo.operator_services.uow import utcnow
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -97,6 +98,10 @@ def install(app: FastAPI) -> None:
         status, title = status_of(exc)
         field = getattr(exc, "field", None)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        retry_at = getattr(exc, "retry_at", None)
+        if status == 429 and retry_at is not None:
+            wait = max(1, int((retry_at - utcnow()).total_seconds()))
+            headers = {"Retry-After": str(wait)}
         problem = Problem(title=title, status=status, detail=exc.message, field=field)
         return _response(problem, headers)
 
