@@ -107,6 +107,7 @@ def _fill(path: str, t: Tenant) -> str:
         "key_id": t.key_id,
         "tag": "t",
         "value": "blocked@acme.example",
+        "channel": "EMAIL",
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
@@ -125,6 +126,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{API}/tasks/{{task_id}}/done"): {},
     ("POST", f"{API}/tasks/{{task_id}}/skip"): {"reason": "no"},
     ("POST", f"{API}/api-keys"): {"name": "k", "role": "viewer"},
+    ("PATCH", f"{API}/channels/{{channel}}"): {"rate_limit_per_hour": 7},
+    ("POST", f"{API}/mailboxes"): {"name": "m", "from_address": "me@agency.example"},
 }
 
 
@@ -156,7 +159,7 @@ def test_no_key_of_one_workspace_reads_or_changes_another_workspaces_rows(
     a, b = tenants
     before = ops.get_lead(db, a.lead_id, workspace_id=a.id)
     for method, path in _api_routes():
-        if "{" not in path:
+        if "{" not in path or "{channel}" in path:  # a channel name is every workspace's
             continue
         r = httpx.request(
             method, api + _fill(path, a), json=BODIES.get((method, path)), headers=b.auth("admin")
@@ -175,9 +178,14 @@ def test_no_key_of_one_workspace_reads_or_changes_another_workspaces_rows(
     keys = httpx.get(f"{api}{API}/api-keys", headers=b.auth("admin")).json()
     assert {k["name"] for k in keys} == {"viewer", "operator", "admin"}
     assert all(k["id"] != a.key_id for k in keys)
+    changed = httpx.patch(
+        f"{api}{API}/channels/EMAIL", json={"rate_limit_per_hour": 7}, headers=b.auth("admin")
+    )
+    assert changed.json()["rate_limit_per_hour"] == 7
     db.expire_all()
     assert ops.get_lead(db, a.lead_id, workspace_id=a.id) == before
     assert list_tasks(db, workspace_id=a.id)[0]["status"] == "OPEN"
+    assert ops.get_channel_config(db, "EMAIL", workspace_id=a.id)["rate_limit_per_hour"] != 7
 
 
 def test_a_viewer_reads_everything_and_changes_nothing(
@@ -408,3 +416,71 @@ def test_password_guessing_is_throttled_even_when_the_guess_is_right(api: str, d
     assert blocked.status_code == 429 and 0 < int(blocked.headers["retry-after"]) <= 900
     other = httpx.post(f"{api}{API}/session", json={"email": "no@one.example", "password": "x"})
     assert other.status_code == 401  # another address is not blocked by this one
+
+
+def test_a_csv_upload_gets_the_clis_row_report_and_the_export_reimports(
+    api: str, db: Session
+) -> None:
+    key = accounts.create_api_key(db, workspace_id=1, name="up", role="operator")["key"]
+    h = {"Authorization": f"Bearer {key}"}
+    csv_text = (
+        "Email;First Name;Company;Work Mail\n"
+        'ann@lead.example;Ann;=HYPERLINK("x");\n'
+        "not-an-email;Bo;Bolt;\n"
+        "cy@lead.example;Cy;Cyan;\n"
+    )
+    up = httpx.post(
+        f"{api}{API}/leads/import",
+        params={"tag": ["expo"], "map": ["Work Mail=-"]},
+        files={"file": ("crm export.csv", csv_text.encode("utf-8"), "text/csv")},
+        headers=h,
+    )
+    assert up.status_code == 200, up.text
+    report = up.json()
+    assert report["filename"] == "crm export.csv" and report["delimiter"] == ";"
+    assert (report["created"], report["rejected"]) == (2, 1)
+    assert report["rejected_rows"][0]["line"] == 3
+    assert "email" in report["rejected_rows"][0]["message"].lower()
+    bad = httpx.post(
+        f"{api}{API}/leads/import",
+        files={"file": ("x.csv", b"Name,Company\nAnn,Acme\n", "text/csv")},
+        headers=h,
+    )
+    assert bad.status_code == 422 and "email" in bad.json()["detail"].lower()
+    exported = httpx.get(f"{api}{API}/leads/export.csv", headers=h)
+    assert exported.headers["content-type"].startswith("text/csv")
+    body = exported.text
+    assert "ann@lead.example" in body and "'=HYPERLINK" in body
+    again = httpx.post(
+        f"{api}{API}/leads/import",
+        files={"file": ("leads.csv", body.encode(), "text/csv")},
+        headers=h,
+    )
+    assert again.json()["created"] == 0 and again.json()["rejected"] == 0
+    lead_id = ops.find_leads(db, search="ann@", limit=1)[0]["id"]
+    httpx.patch(f"{api}{API}/leads/{lead_id}", json={"stage": "contacted"}, headers=h)
+    trail = httpx.get(f"{api}{API}/leads/{lead_id}/events", headers=h).json()
+    assert trail[0]["type"] == "LEAD_STAGE_CHANGED" and trail[0]["actor"].startswith("api-key#")
+    gdpr = httpx.get(f"{api}{API}/leads/{lead_id}/export", headers=h).json()
+    assert gdpr["lead"]["email"] == "ann@lead.example"
+
+
+def test_mailbox_secrets_go_in_and_never_come_out(api: str, db: Session) -> None:
+    key = accounts.create_api_key(db, workspace_id=1, name="adm", role="admin")["key"]
+    h = {"Authorization": f"Bearer {key}"}
+    made = httpx.post(
+        f"{api}{API}/mailboxes",
+        json={
+            "name": "sales",
+            "from_address": "sales@agency.example",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": 2525,
+            "smtp_username": "sales",
+            "smtp_password": "hunter2-very-secret",
+        },
+        headers=h,
+    )
+    assert made.status_code == 201, made.text
+    listed = httpx.get(f"{api}{API}/mailboxes", headers=h)
+    assert "hunter2" not in made.text + listed.text
+    assert listed.json()[0]["smtp"]["secret"] == "set"

@@ -54,6 +54,7 @@ from aicmo.cam.repository.events import (
     blank_personal_events,
     count_lead_events,
     engagement_for,
+    event_page,
     first_event_type_since,
     lead_events,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "due_summary",
     "engagement_for",
     "enrollment_ids_of_lead",
+    "event_page",
     "existing_notes",
     "find_lead",
     "find_suppression_entry",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from aicmo.web.api import campaigns, leads, problems, session, workspace
+from aicmo.web.api import campaigns, leads, problems, session, settings, workspace
 
 PREFIX = "/api/v1"
 
@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
     router.include_router(leads.router)
     router.include_router(campaigns.router)
     router.include_router(workspace.router)
+    router.include_router(settings.router)
     router.include_router(session.router)
     app.include_router(router)
 

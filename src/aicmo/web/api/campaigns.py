@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from aicmo.operator_services import campaigns as campaign_service
+from aicmo.operator_services.crm.events import list_events
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.deps import DB, Operator, Viewer, respond
@@ -22,6 +23,7 @@ from aicmo.web.api.schemas import (
     CampaignStarted,
     CampaignStatus,
     ChannelFigures,
+    Event,
     Page,
 )
 
@@ -159,3 +161,26 @@ def campaign_metrics(
 ) -> dict[str, Any]:
     campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
     return get_channel_metrics(db, campaign_id, days, workspace_id=principal.workspace_id)
+
+
+@router.get(
+    "/{campaign_id}/events",
+    response_model=list[Event],
+    summary="The campaign's audit trail, newest first",
+    responses=responses(404),
+)
+def campaign_events(
+    campaign_id: int,
+    db: DB,
+    principal: Viewer,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    before: Annotated[int | None, Query(description="Last event id of the previous page")] = None,
+) -> list[dict[str, Any]]:
+    campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
+    return list_events(
+        db,
+        workspace_id=principal.workspace_id,
+        campaign_id=campaign_id,
+        before_id=before,
+        limit=limit,
+    )
