@@ -223,7 +223,7 @@ def authenticate_password(
     for workspace, role in memberships:
         if workspace_id is None or workspace.id == workspace_id:
             return Principal(workspace_id=workspace.id, role=Role(role), user_id=user.id)
-    raise AuthenticationError("this account has no access to that workspace")
+    raise failure  # no access there: said as any other failure, to anyone guessing
 
 
 def create_api_key(
@@ -308,10 +308,12 @@ def sign_in(
     password: str,
     *,
     client: str,
-    workspace_id: int | None = None,
+    workspace: str | None = None,
     now: datetime | None = None,
 ) -> BrowserSession:
-    """Check the password and open a session; throttled per address and per client.
+    """Check the password and open a session in ``workspace`` (slug or id; the person's
+    first one when None); throttled per address and per client. An unknown workspace
+    fails like a wrong password: the answer tells a guesser nothing.
 
     Raises:
         RateLimitedError: too many failures in this window (``retry_at`` says until when).
@@ -326,6 +328,12 @@ def sign_in(
         raise RateLimitedError(
             "too many failed sign-ins; wait a few minutes", retry_at=window + LOGIN_WINDOW
         )
+    workspace_id = None
+    if workspace is not None:
+        try:
+            workspace_id = resolve_workspace(db, workspace).id
+        except NotFoundError:
+            workspace_id = 0  # matches no membership
     try:
         principal = authenticate_password(db, email, password, workspace_id=workspace_id)
     except AuthenticationError:

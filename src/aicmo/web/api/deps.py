@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -74,6 +74,12 @@ def _requires(need: Role) -> Callable[[Principal], Principal]:
 
     return check
 
+
+#: Row ids are 32-bit integers on every database we support: a larger number names no
+#: row, and would overflow the driver before the query could say so.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 DB = Annotated[Session, Depends(get_db)]
 Viewer = Annotated[Principal, Depends(_requires(Role.VIEWER))]

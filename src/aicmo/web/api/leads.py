@@ -18,7 +18,7 @@ from aicmo.operator_services.crm.events import list_events
 from aicmo.operator_services.crm.importing import import_leads_csv
 from aicmo.operator_services.crm.privacy import export_person, forget_person
 from aicmo.operator_services.outreach import get_outreach_history
-from aicmo.web.api.deps import DB, Operator, Viewer, respond
+from aicmo.web.api.deps import DB, MAX_ID, Id, Operator, Viewer, respond
 from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
@@ -55,7 +55,7 @@ def list_leads(
     stage: Annotated[list[str] | None, Query(description="Repeatable")] = None,
     tag: str | None = None,
     search: Annotated[str | None, Query(max_length=200)] = None,
-    min_score: int | None = None,
+    min_score: Annotated[int | None, Query(ge=-1000, le=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> dict[str, Any]:
@@ -190,7 +190,7 @@ def create_lead(request: Request, body: LeadCreate, db: DB, principal: Operator)
 
 
 @router.get("/{lead_id}", response_model=Lead, responses=responses(404))
-def get_lead(lead_id: int, db: DB, principal: Viewer) -> dict[str, Any]:
+def get_lead(lead_id: Id, db: DB, principal: Viewer) -> dict[str, Any]:
     return lead_service.get_lead(db, lead_id, workspace_id=principal.workspace_id)
 
 
@@ -200,28 +200,28 @@ def get_lead(lead_id: int, db: DB, principal: Viewer) -> dict[str, Any]:
     summary="Change fields (regraded; the change is on the audit trail)",
     responses=responses(404, 409),
 )
-def update_lead(lead_id: int, body: LeadFields, db: DB, principal: Operator) -> dict[str, Any]:
+def update_lead(lead_id: Id, body: LeadFields, db: DB, principal: Operator) -> dict[str, Any]:
     return lead_service.update_lead(
         db, lead_id, workspace_id=principal.workspace_id, actor=actor(principal), **_fields(body)
     )
 
 
 @router.post("/{lead_id}/tags", response_model=Lead, responses=responses(404))
-def add_tags(lead_id: int, body: TagsIn, db: DB, principal: Operator) -> dict[str, Any]:
+def add_tags(lead_id: Id, body: TagsIn, db: DB, principal: Operator) -> dict[str, Any]:
     return lead_service.add_tags(
         db, lead_id, body.tags, workspace_id=principal.workspace_id, actor=actor(principal)
     )
 
 
 @router.delete("/{lead_id}/tags/{tag}", response_model=Lead, responses=responses(404))
-def remove_tag(lead_id: int, tag: str, db: DB, principal: Operator) -> dict[str, Any]:
+def remove_tag(lead_id: Id, tag: str, db: DB, principal: Operator) -> dict[str, Any]:
     return lead_service.remove_tags(
         db, lead_id, [tag], workspace_id=principal.workspace_id, actor=actor(principal)
     )
 
 
 @router.post("/{lead_id}/notes", status_code=201, response_model=Lead, responses=responses(404))
-def add_note(lead_id: int, body: NoteIn, db: DB, principal: Operator) -> dict[str, Any]:
+def add_note(lead_id: Id, body: NoteIn, db: DB, principal: Operator) -> dict[str, Any]:
     lead_service.add_note(
         db, lead_id, body.body, workspace_id=principal.workspace_id, author=actor(principal)
     )
@@ -235,7 +235,7 @@ def add_note(lead_id: int, body: NoteIn, db: DB, principal: Operator) -> dict[st
     responses=responses(404),
 )
 def lead_attempts(
-    lead_id: int,
+    lead_id: Id,
     db: DB,
     principal: Viewer,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -252,7 +252,7 @@ def lead_attempts(
     summary="Erase the person (GDPR art. 17); they stay suppressed by salted hash",
     responses=responses(404),
 )
-def forget_lead(lead_id: int, db: DB, principal: Operator) -> Response:
+def forget_lead(lead_id: Id, db: DB, principal: Operator) -> Response:
     forget_person(db, lead_id, workspace_id=principal.workspace_id, actor=actor(principal))
     return Response(status_code=204)
 
@@ -264,11 +264,13 @@ def forget_lead(lead_id: int, db: DB, principal: Operator) -> Response:
     responses=responses(404),
 )
 def lead_events(
-    lead_id: int,
+    lead_id: Id,
     db: DB,
     principal: Viewer,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    before: Annotated[int | None, Query(description="Last event id of the previous page")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Last event id of the previous page")
+    ] = None,
 ) -> list[dict[str, Any]]:
     lead_service.get_lead(db, lead_id, workspace_id=principal.workspace_id)
     return list_events(
@@ -281,5 +283,5 @@ def lead_events(
     summary="Everything held about the person, as JSON (GDPR art. 15 / 20)",
     responses=responses(404),
 )
-def export_lead(lead_id: int, db: DB, principal: Viewer) -> dict[str, Any]:
+def export_lead(lead_id: Id, db: DB, principal: Viewer) -> dict[str, Any]:
     return export_person(db, lead_id, workspace_id=principal.workspace_id)

@@ -43,10 +43,9 @@ class SessionInfo(BaseModel):
     responses=responses(401, 422, 429),
 )
 def sign_in(body: SignIn, request: Request, db: DB) -> JSONResponse:
-    workspace_id = accounts.resolve_workspace(db, body.workspace).id if body.workspace else None
     client = request.client.host if request.client else "unknown"
     session = accounts.sign_in(
-        db, body.email, body.password, client=client, workspace_id=workspace_id
+        db, body.email, body.password, client=client, workspace=body.workspace
     )
     ws = repo.get_workspace(db, session.principal.workspace_id)
     assert session.principal.user_id is not None
