@@ -92,6 +92,7 @@ def _reset_pg(engine: Engine) -> None:
                 "VALUES (1, 'default', 'Default workspace', md5(random()::text), now())"
             )
         )
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('workspaces', 'id'), 1)"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])

@@ -57,6 +57,14 @@ class ConflictError(AicmoError):
     """The change conflicts with a record that already exists."""
 
 
+class AuthenticationError(AicmoError):
+    """Not signed in, or the credentials are not valid."""
+
+
+class PermissionDeniedError(AicmoError):
+    """Your role does not allow this in this workspace."""
+
+
 class SuppressedError(AicmoError):
     """The recipient is on the suppression list; nothing was sent."""
 
@@ -67,6 +75,10 @@ class RateLimitedError(AicmoError):
     def __init__(self, message: str | None = None, *, retry_at: datetime | None = None) -> None:
         super().__init__(message)
         self.retry_at = retry_at
+
+
+class PayloadTooLargeError(ValidationError):
+    """The input is larger than aicmo accepts here."""
 
 
 class ImportFileError(ValidationError):

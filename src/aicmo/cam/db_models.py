@@ -536,6 +536,106 @@ class SuppressionDB(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class UserDB(Base):
+    """A person who signs in: one password (argon2), a role in each workspace they join."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Lower-cased: one account per address however it is typed.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column()
+
+
+class MembershipDB(Base):
+    """A user's role in one workspace; no row, no access."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "workspace_id", name="uq_memberships_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKeyDB(Base):
+    """A key for scripts and integrations: one workspace, one role, revocable.
+
+    The secret is kept only as a digest (``aicmo.cam.domain.access``); ``public_id``
+    finds the row.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_digest: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class UserSessionDB(Base):
+    """A signed-in browser: the cookie holds a random token, the row only its digest.
+
+    Server-side rows (not a signed cookie alone) so that signing out, disabling a user or
+    removing them from a workspace ends their sessions at once.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    #: Sent back in X-CSRF-Token (or a form's csrf_token) with every change.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class LoginFailureDB(Base):
+    """Failed sign-ins per address and per client address, counted per window, so that
+    guessing passwords is throttled across every process serving the app."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (UniqueConstraint("subject", "window_start", name="uq_login_failures_window"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``email:<address>`` or ``ip:<address>``.
+    subject: Mapped[str] = mapped_column(String(400))
+    window_start: Mapped[datetime] = mapped_column()
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKeyDB(Base):
+    """The first answer to a POST sent with an ``Idempotency-Key``, replayed on a retry.
+
+    Stripe's rule: the same key with the same body gets the first response again; the
+    same key with another body is refused. Kept per workspace, pruned after a day.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("workspace_id", "key", name="uq_idempotency_keys_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    key: Mapped[str] = mapped_column(String(255))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class MetricsDailyDB(Base):
     """Counters per day, kept up to date as events land (no scan of the events table).
 
@@ -588,19 +688,25 @@ METRIC_COLUMNS: dict[str, str] = {
 __all__ = [
     "DEFAULT_WORKSPACE_ID",
     "METRIC_COLUMNS",
+    "ApiKeyDB",
     "Base",
     "CampaignDB",
     "ChannelConfigDB",
     "EnrollmentDB",
     "EventDB",
+    "IdempotencyKeyDB",
     "InboundMessageDB",
     "LeadDB",
     "LeadNoteDB",
     "LeadTagDB",
+    "LoginFailureDB",
     "MailboxDB",
+    "MembershipDB",
     "MetricsDailyDB",
     "OutreachMessageDB",
     "SequenceConfigDB",
     "SuppressionDB",
+    "UserDB",
+    "UserSessionDB",
     "WorkspaceDB",
 ]

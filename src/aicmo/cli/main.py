@@ -15,6 +15,7 @@ from rich.table import Table
 from aicmo import operator_services as ops
 from aicmo.bootstrap import engine_for, initialize
 from aicmo.cli.common import console, db_session, err_console, leads_table
+from aicmo.cli.first_admin import first_admin
 from aicmo.config import get_settings
 from aicmo.db import migrate
 from aicmo.operator_services.crm.importing import ImportReport
@@ -85,6 +86,7 @@ def init() -> None:
         console.print("Sequence 'default' created: Email → LinkedIn → Contact form")
     if created["icp"]:
         console.print("Default ideal-customer profile stored (see `aicmo icp show`).")
+    first_admin()
 
 
 @db_app.command("upgrade")

@@ -70,6 +70,18 @@ def campaign_to_dict(row: CampaignDB) -> dict[str, Any]:
     }
 
 
+def list_campaigns(
+    db: Session,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Campaigns by id; ``after_id``: the last id of the previous page."""
+    rows = repo.campaign_page(db, workspace_id, after_id=after_id, limit=limit)
+    return [campaign_to_dict(r) for r in rows]
+
+
 def parse_campaign_yaml(text: str) -> dict[str, Any]:
     """Keyword arguments for ``create_campaign`` from a YAML document."""
     data = yaml_mapping(

@@ -1,5 +1,7 @@
 """FastAPI app: thin routes over the service layer.
 
+REST API: ``/api/v1/…`` (``aicmo.web.api``), with an API key.
+
 Webhooks: ``POST /webhooks/sendgrid`` (SendGrid Event Webhook, ECDSA-signed; enabled by
 AICMO_SENDGRID_WEBHOOK_PUBLIC_KEY) and ``POST /webhooks/ses`` (Amazon SES through SNS,
 RSA-signed; enabled by AICMO_SES_TOPIC_ARNS). A bad signature gets 403, a malformed body
@@ -48,7 +50,10 @@ from aicmo.operator_services.inbound.unsubscribe import (
 )
 from aicmo.operator_services.ops.health import health
 from aicmo.operator_services.uow import utcnow
+from aicmo.web import api
+from aicmo.web.api.leads import MAX_IMPORT_BYTES
 from aicmo.web.body_limit import BodyLimitMiddleware
+from aicmo.web.headers import SecurityHeaders
 
 #: The most bytes a request body may have, by path prefix (docs/hardening.md has the
 #: sources). Unsubscribe: a one-click POST is ``List-Unsubscribe=One-Click`` (26 bytes),
@@ -60,6 +65,10 @@ BODY_LIMITS: dict[str, int] = {
     "/u/": 4 * 1024,
     "/webhooks/sendgrid": 2 * 1024 * 1024,
     "/webhooks/ses": 1024 * 1024,
+    # The API's JSON bodies: a campaign with 50 steps of long templates is under 1 MiB.
+    "/api/": 1024 * 1024,
+    # A CSV upload streams to a temporary file, never into memory.
+    "/api/v1/leads/import": MAX_IMPORT_BYTES,
 }
 #: Every other path (the pages and /healthz take no body).
 DEFAULT_BODY_LIMIT = 4 * 1024
@@ -119,6 +128,9 @@ def create_app(
     engine = engine_for(settings)
     ensure_ready(engine, settings)
     factory = session_factory(engine)
+    app.state.session_factory = factory
+    api.install(app)
+    app.add_middleware(SecurityHeaders)
 
     def get_db() -> Iterator[Session]:
         with factory() as db:

@@ -75,3 +75,13 @@ def delete_enrollments_of_lead(db: Session, lead_id: int) -> None:
     path against rows the other path is still deleting).
     """
     db.execute(delete(EnrollmentDB).where(EnrollmentDB.lead_id == lead_id))
+
+
+def campaign_page(
+    db: Session, workspace_id: int, *, after_id: int | None, limit: int
+) -> list[CampaignDB]:
+    """Campaigns of the workspace by id (primary key range; a workspace has few)."""
+    stmt = select(CampaignDB).where(CampaignDB.workspace_id == workspace_id)
+    if after_id is not None:
+        stmt = stmt.where(CampaignDB.id > after_id)
+    return list(db.scalars(stmt.order_by(CampaignDB.id).limit(limit)))

@@ -171,3 +171,25 @@ def blank_personal_events(
             .values(recipient=None, reason=None, detail={}, raw=None)
         )
     )
+
+
+def event_page(
+    db: Session,
+    workspace_id: int,
+    *,
+    lead_id: int | None,
+    campaign_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> list[EventDB]:
+    """Events newest first, of one lead (ix_events_workspace_lead_type) or one campaign
+    (the workspace's events walked back by id: recent pages are cheap, which is what the
+    audit trail is read for)."""
+    stmt = select(EventDB).where(EventDB.workspace_id == workspace_id)
+    if lead_id is not None:
+        stmt = stmt.where(EventDB.lead_id == lead_id)
+    if campaign_id is not None:
+        stmt = stmt.where(EventDB.campaign_id == campaign_id)
+    if before_id is not None:
+        stmt = stmt.where(EventDB.id < before_id)
+    return list(db.scalars(stmt.order_by(EventDB.id.desc()).limit(limit)))

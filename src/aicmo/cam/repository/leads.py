@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, insert, or_, select, text
+from sqlalchemy import Select, Table, and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import LeadDB, LeadNoteDB, LeadTagDB
@@ -159,9 +159,23 @@ def lead_query(
     tag: str | None = None,
     search: str | None = None,
     min_score: int | None = None,
+    after: tuple[int | None, int] | None = None,
 ) -> Select[LeadDB]:
-    """Filtered leads, best first (ix_leads_workspace_grade)."""
+    """Filtered leads, best first (ix_leads_workspace_grade); ``after`` = the (score, id)
+    of the last lead of the previous page (scores sort NULL last)."""
     stmt = select(LeadDB).where(LeadDB.workspace_id == workspace_id)
+    if after is not None:
+        score, last_id = after
+        if score is None:
+            stmt = stmt.where(LeadDB.score.is_(None), LeadDB.id > last_id)
+        else:
+            stmt = stmt.where(
+                or_(
+                    LeadDB.score < score,
+                    and_(LeadDB.score == score, LeadDB.id > last_id),
+                    LeadDB.score.is_(None),
+                )
+            )
     if grade:
         stmt = stmt.where(LeadDB.grade.in_(list(grade)))
     if stage:

@@ -4,11 +4,13 @@ send. Every lookup goes by uq_suppressions_entry (workspace_id, kind, value)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import ScalarResult, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import SuppressionDB
+from aicmo.cam.repository.common import keyset_after
 
 
 def suppression_hits(
@@ -42,11 +44,17 @@ def suppression_page(
     kind: str | None,
     reason: str | None,
     limit: int,
-    offset: int,
+    offset: int = 0,
+    after: tuple[datetime, int] | None = None,
 ) -> ScalarResult[SuppressionDB]:
     """Entries newest first, optionally of one kind and reason (the workspace's range of
-    uq_suppressions_entry, then a sort: an operator's listing, not a hot path)."""
+    uq_suppressions_entry, then a sort: an operator's listing, not a hot path);
+    ``after``: the (created_at, id) the previous page ended with."""
     stmt = select(SuppressionDB).where(SuppressionDB.workspace_id == workspace_id)
+    if after is not None:
+        stmt = stmt.where(
+            keyset_after([(SuppressionDB.created_at, True), (SuppressionDB.id, True)], after)
+        )
     if kind:
         stmt = stmt.where(SuppressionDB.kind == kind)
     if reason:

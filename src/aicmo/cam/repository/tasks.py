@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import OperatorTaskDB
 from aicmo.cam.repository.campaigns import enrollment_ids_of_lead
+from aicmo.cam.repository.common import keyset_after
 
 
 def task_page(
@@ -25,8 +26,10 @@ def task_page(
     lead_id: int | None,
     campaign_id: int | None,
     limit: int,
+    after: tuple[datetime, int] | None = None,
 ) -> ScalarResult[OperatorTaskDB]:
-    """Tasks, soonest due first, filtered; ``overdue_at``: only OPEN ones due before it.
+    """Tasks, soonest due first, filtered; ``overdue_at``: only OPEN ones due before it;
+    ``after``: the (due_at, id) the previous page ended with.
 
     For OPEN tasks, ix_operator_tasks_open (workspace_id, due_at) where the planner
     matches the bound status; otherwise the workspace's tasks are read and sorted (an
@@ -41,6 +44,10 @@ def task_page(
         stmt = stmt.where(OperatorTaskDB.lead_id == lead_id)
     if campaign_id is not None:
         stmt = stmt.where(OperatorTaskDB.campaign_id == campaign_id)
+    if after is not None:
+        stmt = stmt.where(
+            keyset_after([(OperatorTaskDB.due_at, False), (OperatorTaskDB.id, False)], after)
+        )
     stmt = stmt.order_by(OperatorTaskDB.due_at, OperatorTaskDB.id).limit(limit)
     return db.scalars(stmt)
 

@@ -145,8 +145,10 @@ def list_tasks(
     limit: int = 100,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
     now: datetime | None = None,
+    after: tuple[datetime, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Tasks, oldest due first (the ones to do next on top)."""
+    """Tasks, oldest due first (the ones to do next on top); ``after``: the (due_at, id)
+    the previous page ended with."""
     now = now or utcnow()
     if status is not None and status.upper() not in TASK_STATUSES:
         raise ValidationError(
@@ -161,6 +163,7 @@ def list_tasks(
         lead_id=lead_id,
         campaign_id=campaign_id,
         limit=limit,
+        after=after,
     )
     return [task_to_dict(t, now) for t in tasks]
 

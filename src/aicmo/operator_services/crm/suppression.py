@@ -163,7 +163,9 @@ def list_suppressions(
     limit: int = 100,
     offset: int = 0,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
+    after: tuple[datetime, int] | None = None,
 ) -> list[dict[str, Any]]:
+    """Entries newest first; ``after``: the (created_at, id) the previous page ended with."""
     if not 1 <= limit <= 10_000:
         raise ValidationError("limit must be between 1 and 10000", field="limit")
     rows = repo.suppression_page(
@@ -173,6 +175,7 @@ def list_suppressions(
         reason=_reason(reason).value if reason else None,
         limit=limit,
         offset=offset,
+        after=after,
     )
     return [suppression_to_dict(r) for r in rows]
 

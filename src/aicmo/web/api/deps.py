@@ -1,0 +1,118 @@
+"""What every route depends on: a session, the caller, the caller's role, idempotency.
+
+The caller is found from ``Authorization: Bearer aicmo_…`` (or ``X-API-Key``), else
+from the browser's session cookie. The principal carries one workspace, and routes pass
+only its ``workspace_id`` to the services, so no route can be asked for another
+workspace's rows. A cookie is sent by the browser on its own, so with a cookie every
+change must also carry the session's CSRF token (``X-CSRF-Token``): another site can
+make the browser send the cookie, never read the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from aicmo.cam.domain.access import Principal, Role
+from aicmo.errors import AuthenticationError, PermissionDeniedError
+from aicmo.operator_services.accounts import authenticate_key, session_principal
+from aicmo.operator_services.ops import idempotency
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.session_factory() as db:
+        yield db
+
+
+def _credential(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return request.headers.get("x-api-key")
+
+
+SESSION_COOKIE = "aicmo_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def current_principal(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:
+    raw = _credential(request)
+    if raw:
+        return authenticate_key(db, raw)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal, csrf = session_principal(db, cookie)
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), csrf.encode()):
+                raise PermissionDeniedError(
+                    "this change needs the session's CSRF token in the X-CSRF-Token header"
+                )
+        return principal
+    raise AuthenticationError(
+        "this needs an API key (`Authorization: Bearer aicmo_…`, made with "
+        "`aicmo apikey create`) or a signed-in session"
+    )
+
+
+def _requires(need: Role) -> Callable[[Principal], Principal]:
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.may(need):
+            raise PermissionDeniedError(
+                f"a {principal.role.value} key cannot do this; it needs the {need.value} role"
+            )
+        return principal
+
+    return check
+
+
+#: Row ids are 32-bit integers on every database we support: a larger number names no
+#: row, and would overflow the driver before the query could say so.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+DB = Annotated[Session, Depends(get_db)]
+Viewer = Annotated[Principal, Depends(_requires(Role.VIEWER))]
+Operator = Annotated[Principal, Depends(_requires(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(_requires(Role.ADMIN))]
+
+
+def respond(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    payload: Any,
+    run: Callable[[], Any],
+    model: type[BaseModel],
+    *,
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run a POST that creates or sends, honouring an ``Idempotency-Key`` if one is sent."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return JSONResponse(model.model_validate(run()).model_dump(mode="json"), status_code)
+    digest = idempotency.request_digest(request.method, request.url.path, payload)
+    answer = idempotency.claim(db, principal.workspace_id, key, digest)
+    if answer is not None:
+        return JSONResponse(
+            answer.body, answer.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    try:
+        body = model.model_validate(run()).model_dump(mode="json")
+    except BaseException:
+        idempotency.release(db, principal.workspace_id, key)
+        raise
+    idempotency.remember(
+        db, principal.workspace_id, key, idempotency.Answer(status_code=status_code, body=body)
+    )
+    return JSONResponse(body, status_code)
