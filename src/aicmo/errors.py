@@ -77,6 +77,10 @@ class RateLimitedError(AicmoError):
         self.retry_at = retry_at
 
 
+class PayloadTooLargeError(ValidationError):
+    """The input is larger than aicmo accepts here."""
+
+
 class ImportFileError(ValidationError):
     """The file cannot be imported as a whole (encoding, header, format)."""
 

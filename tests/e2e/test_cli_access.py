@@ -4,8 +4,11 @@ admin from `aicmo init`, workspaces, users, keys, and a key used against the API
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -110,3 +113,81 @@ def test_a_key_made_on_the_command_line_opens_only_its_workspace(
         assert httpx.get(f"{base}/api/v1/me", headers=h).status_code == 401
     in_default = aicmo(tmp_path, "leads", "list")
     assert "x@lead.example" not in in_default.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_with_worker_sends_what_the_api_started_and_stops_cleanly(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    extra = {"AICMO_OUTBOX_DIR": str(outbox)}
+    assert aicmo(tmp_path, "init", stdin="", extra=extra).returncode == 0
+    key = aicmo(tmp_path, "apikey", "create", "ops", extra=extra).stdout.strip()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AICMO_")}
+    env.update(
+        AICMO_DATA_DIR=str(tmp_path / "data"),
+        AICMO_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+        **extra,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aicmo", "serve", "--with-worker", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    h = {"Authorization": f"Bearer {key}"}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        lead = httpx.post(
+            f"{base}/api/v1/leads",
+            json={"email": "dana@lead.example", "first_name": "Dana"},
+            headers=h,
+        )
+        assert lead.status_code == 201, lead.text
+        made = httpx.post(
+            f"{base}/api/v1/campaigns",
+            json={
+                "name": "hello",
+                "steps": [
+                    {
+                        "channel": "EMAIL",
+                        "template": {"subject": "Hi {{ first_name }}", "body": "Hello"},
+                    }
+                ],
+            },
+            headers=h,
+        )
+        assert made.status_code == 201, made.text
+        started = httpx.post(f"{base}/api/v1/campaigns/{made.json()['id']}/start", headers=h)
+        assert started.json()["enrolled"] == 1
+        deadline = time.monotonic() + 90
+        while not list(outbox.rglob("*.eml")):
+            assert time.monotonic() < deadline, "the in-process worker sent nothing"
+            time.sleep(0.5)
+        sent = list(outbox.rglob("*.eml"))
+        assert len(sent) == 1 and b"Subject: Hi Dana" in sent[0].read_bytes()
+        history = httpx.get(f"{base}/api/v1/leads/{lead.json()['id']}/attempts", headers=h)
+        assert [a["status"] for a in history.json()] == ["SENT"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            output, _ = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert server.returncode == 0, output
+    assert "worker stopped" in output

@@ -584,6 +584,39 @@ class ApiKeyDB(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
+class UserSessionDB(Base):
+    """A signed-in browser: the cookie holds a random token, the row only its digest.
+
+    Server-side rows (not a signed cookie alone) so that signing out, disabling a user or
+    removing them from a workspace ends their sessions at once.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    #: Sent back in X-CSRF-Token (or a form's csrf_token) with every change.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class LoginFailureDB(Base):
+    """Failed sign-ins per address and per client address, counted per window, so that
+    guessing passwords is throttled across every process serving the app."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (UniqueConstraint("subject", "window_start", name="uq_login_failures_window"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``email:<address>`` or ``ip:<address>``.
+    subject: Mapped[str] = mapped_column(String(400))
+    window_start: Mapped[datetime] = mapped_column()
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class IdempotencyKeyDB(Base):
     """The first answer to a POST sent with an ``Idempotency-Key``, replayed on a retry.
 
@@ -776,6 +809,7 @@ __all__ = [
     "LeadDB",
     "LeadNoteDB",
     "LeadTagDB",
+    "LoginFailureDB",
     "MailboxDB",
     "MembershipDB",
     "MetricsDailyDB",
@@ -783,6 +817,7 @@ __all__ = [
     "SequenceConfigDB",
     "SuppressionDB",
     "UserDB",
+    "UserSessionDB",
     "WebhookAttemptDB",
     "WebhookDeliveryDB",
     "WebhookEndpointDB",

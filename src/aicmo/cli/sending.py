@@ -412,7 +412,45 @@ def attempts_unknown() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="Also run the worker in this process (small installs: one command to run)",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the web endpoints (unsubscribe pages; AICMO_PUBLIC_URL must point here)."""
+    """Serve the REST API (/api/v1, docs at /docs), the unsubscribe pages and the provider
+    webhooks (AICMO_PUBLIC_URL must point here); with --with-worker, send too."""
     console.print(f"Serving on http://{host}:{port} (public URL: {get_settings().public_url})")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    console.print(
+        f"API: http://{host}:{port}/api/v1 — its documentation: http://{host}:{port}/docs"
+    )
+    app = create_app()
+    stop = threading.Event()
+    worker: threading.Thread | None = None
+    if with_worker:
+        configure_logging("text")
+        worker = threading.Thread(
+            target=run_worker,
+            args=(open_session, WorkerOptions(), stop),
+            name="aicmo-worker",
+            daemon=True,
+        )
+        worker.start()
+        console.print("Worker running in this process (stops with the server).")
+    if worker is not None:
+        # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again for the
+        # handler that was there before it: ours, so that the process does not die
+        # before the worker has finished the send in flight.
+        def _stop(*_: Any) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=120)

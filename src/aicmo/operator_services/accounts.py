@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,17 +22,27 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import ApiKeyDB, MembershipDB, UserDB, WorkspaceDB
+from aicmo.cam.db_models import ApiKeyDB, MembershipDB, UserDB, UserSessionDB, WorkspaceDB
 from aicmo.cam.domain.access import (
+    LOGIN_WINDOW,
+    SESSION_LIFETIME,
     Principal,
     Role,
     format_key,
+    login_blocked,
+    login_window,
     parse_key,
     parse_role,
     secret_digest,
     secret_matches,
 )
-from aicmo.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
+from aicmo.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+)
 from aicmo.operator_services.crm.workspace import ensure_workspace_defaults
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
@@ -212,7 +223,7 @@ def authenticate_password(
     for workspace, role in memberships:
         if workspace_id is None or workspace.id == workspace_id:
             return Principal(workspace_id=workspace.id, role=Role(role), user_id=user.id)
-    raise AuthenticationError("this account has no access to that workspace")
+    raise failure  # no access there: said as any other failure, to anyone guessing
 
 
 def create_api_key(
@@ -280,8 +291,108 @@ def authenticate_key(db: Session, raw: str, *, now: datetime | None = None) -> P
     return Principal(workspace_id=row.workspace_id, role=Role(row.role), key_id=row.id)
 
 
+@dataclass(frozen=True, slots=True)
+class BrowserSession:
+    """What signing in gives a browser: the cookie's token (shown once) and the CSRF token
+    that must come back with every change."""
+
+    token: str
+    csrf_token: str
+    principal: Principal
+    expires_at: datetime
+
+
+def sign_in(
+    db: Session,
+    email: str,
+    password: str,
+    *,
+    client: str,
+    workspace: str | None = None,
+    now: datetime | None = None,
+) -> BrowserSession:
+    """Check the password and open a session in ``workspace`` (slug or id; the person's
+    first one when None); throttled per address and per client. An unknown workspace
+    fails like a wrong password: the answer tells a guesser nothing.
+
+    Raises:
+        RateLimitedError: too many failures in this window (``retry_at`` says until when).
+        AuthenticationError: wrong address or password (one message for both).
+    """
+    now = now or utcnow()
+    window = login_window(now)
+    by_email, by_client = f"email:{email.strip().lower()}"[:400], f"ip:{client}"[:400]
+    counts = repo.login_failures(db, [by_email, by_client], window)
+    db.rollback()
+    if login_blocked(counts.get(by_email, 0), counts.get(by_client, 0)):
+        raise RateLimitedError(
+            "too many failed sign-ins; wait a few minutes", retry_at=window + LOGIN_WINDOW
+        )
+    workspace_id = None
+    if workspace is not None:
+        try:
+            workspace_id = resolve_workspace(db, workspace).id
+        except NotFoundError:
+            workspace_id = 0  # matches no membership
+    try:
+        principal = authenticate_password(db, email, password, workspace_id=workspace_id)
+    except AuthenticationError:
+        db.rollback()
+        with unit_of_work(db):
+            repo.count_login_failure(db, by_email, window)
+            repo.count_login_failure(db, by_client, window)
+        raise
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with unit_of_work(db):
+        repo.clear_login_failures(db, by_email)
+        repo.delete_expired_sessions(db, now)
+        repo.prune_login_failures(db, window - LOGIN_WINDOW)
+        assert principal.user_id is not None
+        db.add(
+            UserSessionDB(
+                token_digest=secret_digest(token),
+                user_id=principal.user_id,
+                workspace_id=principal.workspace_id,
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
+        )
+    return BrowserSession(token, csrf, principal, now + SESSION_LIFETIME)
+
+
+def session_principal(
+    db: Session, token: str, *, now: datetime | None = None
+) -> tuple[Principal, str]:
+    """The principal of a session cookie and its CSRF token.
+
+    The role is read again from the membership on every request, so a demotion, removal
+    or disabled account takes effect at once.
+    """
+    failure = AuthenticationError("not signed in, or the session has ended; sign in again")
+    if not token or len(token) > 200:
+        raise failure
+    row = repo.session_by_digest(db, secret_digest(token))
+    if row is None or row.expires_at <= (now or utcnow()):
+        raise failure
+    user = db.get(UserDB, row.user_id)
+    member = repo.membership(db, row.user_id, row.workspace_id)
+    if user is None or user.disabled_at is not None or member is None:
+        raise failure
+    principal = Principal(
+        workspace_id=row.workspace_id, role=Role(member.role), user_id=row.user_id
+    )
+    return principal, row.csrf_token
+
+
+def sign_out(db: Session, token: str) -> None:
+    with unit_of_work(db):
+        repo.delete_session(db, secret_digest(token))
+
+
 __all__ = [
     "MIN_PASSWORD_LENGTH",
+    "BrowserSession",
     "add_user",
     "api_key_to_dict",
     "authenticate_key",
@@ -294,6 +405,9 @@ __all__ = [
     "list_workspaces",
     "resolve_workspace",
     "revoke_api_key",
+    "session_principal",
     "set_password",
+    "sign_in",
+    "sign_out",
     "user_exists",
 ]

@@ -116,7 +116,7 @@ def _api_routes() -> list[tuple[str, str]]:
     return [
         (method.upper(), path)
         for path, operations in paths.items()
-        if path.startswith(API)
+        if path.startswith(API) and path != f"{API}/session"  # the sign-in door
         for method in sorted(operations)
     ]
 
@@ -131,6 +131,7 @@ def _fill(path: str, t: Tenant) -> str:
         "delivery_id": t.delivery_id,
         "tag": "t",
         "value": "blocked@acme.example",
+        "channel": "EMAIL",
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
@@ -150,6 +151,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{API}/tasks/{{task_id}}/skip"): {"reason": "no"},
     ("POST", f"{API}/api-keys"): {"name": "k", "role": "viewer"},
     ("POST", f"{API}/webhooks"): {"url": "https://hooks.example/in", "events": ["email.replied"]},
+    ("PATCH", f"{API}/channels/{{channel}}"): {"rate_limit_per_hour": 7},
+    ("POST", f"{API}/mailboxes"): {"name": "m", "from_address": "me@agency.example"},
 }
 
 
@@ -181,7 +184,7 @@ def test_no_key_of_one_workspace_reads_or_changes_another_workspaces_rows(
     a, b = tenants
     before = ops.get_lead(db, a.lead_id, workspace_id=a.id)
     for method, path in _api_routes():
-        if "{" not in path:
+        if "{" not in path or "{channel}" in path:  # a channel name is every workspace's
             continue
         r = httpx.request(
             method, api + _fill(path, a), json=BODIES.get((method, path)), headers=b.auth("admin")
@@ -200,9 +203,14 @@ def test_no_key_of_one_workspace_reads_or_changes_another_workspaces_rows(
     keys = httpx.get(f"{api}{API}/api-keys", headers=b.auth("admin")).json()
     assert {k["name"] for k in keys} == {"viewer", "operator", "admin"}
     assert all(k["id"] != a.key_id for k in keys)
+    changed = httpx.patch(
+        f"{api}{API}/channels/EMAIL", json={"rate_limit_per_hour": 7}, headers=b.auth("admin")
+    )
+    assert changed.json()["rate_limit_per_hour"] == 7
     db.expire_all()
     assert ops.get_lead(db, a.lead_id, workspace_id=a.id) == before
     assert list_tasks(db, workspace_id=a.id)[0]["status"] == "OPEN"
+    assert ops.get_channel_config(db, "EMAIL", workspace_id=a.id)["rate_limit_per_hour"] != 7
 
 
 def test_a_viewer_reads_everything_and_changes_nothing(
@@ -372,3 +380,132 @@ def test_the_openapi_schema_documents_every_route_and_its_errors(api: str) -> No
         op = schema["paths"][path][method.lower()]
         assert {"401", "403", "422"} <= set(op["responses"]), (method, path)
         assert "application/problem+json" in op["responses"]["401"]["content"]
+
+
+def test_a_browser_session_needs_the_csrf_token_for_changes_and_ends_at_sign_out(
+    api: str, db: Session
+) -> None:
+    accounts.add_user(
+        db, "sdr@agency.example", "a long enough passphrase", role="operator", workspace_id=1
+    )
+    with httpx.Client(base_url=api) as browser:
+        signed = browser.post(
+            f"{API}/session",
+            json={"email": "SDR@agency.example", "password": "a long enough passphrase"},
+        )
+        assert signed.status_code == 200, signed.text
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        csrf = signed.json()["csrf_token"]
+        assert browser.get(f"{API}/me").json()["role"] == "operator"
+        forged = browser.post(f"{API}/leads", json={"email": "f@lead.example"})
+        assert forged.status_code == 403 and "CSRF" in forged.json()["detail"]
+        wrong = browser.post(
+            f"{API}/leads", json={"email": "f@lead.example"}, headers={"X-CSRF-Token": "x" * 43}
+        )
+        assert wrong.status_code == 403
+        made = browser.post(
+            f"{API}/leads", json={"email": "f@lead.example"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert made.status_code == 201
+        # A demotion takes effect on the next request, not at the next sign-in.
+        accounts.add_user(db, "sdr@agency.example", None, role="viewer", workspace_id=1)
+        demoted = browser.post(
+            f"{API}/leads", json={"email": "g@lead.example"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert demoted.status_code == 403
+        token = browser.cookies["aicmo_session"]
+        out = browser.delete(f"{API}/session", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204
+    replay = httpx.get(f"{api}{API}/me", cookies={"aicmo_session": token})
+    assert replay.status_code == 401
+
+
+def test_password_guessing_is_throttled_even_when_the_guess_is_right(api: str, db: Session) -> None:
+    accounts.add_user(
+        db, "boss@agency.example", "the right passphrase", role="admin", workspace_id=1
+    )
+    for _ in range(5):
+        r = httpx.post(
+            f"{api}{API}/session", json={"email": "boss@agency.example", "password": "guess"}
+        )
+        assert (
+            r.status_code == 401 and r.json()["detail"] == "the email or the password is not right"
+        )
+    nobody = httpx.post(f"{api}{API}/session", json={"email": "no@one.example", "password": "x"})
+    assert nobody.json()["detail"] == "the email or the password is not right"
+    blocked = httpx.post(
+        f"{api}{API}/session",
+        json={"email": "boss@agency.example", "password": "the right passphrase"},
+    )
+    assert blocked.status_code == 429 and 0 < int(blocked.headers["retry-after"]) <= 900
+    other = httpx.post(f"{api}{API}/session", json={"email": "no@one.example", "password": "x"})
+    assert other.status_code == 401  # another address is not blocked by this one
+
+
+def test_a_csv_upload_gets_the_clis_row_report_and_the_export_reimports(
+    api: str, db: Session
+) -> None:
+    key = accounts.create_api_key(db, workspace_id=1, name="up", role="operator")["key"]
+    h = {"Authorization": f"Bearer {key}"}
+    csv_text = (
+        "Email;First Name;Company;Work Mail\n"
+        'ann@lead.example;Ann;=HYPERLINK("x");\n'
+        "not-an-email;Bo;Bolt;\n"
+        "cy@lead.example;Cy;Cyan;\n"
+    )
+    up = httpx.post(
+        f"{api}{API}/leads/import",
+        params={"tag": ["expo"], "map": ["Work Mail=-"]},
+        files={"file": ("crm export.csv", csv_text.encode("utf-8"), "text/csv")},
+        headers=h,
+    )
+    assert up.status_code == 200, up.text
+    report = up.json()
+    assert report["filename"] == "crm export.csv" and report["delimiter"] == ";"
+    assert (report["created"], report["rejected"]) == (2, 1)
+    assert report["rejected_rows"][0]["line"] == 3
+    assert "email" in report["rejected_rows"][0]["message"].lower()
+    bad = httpx.post(
+        f"{api}{API}/leads/import",
+        files={"file": ("x.csv", b"Name,Company\nAnn,Acme\n", "text/csv")},
+        headers=h,
+    )
+    assert bad.status_code == 422 and "email" in bad.json()["detail"].lower()
+    exported = httpx.get(f"{api}{API}/leads/export.csv", headers=h)
+    assert exported.headers["content-type"].startswith("text/csv")
+    body = exported.text
+    assert "ann@lead.example" in body and "'=HYPERLINK" in body
+    again = httpx.post(
+        f"{api}{API}/leads/import",
+        files={"file": ("leads.csv", body.encode(), "text/csv")},
+        headers=h,
+    )
+    assert again.json()["created"] == 0 and again.json()["rejected"] == 0
+    lead_id = ops.find_leads(db, search="ann@", limit=1)[0]["id"]
+    httpx.patch(f"{api}{API}/leads/{lead_id}", json={"stage": "contacted"}, headers=h)
+    trail = httpx.get(f"{api}{API}/leads/{lead_id}/events", headers=h).json()
+    assert trail[0]["type"] == "LEAD_STAGE_CHANGED" and trail[0]["actor"].startswith("api-key#")
+    gdpr = httpx.get(f"{api}{API}/leads/{lead_id}/export", headers=h).json()
+    assert gdpr["lead"]["email"] == "ann@lead.example"
+
+
+def test_mailbox_secrets_go_in_and_never_come_out(api: str, db: Session) -> None:
+    key = accounts.create_api_key(db, workspace_id=1, name="adm", role="admin")["key"]
+    h = {"Authorization": f"Bearer {key}"}
+    made = httpx.post(
+        f"{api}{API}/mailboxes",
+        json={
+            "name": "sales",
+            "from_address": "sales@agency.example",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": 2525,
+            "smtp_username": "sales",
+            "smtp_password": "hunter2-very-secret",
+        },
+        headers=h,
+    )
+    assert made.status_code == 201, made.text
+    listed = httpx.get(f"{api}{API}/mailboxes", headers=h)
+    assert "hunter2" not in made.text + listed.text
+    assert listed.json()[0]["smtp"]["secret"] == "set"

@@ -11,11 +11,11 @@ from aicmo.cam.inbound import InboundKind, InboundResult, classify_message
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 RECEIVED = datetime(2026, 11, 3, 21, 0, tzinfo=UTC)
-OURS = frozenset({"aicmo.example"})
+OURS = frozenset({"alex@aicmo.example"})
 
 
 def classify(name: str, *, received_at: datetime = RECEIVED) -> InboundResult:
-    return classify_message((FIXTURES / name).read_bytes(), received_at, our_domains=OURS)
+    return classify_message((FIXTURES / name).read_bytes(), received_at, our_addresses=OURS)
 
 
 def only_event_type(result: InboundResult) -> EventType:

@@ -24,7 +24,7 @@ from aicmo.cam.inbound.classify import RAW_LIMIT
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 FIXTURE_BYTES = {p.name: p.read_bytes() for p in sorted(FIXTURES.glob("*.eml"))}
 RECEIVED = datetime(2026, 11, 3, 21, 0, tzinfo=UTC)
-OURS = frozenset({"aicmo.example"})
+OURS = frozenset({"alex@aicmo.example"})
 
 KIND_EVENTS: dict[InboundKind, frozenset[EventType]] = {
     InboundKind.REPLY: frozenset({EventType.REPLY_RECEIVED}),
@@ -69,7 +69,7 @@ def assert_well_formed(result: InboundResult) -> None:
 
 
 def classify(raw: bytes) -> InboundResult:
-    result = classify_message(raw, RECEIVED, our_domains=OURS)
+    result = classify_message(raw, RECEIVED, our_addresses=OURS)
     assert_well_formed(result)
     return result
 

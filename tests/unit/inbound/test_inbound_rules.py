@@ -16,7 +16,7 @@ from aicmo.cam.inbound.classify import RAW_LIMIT
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.glob("*.eml"))
 RECEIVED = datetime(2026, 11, 3, 21, 0, tzinfo=UTC)
-OURS = frozenset({"aicmo.example"})
+OURS = frozenset({"alex@aicmo.example"})
 
 BOUNCE_FIXTURES = [
     "amazon_ses_bounce.eml",
@@ -51,8 +51,8 @@ def mail(*headers: str, body: str = "Hi Alex,\n\nThanks, interested.\n\nJane\n")
     return ("\n".join(lines) + "\n\n" + body).encode("utf-8")
 
 
-def classify(raw: bytes, *, our_domains: frozenset[str] = OURS) -> InboundResult:
-    return classify_message(raw, RECEIVED, our_domains=our_domains)
+def classify(raw: bytes, *, our_addresses: frozenset[str] = OURS) -> InboundResult:
+    return classify_message(raw, RECEIVED, our_addresses=our_addresses)
 
 
 def load(name: str) -> bytes:
@@ -153,12 +153,12 @@ def test_bounce_carrying_auto_submitted_is_never_an_auto_reply(name: str) -> Non
 
 
 @pytest.mark.parametrize("name", BOUNCE_FIXTURES)
-def test_bounce_is_a_bounce_whether_or_not_we_name_our_domains(name: str) -> None:
-    with_domains = classify(load(name))
-    without = classify(load(name), our_domains=frozenset())
+def test_bounce_is_a_bounce_whether_or_not_we_name_our_addresses(name: str) -> None:
+    with_ours = classify(load(name))
+    without = classify(load(name), our_addresses=frozenset())
 
-    assert with_domains.kind is without.kind is InboundKind.BOUNCE
-    assert [e.recipient for e in with_domains.events] == [e.recipient for e in without.events]
+    assert with_ours.kind is without.kind is InboundKind.BOUNCE
+    assert [e.recipient for e in with_ours.events] == [e.recipient for e in without.events]
 
 
 # Opt-outs are read from the new text only ---------------------------------------------------
@@ -228,39 +228,43 @@ def test_opt_out_after_the_opening_lines_is_left_to_a_human() -> None:
 
 
 @pytest.mark.parametrize(
-    "domains",
+    "ours",
     [
-        frozenset({"aicmo.example"}),
-        frozenset({"AICMO.example"}),
-        frozenset({"@aicmo.example"}),
-        frozenset({"example.net", "aicmo.example"}),
+        frozenset({"alex@aicmo.example"}),
+        frozenset({"ALEX@aicmo.example"}),
+        frozenset({"<alex@aicmo.example>"}),
+        frozenset({"sdr@example.net", "alex@aicmo.example"}),
     ],
 )
-def test_message_from_our_domain_is_unknown_own_message(domains: frozenset[str]) -> None:
+def test_message_from_one_of_our_mailboxes_is_unknown_own_message(ours: frozenset[str]) -> None:
     raw = mail("From: Alex Martin <Alex@AICMO.example>")
 
-    result = classify(raw, our_domains=domains)
+    result = classify(raw, our_addresses=ours)
 
     assert result.kind is InboundKind.UNKNOWN
     assert result.events[0].reason == "own message"
 
 
-def test_message_from_a_subdomain_of_ours_is_our_own() -> None:
+def test_a_lead_on_our_own_domain_is_a_person_not_our_own_mail() -> None:
+    """A mailbox on a shared provider domain (gmail.com) shares it with leads."""
+    raw = mail("From: Sam Lee <sam.lee@aicmo.example>", body="Please remove me from your list.\n")
+
+    result = classify(raw)
+
+    assert result.kind is InboundKind.UNSUBSCRIBE_REQUEST
+    assert result.events[0].recipient == "sam.lee@aicmo.example"
+
+
+def test_message_from_a_colleague_on_our_domain_is_not_taken_for_ours() -> None:
     raw = mail("From: Outreach <sdr@outreach.aicmo.example>")
-
-    assert classify(raw).kind is InboundKind.UNKNOWN
-
-
-def test_lookalike_domain_is_not_ours() -> None:
-    raw = mail("From: Someone <someone@notaicmo.example>")
 
     assert classify(raw).kind is InboundKind.REPLY
 
 
-def test_without_our_domains_our_own_message_reads_as_a_reply() -> None:
+def test_without_our_addresses_our_own_message_reads_as_a_reply() -> None:
     raw = load("own_sent_copy.eml")
 
-    assert classify(raw, our_domains=frozenset()).kind is InboundKind.REPLY
+    assert classify(raw, our_addresses=frozenset()).kind is InboundKind.REPLY
 
 
 # Replies and what they carry --------------------------------------------------------------------
@@ -419,12 +423,21 @@ def test_opt_out_feedback_is_an_unsubscribe() -> None:
     assert result.events[0].type is EventType.UNSUBSCRIBED
 
 
-@pytest.mark.parametrize("feedback_type", ["not-spam", "auth-failure", "virus"])
+@pytest.mark.parametrize("feedback_type", ["not-spam", "virus"])
 def test_feedback_that_is_no_complaint_is_unknown(feedback_type: str) -> None:
     result = classify(_arf(feedback_type))
 
     assert result.kind is InboundKind.UNKNOWN
     assert result.events[0].detail["feedback_type"] == feedback_type
+
+
+def test_auth_failure_feedback_is_an_authentication_failure_not_a_complaint() -> None:
+    result = classify(_arf("auth-failure"))
+
+    assert result.kind is InboundKind.AUTH_FAILURE_REPORT
+    assert [e.type for e in result.events] == [EventType.AUTH_FAILURE_REPORTED]
+    assert result.events[0].recipient is None
+    assert result.references == ("<attempt-7@aicmo.example>",)
 
 
 # Line endings and raw text ---------------------------------------------------------------------

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from aicmo.errors import ValidationError
@@ -81,6 +82,31 @@ def parse_key(value: str) -> KeyParts | None:
     return KeyParts(public_id=match.group(1), secret=match.group(2))
 
 
+#: Failed sign-ins are counted per window of this length.
+LOGIN_WINDOW = timedelta(minutes=15)
+#: Failures allowed per window for one address (a person mistyping), and for one client
+#: address (one machine guessing across many accounts).
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_CLIENT = 30
+#: A browser session lasts this long, then the person signs in again.
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+def login_window(now: datetime) -> datetime:
+    """The start of the counting window ``now`` falls in."""
+    seconds = int(LOGIN_WINDOW.total_seconds())
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
+
+
+def login_blocked(failures_by_email: int, failures_by_client: int) -> bool:
+    """True when the next attempt must wait for the window to pass, right password or not
+    (answering differently would tell a guesser when they hit it)."""
+    return (
+        failures_by_email >= MAX_FAILURES_PER_EMAIL or failures_by_client >= MAX_FAILURES_PER_CLIENT
+    )
+
+
 def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
@@ -92,11 +118,17 @@ def secret_matches(secret: str, digest: str) -> bool:
 
 __all__ = [
     "KEY_PREFIX",
+    "LOGIN_WINDOW",
+    "MAX_FAILURES_PER_CLIENT",
+    "MAX_FAILURES_PER_EMAIL",
+    "SESSION_LIFETIME",
     "KeyParts",
     "Principal",
     "Role",
     "allows",
     "format_key",
+    "login_blocked",
+    "login_window",
     "parse_key",
     "parse_role",
     "secret_digest",

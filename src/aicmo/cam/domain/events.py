@@ -57,6 +57,9 @@ class EventType(StrEnum):
     COMPLAINED = "COMPLAINED"
     #: The recipient unsubscribed.
     UNSUBSCRIBED = "UNSUBSCRIBED"
+    #: A receiver reported that mail in our name failed SPF/DKIM/DMARC (an RFC 6591
+    #: report): fix the sending domain's DNS; no lead is concerned.
+    AUTH_FAILURE_REPORTED = "AUTH_FAILURE_REPORTED"
     #: An address, domain or profile was added to the suppression list.
     SUPPRESSION_ADDED = "SUPPRESSION_ADDED"
     #: An entry was removed from the suppression list.

@@ -50,7 +50,13 @@ def parse_entry(value: str, kind: str | None = None) -> tuple[SuppressionKind, s
     raw = value.strip()
     if not raw:
         raise ValidationError("nothing to suppress", field="value")
-    chosen = SuppressionKind(kind.upper()) if kind else None
+    try:
+        chosen = SuppressionKind(kind.strip().upper()) if kind else None
+    except ValueError:
+        raise ValidationError(
+            f"unknown kind {kind!r}; use EMAIL, DOMAIN or LINKEDIN (or leave it out)",
+            field="kind",
+        ) from None
     if chosen in {SuppressionKind.EMAIL_HASH, SuppressionKind.LINKEDIN_HASH}:
         raise ValidationError("hash entries are made by erasure, not by hand", field="kind")
     if chosen is SuppressionKind.LINKEDIN or (chosen is None and "linkedin.com" in raw.lower()):

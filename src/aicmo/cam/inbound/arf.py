@@ -1,9 +1,12 @@
-"""Spam complaints from mailbox providers' feedback loops. Pure: no I/O.
+"""What mailbox providers report about our mail: complaints, opt-outs, auth failures. Pure: no I/O.
 
-Two shapes arrive: RFC 5965 ARF (``multipart/report; report-type=feedback-report``), sent
-by Yahoo, AOL, Fastmail, Comcast and most FBL operators; and the older Microsoft JMRP
-style, a plain notice with the complained-about message attached and the recipient in the
-attached copy's ``X-HmXmrOriginalRecipient`` header.
+Three shapes arrive: RFC 5965 ARF (``multipart/report; report-type=feedback-report``), sent
+by Yahoo, AOL, Fastmail, Comcast and most FBL operators (and, as ``auth-failure``, by
+DMARC reporters); the older Microsoft JMRP style, a plain notice with the complained-about
+message attached and the recipient in the attached copy's ``X-HmXmrOriginalRecipient``
+header; and the plain "unsubscribe" mail a provider sends on its user's behalf when they
+press its unsubscribe button (Apple Mail marks it ``X-Apple-Unsubscribe: true``). The
+last carries ``Auto-Submitted`` and would otherwise pass for an auto-reply.
 
 Providers often redact the recipient (AOL writes ``redacted``). The report then still
 matches our attempt through the attached original's Message-ID, so the recipient is left
@@ -21,8 +24,9 @@ from aicmo.cam.inbound import mime
 from aicmo.cam.inbound.text import clean_line, fold
 
 #: RFC 5965 / 6430 / 6591 feedback types → the event each means for the lead.
-#: ``virus``, ``not-spam`` and ``auth-failure`` (DMARC forensic reports) are no complaint
-#: by the recipient, so they map to ``None`` and surface as UNKNOWN for a human to read.
+#: ``virus`` and ``not-spam`` are no complaint by the recipient, so they map to ``None`` and
+#: surface as UNKNOWN for a human to read. ``auth-failure`` (DMARC forensic reports) says
+#: our mail failed SPF/DKIM: no lead is concerned, but the operator must see it.
 #: ``opt-out`` comes from the provider's "unsubscribe" button (draft-ietf-marf-opt-out).
 FEEDBACK_EVENTS: dict[str, EventType | None] = {
     "abuse": EventType.COMPLAINED,
@@ -30,7 +34,7 @@ FEEDBACK_EVENTS: dict[str, EventType | None] = {
     "other": EventType.COMPLAINED,
     "virus": None,
     "not-spam": None,
-    "auth-failure": None,
+    "auth-failure": EventType.AUTH_FAILURE_REPORTED,
     "opt-out": EventType.UNSUBSCRIBED,
     "opt-out-list": EventType.UNSUBSCRIBED,
 }
@@ -55,6 +59,10 @@ _DETAIL_FIELDS: dict[str, str] = {
     "reported-domain": "reported_domain",
     "reported-uri": "reported_uri",
     "incidents": "incidents",
+    "auth-failure": "auth_failure",
+    "authentication-results": "authentication_results",
+    "delivery-result": "delivery_result",
+    "dkim-domain": "dkim_domain",
 }
 
 
@@ -101,7 +109,35 @@ def parse_complaint(msg: Message, *, sender: str | None, subject: str) -> Compla
     """The complaint ``msg`` reports, or ``None`` when it is no feedback-loop message."""
     if is_feedback_report(msg):
         return _parse_arf(msg)
+    provider_opt_out = _parse_provider_opt_out(msg, sender=sender, subject=subject)
+    if provider_opt_out is not None:
+        return provider_opt_out
     return _parse_jmrp(msg, sender=sender, subject=subject)
+
+
+def _parse_provider_opt_out(
+    msg: Message, *, sender: str | None, subject: str
+) -> ComplaintReport | None:
+    """The opt-out a mailbox provider sent for its user, who is the sender.
+
+    Apple Mail says so in a header. Other providers send the same plain robot mail with
+    the subject "unsubscribe" to a ``List-Unsubscribe`` mailto; the robot header
+    (``Auto-Submitted``) tells it from a person typing the word.
+    """
+    if sender is None:
+        return None
+    apple = fold(mime.header_text(msg, "X-Apple-Unsubscribe")).strip() == "true"
+    robot = fold(mime.header_text(msg, "Auto-Submitted")).split(";")[0].strip() not in {"", "no"}
+    if not apple and not (robot and fold(subject).strip() == "unsubscribe"):
+        return None
+    return ComplaintReport(
+        feedback_type="opt-out",
+        event_type=EventType.UNSUBSCRIBED,
+        recipients=(sender,),
+        original_message_ids=(),
+        format="provider-unsubscribe",
+        detail={"user_agent": "Apple Mail" if apple else "mailbox provider"},
+    )
 
 
 def _parse_arf(msg: Message) -> ComplaintReport:

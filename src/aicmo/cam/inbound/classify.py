@@ -6,12 +6,18 @@ attempts (through ``references``) is the service layer's job, not this one's.
 
 The checks run in an order that encodes the traps of real mailboxes:
 
-1. complaints and bounces first: DSNs carry ``Auto-Submitted`` and would otherwise pass
-   for auto-replies, and our own MTA's bounces come from our own domain;
-2. our own mail (a Sent copy, a colleague's follow-up) is never a reply;
-3. auto-replies before replies: an out-of-office answers in-thread like a person does;
-4. an opt-out is looked for in the new text only, never in quoted history;
-5. whatever remains with a sender is a reply.
+1. feedback reports (complaints, provider opt-outs, DMARC failure reports) and SES
+   notifications first: they carry ``Auto-Submitted`` or come from robots, and would
+   otherwise pass for auto-replies or replies;
+2. our own mail (a Sent copy) is never a reply. Ours means sent from one of our mailbox
+   addresses (or, as the service checks, carrying one of our Message-IDs), never merely
+   from our domain: a mailbox on a shared provider domain (gmail.com) shares it with leads;
+   our MTA's bounces (``MAILER-DAEMON@``) are not from a mailbox address, so they pass on;
+3. bounces, before auto-replies: DSNs carry ``Auto-Submitted`` too, and a carrier's plain
+   "delivery failed" note from an ordinary address is never a reply;
+4. auto-replies before replies: an out-of-office answers in-thread like a person does;
+5. an opt-out is looked for in the new text only, never in quoted history;
+6. whatever remains with a sender is a reply.
 
 Input is untrusted: this function never raises. Input the email parser cannot make sense
 of becomes UNKNOWN with the raw text kept for a human.
@@ -19,7 +25,7 @@ of becomes UNKNOWN with the raw text kept for a human.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import Message
 from typing import Any
@@ -33,6 +39,7 @@ from aicmo.cam.inbound.optout import find_unsubscribe_request
 from aicmo.cam.inbound.quotes import visible_text
 from aicmo.cam.inbound.result import InboundKind, InboundResult, email_event
 from aicmo.cam.inbound.return_date import find_return_date
+from aicmo.cam.inbound.ses_mail import SesMail, parse_ses_mail
 from aicmo.cam.inbound.status import Severity, status_info
 from aicmo.cam.inbound.text import clean_line, sanitize
 
@@ -45,19 +52,19 @@ _MDN_PART_TYPES = frozenset({"message/disposition-notification"})
 
 
 def classify_message(
-    raw: bytes, received_at: datetime, *, our_domains: frozenset[str] = frozenset()
+    raw: bytes, received_at: datetime, *, our_addresses: frozenset[str] = frozenset()
 ) -> InboundResult:
     """Classify the raw RFC 5322 message ``raw``, received at ``received_at``.
 
-    ``our_domains`` are the domains we send from; mail from them (or their subdomains) is
-    our own and is never taken for a reply.
+    ``our_addresses`` are the mailbox addresses we send from; mail from them is our own and
+    is never taken for a reply, and they are never a bounce's failed recipient.
     """
     try:
         msg = mime.parse(raw)
     except Exception as err:  # lenient parser, but a caller may pass something not bytes
         return _unknown_result(raw, received_at, f"unparseable: {type(err).__name__}")
     try:
-        return _classify(msg, raw, received_at, _normalize_domains(our_domains))
+        return _classify(msg, raw, received_at, _normalize_addresses(our_addresses))
     except Exception as err:  # never lose an inbound message to a classifier bug
         return _unknown_result(
             raw,
@@ -67,10 +74,15 @@ def classify_message(
         )
 
 
-def _normalize_domains(domains: frozenset[str]) -> frozenset[str]:
-    return frozenset(
-        d.strip().lstrip("@.").rstrip(".").lower() for d in domains if d.strip().lstrip("@.")
-    )
+def _normalize_addresses(addresses: frozenset[str]) -> frozenset[str]:
+    return frozenset(filter(None, map(mime.normalize_address, addresses)))
+
+
+def as_own_message(result: InboundResult, received_at: datetime) -> InboundResult:
+    """``result`` re-read as our own message (the service found its Message-ID among the
+    ones we sent): recorded, never acted on."""
+    event = _event(EventType.UNKNOWN, received_at, None, "own message", {})
+    return replace(result, kind=InboundKind.UNKNOWN, events=(event,), reply_text=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +156,7 @@ class _Envelope:
 
 
 def _classify(
-    msg: Message, raw: bytes, received_at: datetime, our_domains: frozenset[str]
+    msg: Message, raw: bytes, received_at: datetime, our_addresses: frozenset[str]
 ) -> InboundResult:
     env = _Envelope.read(msg, raw, received_at)
     sender, subject = env.sender, env.subject
@@ -155,11 +167,19 @@ def _classify(
     if complaint is not None:
         return _complaint_result(env, complaint)
 
-    not_recipients = frozenset(
-        filter(None, [sender, *mime.addresses_in(mime.raw_header(msg, "To"))])
-    )
+    notification = parse_ses_mail(msg, sender=sender, received_at=received_at)
+    if notification is not None:
+        return _ses_result(env, notification)
+
+    if sender is not None and sender in our_addresses:
+        return env.unknown("own message")
+
     bounce = parse_bounce(
-        msg, subject=subject, sender=sender, ignore=not_recipients, ignore_domains=our_domains
+        msg,
+        subject=subject,
+        sender=sender,
+        ignore=frozenset(filter(None, [sender, *our_addresses])),
+        addressees=frozenset(mime.addresses_in(mime.raw_header(msg, "To"))),
     )
     if bounce is not None:
         return _bounce_result(env, bounce)
@@ -170,8 +190,6 @@ def _classify(
         )
     if sender is None:
         return env.unknown("unparseable: no sender address")
-    if mime.in_domains(sender, our_domains):
-        return env.unknown("own message")
 
     new_text = visible_text(mime.body_text(msg))
 
@@ -206,6 +224,13 @@ def _complaint_result(env: _Envelope, complaint: ComplaintReport) -> InboundResu
     if complaint.event_type is None:
         return env.unknown(f"feedback report of type {complaint.feedback_type}", detail, refs)
     via = complaint.detail.get("user_agent") or complaint.format.upper()
+    if complaint.event_type is EventType.AUTH_FAILURE_REPORTED:
+        failed = complaint.detail.get("auth_failure") or "authentication"
+        domain = complaint.detail.get("reported_domain")
+        reason = f"{failed} failure reported" + (f" for {domain}" if domain else "")
+        reason += f" via {via}"
+        event = env.event(EventType.AUTH_FAILURE_REPORTED, None, reason, detail)
+        return env.result(InboundKind.AUTH_FAILURE_REPORT, [event], extra_refs=refs)
     if complaint.event_type is EventType.UNSUBSCRIBED:
         kind = InboundKind.UNSUBSCRIBE_REQUEST
         reason = f"opt-out via feedback loop ({via})"
@@ -215,6 +240,23 @@ def _complaint_result(env: _Envelope, complaint: ComplaintReport) -> InboundResu
     recipients: list[str | None] = list(complaint.recipients) or [None]
     events = [env.event(complaint.event_type, r, reason, detail) for r in recipients]
     return env.result(kind, events, extra_refs=refs)
+
+
+#: What an SES notification's events make of the message.
+_SES_KINDS: dict[EventType, InboundKind] = {
+    EventType.BOUNCED_HARD: InboundKind.BOUNCE,
+    EventType.BOUNCED_SOFT: InboundKind.BOUNCE,
+    EventType.COMPLAINED: InboundKind.COMPLAINT,
+    EventType.UNSUBSCRIBED: InboundKind.UNSUBSCRIBE_REQUEST,
+}
+
+
+def _ses_result(env: _Envelope, notification: SesMail) -> InboundResult:
+    if not notification.events:
+        return env.unknown(notification.reason, {}, notification.message_ids)
+    kinds = {_SES_KINDS.get(e.type, InboundKind.UNKNOWN) for e in notification.events}
+    kind = kinds.pop() if len(kinds) == 1 else InboundKind.UNKNOWN
+    return env.result(kind, list(notification.events), extra_refs=notification.message_ids)
 
 
 def _bounce_result(env: _Envelope, bounce: BounceReport) -> InboundResult:

@@ -6,8 +6,13 @@ Exchange text NDRs) goes to ``flufl.bounce``'s detectors for the failed addresse
 the status code and diagnostic come from the notification text around each address.
 
 The heuristic path only runs on mail that already looks like a bounce (daemon sender,
-``X-Failed-Recipients``, a bounce subject with corroboration): several of flufl's
-detectors would otherwise find "failed recipients" in ordinary human replies.
+``X-Failed-Recipients``, a bounce subject with corroboration, or an automated sender whose
+text says delivery failed): several of flufl's detectors would otherwise find "failed
+recipients" in ordinary human replies. When neither the report structure nor flufl yields
+anything (carriers' plain "delivery failed" notes, Lotus Notes in ISO-2022-JP, a damaged
+MIME tree), the notification's words decide: the recipient the text points at ("RCPT TO:",
+"error delivering your mail to <...>"), else a finding without recipient that the service
+matches to the lead through our Message-ID. Such a message is never left for a reply.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from aicmo.cam.inbound import mime
 from aicmo.cam.inbound.status import (
     Severity,
     infer_detail,
+    is_delay,
+    is_expiry,
     is_policy,
     normalize_status,
     status_severity,
@@ -33,10 +40,32 @@ from aicmo.cam.inbound.text import clean_line, fold
 DSN_PART_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 
 _DAEMON_LOCAL_RE = re.compile(
-    r"^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mdaemon|double-bounce"
+    r"^(?:mailer[-_.]?daemon|mail[-_.]?daemon|post[-_.]?master|mdaemon|double-bounce"
     r"|mail[-_.]?delivery(?:[-_.]?(?:subsystem|system))?|microsoftexchange[0-9a-f]{32})$"
 )
-_DAEMON_NAME_RE = re.compile(r"\bmail delivery (?:subsystem|system|service)\b|\bmailer.?daemon\b")
+_DAEMON_NAME_RE = re.compile(
+    r"\bmail delivery (?:subsystem|system|service)\b|\bmailer.?daemon\b|^post.?master$"
+    r"|\bmail administrator\b"
+)
+#: Robots that send more than bounces (ticket systems, carriers' gateways): a bounce only
+#: when their text says delivery failed.
+_AUTOMATED_LOCAL_RE = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|bounces?|mail[-_.]?admin(?:istrator)?"
+    r"|e?mail[-_.]?(?:gateway|service)|smtp[-_.]?mail[-_.]?service|[a-z0-9]*_smtp_mail_service"
+    r"|(?:mail|smtp)[-_.]?gw|mta|nobody|root)$"
+)
+
+#: Words that say a delivery failed or is delayed (folded text; Japanese carriers too).
+_FAILURE_TEXT_RE = re.compile(
+    r"could ?n[o']?t be delivered|(?:was|were|has|have) not (?:been )?delivered|wasn'?t delivered"
+    r"|not be delivered|cannot be delivered|can'?t be delivered|unable to deliver|undeliver"
+    r"|non-?delivery|delivery (?:to .{0,60})?(?:has )?failed|delivery failure|failed recipient"
+    r"|(?:permanent|fatal) error|error delivering|did not reach|invalid (?:user|recipient|address)"
+    r"|no such (?:user|recipient|mailbox)|user unknown|unknown user|not listed in|failure reasons"
+    r"|mailbox (?:is )?(?:full|unavailable)|returned mail|delivery (?:status notification|delayed)"
+    r"|has been delayed|not yet been delivered|postponed|delivery failed"
+    r"|送信できませんでした|配信できませんでした|届きませんでした|一杯のため|宛先不明|エラーのため"
+)
 
 #: Bounce subjects in the languages the product's users and their leads write in. Matched
 #: on folded (lower-case, accent-free) text; never enough on its own, see ``looks_like_bounce``.
@@ -47,7 +76,8 @@ _BOUNCE_SUBJECT_RE = re.compile(
     r"|mail system error|warning: message .{0,40} delayed|non remis|non distribuable"
     r"|unzustellbar|nicht zustellbar|onbestelbaar|niet (?:bezorgd|afgeleverd)"
     r"|no se puede entregar|no entregado|non recapitabile|mancata consegna|nao entregue"
-    r"|nao foi possivel entregar"
+    r"|nao foi possivel entregar|non-?delivery|delivery warning|mail delivery warning"
+    r"|undeliverable|メールエラー|配信エラー|エラー通知"
 )
 
 # A basic reply code followed by an enhanced one: "550 5.1.1", "552-5.2.2", "550 #5.1.0".
@@ -63,13 +93,34 @@ _BASIC_RE = re.compile(r"(?:^|(?<=[\s:;(\[]))(?P<basic>[45][0-5]\d)(?=[ :-]\s*[A
 _REPEATED_CODE_RE = re.compile(r"(?<=\S)\s+[45]\d\d[ -][45]\.\d{1,3}\.\d{1,3}\s+")
 _CODE_PREFIX_RE = re.compile(r"^\s*[45]\d\d[ -](?:#?[45]\.\d{1,3}\.\d{1,3}\s*)?")
 
+_PERMANENT_RE = re.compile(
+    r"permanent (?:fatal )?error|failed permanently|will not be retried|gave up|giving up"
+    r"|not going to try again",
+    re.IGNORECASE,
+)
 _COPY_MARKER_RE = re.compile(
     r"^\s*-{2,}.{0,20}\b(?:below this line is a copy|this is a copy of|original message"
     r"|returned message|copy of the message|header of the original|message follows)"
-    r"|^\s*original message headers:",
+    r"|^\s*original message headers:|^\s*message headers follow|^\s*bounced e-?mail:",
     re.IGNORECASE | re.M,
 )
 _TEXT_ADDRESS_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+#: Words that introduce the failed recipient in a notification's text, then the address
+#: (within a short stretch without another address, at most one blank line away).
+_RECIPIENT_CUE_RE = re.compile(
+    r"(?:rcpt to|x-failed-recipients|original-recipient|final-recipient|failed recipients?"
+    r"|following (?:recipients?|address(?:es|\(es\))?|users?)|address(?:es|\(es\))? failed"
+    r"|(?:delivered|delivering(?: your (?:mail|message))?|delivery"
+    r"|deliver(?: your)? (?:mail|message)) to|did not reach(?: the following recipient)?"
+    r"|not listed in|message to|user(?: account)?"
+    r"|mailbox|recipient(?: address)?|to this address|target (?:mail )?address|failure reasons)"
+    r"[^@\n]{0,60}?(?:\n[^@\n]{0,60}?){0,2}?[\s:<\"(\[]"
+    r"(?P<address>[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
+    re.IGNORECASE,
+)
+_TEXT_MSGID_RE = re.compile(
+    r"^\s*(?:message-id|in-reply-to|references)\s*:\s*(.*)$", re.IGNORECASE | re.M
+)
 _INLINE_MSGID_RE = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.M)
 _REMOTE_HOST_RE = re.compile(
     r"\bhost\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?\s*\[", re.IGNORECASE
@@ -133,13 +184,36 @@ def has_delivery_status(msg: Message) -> bool:
     return any(mime.content_type(p) in DSN_PART_TYPES for p in mime.iter_parts(msg))
 
 
-def looks_like_bounce(msg: Message, sender: str | None, subject: str) -> bool:
-    """Whether non-standard bounce detection may run on ``msg`` at all."""
+def is_daemon(address: str) -> bool:
+    """Whether ``address`` belongs to a mail system rather than a person."""
+    local = address.partition("@")[0]
+    return bool(_DAEMON_LOCAL_RE.match(local) or _AUTOMATED_LOCAL_RE.match(local))
+
+
+def says_delivery_failed(text: str) -> bool:
+    """Whether ``text`` (a subject or a notification) says a delivery failed or is delayed."""
+    return _FAILURE_TEXT_RE.search(fold(text)) is not None
+
+
+def looks_like_bounce(msg: Message, sender: str | None, subject: str, text: str = "") -> bool:
+    """Whether non-standard bounce detection may run on ``msg`` at all.
+
+    ``text`` is the notification text; a carrier's or an automated gateway's "delivery
+    failed" note (ordinary From, no report part) is recognised from it.
+    """
     if mime.header_values(msg, "X-Failed-Recipients"):
         return True
-    if sender and _DAEMON_LOCAL_RE.match(sender.partition("@")[0]):
+    local = sender.partition("@")[0] if sender else ""
+    if sender and _DAEMON_LOCAL_RE.match(local):
         return True
-    if _DAEMON_NAME_RE.search(fold(mime.display_name(msg))):
+    if _DAEMON_NAME_RE.search(fold(mime.display_name(msg)).strip()):
+        return True
+    failure_words = says_delivery_failed(f"{subject}\n{_before_copy(text)}")
+    if sender and _AUTOMATED_LOCAL_RE.match(local) and failure_words:
+        return True
+    if failure_words and mime.attached_original(msg) is not None and _cued_addresses(text, _NOBODY):
+        # A carrier's notice from an ordinary address (au's "Could not be delivered to:
+        # <...>" from a user-like sender) with the original message attached.
         return True
     if not _BOUNCE_SUBJECT_RE.search(fold(subject)):
         return False
@@ -148,7 +222,10 @@ def looks_like_bounce(msg: Message, sender: str | None, subject: str) -> bool:
         return True
     if mime.attached_original(msg) is not None:
         return True
-    return extract_status(mime.notification_text(msg)) is not None
+    if extract_status(text) is not None:
+        return True
+    # A human may write "undeliverable" in a subject; only a notice names whom it failed for.
+    return says_delivery_failed(_before_copy(text)) and bool(_cued_addresses(text, _NOBODY))
 
 
 def parse_bounce(
@@ -157,29 +234,34 @@ def parse_bounce(
     subject: str,
     sender: str | None,
     ignore: frozenset[str] = frozenset(),
-    ignore_domains: frozenset[str] = frozenset(),
+    addressees: frozenset[str] = frozenset(),
 ) -> BounceReport | None:
     """The bounce report in ``msg``, or ``None`` when ``msg`` is not a bounce.
 
-    ``ignore`` and ``ignore_domains`` name addresses that cannot be the failed recipient
-    (the bounce's own sender and addressee, our own mailboxes). Heuristic detectors pick
-    addresses out of free text, and these would otherwise be among them.
+    ``ignore`` names addresses that can never be the failed recipient (the bounce's sender,
+    our own mailboxes). ``addressees`` (the bounce's To) are left out of what flufl's
+    detectors pick from free text, but still count when the text names them as the failed
+    recipient: some MTAs address the bounce to the very address that failed.
     """
     original_ids = _original_message_ids(msg)
-    if has_delivery_status(msg):
+    text = mime.notification_text(msg)
+    dsn = has_delivery_status(msg)
+    if dsn:
         standard = _dsn_findings(msg)
         if standard:
-            return BounceReport(_with_fallback_recipient(standard, msg), original_ids, "dsn")
-    if not has_delivery_status(msg) and not looks_like_bounce(msg, sender, subject):
+            softened = tuple(_soften_from_text(f, text) for f in standard)
+            return BounceReport(_with_fallback_recipient(softened, msg), original_ids, "dsn")
+    if not dsn and not looks_like_bounce(msg, sender, subject, text):
         return None
-    text = mime.notification_text(msg)
-    findings = _heuristic_findings(msg, text, ignore, ignore_domains)
+    findings = _heuristic_findings(msg, text, ignore | addressees)
     if not findings:
-        # Some MTAs paste DSN fields into the text body instead of a report part.
+        # Some MTAs paste DSN fields into the text body instead of a report part, and a
+        # report whose MIME tree is broken still carries them as text.
         blocks = mime.parse_field_blocks(text)
         findings = [f for f in map(_finding_from_block, blocks) if f is not None]
+        findings = [_soften_from_text(f, text) for f in findings]
     if not findings:
-        findings = _statusonly_finding(text, ignore, ignore_domains)
+        findings = _text_findings(text, subject, ignore, addressees)
     return BounceReport(_with_fallback_recipient(tuple(findings), msg), original_ids, "heuristic")
 
 
@@ -250,8 +332,17 @@ def _finding_from_block(
     original = mime.normalize_address(_strip_type(original_raw)[1]) if original_raw else None
     diagnostic_type, diagnostic = _strip_type(mime.block_get(block, "diagnostic-code"))
     diagnostic = _REPEATED_CODE_RE.sub(" ", diagnostic)
+    if not diagnostic and status_raw.strip() != status_raw.strip().split(" ")[0]:
+        # "Status: 5.0.0 (recipient reached disk quota)": the only words there are.
+        diagnostic = status_raw.strip()
     status = normalize_status(status_raw)
     inferred = False
+    if status is None and status_raw:
+        # "Status: 553 Exceeded maximum inbound message size": a reply code, not a status.
+        from_field = extract_status(status_raw)
+        if from_field is not None and from_field.status:
+            status, inferred = from_field.status, from_field.inferred
+            diagnostic = diagnostic or status_raw
     from_diagnostic = extract_status(diagnostic) if diagnostic else None
     if from_diagnostic and from_diagnostic.status and not from_diagnostic.inferred:
         # "Status: 5.0.0" next to "550 5.1.1 user unknown": the diagnostic knows better.
@@ -277,60 +368,78 @@ def _finding_from_block(
     )
 
 
+_FAILED_ACTIONS = frozenset({"failed", "failure", "error"})
+_NOBODY: frozenset[str] = frozenset()
+
+
 def _dsn_severity(action: str | None, status: str | None) -> Severity:
     if action in {"delivered", "relayed", "expanded"}:
         return Severity.NONE
-    if action == "delayed":
+    if action in {"delayed", "expired"}:
+        # "expired" (SendGrid, some appliances): the retry period ran out; the address
+        # was never refused, so it is soft, as "retry timeout exceeded" is.
         return Severity.SOFT
     if status is None:
-        # "Action: failed" without a status; opensmtpd writes "Action: error".
-        return Severity.HARD if action in {"failed", "error"} else Severity.NONE
+        # "Action: failed" without a status; opensmtpd writes "Action: error", others
+        # "Action: failure".
+        return Severity.HARD if action in _FAILED_ACTIONS else Severity.NONE
     severity = status_severity(status)
-    if severity is Severity.NONE and action in {"failed", "error"}:
+    if severity is Severity.NONE and action in _FAILED_ACTIONS:
         return Severity.HARD
     return severity
 
 
-def _heuristic_findings(
-    msg: Message, text: str, ignore: frozenset[str], ignore_domains: frozenset[str]
-) -> list[BounceFinding]:
+def _heuristic_findings(msg: Message, text: str, ignore: frozenset[str]) -> list[BounceFinding]:
     try:
         temporary, permanent = all_failures(_flufl_ready(msg))
     except Exception:  # a detector choking on odd input must not sink classification
         temporary, permanent = frozenset(), frozenset()
+    not_recipients = ignore | _message_id_addresses(text)
     addresses: dict[str, bool] = {}
     for raw, is_temporary in [(a, False) for a in sorted(permanent)] + [
         (a, True) for a in sorted(temporary)
     ]:
         address = mime.normalize_address(raw.decode("ascii", "replace"))
-        if not address or address in ignore or address in addresses:
+        if not address or address in not_recipients or address in addresses:
             continue
-        if mime.in_domains(address, ignore_domains):
+        if is_daemon(address):
             continue
         addresses[address] = is_temporary
-    reporting = _REPORTING_HOST_RE.search(text)
-    reporting_mta = reporting.group(1).lower() if reporting else None
     notification = _before_copy(text)
     folded = fold(notification)  # same length as the text, so offsets carry over
+    mentioned = {a: t for a, t in addresses.items() if a in folded}
+    if mentioned or not _cued_addresses(notification, not_recipients):
+        addresses = mentioned or addresses
+    else:
+        # flufl picked addresses only from the pasted copy (its envelope sender, say),
+        # while the notification itself names whom it failed for: trust the words.
+        addresses = {}
+    reporting = _REPORTING_HOST_RE.search(text)
+    reporting_mta = reporting.group(1).lower() if reporting else None
     findings: list[BounceFinding] = []
+    alone = len(addresses) == 1
     for address, is_temporary in addresses.items():
         window = _window(notification, folded, address, list(addresses))
         found = extract_status(window) or extract_status(notification)
         status = found.status if found else None
         if status is None and found is None:
-            detail = infer_detail(window)
+            # The reason may stand before the address ("... is over disk quota: <x>").
+            detail = infer_detail(window) or (infer_detail(notification) if alone else None)
             if detail:
                 status = f"{'4' if is_temporary else '5'}.{detail}"
         severity = status_severity(status) if status else Severity.HARD
         if is_temporary or severity is Severity.NONE:
             severity = Severity.SOFT if is_temporary else Severity.HARD
+        delayed = is_temporary or _is_delay_notice(notification)
+        if delayed or is_expiry(window or notification):
+            severity = Severity.SOFT
         remote = _REMOTE_HOST_RE.search(window)
         findings.append(
             BounceFinding(
                 recipient=address,
                 severity=severity,
                 status=status,
-                action="delayed" if is_temporary else "failed",
+                action="delayed" if delayed else "failed",
                 diagnostic=found.diagnostic if found else None,
                 remote_mta=remote.group(1).lower() if remote else None,
                 reporting_mta=reporting_mta,
@@ -373,34 +482,145 @@ def _flufl_ready(msg: Message) -> Message:
     return plain
 
 
-def _statusonly_finding(
-    text: str, ignore: frozenset[str], ignore_domains: frozenset[str]
+def _text_findings(
+    text: str, subject: str, ignore: frozenset[str], addressees: frozenset[str]
 ) -> list[BounceFinding]:
-    """A finding from a failure code when no detector knew the format.
+    """Findings from the notification's words when no structure or detector knew it.
 
-    The recipient is the one foreign address the notification names, if there is exactly
-    one; otherwise it is left for the attached original (or the Message-ID) to tell.
+    The recipients are the addresses the text points at as failed; failing that, the one
+    foreign address it names. A notice that says delivery failed but names nobody still
+    yields a finding (recipient ``None``): the service matches it through our Message-ID.
     """
     notification = _before_copy(text)
     found = extract_status(notification)
-    if found is None or found.status is None:
+    failed_words = says_delivery_failed(f"{subject}\n{notification}")
+    if found is None and not failed_words:
         return []
-    named = {
-        address
-        for address in map(mime.normalize_address, _TEXT_ADDRESS_RE.findall(notification))
-        if address and address not in ignore and not mime.in_domains(address, ignore_domains)
-    }
-    return [
-        BounceFinding(
-            recipient=named.pop() if len(named) == 1 else None,
-            severity=status_severity(found.status),
-            status=found.status,
-            action="failed" if found.status.startswith("5") else "delayed",
-            diagnostic=found.diagnostic,
-            status_inferred=found.inferred,
-            format="heuristic",
+    not_recipients = ignore | _message_id_addresses(text)
+    cued = _cued_addresses(notification, not_recipients)
+    # The bounce's addressee counts only when the text names no one else: a notice that
+    # quotes "To: <our mailbox>" above the failed address is not about us.
+    others = [a for a in cued if a not in addressees]
+    recipients: list[str | None] = list(others or cued)
+    if not recipients:
+        named = {
+            address
+            for address in map(mime.normalize_address, _TEXT_ADDRESS_RE.findall(notification))
+            if address
+            and address not in not_recipients
+            and address not in addressees
+            and not is_daemon(address)
+        }
+        recipients = [named.pop()] if len(named) == 1 else [None]
+    folded = fold(notification)
+    everyone = [r for r in recipients if r]
+    findings: list[BounceFinding] = []
+    for recipient in recipients:
+        window = _window(notification, folded, recipient, everyone) if recipient else ""
+        local = extract_status(window) if window else None
+        judged = local or found
+        status = judged.status if judged else None
+        inferred = judged.inferred if judged else True
+        delayed = _is_delay_notice(f"{subject}\n{notification}")
+        if status is None:
+            detail = infer_detail(window) if window else None
+            if detail is None and len(recipients) == 1:
+                # The reason may stand before the address ("reject reason: Mailbox full").
+                detail = infer_detail(notification)
+            status = f"{'4' if delayed else '5'}.{detail or '0.0'}"
+            inferred = True
+        severity = status_severity(status)
+        if severity is Severity.NONE:
+            severity = Severity.HARD
+        if delayed or is_expiry(window or notification):
+            severity = Severity.SOFT
+        if recipient is None and judged is None:
+            # Words alone, naming nobody and giving no code: not enough to declare the
+            # lead's address dead on one notice (the soft-bounce rule decides).
+            severity = Severity.SOFT
+        findings.append(
+            BounceFinding(
+                recipient=recipient,
+                severity=severity,
+                status=status,
+                action="delayed" if delayed else "failed",
+                diagnostic=(judged.diagnostic if judged else None)
+                or _reason_line(window)
+                or _reason_line(notification),
+                final_recipient=recipient,
+                status_inferred=inferred,
+                format="text",
+            )
         )
-    ]
+    return findings
+
+
+def _reason_line(text: str) -> str | None:
+    """The first line of ``text`` that gives a reason (a known wording or failure words)."""
+    for line in text.split("\n"):
+        if line.strip().startswith(("-", "#", "*")):
+            continue  # a section's banner ("------- Failure Reasons --------"), not a reason
+        if line.strip() and (infer_detail(line) or says_delivery_failed(line)):
+            return clean_line(line, max_len=300)
+    return None
+
+
+def _cued_addresses(text: str, not_recipients: frozenset[str]) -> list[str]:
+    """The addresses ``text`` introduces as failed ("RCPT TO: x", "delivering your mail to
+    <x>", "could not be delivered to: x"), in order, without robots and our own."""
+    found: list[str] = []
+    for match in _RECIPIENT_CUE_RE.finditer(_before_copy(text)):
+        address = mime.normalize_address(match.group("address"))
+        if (
+            address
+            and address not in not_recipients
+            and address not in found
+            and not is_daemon(address)
+        ):
+            found.append(address)
+    return found
+
+
+def _message_id_addresses(text: str) -> frozenset[str]:
+    """Message-IDs quoted in ``text``: they look like addresses but never failed."""
+    ids: set[str] = set()
+    for value in _TEXT_MSGID_RE.findall(text):
+        for msgid in mime.message_ids(value):
+            address = mime.normalize_address(msgid.strip("<>"))
+            if address:
+                ids.add(address)
+    return frozenset(ids)
+
+
+def _is_delay_notice(text: str) -> bool:
+    """A warning that delivery is still being tried, unless the text also says it gave up."""
+    return is_delay(text) and not _PERMANENT_RE.search(text)
+
+
+def _soften_from_text(finding: BounceFinding, text: str) -> BounceFinding:
+    """A hard finding whose own words say the retry period ran out is soft.
+
+    Exim writes ``Status: 5.0.0`` for "mailbox is full: retry timeout exceeded"; the
+    address was never refused, so one such report must not suppress it for good.
+    """
+    if finding.severity is not Severity.HARD:
+        return finding
+    generic = finding.status is None or finding.status.endswith(".0.0") or finding.status_inferred
+    if not generic:
+        return finding
+    notification = _before_copy(text)
+    window = ""
+    if finding.recipient:
+        window = _window(notification, fold(notification), finding.recipient, [])
+    about = " ".join(filter(None, [finding.diagnostic, window]))
+    if is_expiry(about):
+        return replace(finding, severity=Severity.SOFT)
+    detail = infer_detail(about)
+    if detail:
+        status = f"{(finding.status or '5')[0]}.{detail}"
+        if status_severity(status) is Severity.SOFT:
+            return replace(finding, severity=Severity.SOFT, status=status, status_inferred=True)
+    return finding
 
 
 def _with_fallback_recipient(

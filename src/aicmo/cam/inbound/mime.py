@@ -123,15 +123,6 @@ def normalize_address(value: str) -> str | None:
     return sanitize(address)
 
 
-def in_domains(address: str, domains: frozenset[str]) -> bool:
-    """Whether ``address`` is at one of ``domains`` or a subdomain of one.
-
-    Subdomains count: MTAs and sending mailboxes often live on one (``mail.aicmo.example``).
-    """
-    domain = address.rpartition("@")[2]
-    return any(domain == d or domain.endswith("." + d) for d in domains)
-
-
 def addresses_in(value: str) -> list[str]:
     try:
         pairs = getaddresses([value])
@@ -178,10 +169,13 @@ def message_ids(value: str) -> list[str]:
 
 
 def content_type(part: Message) -> str:
+    """The part's MIME type; a header that lost its ``;`` ("text/plain charset=...")
+    still gives its type."""
     try:
-        return part.get_content_type()
+        ctype = part.get_content_type()
     except Exception:
         return "text/plain"
+    return ctype.split()[0] if ctype.strip() else "text/plain"
 
 
 def param(part: Message, name: str) -> str:
@@ -287,9 +281,28 @@ def notification_text(msg: Message) -> str:
             plain.append(part_text(part))
         elif ctype == "text/html":
             html.append(part_text(part))
+        elif ctype.startswith("multipart/"):
+            plain.append(unsplit_body(part))
     if any(t.strip() for t in plain):
         return clean_text("\n\n".join(plain))
     return "\n\n".join(html_to_text(h) for h in html)
+
+
+def unsplit_body(msg: Message) -> str:
+    """The body of a multipart message whose parts could not be split, as text.
+
+    A report whose boundary was anonymised or damaged parses as one opaque string under a
+    ``multipart/*`` type; its words and DSN fields are still there to be read.
+    """
+    try:
+        if msg.is_multipart():
+            return ""
+        payload = msg.get_payload(decode=True)
+    except Exception:
+        return ""
+    if not isinstance(payload, bytes) or not content_type(msg).startswith("multipart/"):
+        return ""
+    return normalize_newlines(decode_bytes(payload, None))
 
 
 def attached_original(msg: Message) -> Message | None:

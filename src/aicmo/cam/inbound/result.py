@@ -22,8 +22,10 @@ class InboundKind(StrEnum):
     BOUNCE = "BOUNCE"
     #: A feedback-loop spam complaint.
     COMPLAINT = "COMPLAINT"
-    #: A person asked, in words, to hear no more.
+    #: A person asked, in words, to hear no more (or their mailbox provider did for them).
     UNSUBSCRIBE_REQUEST = "UNSUBSCRIBE_REQUEST"
+    #: A DMARC failure report (RFC 6591): our mail failed SPF/DKIM; nothing about a lead.
+    AUTH_FAILURE_REPORT = "AUTH_FAILURE_REPORT"
     #: Our own mail, unparseable input, or a report that asks nothing of us.
     UNKNOWN = "UNKNOWN"
 

@@ -113,7 +113,7 @@ _CLASS_SEVERITY: dict[str, Severity] = {
 KEYWORD_STATUS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
-            r"mailbox (?:is )?full|over ?quota|quota exceeded|exceeded (?:the |their )?storage"
+            r"mailbox (?:is )?full|quota|exceeded (?:the |their )?storage"
             r"|insufficient (?:system )?storage|mailbox size limit|out of storage",
             re.IGNORECASE,
         ),
@@ -147,6 +147,36 @@ KEYWORD_STATUS: tuple[tuple[re.Pattern[str], str], ...] = (
         "1.2",
     ),
     (re.compile(r"timed? ?out|connection refused|try again later", re.IGNORECASE), "4.1"),
+    (
+        re.compile(
+            r"message (?:is )?too (?:big|large)|message size|exceeds? (?:the )?(?:maximum )?"
+            r"(?:message )?size|maximum (?:inbound |incoming )?message size",
+            re.IGNORECASE,
+        ),
+        "3.4",
+    ),
+)
+
+#: A final failure only because the retry period ran out (Exim's "retry timeout exceeded",
+#: qmail's "in the queue too long"): the address was never refused, so the failure is
+#: soft even under a ``5.x.x`` code.
+EXPIRED_RE = re.compile(
+    r"retry time(?:out)? (?:exceeded|not reached)|(?:too long|expired) in (?:the )?queue"
+    r"|in the queue too long|message (?:has )?expired|delivery time expired"
+    r"|could not be delivered within|exceeded maximum delivery attempts"
+    r"|after \d+ attempt\(?s?\)? to deliver",
+    re.IGNORECASE,
+)
+
+#: A notice that delivery is still being tried: a delay, not a failure.
+DELAY_RE = re.compile(
+    r"\(delay\)|has not yet been delivered|not been delivered yet|(?:is|has been|was) delayed"
+    r"|delivery (?:has been |is )?delayed|delayed mail|message delayed|mail delivery delayed"
+    r"|still (?:being )?(?:retried|trying|awaiting delivery)|will (?:continue to )?(?:be )?retr"
+    r"|(?:will|we'll) (?:continue to )?(?:try|attempt) (?:to )?(?:re)?deliver"
+    r"|will continue to (?:try|attempt)|attempts will continue"
+    r"|this is (?:just |only )?a warning|warning message only|advisory[- ]only|postponed",
+    re.IGNORECASE,
 )
 
 _STATUS_RE = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -185,6 +215,16 @@ def status_severity(status: str) -> Severity:
 def is_policy(status: str) -> bool:
     """Whether the code rejects the message for policy (spam, reputation, authentication)."""
     return status_info(status).policy
+
+
+def is_expiry(text: str) -> bool:
+    """Whether ``text`` says the retry period ran out (soft, see ``EXPIRED_RE``)."""
+    return EXPIRED_RE.search(text) is not None
+
+
+def is_delay(text: str) -> bool:
+    """Whether ``text`` is a delay warning (delivery still being tried)."""
+    return DELAY_RE.search(text) is not None
 
 
 def infer_detail(text: str) -> str | None:

@@ -9,8 +9,16 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from aicmo.cam.db_models import ApiKeyDB, IdempotencyKeyDB, MembershipDB, UserDB, WorkspaceDB
-from aicmo.cam.repository.common import rowcount
+from aicmo.cam.db_models import (
+    ApiKeyDB,
+    IdempotencyKeyDB,
+    LoginFailureDB,
+    MembershipDB,
+    UserDB,
+    UserSessionDB,
+    WorkspaceDB,
+)
+from aicmo.cam.repository.common import dialect_insert, rowcount
 
 
 def user_by_email(db: Session, email: str) -> UserDB | None:
@@ -39,7 +47,7 @@ def user_workspaces(db: Session, user_id: int) -> list[tuple[WorkspaceDB, str]]:
         .where(MembershipDB.user_id == user_id)
         .order_by(WorkspaceDB.id)
     )
-    return [(ws, role) for ws, role in db.execute(stmt).tuples()]
+    return [(ws, role) for ws, role in db.execute(stmt).all()]
 
 
 def workspace_members(db: Session, workspace_id: int) -> list[tuple[UserDB, str]]:
@@ -49,7 +57,7 @@ def workspace_members(db: Session, workspace_id: int) -> list[tuple[UserDB, str]
         .where(MembershipDB.workspace_id == workspace_id)
         .order_by(UserDB.email)
     )
-    return [(user, role) for user, role in db.execute(stmt).tuples()]
+    return [(user, role) for user, role in db.execute(stmt).all()]
 
 
 def workspace_by_slug(db: Session, slug: str) -> WorkspaceDB | None:
@@ -96,3 +104,48 @@ def prune_idempotency_keys(db: Session, before: datetime) -> int:
     """Forget answers older than ``before`` (ix_idempotency_keys_created_at)."""
     result = db.execute(delete(IdempotencyKeyDB).where(IdempotencyKeyDB.created_at < before))
     return rowcount(result)
+
+
+def session_by_digest(db: Session, digest: str) -> UserSessionDB | None:
+    """A browser session by its token's digest (uq_user_sessions_token_digest)."""
+    return db.scalar(select(UserSessionDB).where(UserSessionDB.token_digest == digest))
+
+
+def delete_session(db: Session, digest: str) -> int:
+    return rowcount(db.execute(delete(UserSessionDB).where(UserSessionDB.token_digest == digest)))
+
+
+def delete_expired_sessions(db: Session, now: datetime) -> int:
+    return rowcount(db.execute(delete(UserSessionDB).where(UserSessionDB.expires_at < now)))
+
+
+def login_failures(db: Session, subjects: list[str], window_start: datetime) -> dict[str, int]:
+    """Failures counted for each subject in this window (uq_login_failures_window)."""
+    rows = db.execute(
+        select(LoginFailureDB.subject, LoginFailureDB.failures).where(
+            LoginFailureDB.subject.in_(subjects), LoginFailureDB.window_start == window_start
+        )
+    )
+    return {subject: int(n) for subject, n in rows.all()}
+
+
+def count_login_failure(db: Session, subject: str, window_start: datetime) -> None:
+    """One more failure for the subject in this window: one statement, so that parallel
+    guesses from several processes all count."""
+    stmt = dialect_insert(db, LoginFailureDB).values(
+        subject=subject, window_start=window_start, failures=1
+    )
+    db.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["subject", "window_start"],
+            set_={"failures": LoginFailureDB.failures + 1},
+        )
+    )
+
+
+def clear_login_failures(db: Session, subject: str) -> None:
+    db.execute(delete(LoginFailureDB).where(LoginFailureDB.subject == subject))
+
+
+def prune_login_failures(db: Session, before: datetime) -> int:
+    return rowcount(db.execute(delete(LoginFailureDB).where(LoginFailureDB.window_start < before)))

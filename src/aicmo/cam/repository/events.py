@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ScalarResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from aicmo.cam.db_models import METRIC_COLUMNS, EventDB
+from aicmo.cam.db_models import METRIC_COLUMNS, EventDB, WorkspaceDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import Engagement
 from aicmo.cam.repository.common import rowcount
@@ -111,6 +111,22 @@ def first_event_type_since(
     )
 
 
+def count_recent_events(db: Session, type_: str, since: datetime) -> int:
+    """Events of one type since ``since``, every workspace: one range of
+    ix_events_workspace_occurred per workspace (the IN list keeps the index usable; there
+    is no index on type alone), then the type filtered on the few recent rows."""
+    stmt = (
+        select(func.count())
+        .select_from(EventDB)
+        .where(
+            EventDB.workspace_id.in_(select(WorkspaceDB.id)),
+            EventDB.occurred_at >= since,
+            EventDB.type == type_,
+        )
+    )
+    return int(db.scalar(stmt) or 0)
+
+
 def count_lead_events(db: Session, workspace_id: int, lead_id: int, type_: str) -> int:
     """How many events of one type the lead has (ix_events_workspace_lead_type, index-only)."""
     stmt = (
@@ -155,3 +171,25 @@ def blank_personal_events(
             .values(recipient=None, reason=None, detail={}, raw=None)
         )
     )
+
+
+def event_page(
+    db: Session,
+    workspace_id: int,
+    *,
+    lead_id: int | None,
+    campaign_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> list[EventDB]:
+    """Events newest first, of one lead (ix_events_workspace_lead_type) or one campaign
+    (the workspace's events walked back by id: recent pages are cheap, which is what the
+    audit trail is read for)."""
+    stmt = select(EventDB).where(EventDB.workspace_id == workspace_id)
+    if lead_id is not None:
+        stmt = stmt.where(EventDB.lead_id == lead_id)
+    if campaign_id is not None:
+        stmt = stmt.where(EventDB.campaign_id == campaign_id)
+    if before_id is not None:
+        stmt = stmt.where(EventDB.id < before_id)
+    return list(db.scalars(stmt.order_by(EventDB.id.desc()).limit(limit)))

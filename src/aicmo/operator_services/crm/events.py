@@ -12,12 +12,52 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OutreachMessageDB
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, EventDB, LeadDB, OutreachMessageDB
 from aicmo.cam.domain.events import ENGAGEMENT_EVENTS, EventType, OutreachEvent
 from aicmo.cam.domain.grading import GradeResult
 from aicmo.errors import NotFoundError
 from aicmo.operator_services.leads import regrade_lead
 from aicmo.operator_services.uow import unit_of_work
+
+
+def event_to_dict(row: EventDB) -> dict[str, Any]:
+    """An event as the audit trail shows it (the raw payload stays in the database)."""
+    return {
+        "id": row.id,
+        "type": row.type,
+        "occurred_at": row.occurred_at,
+        "recorded_at": row.recorded_at,
+        "channel": row.channel,
+        "source": row.source,
+        "lead_id": row.lead_id,
+        "campaign_id": row.campaign_id,
+        "message_id": row.message_id,
+        "actor": row.actor,
+        "recipient": row.recipient,
+        "reason": row.reason,
+        "detail": dict(row.detail or {}),
+    }
+
+
+def list_events(
+    db: Session,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    lead_id: int | None = None,
+    campaign_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The audit trail, newest first; ``before_id``: the last id of the previous page."""
+    rows = repo.event_page(
+        db,
+        workspace_id,
+        lead_id=lead_id,
+        campaign_id=campaign_id,
+        before_id=before_id,
+        limit=limit,
+    )
+    return [event_to_dict(r) for r in rows]
 
 
 def regrade_if_lead(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
 from aicmo.cam.inbound import InboundKind, InboundResult, classify_message
+from aicmo.cam.inbound.classify import as_own_message
 from aicmo.cam.inbound.webhooks import WebhookResult
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
@@ -43,11 +45,15 @@ DELIVERY_WINDOW = timedelta(hours=24)
 _OPEN_STAGES = {LeadStage.NEW.value, LeadStage.CONTACTED.value}
 
 
-def our_domains(db: Session, workspace_id: int) -> frozenset[str]:
-    """Domains we send from: mail from them is ours, never a reply."""
+def our_addresses(db: Session, workspace_id: int) -> frozenset[str]:
+    """The addresses we send from: mail from them is ours, never a reply.
+
+    Addresses, not domains: a mailbox on a shared provider domain (gmail.com) shares its
+    domain with leads, whose opt-outs must not pass for our own mail.
+    """
     addresses = repo.mailbox_addresses(db, workspace_id)
     addresses.add(get_settings().sender_email)
-    return frozenset(a.rpartition("@")[2].lower() for a in addresses if "@" in a)
+    return frozenset(a.strip().lower() for a in addresses if "@" in a)
 
 
 def _message_key(result: InboundResult, raw: bytes) -> str:
@@ -79,7 +85,7 @@ def process_inbound_message(
 ) -> dict[str, Any]:
     """Classify one raw message and apply what it means; idempotent per Message-ID."""
     received_at = received_at or utcnow()
-    result = classify_message(raw, received_at, our_domains=our_domains(db, workspace_id))
+    result = classify_message(raw, received_at, our_addresses=our_addresses(db, workspace_id))
     key = _message_key(result, raw)
     with unit_of_work(db):
         seen = repo.inbound_seen(db, workspace_id, key)
@@ -90,17 +96,23 @@ def process_inbound_message(
                 "lead_id": None,
                 "attempt_id": None,
             }
+        if result.kind in _FROM_A_PERSON and _is_ours(db, workspace_id, result.message_id):
+            # A copy of a message we sent (Sent folder, a Bcc to ourselves).
+            result = as_own_message(result, received_at)
         attempt = _attempt_for(db, workspace_id, result.references)
         lead = (
             repo.get_lead(db, workspace_id, attempt.lead_id)
             if attempt and attempt.lead_id
             else None
         )
-        if lead is None and result.kind in {
-            InboundKind.REPLY,
-            InboundKind.AUTO_REPLY,
-            InboundKind.UNSUBSCRIBE_REQUEST,
-        }:
+        if result.kind is InboundKind.UNSUBSCRIBE_REQUEST:
+            # The person named in the request (a reply's sender, a report's
+            # Removal-Recipient), never the report's sender; else the lead we wrote to.
+            named = _lead_by_address(db, workspace_id, _named_recipient(result))
+            lead = named or lead
+            if lead is not None and (attempt is None or attempt.lead_id != lead.id):
+                attempt = repo.latest_sent_email(db, workspace_id, lead.id) or attempt
+        elif lead is None and result.kind in _FROM_A_PERSON:
             lead = _lead_by_address(db, workspace_id, result.from_address)
             if lead is not None and attempt is None:
                 attempt = repo.latest_sent_email(db, workspace_id, lead.id)
@@ -118,6 +130,22 @@ def process_inbound_message(
         "attempt_id": attempt.id if attempt else None,
         "events": [e.type.value for e in result.events],
     }
+
+
+#: Kinds that a person (or their robot) sends from their own address.
+_FROM_A_PERSON = frozenset(
+    {InboundKind.REPLY, InboundKind.AUTO_REPLY, InboundKind.UNSUBSCRIBE_REQUEST}
+)
+
+
+def _is_ours(db: Session, workspace_id: int, message_id: str | None) -> bool:
+    """Whether ``message_id`` is the Message-ID of one of our attempts."""
+    return bool(message_id) and _attempt_for(db, workspace_id, [message_id or ""]) is not None
+
+
+def _named_recipient(result: InboundResult) -> str | None:
+    """The address an opt-out names (its first event's recipient)."""
+    return next((e.recipient for e in result.events if e.recipient), None)
 
 
 def _remember(
@@ -187,16 +215,22 @@ def _apply(
         for event in result.events:
             _emit(db, workspace_id, event, attempt, lead)
         return lead
+    if kind is InboundKind.AUTH_FAILURE_REPORT:
+        # About our domain's SPF/DKIM, not the lead: kept with the attempt (its mailbox and
+        # campaign) so the operator sees which sender fails, and counted by health.
+        for event in result.events:
+            _emit(db, workspace_id, event, attempt, None)
+        return None
     if kind is InboundKind.UNSUBSCRIBE_REQUEST:
-        address = (lead.email_key if lead else None) or _key(result.from_address)
+        address = _key(_named_recipient(result)) or (lead.email_key if lead else None)
         if address:
-            created = _suppress(
-                db, workspace_id, address, SuppressionReason.UNSUBSCRIBED, "reply", now
-            )
-            _end_attempt(attempt, MessageStatus.UNSUBSCRIBED, now)
-            if created:
-                for event in result.events:
-                    _emit(db, workspace_id, event, attempt, lead)
+            source = "reply" if address == _key(result.from_address) else "feedback-loop"
+            _suppress(db, workspace_id, address, SuppressionReason.UNSUBSCRIBED, source, now)
+        _end_attempt(attempt, MessageStatus.UNSUBSCRIBED, now)
+        # Recorded even when the address was already suppressed: the request happened,
+        # and processing the same message twice is prevented by its key, not here.
+        for event in result.events:
+            _emit(db, workspace_id, replace(event, recipient=address), attempt, lead)
         return lead
     # Bounces and complaints name the failed recipient; that address is the lead.
     for event in result.events:

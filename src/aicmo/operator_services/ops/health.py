@@ -2,7 +2,9 @@
 
 Workers write a heartbeat row after every tick; ``/healthz`` and ``aicmo status`` read
 these figures. A worker counts as alive when its last tick is younger than
-``stale_after`` and it did not say it stopped.
+``stale_after`` and it did not say it stopped. ``auth_failure_reports`` counts the DMARC
+failure reports of the last week: receivers telling us our mail fails SPF/DKIM, which
+hurts every send until the DNS is fixed.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import WorkerDB
+from aicmo.cam.domain.events import EventType
 from aicmo.operator_services.uow import utcnow, write_unit
 
 #: A worker that has not ticked for this long is reported as not alive.
 STALE_AFTER = timedelta(minutes=2)
+#: How far back ``auth_failure_reports`` counts.
+AUTH_FAILURE_WINDOW = timedelta(days=7)
 
 
 def record_tick(
@@ -83,5 +88,8 @@ def health(
         "overdue_tasks": repo.count_overdue_tasks(db, now),
         "unknown_attempts": repo.count_unknown_attempts(db),
         "paused_linkedin_accounts": repo.count_paused_linkedin_accounts(db),
+        "auth_failure_reports": repo.count_recent_events(
+            db, EventType.AUTH_FAILURE_REPORTED.value, now - AUTH_FAILURE_WINDOW
+        ),
         "workers": workers,
     }

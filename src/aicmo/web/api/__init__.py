@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from aicmo.web.api import campaigns, leads, problems, webhooks, workspace
+from aicmo.web.api import campaigns, leads, problems, session, settings, webhooks, workspace
 
 PREFIX = "/api/v1"
 
@@ -23,6 +23,8 @@ def install(app: FastAPI) -> None:
     router.include_router(campaigns.router)
     router.include_router(workspace.router)
     router.include_router(webhooks.router)
+    router.include_router(settings.router)
+    router.include_router(session.router)
     app.include_router(router)
 
 

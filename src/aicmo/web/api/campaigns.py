@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from aicmo.operator_services import campaigns as campaign_service
+from aicmo.operator_services.crm.events import list_events
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history
-from aicmo.web.api.deps import DB, Operator, Viewer, respond
+from aicmo.web.api.deps import DB, MAX_ID, Id, Operator, Viewer, respond
 from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
@@ -22,6 +23,7 @@ from aicmo.web.api.schemas import (
     CampaignStarted,
     CampaignStatus,
     ChannelFigures,
+    Event,
     Page,
 )
 
@@ -75,7 +77,7 @@ def create_campaign(
 
 
 @router.get("/{campaign_id}", response_model=CampaignStatus, responses=responses(404))
-def campaign_status(campaign_id: int, db: DB, principal: Viewer) -> dict[str, Any]:
+def campaign_status(campaign_id: Id, db: DB, principal: Viewer) -> dict[str, Any]:
     return campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
 
 
@@ -85,7 +87,7 @@ def campaign_status(campaign_id: int, db: DB, principal: Viewer) -> dict[str, An
     summary="Everything that would stop or spoil sends, found before any send",
     responses=responses(404),
 )
-def validate_campaign(campaign_id: int, db: DB, principal: Viewer) -> dict[str, Any]:
+def validate_campaign(campaign_id: Id, db: DB, principal: Viewer) -> dict[str, Any]:
     return campaign_service.validate_campaign(db, campaign_id, workspace_id=principal.workspace_id)
 
 
@@ -95,7 +97,7 @@ def validate_campaign(campaign_id: int, db: DB, principal: Viewer) -> dict[str, 
     summary="Validate, enroll the audience (each lead once) and set the campaign ACTIVE",
     responses=responses(404, 409),
 )
-def start_campaign(request: Request, campaign_id: int, db: DB, principal: Operator) -> JSONResponse:
+def start_campaign(request: Request, campaign_id: Id, db: DB, principal: Operator) -> JSONResponse:
     return respond(
         request,
         db,
@@ -109,14 +111,14 @@ def start_campaign(request: Request, campaign_id: int, db: DB, principal: Operat
 
 
 @router.post("/{campaign_id}/pause", response_model=Campaign, responses=responses(404))
-def pause_campaign(campaign_id: int, db: DB, principal: Operator) -> dict[str, Any]:
+def pause_campaign(campaign_id: Id, db: DB, principal: Operator) -> dict[str, Any]:
     return campaign_service.set_campaign_status(
         db, campaign_id, "PAUSED", workspace_id=principal.workspace_id
     )
 
 
 @router.post("/{campaign_id}/resume", response_model=Campaign, responses=responses(404))
-def resume_campaign(campaign_id: int, db: DB, principal: Operator) -> dict[str, Any]:
+def resume_campaign(campaign_id: Id, db: DB, principal: Operator) -> dict[str, Any]:
     return campaign_service.set_campaign_status(
         db, campaign_id, "ACTIVE", workspace_id=principal.workspace_id
     )
@@ -129,7 +131,7 @@ def resume_campaign(campaign_id: int, db: DB, principal: Operator) -> dict[str, 
     responses=responses(404),
 )
 def campaign_attempts(
-    campaign_id: int,
+    campaign_id: Id,
     db: DB,
     principal: Viewer,
     channel: str | None = None,
@@ -152,10 +154,35 @@ def campaign_attempts(
     responses=responses(404),
 )
 def campaign_metrics(
-    campaign_id: int,
+    campaign_id: Id,
     db: DB,
     principal: Viewer,
     days: Annotated[int, Query(ge=1, le=3660)] = 7,
 ) -> dict[str, Any]:
     campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
     return get_channel_metrics(db, campaign_id, days, workspace_id=principal.workspace_id)
+
+
+@router.get(
+    "/{campaign_id}/events",
+    response_model=list[Event],
+    summary="The campaign's audit trail, newest first",
+    responses=responses(404),
+)
+def campaign_events(
+    campaign_id: Id,
+    db: DB,
+    principal: Viewer,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Last event id of the previous page")
+    ] = None,
+) -> list[dict[str, Any]]:
+    campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
+    return list_events(
+        db,
+        workspace_id=principal.workspace_id,
+        campaign_id=campaign_id,
+        before_id=before,
+        limit=limit,
+    )

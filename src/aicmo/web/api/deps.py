@@ -1,23 +1,27 @@
 """What every route depends on: a session, the caller, the caller's role, idempotency.
 
-The caller is found from ``Authorization: Bearer aicmo_…`` (or ``X-API-Key``); the
-principal carries one workspace, and routes pass only its ``workspace_id`` to the
-services, so no route can be asked for another workspace's rows.
+The caller is found from ``Authorization: Bearer aicmo_…`` (or ``X-API-Key``), else
+from the browser's session cookie. The principal carries one workspace, and routes pass
+only its ``workspace_id`` to the services, so no route can be asked for another
+workspace's rows. A cookie is sent by the browser on its own, so with a cookie every
+change must also carry the session's CSRF token (``X-CSRF-Token``): another site can
+make the browser send the cookie, never read the token.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from aicmo.cam.domain.access import Principal, Role
 from aicmo.errors import AuthenticationError, PermissionDeniedError
-from aicmo.operator_services.accounts import authenticate_key
+from aicmo.operator_services.accounts import authenticate_key, session_principal
 from aicmo.operator_services.ops import idempotency
 
 
@@ -35,14 +39,29 @@ def _credential(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+SESSION_COOKIE = "aicmo_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def current_principal(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:
     raw = _credential(request)
-    if not raw:
-        raise AuthenticationError(
-            "this needs an API key: send `Authorization: Bearer aicmo_…` "
-            "(create one with `aicmo apikey create`)"
-        )
-    return authenticate_key(db, raw)
+    if raw:
+        return authenticate_key(db, raw)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal, csrf = session_principal(db, cookie)
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), csrf.encode()):
+                raise PermissionDeniedError(
+                    "this change needs the session's CSRF token in the X-CSRF-Token header"
+                )
+        return principal
+    raise AuthenticationError(
+        "this needs an API key (`Authorization: Bearer aicmo_…`, made with "
+        "`aicmo apikey create`) or a signed-in session"
+    )
 
 
 def _requires(need: Role) -> Callable[[Principal], Principal]:
@@ -55,6 +74,12 @@ def _requires(need: Role) -> Callable[[Principal], Principal]:
 
     return check
 
+
+#: Row ids are 32-bit integers on every database we support: a larger number names no
+#: row, and would overflow the driver before the query could say so.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 DB = Annotated[Session, Depends(get_db)]
 Viewer = Annotated[Principal, Depends(_requires(Role.VIEWER))]

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from aicmo.cam.domain.access import Principal
+from aicmo.errors import PayloadTooLargeError
 from aicmo.operator_services import leads as lead_service
-from aicmo.operator_services.crm.privacy import forget_person
+from aicmo.operator_services.crm.events import list_events
+from aicmo.operator_services.crm.importing import import_leads_csv
+from aicmo.operator_services.crm.privacy import export_person, forget_person
 from aicmo.operator_services.outreach import get_outreach_history
-from aicmo.web.api.deps import DB, Operator, Viewer, respond
+from aicmo.web.api.deps import DB, MAX_ID, Id, Operator, Viewer, respond
 from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from aicmo.web.api.problems import responses
-from aicmo.web.api.schemas import Attempt, Lead, LeadCreate, LeadFields, NoteIn, Page, TagsIn
+from aicmo.web.api.schemas import (
+    Attempt,
+    Event,
+    ImportResult,
+    Lead,
+    LeadCreate,
+    LeadFields,
+    NoteIn,
+    Page,
+    TagsIn,
+)
 
 router = APIRouter(prefix="/leads", tags=["leads"], responses=responses(401, 403, 422))
 
@@ -38,7 +55,7 @@ def list_leads(
     stage: Annotated[list[str] | None, Query(description="Repeatable")] = None,
     tag: str | None = None,
     search: Annotated[str | None, Query(max_length=200)] = None,
-    min_score: int | None = None,
+    min_score: Annotated[int | None, Query(ge=-1000, le=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> dict[str, Any]:
@@ -59,6 +76,91 @@ def list_leads(
     last = items[-1] if items else None
     next_cursor = encode_cursor([last["score"], last["id"]]) if more and last else None
     return {"items": items, "next_cursor": next_cursor}
+
+
+#: An upload larger than this is refused while it streams in (a CRM export of a
+#: million rows is well under it).
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    summary="Import a CSV file: the same rules and row report as `aicmo leads import`",
+    responses=responses(413),
+)
+async def import_leads(
+    db: DB,
+    principal: Operator,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8/UTF-16/cp1252; , ; tab |)")],
+    map: Annotated[
+        list[str] | None, Query(description='"Source Column=field" or "Column=-"; repeatable')
+    ] = None,
+    tag: Annotated[list[str] | None, Query(description="Tags for every imported lead")] = None,
+    source: Annotated[str | None, Query(max_length=100)] = None,
+    encoding: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="aicmo-import-") as tmp:
+        path = Path(tmp) / "upload.csv"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_IMPORT_BYTES:
+                    raise PayloadTooLargeError(
+                        f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MB; "
+                        "split it, or import it with `aicmo leads import`"
+                    )
+                out.write(chunk)
+        report = await run_in_threadpool(
+            import_leads_csv,
+            db,
+            path,
+            column_map=map or (),
+            encoding=encoding,
+            source=source,
+            tags=tag or (),
+            workspace_id=principal.workspace_id,
+            actor=actor(principal),
+        )
+    return {
+        **report.as_dict(),
+        "filename": file.filename or "upload.csv",
+        "mapping": report.mapping,
+        "rejected_rows": [{"line": p.line, "message": p.message} for p in report.rejected],
+        "warning_rows": [{"line": p.line, "message": p.message} for p in report.warnings],
+    }
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    summary="Leads as CSV (re-importable; formula-like cells guarded)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_leads(
+    db: DB,
+    principal: Viewer,
+    grade: Annotated[list[str] | None, Query()] = None,
+    stage: Annotated[list[str] | None, Query()] = None,
+    tag: str | None = None,
+) -> StreamingResponse:
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+", newline="")  # noqa: SIM115
+    lead_service.export_leads_csv(
+        db, spool, workspace_id=principal.workspace_id, grade=grade, stage=stage, tag=tag
+    )
+    spool.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with spool:
+            while block := spool.read(1 << 16):
+                yield block.encode("utf-8")
+
+    return StreamingResponse(
+        chunks(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
+    )
 
 
 @router.post(
@@ -88,7 +190,7 @@ def create_lead(request: Request, body: LeadCreate, db: DB, principal: Operator)
 
 
 @router.get("/{lead_id}", response_model=Lead, responses=responses(404))
-def get_lead(lead_id: int, db: DB, principal: Viewer) -> dict[str, Any]:
+def get_lead(lead_id: Id, db: DB, principal: Viewer) -> dict[str, Any]:
     return lead_service.get_lead(db, lead_id, workspace_id=principal.workspace_id)
 
 
@@ -98,28 +200,28 @@ def get_lead(lead_id: int, db: DB, principal: Viewer) -> dict[str, Any]:
     summary="Change fields (regraded; the change is on the audit trail)",
     responses=responses(404, 409),
 )
-def update_lead(lead_id: int, body: LeadFields, db: DB, principal: Operator) -> dict[str, Any]:
+def update_lead(lead_id: Id, body: LeadFields, db: DB, principal: Operator) -> dict[str, Any]:
     return lead_service.update_lead(
         db, lead_id, workspace_id=principal.workspace_id, actor=actor(principal), **_fields(body)
     )
 
 
 @router.post("/{lead_id}/tags", response_model=Lead, responses=responses(404))
-def add_tags(lead_id: int, body: TagsIn, db: DB, principal: Operator) -> dict[str, Any]:
+def add_tags(lead_id: Id, body: TagsIn, db: DB, principal: Operator) -> dict[str, Any]:
     return lead_service.add_tags(
         db, lead_id, body.tags, workspace_id=principal.workspace_id, actor=actor(principal)
     )
 
 
 @router.delete("/{lead_id}/tags/{tag}", response_model=Lead, responses=responses(404))
-def remove_tag(lead_id: int, tag: str, db: DB, principal: Operator) -> dict[str, Any]:
+def remove_tag(lead_id: Id, tag: str, db: DB, principal: Operator) -> dict[str, Any]:
     return lead_service.remove_tags(
         db, lead_id, [tag], workspace_id=principal.workspace_id, actor=actor(principal)
     )
 
 
 @router.post("/{lead_id}/notes", status_code=201, response_model=Lead, responses=responses(404))
-def add_note(lead_id: int, body: NoteIn, db: DB, principal: Operator) -> dict[str, Any]:
+def add_note(lead_id: Id, body: NoteIn, db: DB, principal: Operator) -> dict[str, Any]:
     lead_service.add_note(
         db, lead_id, body.body, workspace_id=principal.workspace_id, author=actor(principal)
     )
@@ -133,7 +235,7 @@ def add_note(lead_id: int, body: NoteIn, db: DB, principal: Operator) -> dict[st
     responses=responses(404),
 )
 def lead_attempts(
-    lead_id: int,
+    lead_id: Id,
     db: DB,
     principal: Viewer,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -150,6 +252,36 @@ def lead_attempts(
     summary="Erase the person (GDPR art. 17); they stay suppressed by salted hash",
     responses=responses(404),
 )
-def forget_lead(lead_id: int, db: DB, principal: Operator) -> Response:
+def forget_lead(lead_id: Id, db: DB, principal: Operator) -> Response:
     forget_person(db, lead_id, workspace_id=principal.workspace_id, actor=actor(principal))
     return Response(status_code=204)
+
+
+@router.get(
+    "/{lead_id}/events",
+    response_model=list[Event],
+    summary="The lead's audit trail, newest first",
+    responses=responses(404),
+)
+def lead_events(
+    lead_id: Id,
+    db: DB,
+    principal: Viewer,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Last event id of the previous page")
+    ] = None,
+) -> list[dict[str, Any]]:
+    lead_service.get_lead(db, lead_id, workspace_id=principal.workspace_id)
+    return list_events(
+        db, workspace_id=principal.workspace_id, lead_id=lead_id, before_id=before, limit=limit
+    )
+
+
+@router.get(
+    "/{lead_id}/export",
+    summary="Everything held about the person, as JSON (GDPR art. 15 / 20)",
+    responses=responses(404),
+)
+def export_lead(lead_id: Id, db: DB, principal: Viewer) -> dict[str, Any]:
+    return export_person(db, lead_id, workspace_id=principal.workspace_id)

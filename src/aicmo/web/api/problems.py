@@ -22,11 +22,13 @@ from aicmo.errors import (
     ConfigurationError,
     ConflictError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     RateLimitedError,
     SuppressedError,
     ValidationError,
 )
+from aicmo.operator_services.uow import utcnow
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -37,6 +39,7 @@ STATUS: tuple[tuple[type[AicmoError], int, str], ...] = (
     (NotFoundError, 404, "Not found"),
     (ConflictError, 409, "Conflict"),
     (SuppressedError, 409, "Suppressed"),
+    (PayloadTooLargeError, 413, "Payload too large"),
     (ValidationError, 422, "Invalid input"),
     (RateLimitedError, 429, "Rate limited"),
     (ConfigurationError, 503, "Not configured"),
@@ -97,6 +100,10 @@ def install(app: FastAPI) -> None:
         status, title = status_of(exc)
         field = getattr(exc, "field", None)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        retry_at = getattr(exc, "retry_at", None)
+        if status == 429 and retry_at is not None:
+            wait = max(1, int((retry_at - utcnow()).total_seconds()))
+            headers = {"Retry-After": str(wait)}
         problem = Problem(title=title, status=status, detail=exc.message, field=field)
         return _response(problem, headers)
 

@@ -289,3 +289,121 @@ class Member(BaseModel):
     role: str
     created_at: datetime
     disabled: bool
+
+
+class Event(BaseModel):
+    """One fact on the audit trail (append-only)."""
+
+    id: int
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    channel: str | None
+    source: str
+    lead_id: int | None
+    campaign_id: int | None
+    message_id: int | None
+    actor: str | None
+    recipient: str | None
+    reason: str | None
+    detail: dict[str, Any]
+
+
+class RowProblem(BaseModel):
+    line: int = Field(description="Physical line in the file (the header is line 1)")
+    message: str
+
+
+class ImportResult(BaseModel):
+    """The same row report as `aicmo leads import`: every refused row by line."""
+
+    filename: str
+    encoding: str
+    delimiter: str
+    mapping: list[tuple[str, str]]
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    merged_in_file: int
+    blank: int
+    rejected: int
+    warnings: int
+    rejected_rows: list[RowProblem] = Field(description="The first 1000 refused rows")
+    warning_rows: list[RowProblem]
+
+
+class ChannelConfig(BaseModel):
+    channel: str
+    enabled: bool
+    rate_limit_per_hour: int
+    rate_limit_per_day: int
+    per_lead_limit: int
+    per_lead_period_hours: int
+    min_gap_hours: int
+    max_retries: int
+    backoff_hours: list[float]
+    settings: dict[str, Any]
+    updated_at: datetime | None
+
+
+class ChannelConfigPatch(_In):
+    enabled: bool | None = None
+    rate_limit_per_hour: int | None = Field(default=None, ge=0)
+    rate_limit_per_day: int | None = Field(default=None, ge=0)
+    per_lead_limit: int | None = Field(default=None, ge=0)
+    per_lead_period_hours: int | None = Field(default=None, ge=0)
+    min_gap_hours: int | None = Field(default=None, ge=0)
+    max_retries: int | None = Field(default=None, ge=0)
+    backoff_hours: list[float] | None = None
+
+
+class MailboxServer(BaseModel):
+    host: str
+    port: int | None
+    security: str
+    username: str | None
+    auth: str | None
+    secret: Literal["set", "not set"] = Field(description="Secrets are never returned")
+    folder: str | None = None
+    last_uid: int | None = None
+    polled_at: datetime | None = None
+
+
+class Mailbox(BaseModel):
+    id: int
+    name: str
+    enabled: bool
+    from_name: str | None
+    from_address: str
+    reply_to: str | None
+    daily_cap: int
+    hourly_cap: int
+    min_gap_seconds: int
+    smtp: MailboxServer | None
+    imap: MailboxServer | None
+    dkim: str | None
+    created_at: datetime
+
+
+class MailboxIn(_In):
+    """A sender mailbox; passwords and keys are write-only (stored encrypted)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    from_address: str
+    from_name: str | None = Field(default=None, max_length=200)
+    reply_to: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, max_length=4096)
+    imap_host: str | None = None
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: Literal["tls", "starttls", "none"] = "tls"
+    imap_username: str | None = None
+    imap_password: str | None = Field(default=None, max_length=4096)
+    imap_folder: str = "INBOX"
+    daily_cap: int = Field(default=50, ge=0)
+    hourly_cap: int = Field(default=20, ge=0)
+    min_gap_seconds: int = Field(default=0, ge=0)

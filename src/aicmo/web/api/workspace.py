@@ -14,7 +14,7 @@ from aicmo.operator_services import accounts
 from aicmo.operator_services.channels.tasks import complete_task, list_tasks, skip_task
 from aicmo.operator_services.crm import suppression
 from aicmo.operator_services.metrics import get_channel_metrics
-from aicmo.web.api.deps import DB, Admin, Operator, Viewer, respond
+from aicmo.web.api.deps import DB, Admin, Id, IdQuery, Operator, Viewer, respond
 from aicmo.web.api.leads import actor
 from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from aicmo.web.api.problems import responses
@@ -127,8 +127,8 @@ def tasks(
     principal: Viewer,
     status: str | None = "OPEN",
     overdue: bool = False,
-    lead_id: int | None = None,
-    campaign_id: int | None = None,
+    lead_id: IdQuery = None,
+    campaign_id: IdQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> dict[str, Any]:
@@ -159,7 +159,7 @@ def tasks(
     summary="The person did it: the attempt is SENT and the sequence goes on",
     responses=responses(404, 409),
 )
-def task_done(task_id: int, body: TaskDoneIn, db: DB, principal: Operator) -> dict[str, Any]:
+def task_done(task_id: Id, body: TaskDoneIn, db: DB, principal: Operator) -> dict[str, Any]:
     return complete_task(db, task_id, note=body.note, workspace_id=principal.workspace_id)
 
 
@@ -170,7 +170,7 @@ def task_done(task_id: int, body: TaskDoneIn, db: DB, principal: Operator) -> di
     summary="The person will not do it: the attempt FAILED and the step falls back",
     responses=responses(404, 409),
 )
-def task_skip(task_id: int, body: TaskSkipIn, db: DB, principal: Operator) -> dict[str, Any]:
+def task_skip(task_id: Id, body: TaskSkipIn, db: DB, principal: Operator) -> dict[str, Any]:
     return skip_task(db, task_id, reason=body.reason, workspace_id=principal.workspace_id)
 
 
@@ -211,7 +211,7 @@ def create_api_key(body: ApiKeyIn, db: DB, principal: Admin) -> dict[str, Any]:
 @router.delete(
     "/api-keys/{key_id}", response_model=ApiKey, tags=["access"], responses=responses(404)
 )
-def revoke_api_key(key_id: int, db: DB, principal: Admin) -> dict[str, Any]:
+def revoke_api_key(key_id: Id, db: DB, principal: Admin) -> dict[str, Any]:
     return accounts.revoke_api_key(db, principal.workspace_id, key_id)
 
 

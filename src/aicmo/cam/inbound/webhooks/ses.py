@@ -75,7 +75,13 @@ from aicmo.cam.inbound.webhooks.common import (
 )
 from aicmo.errors import ValidationError
 
-__all__ = ["SES_BOUNCE_TYPES", "SES_EVENTS", "is_sns_url", "parse_ses_sns"]
+__all__ = [
+    "SES_BOUNCE_TYPES",
+    "SES_EVENTS",
+    "is_sns_url",
+    "parse_ses_sns",
+    "ses_notification_events",
+]
 
 #: SES ``bounceType`` → (event when the status does not decide, how far the status may
 #: overrule it). Permanent is only ever softened (mailbox full, policy); Transient stays
@@ -269,6 +275,18 @@ def _sns_public_key(cert_bytes: object, now: datetime) -> rsa.RSAPublicKey:
     return public_key
 
 
+def ses_notification_events(
+    message: str, *, event_id: str, topic_arn: str, sent_at: datetime
+) -> WebhookResult:
+    """Map one SES notification (the JSON an SNS ``Message`` carries) to events.
+
+    For notifications that reached us without a verifiable SNS envelope, e.g. by email:
+    the same table as :func:`parse_ses_sns`, so both routes record the same facts.
+    """
+    envelope = {"Message": message, "MessageId": event_id, "TopicArn": topic_arn}
+    return _ses_notification(envelope, sent_at)
+
+
 def _ses_notification(envelope: dict[str, Any], sent_at: datetime) -> WebhookResult:
     message: str = envelope["Message"]
     raw = truncate(sanitize(message))
@@ -403,6 +421,8 @@ def _ses_complaint(body: dict[str, Any], base_detail: dict[str, Any]) -> list[_P
         event_type = FEEDBACK_EVENTS.get(feedback_type.lower(), EventType.COMPLAINED) or (
             EventType.UNKNOWN
         )
+        if event_type is EventType.AUTH_FAILURE_REPORTED:
+            event_type = EventType.UNKNOWN  # SES relays these rarely; a human reads them
     detail = dict(base_detail)
     detail.update(text_fields(body, _COMPLAINT_FIELDS))
     reason = f"spam complaint ({feedback_type})" if feedback_type else "spam complaint"

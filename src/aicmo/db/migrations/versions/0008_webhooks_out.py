@@ -1,8 +1,8 @@
 """Webhooks out: endpoints, their subscriptions, the delivery outbox and the attempt log,
 and the trigger that fills the outbox in the same transaction as each event.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 07:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from aicmo.db.types import JSONType, UTCDateTime
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
