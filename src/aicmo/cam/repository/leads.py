@@ -156,11 +156,11 @@ def lead_query(
     *,
     grade: Sequence[str] | None = None,
     stage: Sequence[str] | None = None,
-    tag: str | None = None,
+    tag: str | Sequence[str] | None = None,
     search: str | None = None,
     min_score: int | None = None,
 ) -> Select[LeadDB]:
-    """Filtered leads, best first (ix_leads_workspace_grade)."""
+    """Filtered leads, best first (ix_leads_workspace_grade); several tags mean any of them."""
     stmt = select(LeadDB).where(LeadDB.workspace_id == workspace_id)
     if grade:
         stmt = stmt.where(LeadDB.grade.in_(list(grade)))
@@ -172,7 +172,8 @@ def lead_query(
         stmt = stmt.where(
             LeadDB.id.in_(
                 select(LeadTagDB.lead_id).where(
-                    LeadTagDB.workspace_id == workspace_id, LeadTagDB.tag_key == tag.lower()
+                    LeadTagDB.workspace_id == workspace_id,
+                    LeadTagDB.tag_key.in_([t.lower() for t in ([tag] if isinstance(tag, str) else tag)]),
                 )
             )
         )
