@@ -3,7 +3,6 @@ file name or a CSV header are text, never markup, never a crash, never a clickab
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ TEXT_FIELDS = (
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AICMO_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     get_settings.cache_clear()
     # Terminals: a hyperlink would be an escape sequence ("\x1b]8;"); wide enough for
@@ -36,7 +35,6 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(console, "width", 200)
     monkeypatch.setattr(err_console, "width", 200)
     assert main(["init"]) == 0
-    yield
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

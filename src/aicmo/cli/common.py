@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import typer
-
 from rich import box
 from rich.console import Console
 from rich.markup import escape

@@ -189,7 +189,9 @@ def demo(
     engine = make_engine(demo_settings.resolved_database_url)
     try:
         initialize(demo_settings, engine)
-        console.print(Panel.fit(f"aicmo demo: fresh SQLite database at {esc(db_file)}", style="bold"))
+        console.print(
+            Panel.fit(f"aicmo demo: fresh SQLite database at {esc(db_file)}", style="bold")
+        )
         csv_path = demo_csv_path()
         console.print(
             f"\n[bold]1. Import[/] {csv_path.name} (made-up leads, reserved example domains)"

@@ -206,7 +206,9 @@ def inbox_poll(
         if "error" in r:
             console.print(f"[red]{esc(r['mailbox'])}: {esc(r['error'])}[/]")
         elif r["initialised"]:
-            console.print(f"{esc(r['mailbox'])}: first poll, cursor set; mail from now on will be read")
+            console.print(
+                f"{esc(r['mailbox'])}: first poll, cursor set; mail from now on will be read"
+            )
         else:
             kinds = (
                 ", ".join(f"{k.lower()} {n}" for k, n in sorted(r["kinds"].items()))

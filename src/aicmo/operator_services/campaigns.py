@@ -98,8 +98,7 @@ def _texts(audience: dict[str, Any], key: str) -> list[str] | None:
     values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(v, str) and v.strip() for v in values):
         raise ValidationError(
-            f"audience.{key} must be a word or a list of words, e.g. {key}: [a, b]; "
-            f"got {value!r}",
+            f"audience.{key} must be a word or a list of words, e.g. {key}: [a, b]; got {value!r}",
             field=f"audience.{key}",
         )
     return [v.strip() for v in values]
@@ -166,7 +165,8 @@ def _check_settings(settings: Any) -> dict[str, Any]:
     if settings is None:
         return {}
     if not isinstance(settings, dict):
-        raise ValidationError("settings must be a mapping, e.g. settings: {window: …}", field="settings"
+        raise ValidationError(
+            "settings must be a mapping, e.g. settings: {window: …}", field="settings"
         )
     if "audience" in settings:
         raise ValidationError(
@@ -183,22 +183,23 @@ def _check_settings(settings: Any) -> dict[str, Any]:
     unknown = set(window) - _WINDOW_KEYS
     if unknown:
         raise ValidationError(
-            f"unknown settings.window keys {sorted(map(str, unknown))}; "
-            f"use {sorted(_WINDOW_KEYS)}",
+            f"unknown settings.window keys {sorted(map(str, unknown))}; use {sorted(_WINDOW_KEYS)}",
             field="window",
         )
     tz = window.get("timezone")
     days = window.get("days")
     if tz is not None and not isinstance(tz, str):
-        raise ValidationError("settings.window.timezone must be a name like Europe/Paris", field="window"
+        raise ValidationError(
+            "settings.window.timezone must be a name like Europe/Paris", field="window"
         )
     if days is not None and not isinstance(days, list):
-        raise ValidationError("settings.window.days must be a list, e.g. [mon, tue]", field="window"
+        raise ValidationError(
+            "settings.window.days must be a list, e.g. [mon, tue]", field="window"
         )
     for key in ("start", "end"):
         if key in window and not isinstance(window[key], str):
             raise ValidationError(
-                f"settings.window.{key} must be a time in quotes, e.g. {key}: \"09:00\"",
+                f'settings.window.{key} must be a time in quotes, e.g. {key}: "09:00"',
                 field="window",
             )
     jitter = window.get("jitter_seconds", 0)

@@ -173,7 +173,9 @@ def lead_query(
             LeadDB.id.in_(
                 select(LeadTagDB.lead_id).where(
                     LeadTagDB.workspace_id == workspace_id,
-                    LeadTagDB.tag_key.in_([t.lower() for t in ([tag] if isinstance(tag, str) else tag)]),
+                    LeadTagDB.tag_key.in_(
+                        [t.lower() for t in ([tag] if isinstance(tag, str) else tag)]
+                    ),
                 )
             )
         )
