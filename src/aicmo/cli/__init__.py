@@ -25,13 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except ImportFileError as exc:
-        err_console.print(f"[bold red]error:[/] {esc(exc.message)}")
+        err_console.print(f"[bold red]error:[/] {esc(exc.message)}", soft_wrap=True)
         return EXIT_UNUSABLE
     except AicmoError as exc:
-        err_console.print(f"[bold red]error:[/] {esc(exc.message)}")
+        err_console.print(f"[bold red]error:[/] {esc(exc.message)}", soft_wrap=True)
         return EXIT_FAILED
     except OSError as exc:  # a path the user gave: missing, a folder, not readable or writable
-        err_console.print(f"[bold red]error:[/] {esc(file_problem(exc))}")
+        err_console.print(f"[bold red]error:[/] {esc(file_problem(exc))}", soft_wrap=True)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")

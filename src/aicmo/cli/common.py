@@ -64,7 +64,7 @@ def cell(value: object, style: str = "") -> Text:
 
 def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
     """Print ``error: message`` (as data, never markup) and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {esc(message)}")
+    err_console.print(f"[bold red]error:[/] {esc(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -96,9 +96,11 @@ def read_text_file(path: Path, what: str) -> str:
     except OSError as err:
         fail(f"cannot read the {what}: {file_problem(err)}")
     if len(data) > MAX_TEXT_FILE:
-        fail(f"{path} is over {MAX_TEXT_FILE // 1024} KiB: not a {what} (the wrong file?)")
+        fail(
+            f"{path} is over {MAX_TEXT_FILE // 1024} KiB, too large for the {what}: the wrong file?"
+        )
     if b"\0" in data:
-        fail(f"{path} is a binary file, not a {what} (YAML text): the wrong file?")
+        fail(f"{path} is a binary file; the {what} is YAML text: the wrong file?")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
