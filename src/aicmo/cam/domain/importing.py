@@ -189,6 +189,26 @@ def ends_inside_quotes(text: str, delimiter: str, quote: str = '"') -> bool:
     return in_quotes
 
 
+def has_identity(mapping: ColumnMapping, cells: Sequence[str]) -> bool:
+    """Whether a row names a person (a valid email or LinkedIn URL in its column), even
+    if another of its cells would get it rejected: a line swallowed by a quote left open
+    is told by this."""
+    for target, cell in zip(mapping.targets, cells, strict=False):
+        value = cell.strip()
+        if not value:
+            continue
+        try:
+            if target == "email":
+                L.normalize_email(re.split(r"[,;\s]+", value)[0])
+                return True
+            if target == "linkedin_url":
+                L.normalize_linkedin_url(value)
+                return True
+        except ValidationError:
+            continue
+    return False
+
+
 @dataclass
 class ParsedRow:
     """One CSV row turned into lead fields; ``warnings`` are kept, not fatal."""

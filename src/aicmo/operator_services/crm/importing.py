@@ -230,7 +230,8 @@ def _runaway_quote(
 ) -> str | None:
     """Why a record of several lines is a quote left open, or None when it is a real
     multi-line value (a note). It is one when it runs to the end of the file, past the
-    field limit or MAX_RECORD_LINES lines, or when a line it swallowed is a valid row."""
+    field limit or MAX_RECORD_LINES lines, or when a line it swallowed names a person of
+    its own (an email or LinkedIn URL in the identity column: a row, not a note's line)."""
     swallowed = len(taken) - 1
     if error is not None and "field limit" in str(error):
         return f"runs past {MAX_FIELD:,} characters, swallowing {swallowed} line(s)"
@@ -242,10 +243,13 @@ def _runaway_quote(
             f"swallowing {swallowed} line(s)"
         )
     for line in taken[1 : 1 + _PROBE_LINES]:
-        cells = next(csv.reader([line], delimiter=delim), [])
+        # Without its line break: a quote open on this line alone must not make the
+        # break part of a value (and the line look like no row).
         try:
-            imp.parse_row(mapping, cells)
-        except (ValidationError, csv.Error):
+            cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delim), [])
+        except csv.Error:
+            continue
+        if not imp.has_identity(mapping, cells):
             continue
         return (
             f"runs to line {start + swallowed}, swallowing {swallowed} line(s) that are rows "
