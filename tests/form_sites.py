@@ -22,9 +22,19 @@ from starlette.responses import Response
 
 FIXTURES = Path(__file__).parent / "fixtures" / "forms"
 _HOST = re.compile(r"https?:(?://|\\/\\/)[a-z0-9.-]+\.example", re.IGNORECASE)
+#: Third-party form services the fixtures post to, played by this server too.
+SERVICES = ("https://formsubmit.co", "https://forms.zohopublic.com")
 #: Pages other pages link to: the home page's "Contact us" is the Gravity Forms page.
 ALIASES = {"contact-us": "gravity"}
-HONEYPOTS = {"fax", "url", "nickname", "bot-field", "_wpcf7_ak_hp_textarea", "wpforms[hp]"}
+#: Every honeypot of the fixtures: a submission with any of them filled is spam.
+HONEYPOTS = {
+    "fax", "url", "nickname", "bot-field", "_wpcf7_ak_hp_textarea", "wpforms[hp]", "input_4",
+    "frm_verify", "_honey", "form_fields[field_5d6e7f8]", "form_fields[field_9f8e7d6]",
+}  # fmt: skip
+#: Contact Form 7's only REST submission route (anything else is WordPress's 404).
+_CF7_ROUTE = re.compile(r"wp-json/contact-form-7/v1/contact-forms/\d+/feedback")
+#: CF7 quizzes of the fixtures: name -> the answer the site expects.
+QUIZZES = {"quiz-math": "10"}
 
 
 @dataclass
@@ -55,6 +65,8 @@ def _page(name: str, base: str) -> str:
     def swap(match: re.Match[str]) -> str:
         return base.replace("/", "\\/") if "\\/" in match.group(0) else base
 
+    for service in SERVICES:
+        raw = raw.replace(service, base)
     return _HOST.sub(swap, raw)
 
 
@@ -129,9 +141,19 @@ def create_form_sites(sites: FormSites) -> FastAPI:
         sites.posts.append(posted)
         values = dict(fields)
         spam = any(values.get(h) for h in HONEYPOTS)
-        if path.startswith("wp-json/contact-form-7/"):
+        if path.startswith("wp-json/"):
+            if not _CF7_ROUTE.fullmatch(path):
+                body = (
+                    '{"code":"rest_no_route","message":"No route was found","data":{"status":404}}'
+                )
+                return Response(body, status_code=404, media_type="application/json")
             needed = ("your-name", "your-email", "your-message", "acceptance-privacy")
-            ok = all(values.get(n) for n in needed) and not spam
+            quiz_ok = all(
+                values.get(name) == answer
+                for name, answer in QUIZZES.items()
+                if f"_wpcf7_quiz_answer_{name}" in values
+            )
+            ok = all(values.get(n) for n in needed) and not spam and quiz_ok
             answer = "cf7_response_ok.json" if ok else "cf7_response_invalid.json"
             return Response(_fixture(answer), media_type="application/json")
         if path == "wp-admin/admin-ajax.php":

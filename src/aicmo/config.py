@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     sender_website: str = ""
     sender_title: str = ""
     sender_country: str = ""
+    #: City and state/province/region, for forms that require them.
+    sender_city: str = ""
+    sender_state: str = ""
     #: The worker's SMTP sends go through a child process of their own (see
     #: ``aicmo.transports.send_process``); off, a thread of the worker sends them.
     sending_process: bool = True

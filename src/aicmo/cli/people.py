@@ -109,7 +109,7 @@ def tasks_skip(
 def _print_task(t: dict[str, Any], what: str) -> None:
     """One line on what became of a task, and of the sequence waiting on it."""
     after = f"; the sequence: {t['sequence']}" if t["sequence"] else ""
-    console.print(f"Task #{t['id']} {what}{after}.")
+    console.print(f"Task #{t['id']} {what}{esc(after)}.")
 
 
 @linkedin_app.command("add")
@@ -214,10 +214,18 @@ app.add_typer(form_app, name="form")
 def form_check(
     url: Annotated[str, typer.Argument(help="A contact page, or a site's home page")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    form_page: Annotated[
+        bool,
+        typer.Option(
+            "--form-page",
+            help="URL is the lead's form page (form_url): a blocked form there is a task",
+        ),
+    ] = False,
 ) -> None:
     """Dry run on one site: which page and form would be used and why, what blocks it,
-    how each field would be filled. Nothing is submitted, nothing is recorded."""
-    report = inspect_site(url)
+    how each field would be filled. It decides the way a real send does. Nothing is
+    submitted, nothing is recorded."""
+    report = inspect_site(url, explicit=form_page)
     if as_json:
         console.print_json(json.dumps(report, default=str))
         return
@@ -228,7 +236,12 @@ def form_check(
         console.print(f"[red]Blocked[/]: {esc(b)}")
     form = report["form"]
     if form is None:
-        console.print("[red]No contact form to submit.[/]")
+        if report["decision"] == "task":
+            console.print(
+                f"[bold]This page would become an operator task: {esc(report['reason'])}[/]"
+            )
+        else:
+            console.print("[red]No contact form to submit.[/]")
         raise typer.Exit(1)
     console.print(f"Form: {esc(form['method'])} {esc(form['action'])} ({esc(form['purpose'])})")
     table = Table()
@@ -248,7 +261,11 @@ def form_check(
         console.print(f"[yellow]note[/]: {esc(p)}")
     if report.get("unmapped_required"):
         console.print(f"[red]Cannot fill[/]: {esc(', '.join(report['unmapped_required']))}")
-    verdict = "would be submitted" if report["would_submit"] else "would become an operator task"
-    console.print(f"[bold]This form {verdict}.[/]")
+    verdict = {
+        "submit": f"would be submitted ({form['method']} {report['target']})",
+        "task": f"would become an operator task: {report['reason']}",
+        "refuse": f"would not be sent: {report['reason']}",
+    }.get(report["decision"], "has no contact form")
+    console.print(f"[bold]This form {esc(verdict)}.[/]", soft_wrap=True)
     if not report["would_submit"]:
         raise typer.Exit(1)

@@ -24,6 +24,7 @@ from aicmo.cam.db_models import (
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.channels import address_of, get_spec, missing_subject
 from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.leads import has_control_char
 from aicmo.cam.domain.sequencing import Sequence, channels_for, parse_steps
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
@@ -308,6 +309,17 @@ def _audience_query(workspace_id: int, audience: dict[str, Any]) -> Any:
     return stmt
 
 
+def check_subject_line(subject: str, *, field: str = "subject") -> None:
+    """A subject is one header line: a line break (or another control character) in its
+    template would end the Subject header and start another for every lead alike, so it
+    is refused with the campaign's validation, before anything is sent."""
+    if has_control_char(subject):
+        raise ValidationError(
+            f"{field} contains a line break or another control character; a subject is one line",
+            field=field,
+        )
+
+
 def validate_campaign(
     db: Session,
     ref: str | int,
@@ -340,6 +352,8 @@ def validate_campaign(
                 if source is None:
                     continue
                 try:
+                    if field == "subject":
+                        check_subject_line(source, field=f"step {i} {channel} subject")
                     validate_template(source, field=f"step {i} {channel} {field}")
                 except ValidationError as err:
                     errors.append(err.message)

@@ -9,6 +9,11 @@ Unsubscribe: ``POST /u/{token}`` is the RFC 8058 one-click endpoint (mail provid
 ``List-Unsubscribe=One-Click``) and the target of the button on the page; ``GET /u/{token}``
 shows that page. A GET alone never unsubscribes: corporate link scanners open every
 link in a message, and would otherwise unsubscribe people who never asked.
+
+Request bodies are capped per route (:data:`BODY_LIMITS`, by
+:class:`~aicmo.web.body_limit.BodyLimitMiddleware`): 413 past the cap, read no further.
+What can be checked without the body (the unsubscribe token, SendGrid's signature headers
+and their freshness, the SNS topic header) is checked before the body is read.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from html import escape
+from typing import Any
 
 import httpx
 from fastapi import Depends, FastAPI, Request
@@ -25,17 +31,65 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from aicmo.bootstrap import engine_for, ensure_ready
-from aicmo.cam.inbound.webhooks import WebhookSignatureError, parse_sendgrid, parse_ses_sns
+from aicmo.cam.inbound.webhooks import (
+    WebhookSignatureError,
+    parse_sendgrid,
+    parse_ses_sns,
+    sendgrid_signature_headers,
+)
 from aicmo.config import Settings, get_settings
 from aicmo.db.connect import session_factory
 from aicmo.errors import AicmoError, ValidationError
 from aicmo.operator_services.inbound.processing import process_webhook_events
 from aicmo.operator_services.inbound.unsubscribe import (
+    describe_token,
     token_address,
     unsubscribe_by_token,
 )
 from aicmo.operator_services.ops.health import health
 from aicmo.operator_services.uow import utcnow
+from aicmo.web.body_limit import BodyLimitMiddleware
+
+#: The most bytes a request body may have, by path prefix (docs/hardening.md has the
+#: sources). Unsubscribe: a one-click POST is ``List-Unsubscribe=One-Click`` (26 bytes),
+#: the page's button posts nothing. SendGrid posts a batch once it reaches 768 KB, so a
+#: batch is a little over that: 2 MiB leaves room for the event that crosses the line and
+#: large custom arguments. SNS: an HTTP(S) subscription carries a message of at most
+#: 256 KiB, escaped inside a JSON envelope (quotes and backslashes double): 1 MiB.
+BODY_LIMITS: dict[str, int] = {
+    "/u/": 4 * 1024,
+    "/webhooks/sendgrid": 2 * 1024 * 1024,
+    "/webhooks/ses": 1024 * 1024,
+}
+#: Every other path (the pages and /healthz take no body).
+DEFAULT_BODY_LIMIT = 4 * 1024
+#: The header SNS names the topic in, checked before the body is read.
+SNS_TOPIC_HEADER = "x-amz-sns-topic-arn"
+
+
+def _body_doc(media_type: str, schema: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its raw bytes itself (its signature
+    covers them), so that the schema says what it takes, and how much."""
+    return {
+        "requestBody": {
+            "required": False,
+            "description": f"At most {limit} bytes (413 past that).",
+            "content": {media_type: {"schema": schema}},
+        }
+    }
+
+
+_ONE_CLICK_BODY = _body_doc(
+    "application/x-www-form-urlencoded",
+    {"type": "object", "properties": {"List-Unsubscribe": {"type": "string"}}},
+    BODY_LIMITS["/u/"],
+)
+_SENDGRID_BODY = _body_doc(
+    "application/json",
+    {"type": "array", "items": {"type": "object"}},
+    BODY_LIMITS["/webhooks/sendgrid"],
+)
+_SNS_BODY = _body_doc("application/json", {"type": "object"}, BODY_LIMITS["/webhooks/ses"])
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
@@ -61,6 +115,7 @@ def create_app(
     settings = settings or get_settings()
     cert_fetcher = fetch_cert or fetch_sns_cert
     app = FastAPI(title="aicmo", version="0.1.0")
+    app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS, default=DEFAULT_BODY_LIMIT)
     engine = engine_for(settings)
     ensure_ready(engine, settings)
     factory = session_factory(engine)
@@ -100,16 +155,21 @@ def create_app(
         )
         return _page("Unsubscribe", body)
 
-    @app.post("/u/{token}", response_class=HTMLResponse)
+    @app.post("/u/{token}", response_class=HTMLResponse, openapi_extra=_ONE_CLICK_BODY)
     async def unsubscribe(
         token: str, request: Request, db: Session = Depends(get_db)
     ) -> HTMLResponse:
+        invalid = _page("Link not valid", "<p>This unsubscribe link is not valid.</p>", 400)
+        try:
+            describe_token(token)  # a forged link is refused before its body is read
+        except ValidationError:
+            return invalid
         form = await request.body()
         source = "one-click" if b"List-Unsubscribe=One-Click" in form else "link"
         try:
             result = unsubscribe_by_token(db, token, source=source)
         except ValidationError:
-            return _page("Link not valid", "<p>This unsubscribe link is not valid.</p>", 400)
+            return invalid
         except AicmoError:
             return _page(
                 "Try again", "<p>We could not record this right now; please try again.</p>", 503
@@ -118,25 +178,34 @@ def create_app(
         note = "was already unsubscribed" if result["already"] else "is unsubscribed"
         return _page("Unsubscribed", f"<p>{who} {note}. You will not hear from us again.</p>")
 
-    @app.post("/webhooks/sendgrid")
+    @app.post("/webhooks/sendgrid", openapi_extra=_SENDGRID_BODY)
     async def sendgrid_webhook(request: Request, db: Session = Depends(get_db)) -> JSONResponse:
         key = settings.sendgrid_webhook_public_key
         if not key:
             return JSONResponse({"error": "SendGrid webhook not configured"}, status_code=404)
+        headers = dict(request.headers)
+        try:
+            sendgrid_signature_headers(headers, now=utcnow())
+        except WebhookSignatureError as err:
+            return JSONResponse({"error": err.message}, status_code=403)
         body = await request.body()
         try:
-            result = parse_sendgrid(body, dict(request.headers), public_key_b64=key, now=utcnow())
+            result = parse_sendgrid(body, headers, public_key_b64=key, now=utcnow())
         except WebhookSignatureError as err:
             return JSONResponse({"error": err.message}, status_code=403)
         except ValidationError as err:
             return JSONResponse({"error": err.message}, status_code=400)
         return JSONResponse(process_webhook_events(db, result))
 
-    @app.post("/webhooks/ses")
+    @app.post("/webhooks/ses", openapi_extra=_SNS_BODY)
     async def ses_webhook(request: Request, db: Session = Depends(get_db)) -> JSONResponse:
         topics = settings.ses_topics
         if topics is None:
             return JSONResponse({"error": "SES webhook not configured"}, status_code=404)
+        if request.headers.get(SNS_TOPIC_HEADER, "").strip() not in topics:
+            # SNS names the topic in a header too: a post from any other topic (or none)
+            # is refused before its body is read. The signed TopicArn is checked again.
+            return JSONResponse({"error": "SNS topic is not in the allowed topics"}, 403)
         body = await request.body()
         try:
             result = parse_ses_sns(

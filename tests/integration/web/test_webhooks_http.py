@@ -115,10 +115,12 @@ def test_a_signed_ses_complaint_over_sns_suppresses(
         fetched.append(url)
         return _cert(key)
 
+    # SNS sends the topic and the message type in headers too.
+    sns = {"x-amz-sns-message-type": "Notification", "x-amz-sns-topic-arn": TOPIC}
     with serve(create_app(fetch_cert=fetch)) as base:
-        ok = httpx.post(f"{base}/webhooks/ses", content=json.dumps(message))
+        ok = httpx.post(f"{base}/webhooks/ses", content=json.dumps(message), headers=sns)
         message["TopicArn"] = "arn:aws:sns:us-east-1:999999999999:someone-else"
-        other_topic = httpx.post(f"{base}/webhooks/ses", content=json.dumps(message))
+        other_topic = httpx.post(f"{base}/webhooks/ses", content=json.dumps(message), headers=sns)
     assert ok.status_code == 200 and ok.json()["applied"] == 1
     assert other_topic.status_code == 403
     assert fetched == [message["SigningCertURL"]]

@@ -305,8 +305,12 @@ def test_embeds_without_a_usable_form(html: str, kind: str, needle: str) -> None
     ("extra", "kind"),
     [
         ('<div class="frc-captcha" data-sitekey="FCMG"></div>', "friendly_captcha"),
-        ("<label for=c>What is 3 + 4?</label><input id=c name=quiz type=text>", "captcha"),
-        ("<label>Solve: 7 - 2 = <input name=answer type=text></label>", "captcha"),
+        (
+            "<label for=c>Security question: the capital of France?</label>"
+            "<input id=c name=quiz type=text>",
+            "captcha",
+        ),
+        ("<label>Solve the puzzle <input name=answer type=text></label>", "captcha"),
         ('<img src="/captcha.php?r=1"><input name=code type=text>', "captcha"),
         ("<label><input type=checkbox name=human required> I am not a robot</label>", "captcha"),
         ('<div data-netlify-recaptcha="true"></div>', "recaptcha"),

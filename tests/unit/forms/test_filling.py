@@ -358,9 +358,19 @@ def test_two_textareas_keep_the_message_in_the_one_that_says_message() -> None:
     assert result.mapping == {"email": "email", "body": "message"}
 
 
-def test_form_without_message_or_contact_field_is_not_ok() -> None:
+def test_a_callback_form_takes_the_phone_and_says_the_message_is_not_sent() -> None:
     html = """<form method=post action=/callback><label>Name <input name=n></label>
       <label>Phone <input type=tel name=p></label><button>Request callback</button></form>"""
+    result = fill(form_from(html))
+
+    assert result.ok
+    assert dict(result.payload)["p"] == "+49 30 1234567"
+    assert any("no message box" in p for p in result.problems)
+
+
+def test_form_without_message_or_contact_field_is_not_ok() -> None:
+    html = """<form method=post action=/enquiry><label>Name <input name=n></label>
+      <label>Email <input type=email name=e></label><button>Send</button></form>"""
     result = fill(form_from(html))
 
     assert not result.ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aicmo.cam.inbound.optout import LEADING_LINES, find_unsubscribe_request
+from aicmo.cam.inbound.optout import LANGUAGES, LEADING_LINES, find_unsubscribe_request
 
 
 @pytest.mark.parametrize(
@@ -29,6 +29,23 @@ from aicmo.cam.inbound.optout import LEADING_LINES, find_unsubscribe_request
         ("Quero cancelar inscrição.", "pt"),
         ("Por favor, descadastrar meu e-mail.", "pt"),
         ("Cancellami dalla vostra lista.", "it"),
+        ("please remove it", "en"),
+        ("Not interested. Please remove it.", "en"),
+        ("Is there any way to be removed from the mailing list??", "en"),
+        ("I'd like to be removed from your distribution list.", "en"),
+        ("Please take this address off your list.", "en"),
+        ("Stop sending me these emails.", "en"),
+        ("No more emails please.", "en"),
+        ("Merci de ne plus m'envoyer de messages.", "fr"),
+        ("Bitte nehmen Sie mich aus Ihrem Verteiler.", "de"),
+        ("Bitte schicken Sie mir keine E-Mails mehr.", "de"),
+        ("No quiero recibir más correos.", "es"),
+        ("Por favor, remova meu e-mail da sua lista.", "pt"),
+        ("Não quero receber mais e-mails de vocês.", "pt"),
+        ("退订", "zh"),
+        ("请把我的邮箱移出订阅列表，谢谢。", "zh"),
+        ("请不要再给我发这类邮件了。", "zh"),
+        ("取消订阅", "zh"),
     ],
 )
 def test_opt_out_phrases_are_found_in_the_opening_lines(text: str, language: str) -> None:
@@ -46,8 +63,29 @@ def test_phrase_is_reported_as_written() -> None:
     assert request.phrase == "DÉSINSCRIRE"
 
 
+def test_every_claimed_language_has_a_recognised_phrase() -> None:
+    """The languages the docstring claims are exactly those with a tested phrase."""
+    samples = {
+        "en": "Please unsubscribe me.",
+        "fr": "Merci de me désinscrire.",
+        "de": "Bitte abmelden.",
+        "es": "Quiero darme de baja.",
+        "nl": "Graag uitschrijven.",
+        "pt": "Por favor, descadastrar meu e-mail.",
+        "it": "Cancellami dalla vostra lista.",
+        "zh": "退订",
+    }
+
+    assert set(samples) == set(LANGUAGES)
+    for language, text in samples.items():
+        request = find_unsubscribe_request("Re: x", text)
+        assert request is not None, language
+        assert request.language == language
+
+
 @pytest.mark.parametrize(
-    "subject", ["unsubscribe", "RE: Unsubscribe", "AW: Abmelden", "Re: Re: remove me"]
+    "subject",
+    ["unsubscribe", "RE: Unsubscribe", "AW: Abmelden", "Re: Re: remove me", "回复：退订"],
 )
 def test_opt_out_in_the_subject_is_found(subject: str) -> None:
     request = find_unsubscribe_request(subject, "")
@@ -65,6 +103,15 @@ def test_opt_out_in_the_subject_is_found(subject: str) -> None:
         "Stop by our booth at the conference.",
         "We use Baja as our codename.",
         "Sounds good, let's talk Thursday.",
+        "Could you please remove the attachment and resend?",
+        "Can you remove John from the thread and add me instead?",
+        "The old logo is still on page 2, please remove it before you send the deck.",
+        "Can you take John off the list? He left.",
+        "Take me off the cc and add Priya.",
+        "Bitte nehmen Sie Herrn Müller aus dem Verteiler.",
+        "Bitte entfernen Sie den Anhang.",
+        "请删除附件里的旧报价，然后重新发给我。",
+        "I'm back in the office, let's talk.",
     ],
 )
 def test_look_alike_sentences_are_not_opt_outs(text: str) -> None:

@@ -388,6 +388,11 @@ def test_sendgrid_request_without_a_signature_header_is_refused(missing: str) ->
         (SENDGRID_TIMESTAMP_HEADER, "1773144000.5"),
         (SENDGRID_TIMESTAMP_HEADER, "-1773144000"),
         (SENDGRID_TIMESTAMP_HEADER, "9" * 40),
+        # Twelve digits pass the shape check but lie past the year 9999: refused, not a crash.
+        (SENDGRID_TIMESTAMP_HEADER, "999999999999"),
+        (SENDGRID_TIMESTAMP_HEADER, "0"),
+        (SENDGRID_TIMESTAMP_HEADER, "1e10"),
+        (SENDGRID_TIMESTAMP_HEADER, "１７７３１４４０００"),
     ],
 )
 def test_sendgrid_garbled_signature_headers_are_refused(header: str, value: str) -> None:

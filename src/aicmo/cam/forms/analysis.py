@@ -26,7 +26,13 @@ from urllib.parse import urldefrag, urlsplit
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 
-from aicmo.cam.forms.blockers import form_captchas, js_blockers, page_captchas, page_signals
+from aicmo.cam.forms.blockers import (
+    arithmetic_answer,
+    form_captchas,
+    js_blockers,
+    page_captchas,
+    page_signals,
+)
 from aicmo.cam.forms.markup import (
     CONTROL_NAMES,
     LABEL_SKIP,
@@ -375,6 +381,9 @@ def _build_field(control: Tag, form: Tag, page: _Page, trap_names: set[str]) -> 
     else:
         value = attr(control, "value")
     reason = trap_reason(control, kind, label, ancestors, page.styles, trap_names)
+    answer = ""
+    if kind in ("text", "number", "tel") and not reason:
+        answer = arithmetic_answer(label) or arithmetic_answer(attr(control, "placeholder")) or ""
     return FormField(
         name=name,
         kind=kind,
@@ -394,6 +403,7 @@ def _build_field(control: Tag, form: Tag, page: _Page, trap_names: set[str]) -> 
         group_label=_clean_label(group),
         selected=selected,
         multiple=has_attr(control, "multiple"),
+        answer=answer,
     )
 
 
@@ -468,20 +478,38 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
+_CF7_NAMESPACE = "contact-form-7/v1"
+
+
+def _cf7_feedback_url(root: str, form_id: str) -> str:
+    """The REST feedback URL under Contact Form 7's localized API root.
+
+    CF7 5.4+ gives the REST root (``/wp-json/``); 5.0-5.3 gave the root with the plugin's
+    namespace already on it (``/wp-json/contact-form-7/v1``); sites without pretty
+    permalinks give ``/index.php?rest_route=/``. The namespace is added only when missing.
+    """
+    route = f"contact-forms/{form_id}/feedback"
+    if not root.endswith("/"):
+        root += "/"
+    if not root.rstrip("/").endswith(_CF7_NAMESPACE):
+        root += _CF7_NAMESPACE + "/"
+    return root + route
+
+
 def _ajax(
     builder: str, form: Tag, fields: list[FormField], page: _Page
 ) -> tuple[str, tuple[tuple[str, str], ...], str]:
     """The plugin's own AJAX endpoint: ``(url, extra params, note)``."""
     origin = _origin(page.page_url) or _origin(page.base)
-    admin_ajax = page.signals.ajaxurl or (f"{origin}/wp-admin/admin-ajax.php" if origin else "")
+    # Localized script settings are often relative (WooCommerce's "ajax_url" is
+    # "/wp-admin/admin-ajax.php"): resolve them against the page like a browser does.
+    ajaxurl = page.resolve(page.signals.ajaxurl) if page.signals.ajaxurl else ""
+    admin_ajax = ajaxurl or (f"{origin}/wp-admin/admin-ajax.php" if origin else "")
     values = {f.name: f.value for f in fields if f.kind == "hidden"}
     if builder == "cf7" and values.get("_wpcf7", "").isdigit():
         root = page.signals.wpcf7_root or (f"{origin}/wp-json/" if origin else "")
         if root:
-            url = safe_urljoin(page.page_url or root, root)
-            if not url.endswith("/"):
-                url += "/"
-            url += f"contact-form-7/v1/contact-forms/{values['_wpcf7']}/feedback"
+            url = _cf7_feedback_url(page.resolve(root), values["_wpcf7"])
             return url, (), "Contact Form 7 also answers JSON at its REST feedback endpoint"
     if builder == "elementor" and admin_ajax:
         params = (("action", "elementor_pro_forms_send_form"), ("referrer", page.page_url))
@@ -520,6 +548,9 @@ def _build_form(index: int, form: Tag, controls: list[Tag], page: _Page) -> Pars
     action_attr = attr(form, "action")
     action = page.resolve(action_attr) if action_attr.strip() else page.page_url
     method: Method = "POST" if attr(form, "method").strip().lower() == "post" else "GET"
+    netlify = any(has_attr(form, a) for a in ("netlify", "data-netlify"))
+    if netlify and method == "GET" and attr(form, "data-netlify").lower() != "false":
+        method = "POST"  # Netlify only records POSTed forms; its markup often omits method
     enctype = attr(form, "enctype").strip().lower()
     if enctype not in (URLENCODED, MULTIPART, TEXT_PLAIN):
         enctype = URLENCODED
@@ -620,6 +651,9 @@ def analyze_page(html: str, page_url: str) -> PageAnalysis:
         else None
     )
     embeds = list(page.signals.embeds)
+    for kind, detail in page.signals.scripted_captcha.items():
+        # No <form> to read, but a CAPTCHA waits for one: a script builds the form.
+        embeds.append(Blocker(kind, f"{detail}: the form is built and sent by JavaScript"))
     if _orphan_contact_fields(page):
         embeds.append(
             Blocker("js_only", "contact fields outside any <form>: a script submits them")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from aicmo.cam.forms.markup import attr, classes, has_attr, words
+from aicmo.cam.forms.markup import attr, classes, fold, has_attr, text_of, words
 from aicmo.cam.forms.model import TEXT_KINDS, Blocker, BlockerKind, FormField, ParsedForm
 
 _CAPTCHA_CLASS_KINDS: tuple[tuple[str, BlockerKind], ...] = (
@@ -36,14 +36,21 @@ _CAPTCHA_FIELD_NAMES: tuple[tuple[str, BlockerKind], ...] = (
     ("frc-captcha-solution", "friendly_captcha"),
     ("captcha", "captcha"),
     ("cptch", "captcha"),
-    ("_wpcf7_quiz", "captcha"),
     ("securimage", "captcha"),
 )
-_MATH_CHALLENGE_RE = re.compile(
-    r"\d+\s*(?:[+x×*−-]|plus|minus|mal|fois|mas|piu|mais)\s*\d+\s*(?:=|\?|$)"
-    r"|\b(?:what|how much) is \d|\bwie ?viel ist\b|\bcombien (?:font|fait)\b|\bcuanto es\b"
-    r"|\bquanto fa\b|\bhoeveel is\b|\bsolve\b|\bsum of\b"
+#: An arithmetic question a person answers in their head ("What's 3 + 7?", "3 + 7 =").
+#: Small numbers and a question mark or equals sign only: a phone placeholder such as
+#: ``123-456-7890`` is digits and dashes, not a question.
+_ARITHMETIC_RE = re.compile(
+    r"(?:^|[^\w.-])(?P<a>\d{1,3})\s*(?P<op>[+x×*−-]|plus|minus|times|mal|fois|mas|menos|piu|meno"
+    r"|mais|per|por)\s*(?P<b>\d{1,3})(?![\w.-])\s*(?:=\s*\??|\?)"
+    r"|(?:what s|what is|whats|how much is|wie ?viel ist|combien (?:font|fait)|cuanto es|cuanto son"
+    r"|quanto fa|quanto e|hoeveel is)\s+(?P<a2>\d{1,3})\s*(?P<op2>[+x×*−-]|plus|minus|times"
+    r"|mal|fois|mas|menos|piu|meno|mais|per|por|und|et|y|e|en)\s*(?P<b2>\d{1,3})(?![\w.-])"
 )
+#: A question that is not arithmetic but asks for proof of a human (riddles, "type the
+#: letters", "solve"): the filler cannot answer it honestly.
+_MATH_CHALLENGE_RE = re.compile(r"\bsolve\b|\bsum of\b|\bresult of\b")
 _HUMAN_CHECK_RE = re.compile(
     r"\bnot a robot\b|\bi am human\b|\bi m (?:a )?human\b|\bkein roboter\b|\bpas un robot\b"
     r"|\bno soy un robot\b|\bnon sono un robot\b|\bgeen robot\b|\bnao sou um robo\b"
@@ -75,6 +82,26 @@ _CAPTCHA_SCRIPTS: tuple[tuple[re.Pattern[str], BlockerKind, str], ...] = (
         "friendly_captcha",
         "Friendly Captcha script",
     ),
+)
+#: Hidden values that switch a service's CAPTCHA off (FormSubmit's ``_captcha=false``).
+_OFF_VALUES = frozenset({"false", "0", "off", "no", "none", "disabled", "n"})
+#: A widget drawn by a script call rather than found in the markup (explicit rendering).
+_RENDER_CALL_RE = re.compile(
+    r"\b(?P<kind>turnstile|grecaptcha(?:\.enterprise)?|hcaptcha)\.render\s*\("
+    r"|\b(?P<friendly>friendlyChallenge)\.WidgetInstance\s*\("
+)
+_RENDER_KINDS: dict[str, BlockerKind] = {
+    "turnstile": "turnstile",
+    "grecaptcha": "recaptcha",
+    "grecaptcha.enterprise": "recaptcha",
+    "hcaptcha": "hcaptcha",
+    "friendlychallenge": "friendly_captcha",
+}
+_WIDGET_CLASSES: tuple[tuple[str, BlockerKind], ...] = (
+    ("cf-turnstile", "turnstile"),
+    ("g-recaptcha", "recaptcha"),
+    ("h-captcha", "hcaptcha"),
+    ("frc-captcha", "friendly_captcha"),
 )
 _V3_INLINE_RE = re.compile(r"grecaptcha(?:\.enterprise)?\.execute\s*\(|\bwpcf7_recaptcha\b")
 _EMBED_IFRAMES: tuple[tuple[str, str], ...] = (
@@ -133,6 +160,9 @@ class PageSignals:
     platform: str = ""  # "wix" or "squarespace": every form is driven by the platform's JS
     ajaxurl: str = ""
     wpcf7_root: str = ""
+    #: CAPTCHA widgets outside any ``<form>`` or drawn by a script call: a form a script
+    #: builds is there for a person, behind the CAPTCHA.
+    scripted_captcha: dict[BlockerKind, str] = field(default_factory=dict)
 
 
 def _add_embed(signals: PageSignals, kind: BlockerKind, detail: str) -> None:
@@ -165,14 +195,16 @@ def page_signals(soup: BeautifulSoup, raw: str) -> PageSignals:
         if body:
             if _V3_INLINE_RE.search(body) and not signals.recaptcha_v3:
                 signals.recaptcha_v3 = "reCAPTCHA v3 call (grecaptcha.execute) on the page"
+            for call in _RENDER_CALL_RE.finditer(body):
+                drawn = _RENDER_KINDS.get((call.group("kind") or call.group("friendly")).lower())
+                if drawn is not None:
+                    signals.scripted_captcha.setdefault(
+                        drawn, f"{_CAPTCHA_LABELS[drawn]} widget drawn by a script call"
+                    )
             low_body = body.lower()
             for needle, detail in _EMBED_INLINE:
                 if needle in low_body:
                     _add_embed(signals, "js_only", detail)
-    if not signals.recaptcha_v3 and (
-        "grecaptcha-badge" in low_raw or "protected by recaptcha" in low_raw
-    ):
-        signals.recaptcha_v3 = "reCAPTCHA badge on the page (invisible/v3 reCAPTCHA)"
     for frame in soup.find_all("iframe"):
         src = (attr(frame, "src") or attr(frame, "data-src")).lower()
         for needle, name in _EMBED_IFRAMES:
@@ -182,6 +214,15 @@ def page_signals(soup: BeautifulSoup, raw: str) -> PageSignals:
     for tag in soup.find_all(True):
         names = classes(tag)
         ident = attr(tag, "id").lower()
+        if "grecaptcha-badge" in names and not signals.recaptcha_v3:
+            # The badge element, not a stylesheet rule naming it: themes and page builders
+            # (Elementor Pro) ship ``.grecaptcha-badge`` CSS on every page.
+            signals.recaptcha_v3 = "reCAPTCHA badge element on the page (invisible reCAPTCHA)"
+        widget = next((k for c, k in _WIDGET_CLASSES if c in names), None)
+        if widget is not None and not any(p.name == "form" for p in tag.parents):
+            signals.scripted_captcha.setdefault(
+                widget, f"{_CAPTCHA_LABELS[widget]} widget outside any <form>"
+            )
         if any(has_attr(tag, a) for a in _TYPEFORM_ATTRS) or "typeform-widget" in names:
             _add_embed(signals, "js_only", "Typeform embed (data-tf-widget)")
         elif "hs-form-frame" in names or "hbspt-form" in names:
@@ -223,6 +264,30 @@ def _json_string(escaped: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+_ADD_OPS = frozenset({"+", "plus", "mas", "piu", "mais", "und", "et", "y", "e", "en"})
+_SUB_OPS = frozenset({"-", "−", "minus", "menos", "meno"})
+
+
+def arithmetic_answer(text: str) -> str | None:
+    """The answer to a simple sum a label asks ("What's 3 + 7?" → "10"), else ``None``.
+
+    A person answers these in their head, so the filler may too; anything else that
+    asks for proof of a human (images, riddles, widgets) stays a blocker.
+    """
+    flat = fold(text).replace("\u2019", " ").replace("'", " ")
+    match = _ARITHMETIC_RE.search(flat)
+    if match is None:
+        return None
+    a = int(match.group("a") or match.group("a2"))
+    b = int(match.group("b") or match.group("b2"))
+    op = match.group("op") or match.group("op2")
+    if op in _ADD_OPS:
+        return str(a + b)
+    if op in _SUB_OPS:
+        return str(a - b)
+    return str(a * b)
+
+
 def form_captchas(form: Tag, fields: list[FormField], controls: list[Tag]) -> list[Blocker]:
     found: dict[BlockerKind, str] = {}
 
@@ -242,8 +307,11 @@ def form_captchas(form: Tag, fields: list[FormField], controls: list[Tag]) -> li
             note("recaptcha", "CAPTCHA widget in the form (data-sitekey)")
         if has_attr(tag, "data-netlify-recaptcha"):
             note("recaptcha", "Netlify reCAPTCHA (data-netlify-recaptcha)")
-        if "wpcf7-quiz" in names:
-            note("captcha", "Contact Form 7 quiz question")
+        if "wpcf7-quiz" in names and tag.name == "input":
+            question = tag.find_previous(class_="wpcf7-quiz-label")
+            asked = text_of(question) if isinstance(question, Tag) else ""
+            if arithmetic_answer(asked) is None:
+                note("captcha", f"Contact Form 7 quiz question '{asked[:60]}'")
         if tag.name == "iframe":
             src = attr(tag, "src").lower()
             if "recaptcha" in src:
@@ -255,17 +323,18 @@ def form_captchas(form: Tag, fields: list[FormField], controls: list[Tag]) -> li
         if tag.name == "img" and "captcha" in attr(tag, "src").lower():
             note("captcha", "CAPTCHA image in the form")
     for f in fields:
+        if f.answer:  # a sum a person works out: answered, not a wall
+            continue
         ident = f"{f.name} {f.id}".lower()
+        switched_off = f.kind == "hidden" and f.value.strip().lower() in _OFF_VALUES
         for needle, kind in _CAPTCHA_FIELD_NAMES:
-            if needle in ident:
+            if needle in ident and not switched_off:
                 note(kind, f"{_CAPTCHA_LABELS[kind]} field '{f.name or f.id}'")
                 break
         if not f.visible:
             continue
         text = words(f"{f.label} {f.placeholder} {f.group_label}")
-        if _MATH_CHALLENGE_RE.search(f"{f.label} {f.placeholder}".lower()) or (
-            f.kind in TEXT_KINDS and _MATH_CHALLENGE_RE.search(text)
-        ):
+        if f.kind in TEXT_KINDS and _MATH_CHALLENGE_RE.search(text):
             note("captcha", f"math/text challenge '{f.description[:60]}'")
         elif _HUMAN_CHECK_RE.search(text):
             note("captcha", f"human verification field '{f.description[:60]}'")

@@ -22,7 +22,7 @@ from aicmo.cam.forms.roles import Role, infer_role
 #: Roles a field can be filled with (``select-default`` = left at the browser's default).
 ROLES = (
     "first_name", "last_name", "full_name", "email", "phone", "company", "website", "subject",
-    "message", "consent", "job_title", "country", "select-default",
+    "message", "consent", "job_title", "country", "state", "city", "answer", "select-default",
 )  # fmt: skip
 
 
@@ -38,6 +38,9 @@ class SenderProfile:
     website: str = ""
     job_title: str = ""
     country: str = ""
+    #: Where the sender is, for forms that require it (US and Latin-American sites ask).
+    city: str = ""
+    state: str = ""
 
     @property
     def full_name(self) -> str:
@@ -154,6 +157,17 @@ def _pick_country(f: FormField, country: str) -> tuple[str, str] | None:
     return None
 
 
+def _pick_named(f: FormField, wanted: str) -> tuple[str, str] | None:
+    """The option whose label or value is ``wanted`` ("California" or "CA")."""
+    key = words(wanted)
+    if not key:
+        return None
+    for value, label in _real_options(f):
+        if key in (words(label), words(value)):
+            return value, label
+    return None
+
+
 def _pick_topic(f: FormField) -> tuple[tuple[str, str] | None, str]:
     """The option a cold business message fits best, and how it was chosen."""
     options = _real_options(f)
@@ -187,6 +201,7 @@ def _assign_roles(fields: tuple[FormField, ...]) -> dict[int, Role]:
         role = infer_role(f)
         if role is not None:
             roles[index] = role
+    _title_roles(fields, roles)
     present = set(roles.values())
     if "full_name" in present:
         swap = (
@@ -208,6 +223,33 @@ def _assign_roles(fields: tuple[FormField, ...]) -> dict[int, Role]:
             if index != keep:
                 del roles[index]
     return roles
+
+
+_TITLE_WORDS = frozenset({"title", "titel", "titre", "titulo", "titolo"})
+
+
+def _title_roles(fields: tuple[FormField, ...], roles: dict[int, Role]) -> None:
+    """A text box called only "Title": the message's title when it sits just before the
+    message box or the form asks nothing about the sender's work, else the job title."""
+    typed = [
+        i
+        for i, f in enumerate(fields)
+        if f.name and not f.honeypot and f.kind not in BUTTON_KINDS and f.kind != "hidden"
+    ]
+    have = set(roles.values())
+    for position, index in enumerate(typed):
+        f = fields[index]
+        if index in roles or f.kind not in ("text", "search"):
+            continue
+        if (words(f.label) or words(f.placeholder) or words(f.name)) not in _TITLE_WORDS:
+            continue
+        following = typed[position + 1] if position + 1 < len(typed) else None
+        before_message = following is not None and roles.get(following) == "message"
+        if "subject" not in have and (before_message or not have & {"company", "job_title"}):
+            roles[index] = "subject"
+        elif "job_title" not in have:
+            roles[index] = "job_title"
+        have.add(roles.get(index, ""))
 
 
 def _says_message(f: FormField) -> bool:
@@ -260,12 +302,19 @@ def _role_values(sender: SenderProfile, subject: str, message: str) -> dict[Role
         "website": sender.website.strip(),
         "job_title": sender.job_title.strip(),
         "country": sender.country.strip(),
+        "city": sender.city.strip(),
+        "state": sender.state.strip(),
         "subject": subject.strip(),
         "message": message.strip(),
     }
 
 
 def _fill_text(f: FormField, role: Role | None, values: dict[Role, str], out: _Builder) -> None:
+    if f.answer:
+        out.add(f.name, f.answer)
+        out.mapping[f.name] = "answer"
+        out.problems.append(f"note: '{f.description}' answered {f.answer} (a sum)")
+        return
     if role is None or role not in values:
         if f.required and not f.value.strip() and not f.readonly:
             out.unmapped_required(f, "the filler cannot tell what it asks for")
@@ -292,6 +341,12 @@ def _choose(
         if picked is None and sender.country:
             out.problems.append(f"no option of '{f.description}' matches {sender.country!r}")
         return picked, "country" if picked else None
+    if role in ("state", "city"):
+        wanted = sender.state if role == "state" else sender.city
+        picked = _pick_named(f, wanted)
+        if picked is None and wanted:
+            out.problems.append(f"no option of '{f.description}' matches {wanted!r}")
+        return picked, role if picked else None
     if role == "subject":
         picked, how = _pick_topic(f)
         if picked is not None:
@@ -428,12 +483,21 @@ def fill_form(form: ParsedForm, sender: SenderProfile, *, subject: str, message:
                 first if not first.group_label or len(group) == 1 else _as_group(first),
                 "a checkbox the filler will not tick",
             )
-    return _result(form, out)
+    return _result(form, out, roles)
 
 
-def _result(form: ParsedForm, out: _Builder) -> FillResult:
+def _result(form: ParsedForm, out: _Builder, roles: dict[int, Role]) -> FillResult:
     mapped = set(out.mapping.values())
-    if "message" not in mapped:
+    # A callback or booking form (name and phone only, nowhere to write) takes the
+    # sender's number and no text: it is the site's way in, and the person calls back.
+    # A form that asks an email but has no message box is no callback form.
+    asked = set(roles.values())
+    callback = not asked & {"message", "email"} and "phone" in mapped
+    if callback:
+        out.problems.append(
+            "note: the form has no message box (a callback request): the message is not sent"
+        )
+    elif "message" not in mapped:
         out.problems.append("no message field was filled")
     if not mapped & {"email", "phone"}:
         out.problems.append("no email or phone field was filled: the lead cannot answer")
@@ -443,7 +507,7 @@ def _result(form: ParsedForm, out: _Builder) -> FillResult:
         out.problems.append(f"blocked ({blocker.kind}): {blocker.detail}")
     ok = (
         not out.unmapped
-        and "message" in mapped
+        and ("message" in mapped or callback)
         and bool(mapped & {"email", "phone"})
         and not form.blockers
     )

@@ -58,6 +58,7 @@ class FormField:
     group for each of its radios; ``selected`` holds what the select submits untouched.
     ``group_label`` is the caption of the wrapper the field sits in (a fieldset legend, a
     Gravity Forms ``gfield_label``), which names sub-fields labelled only "First"/"Last".
+    ``answer`` is what a person types into a field that asks a simple sum ("What's 3 + 7?").
     """
 
     name: str
@@ -78,6 +79,7 @@ class FormField:
     group_label: str = ""
     selected: tuple[str, ...] = ()
     multiple: bool = False
+    answer: str = ""
 
     @property
     def visible(self) -> bool:

@@ -36,10 +36,12 @@ _BUILDER_LABELS = {
     "wix": "Wix form",
     "mailchimp": "Mailchimp signup form",
     "salesforce": "Salesforce web-to-lead form",
+    "zoho": "Zoho Forms form",
+    "formsubmit": "FormSubmit form",
 }
 _CONTACT_BUILDERS = frozenset(
     {"cf7", "wpforms", "gravity", "elementor", "divi", "fluent", "formidable", "ninja",
-     "netlify", "formspree", "webflow", "hubspot", "salesforce"}
+     "netlify", "formspree", "webflow", "hubspot", "salesforce", "zoho", "formsubmit"}
 )  # fmt: skip
 CSRF_NAMES = {
     "csrfmiddlewaretoken": "django",
@@ -77,6 +79,8 @@ def form_builder(
             "netlify",
         ),
         ("formspree.io" in action, "formspree"),
+        ("formsubmit.co/" in action, "formsubmit"),
+        ("zohopublic." in action or "/htmlrecords/submit" in action, "zoho"),
         ("list-manage.com" in action or "mc4wp-form" in own, "mailchimp"),
         ("webto.salesforce.com" in action, "salesforce"),
         ("w-form" in around or has_attr(form, "data-wf-page-id"), "webflow"),
@@ -119,7 +123,10 @@ _CONTACT_WORD_RE = re.compile(
     r"|\bwrite to us\b|\bschreiben sie uns\b|\bmessage\b|\bnachricht\b|\bmensaje\b"
     r"|\bmessaggio\b|\bmensagem\b|\bbericht\b|\benquir\w*|\binquir\w*|\banfrage\w*"
     r"|\bquote\b|\bangebot\b|\bdevis\b|\bpresupuesto\b|\bpreventivo\b|\bofferte\b"
-    r"|\borcamento\b|\bcallback\b|\bruckruf\b|\bsend\b|\bsenden\b|\babsenden\b|\benvoyer\b"
+    r"|\borcamento\b|\bcall ?back\b|\bruckruf\w*|\bbook(?:ing)? (?:a |an )?(?:call|meeting|demo"
+    r"|consultation|appointment)\b|\bappointment\b|\bconsultation\b|\bschedule a\b|\btermin\w*"
+    r"|\brendez vous\b|\brappel\b|\bcita\b|\bllamada\b|\brichiam\w*|\bappuntamento\b"
+    r"|\bterugbel\w*|\bafspraak\b|\bagendar\b|\bligamos\b|\bsend\b|\bsenden\b|\babsenden\b|\benvoyer\b"
     r"|\benviar\b|\binvia\w*|\bverstuur\w*|\bverzenden\b"
 )
 _SIGNUP_RE = re.compile(

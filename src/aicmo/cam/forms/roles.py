@@ -73,6 +73,17 @@ _ROLE_PATTERNS: tuple[tuple[Role, re.Pattern[str]], ...] = tuple(
         ),
         ("country", r"\bcountry\b|\bland\b|\bpays\b|\bpais\b|\bpaese\b|\bnazione\b"),
         (
+            "state",
+            r"\bstate\b|\bprovince\b|\bregion\b|\bcounty\b|\bbundesland\b|\bprovincia\b"
+            r"|\bestado\b|\bregione\b|\bprovincie\b|\bkanton\b|\bcanton\b|\bdepartement\b",
+        ),
+        (
+            "city",
+            r"\bcity\b|\btown\b|\bstadt\b|\bort\b|\bwohnort\b|\bville\b|\bciudad\b"
+            r"|\blocalidad\b|\bpoblacion\b|\bcitta\b|\bcomune\b|\bcidade\b|\bplaats\b"
+            r"|\bwoonplaats\b|\blocality\b|\bsuburb\b",
+        ),
+        (
             "subject",
             r"\bsubject\b|\bbetreff\b|\bobjet\b|\basunto\b|\bonderwerp\b|\boggetto\b"
             r"|\bassunto\b|\btopic\b|\bregarding\b|\bthema\b|\bsujet\b|\bmotivo\b|\breason\b"
@@ -139,6 +150,8 @@ _AUTOCOMPLETE_ROLES = {
     "organization-title": "job_title",
     "country": "country",
     "country-name": "country",
+    "address-level1": "state",
+    "address-level2": "city",
 }
 _KIND_ROLES = {"email": "email", "tel": "phone", "url": "website"}
 
@@ -182,6 +195,8 @@ def infer_role(f: FormField) -> Role | None:
         role = _vote(texts)
         if role == "country" or _looks_like_country_list(f.options):
             return "country"
+        if role in ("state", "city"):
+            return role
         if role in ("subject", "message") or _SELECT_SUBJECT_RE.search(joined):
             return "subject"
         if _SALUTATION_RE.search(joined):
@@ -224,25 +239,54 @@ def _looks_like_country_list(options: tuple[tuple[str, str], ...]) -> bool:
     return len(labels & _COUNTRY_NAMES) >= 3
 
 
+#: The builders' own honeypot markers (names, ids, classes), so a trap is known even where
+#: the CSS that hides it arrives later by script (Formidable injects its rule with JS):
+#: Gravity Forms ``gform_validation_container``/``gfield--type-honeypot``, WPForms
+#: ``wpforms-field-hp``/``wpforms[hp]``, Formidable ``frm_verify`` (and its random
+#: ``frm__<hex>`` class), Fluent Forms ``item__N__fluent_checkme_``, Akismet (Contact Form
+#: 7, Jetpack, Gravity Forms) ``ak_hp_textarea``, Ninja Forms ``nf-field-hp``, Elementor
+#: ``elementor-field-type-honeypot``, CF7 Honeypot ``honeypot-NNN``/``hp-message``,
+#: Formspree ``_gotcha``, FormSubmit ``_honey``, Netlify ``bot-field``. An ``hp`` token
+#: (``nf-field-hp``, ``wpforms[hp]``) counts as a marker too.
 _HONEYPOT_SUBSTRINGS = (
     "honeypot", "ohnohoney", "gform_validation_container", "wpforms-field-hp", "akismet",
-    "ak_hp", "_gotcha", "_honey", "field_hp", "hp-message", "hpinput",
+    "ak_hp", "_gotcha", "_honey", "field_hp", "hp-message", "hpinput", "frm_verify",
+    "fluent_checkme", "bot-field", "bot_field",
 )  # fmt: skip
+_HONEYPOT_CLASS_RE = re.compile(r"(?:^|\s)frm__[0-9a-f]{6,}(?:\s|$)")
 _HONEYPOT_TOKENS = frozenset({"hp", "hpt", "hpot", "botcheck", "nospam"})
 _HONEYPOT_NAMES = frozenset({"bot-field", "bot_field", "botfield", "botcheck", "_gotcha", "_honey"})
+#: "Leave this field empty" in the languages the filler writes in (en, de, fr, es, it, pt,
+#: nl), matched on folded words ("Si eres humano, deja este campo en blanco").
 _HONEYPOT_LABEL_RE = re.compile(
-    r"leave (?:this )?(?:field )?(?:blank|empty)|(?:do not|don ?t|dont) fill"
-    r"|if you (?:are|re) (?:a )?human|should be left (?:unchanged|empty|blank)"
-    r"|left unchanged|nicht ausfullen|leer lassen|laisser (?:ce champ )?vide|ne pas remplir"
-    r"|dejar (?:en blanco|vacio)|no rellenar|lasciare vuoto|non compilare|deixe (?:em branco|vazio)"
-    r"|leeg laten|niet invullen"
+    r"\bleave (?:this |the |it )?(?:field |box |input )?(?:blank|empty|unchanged)"
+    r"|\b(?:do not|don ?t|dont) (?:fill|complete this|enter anything|type anything)"
+    r"|\bif you (?:are|re) (?:a )?human\b|\bshould be left (?:unchanged|empty|blank)"
+    r"|\bleft unchanged\b|\bmust be (?:left )?empty\b"
+    r"|\bnicht ausfullen\b|\bleer (?:lassen|bleiben)\b|\bfrei lassen\b|\bnicht befullen\b"
+    r"|\blaiss(?:er|ez) (?:ce champ |le champ |ceci )?(?:vide|en blanc)\b|\bne (?:pas )?rempli"
+    r"|\bne remplissez pas\b|\bsi vous etes (?:un )?humain"
+    r"|\bdeja(?:r|d|lo)? (?:este campo |el campo |esto )?(?:en blanco|vacio)\b"
+    r"|\bno (?:rellenar|rellene|rellenes|completar)\b|\bsi (?:eres|es|usted es) humano"
+    r"|\blascia(?:re|te)? (?:questo campo |il campo )?(?:vuoto|in bianco)\b"
+    r"|\bnon (?:compilare|riempire)\b|\bse sei (?:un )?(?:essere )?umano"
+    r"|\bdeix(?:e|ar|a) (?:este campo |o campo |isto )?(?:em branco|vazio)\b"
+    r"|\bnao (?:preencher|preencha)\b|\bse (?:voce )?(?:e|for) humano"
+    r"|\bleeg laten\b|\blaat (?:dit veld |het veld )?leeg\b|\bniet invullen\b"
+    r"|\bals je een mens bent\b|\bwenn sie (?:ein )?mensch sind\b"
 )
+#: "Leave blank if you do not want to change it" is a hint, not a trap: a condition in the
+#: label that is not about being human keeps the field fillable.
+_CONDITION_RE = re.compile(r"\b(?:if|unless|si|wenn|falls|als|indien|sofern)\b")
+_HUMAN_RE = re.compile(r"\b(?:human|humain|humano|umano|mensch|mens|robot|bot|spam)\b")
 _OFF_AUTOCOMPLETE = frozenset({"off", "nope", "new-password", "false", "no"})
 
 
 def _token_hint(values: Iterable[str]) -> str:
     for value in values:
         low = value.lower()
+        if _HONEYPOT_CLASS_RE.search(low):
+            return "frm__ (Formidable's honeypot class)"
         hit = next((s for s in _HONEYPOT_SUBSTRINGS if s in low), "")
         if hit:
             return hit
@@ -297,6 +341,9 @@ def trap_reason(
         attr(control, "autocomplete").strip().lower() in _OFF_AUTOCOMPLETE
     ):
         return "tabindex=-1 with autocomplete off (unreachable by keyboard)"
-    if _HONEYPOT_LABEL_RE.search(words(label)):
+    said = words(label)
+    if _HONEYPOT_LABEL_RE.search(said) and (
+        _HUMAN_RE.search(said) or not _CONDITION_RE.search(said)
+    ):
         return f"its label asks humans to leave it empty ('{label[:60]}')"
     return ""

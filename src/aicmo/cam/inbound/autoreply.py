@@ -2,9 +2,12 @@
 
 An auto-reply must never count as a reply: it would stop a sequence and mark a lead as
 engaged on the strength of a robot. RFC 3834 headers come first; the subject phrases
-cover the many clients that set none (or only ``Precedence``). The body is deliberately
-not read for the decision: "I'm out of the office until Monday, but yes, let's talk" is
-a human writing.
+cover the many clients that set none (or only ``Precedence``). Only when both say nothing
+is the new text read (:mod:`aicmo.cam.inbound.absence`), because notices also arrive as
+plain ``Re:`` replies with every header stripped. That reading is strict: "I'm out of the
+office until Monday, but yes, let's talk" is a human writing, and a text that asks us to
+stop is left to the opt-out check, since a stop request taken for a notice would keep us
+mailing someone who asked us not to.
 
 Bounces also carry ``Auto-Submitted``, so the caller must rule out bounces and complaints
 before asking this module.
@@ -16,6 +19,9 @@ import re
 from email.message import Message
 
 from aicmo.cam.inbound import mime
+from aicmo.cam.inbound.absence import find_absence_notice
+from aicmo.cam.inbound.optout import find_unsubscribe_request
+from aicmo.cam.inbound.quotes import visible_text
 from aicmo.cam.inbound.text import fold
 
 #: Headers whose mere presence marks an auto-reply (vacation programs, cPanel, Zimbra).
@@ -23,6 +29,12 @@ _PRESENCE_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Autog
 _PRECEDENCE_VALUES = frozenset({"auto_reply", "bulk", "junk", "list"})
 #: ``X-Auto-Response-Suppress`` tokens that Exchange and Outlook set on their own OOF mail.
 _SUPPRESS_TOKENS = frozenset({"oof", "autoreply", "all"})
+
+#: How much of the body is read for the text check (characters). Both checks read only
+#: the opening lines of the new text and refuse a notice longer than
+#: :data:`~aicmo.cam.inbound.absence.MAX_NOTICE_CHARS`, so more of the body would not
+#: change the answer; the cap keeps a 200 kB body from being folded twice.
+_TEXT_WINDOW = 16_000
 
 #: Phrases that mark an auto-reply wherever they stand in the subject (folded text).
 _SUBJECT_PHRASE_RE = re.compile(
@@ -35,6 +47,7 @@ _SUBJECT_PHRASE_RE = re.compile(
     r"|\bafwezigheidsbericht\b|\bautomatisch antwoord\b|\bniet aanwezig\b|\bafwezig\b"
     r"|\bresposta automatica\b|\bfora do escritorio\b|\bausencia\b"
     r"|\brisposta automatica\b|\bfuori (?:sede|ufficio)\b|\bassente\b"
+    r"|自动回复|自動回覆|自动答复|自動答覆|休假通知|不在办公室"
 )
 #: Short words that mean "auto-reply" only as a leading tag: "Auto: …", "Absence : …".
 _SUBJECT_TAG_RE = re.compile(
@@ -43,8 +56,12 @@ _SUBJECT_TAG_RE = re.compile(
 )
 
 
-def auto_reply_signals(msg: Message, subject: str) -> list[str]:
-    """Why ``msg`` looks automatic, as short human-readable reasons (empty if it does not)."""
+def auto_reply_signals(msg: Message, subject: str, new_text: str | None = None) -> list[str]:
+    """Why ``msg`` looks automatic, as short human-readable reasons (empty if it does not).
+
+    ``new_text`` is the body without quoted history; it is worked out from ``msg`` when not
+    given, and read only when the headers and the subject say nothing.
+    """
     signals: list[str] = []
     auto_submitted = fold(mime.header_text(msg, "Auto-Submitted")).split(";")[0].strip()
     if auto_submitted and auto_submitted != "no":
@@ -66,4 +83,11 @@ def auto_reply_signals(msg: Message, subject: str) -> list[str]:
     folded_subject = fold(subject).strip()
     if _SUBJECT_PHRASE_RE.search(folded_subject) or _SUBJECT_TAG_RE.match(folded_subject):
         signals.append("subject")
+    if not signals:
+        text = new_text
+        if text is None:
+            text = visible_text(mime.body_text(msg)[:_TEXT_WINDOW])
+        notice = find_absence_notice(text)
+        if notice is not None and find_unsubscribe_request(subject, text) is None:
+            signals.append(f'text: "{notice.phrase}"')
     return signals

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from aicmo.cam.db_models import LeadDB, OutreachMessageDB
 from aicmo.cam.domain.channels import ChannelSpec, address_of
 from aicmo.cam.domain.events import EventType
+from aicmo.cam.domain.leads import has_control_char
 from aicmo.cam.domain.messages import LeadStage, MessageStatus
 from aicmo.config import get_settings
 from aicmo.errors import (
@@ -41,6 +42,7 @@ from aicmo.errors import (
     RateLimitedError,
     TransientChannelError,
 )
+from aicmo.operator_services.campaigns import check_subject_line
 from aicmo.operator_services.channels.limits import begin_send_transaction, check_channel_limits
 from aicmo.operator_services.channels.tasks import open_task
 from aicmo.operator_services.crm.events import attempt_event
@@ -54,6 +56,7 @@ __all__ = [
     "Channel",
     "Receipt",
     "check_templates",
+    "control_char_fields",
     "lead_context",
     "mark_contacted",
 ]
@@ -123,10 +126,22 @@ def lead_context(lead: LeadDB | dict[str, Any]) -> dict[str, Any]:
 def check_templates(subject: str | None, body: str, html: str | None = None) -> None:
     """Refuse unknown variables and unsafe templates before anything is written."""
     if subject is not None:
+        check_subject_line(subject)
         validate_template(subject, field="subject")
     validate_template(body, field="body")
     if html is not None:
         validate_template(html, field="html")
+
+
+def control_char_fields(lead: LeadDB) -> list[str]:
+    """The lead's custom fields whose text has a line break or another control character
+    (the standard fields refuse them when they are stored; custom fields keep what they
+    were given), to name in the error of a message they made unbuildable."""
+    return sorted(
+        f"custom.{name}"
+        for name, value in (lead.custom_fields or {}).items()
+        if isinstance(value, str) and has_control_char(value)
+    )
 
 
 class Channel:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy import select
@@ -94,7 +94,67 @@ def sender_profile(settings: Settings) -> F.SenderProfile:
         website=settings.sender_website,
         job_title=settings.sender_title,
         country=settings.sender_country,
+        city=settings.sender_city,
+        state=settings.sender_state,
     )
+
+
+Decision = Literal["submit", "task", "no_form", "refuse"]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the channel does with the form it found, decided the same way for the dry run
+    (:func:`inspect_site`, ``aicmo form check``) and the real send, so the two never
+    disagree: ``submit`` (``target``/``method``/``enctype`` and the filled payload),
+    ``task`` (a person must do it), ``no_form`` or ``refuse`` (with the error)."""
+
+    decision: Decision
+    reason: str
+    found: FoundForm
+    filled: F.FillResult | None = None
+    target: str = ""
+    method: str = ""
+    enctype: str = ""
+
+
+def plan_submission(
+    client: H.SafeHttpClient,
+    found: FoundForm,
+    sender: F.SenderProfile,
+    *,
+    subject: str,
+    message: str,
+) -> Plan:
+    """Fill the form and check where it would go: everything that can refuse a submission
+    is asked here, before any attempt is written. A plugin with its own endpoint (Contact
+    Form 7 REST, admin-ajax) is posted there as multipart, as its script would."""
+    if found.form is None and not found.blockers:
+        return Plan("no_form", f"permanent: no contact form found ({found.why})", found)
+    if found.blockers or found.form is None:
+        reason = "; ".join(f"{b.kind}: {b.detail}" for b in found.blockers)
+        return Plan("task", f"a robot must not submit this form ({reason})", found)
+    form = found.form
+    filled = F.fill_form(form, sender, subject=subject, message=message)
+    if not filled.ok:
+        missing = "; ".join(
+            p.removeprefix("required field ") for p in filled.problems if p.startswith("required")
+        ) or "; ".join(filled.problems)
+        return Plan("task", f"fields it cannot fill honestly: {missing}", found, filled)
+    target = form.ajax_url or form.action
+    method = "POST" if form.ajax_url else form.method
+    enctype = "multipart/form-data" if form.ajax_url else form.enctype
+    try:
+        client.check_url(target)
+        allowed = client.robots_allows(target)
+    except H.UnsafeUrlError as err:
+        return Plan("refuse", f"permanent: {err.message}", found, filled, target, method)
+    except AicmoError as err:
+        return Plan("refuse", f"temporary: {err.message}", found, filled, target, method)
+    if not allowed:
+        reason = f"permanent: robots.txt disallows {target}"
+        return Plan("refuse", reason, found, filled, target, method)
+    return Plan("submit", "", found, filled, target, method, enctype)
 
 
 def find_contact_form(client: H.SafeHttpClient, start: str, *, explicit: bool = False) -> FoundForm:
@@ -213,24 +273,19 @@ class ContactFormChannel(Channel):
             except AicmoError as err:
                 kind = "temporary" if isinstance(err, H.FetchError) else "permanent"
                 return self.refuse(db, req, f"{kind}: {err.message}", **_at(start), **content)
-            looked = {"looked_at": list(found.looked_at), "why": found.why}
-            if found.form is None and not found.blockers:
-                error = f"permanent: no contact form found ({found.why})"
-                return self.refuse(db, req, error, details=looked, **_at(found.page_url), **content)
-            if found.blockers or found.form is None:
-                reason = "; ".join(f"{b.kind}: {b.detail}" for b in found.blockers)
-                return self._task(
-                    db, req, found, f"a robot must not submit this form ({reason})", content
-                )
-            filled = F.fill_form(
-                found.form, sender_profile(settings), subject=subj or "", message=text
+            plan = plan_submission(
+                client, found, sender_profile(settings), subject=subj or "", message=text
             )
-            if not filled.ok:
-                missing = ", ".join(filled.unmapped_required) or "; ".join(filled.problems)
-                return self._task(
-                    db, req, found, f"fields it cannot fill honestly: {missing}", content
+            if plan.decision == "no_form":
+                looked = {"looked_at": list(found.looked_at), "why": found.why}
+                return self.refuse(
+                    db, req, plan.reason, details=looked, **_at(found.page_url), **content
                 )
-            return self._submit(db, req, client, found, found.form, filled, content)
+            if plan.decision == "task":
+                return self._task(db, req, found, plan.reason, content)
+            if plan.decision == "refuse":
+                return self.refuse(db, req, plan.reason, **_at(found.page_url), **content)
+            return self._submit(db, req, client, plan, content)
 
     def _task(
         self,
@@ -275,27 +330,16 @@ class ContactFormChannel(Channel):
         db: Session,
         req: AttemptRequest,
         client: H.SafeHttpClient,
-        found: FoundForm,
-        form: A.ParsedForm,
-        filled: F.FillResult,
+        plan: Plan,
         content: dict[str, Any],
     ) -> AttemptResult:
+        """Post the planned submission and judge the answer. Everything that can refuse it
+        was asked by :func:`plan_submission` before SENDING is written, so a refusal
+        afterwards can only come from a redirect after the site got the form."""
         now = req.now
-        # Everything that can refuse the submission is asked before SENDING is written, so
-        # a refusal afterwards can only come from a redirect after the site got the form.
-        # A plugin with its own endpoint (Contact Form 7 REST, admin-ajax) is posted there,
-        # as its script would, and answers JSON that says what happened.
-        target = form.ajax_url or form.action
-        at = {**_at(found.page_url), **content}
-        try:
-            client.check_url(target)
-            allowed = client.robots_allows(target)
-        except H.UnsafeUrlError as err:
-            return self.refuse(db, req, f"permanent: {err.message}", **at)
-        except AicmoError as err:
-            return self.refuse(db, req, f"temporary: {err.message}", **at)
-        if not allowed:
-            return self.refuse(db, req, f"permanent: robots.txt disallows {target}", **at)
+        found, target = plan.found, plan.target
+        form, filled = plan.found.form, plan.filled
+        assert form is not None and filled is not None
         gap = timedelta(hours=get_settings().form_domain_gap_hours)
 
         def site_rules() -> dict[str, Any]:
@@ -311,11 +355,12 @@ class ContactFormChannel(Channel):
         details = {
             "page": found.page_url,
             "action": target,
-            "method": "POST" if form.ajax_url else form.method,
+            "method": plan.method,
             "builder": form.builder,
             "why": found.why,
             "fields": dict(filled.mapping),
         }
+        at = {**_at(found.page_url), **content}
         row = self.begin(db, req, reserve=site_rules, inside=refused, details=details, **at)
         if row.error:
             return AttemptResult(row)
@@ -325,14 +370,14 @@ class ContactFormChannel(Channel):
                 response = client.post(
                     target,
                     data=[*filled.payload, *form.ajax_params],
-                    enctype="multipart/form-data",
+                    enctype=plan.enctype,
                     headers={"Accept": "application/json, text/javascript, */*; q=0.01"},
                 )
-            elif form.method == "GET":
-                query = httpx.URL(form.action).copy_merge_params(filled.payload)
+            elif plan.method == "GET":
+                query = httpx.URL(target).copy_merge_params(filled.payload)
                 response = client.get(str(query))
             else:
-                response = client.post(form.action, data=filled.payload, enctype=form.enctype)
+                response = client.post(target, data=filled.payload, enctype=plan.enctype)
         except H.FetchError as err:
             if err.sent:
                 return self._finish(
@@ -430,9 +475,12 @@ def inspect_site(
     subject: str = "Hello",
     message: str = "(your message)",
     settings: Settings | None = None,
+    explicit: bool = False,
 ) -> dict[str, Any]:
     """A dry run on one site: the page and form chosen and why, what blocks it, how the
-    fields would be filled. Nothing is submitted and nothing is recorded.
+    fields would be filled and where they would go. It decides through the same
+    :func:`plan_submission` as the real send (``explicit``: ``url`` is the lead's form
+    page). Nothing is submitted and nothing is recorded.
 
     Raises:
         UnsafeUrlError (a ValidationError): the address is refused by the SSRF guard.
@@ -440,23 +488,28 @@ def inspect_site(
     """
     settings = settings or get_settings()
     start = url.strip() if "://" in url else f"https://{url.strip()}"
+    sender = sender_profile(settings)
     with client_factory(settings) as client:
-        found = find_contact_form(client, start)
+        found = find_contact_form(client, start, explicit=explicit)
+        plan = plan_submission(client, found, sender, subject=subject, message=message)
     report: dict[str, Any] = {
         "page_url": found.page_url,
         "looked_at": list(found.looked_at),
         "why": found.why,
         "blockers": [f"{b.kind}: {b.detail}" for b in found.blockers],
         "form": None,
-        "would_submit": False,
+        "decision": plan.decision,
+        "reason": plan.reason,
+        "target": plan.target,
+        "would_submit": plan.decision == "submit",
     }
     if found.form is None:
         return report
-    filled = F.fill_form(found.form, sender_profile(settings), subject=subject, message=message)
+    filled = plan.filled or F.fill_form(found.form, sender, subject=subject, message=message)
     report["form"] = {
-        "action": found.form.action,
-        "method": found.form.method,
-        "enctype": found.form.enctype,
+        "action": plan.target or found.form.action,
+        "method": plan.method or found.form.method,
+        "enctype": plan.enctype or found.form.enctype,
         "purpose": found.form.purpose,
         "fields": [
             {
@@ -472,5 +525,4 @@ def inspect_site(
     }
     report["unmapped_required"] = list(filled.unmapped_required)
     report["problems"] = list(filled.problems)
-    report["would_submit"] = filled.ok and not found.blockers
     return report

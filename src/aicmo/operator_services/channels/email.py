@@ -31,12 +31,19 @@ from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
 from aicmo.cam.unsubscribe_token import UnsubscribeClaim, make_token, unsubscribe_url
 from aicmo.config import Settings, get_settings
 from aicmo.crypto import decrypt_secret
-from aicmo.errors import AicmoError, ChannelError, ConfigurationError, RateLimitedError
+from aicmo.errors import (
+    AicmoError,
+    ChannelError,
+    ConfigurationError,
+    RateLimitedError,
+    ValidationError,
+)
 from aicmo.operator_services.channels.base import (
     AttemptRequest,
     AttemptResult,
     Channel,
     check_templates,
+    control_char_fields,
     lead_context,
 )
 
@@ -301,8 +308,8 @@ class EmailChannel(Channel):
             row.body = self.render(req.body, req, "body", sender=who, unsubscribe_url=link)
             html = self.render(req.html, req, "html", sender=who, unsubscribe_url=link, html=True)
             assert row.subject is not None and row.rfc_message_id is not None
-            built.append(
-                compose_email(
+            try:
+                message = compose_email(
                     sender,
                     to_name=display_name(lead.first_name, lead.last_name),
                     to_address=lead.email or "",
@@ -314,7 +321,15 @@ class EmailChannel(Channel):
                     now=req.now,
                     postal_address=settings.sender_postal_address,
                 )
-            )
+            except ValidationError as err:
+                culprits = control_char_fields(lead)
+                if err.field != "subject" or not culprits:
+                    raise
+                # The operator fixes the lead's data, not the template: say which field.
+                raise ValidationError(
+                    f"{err.message} (from the lead's {', '.join(culprits)})", field=err.field
+                ) from None
+            built.append(message)
 
         row = self.begin(db, req, reserve=reserve, inside=compose)
         # SENDING is committed: from here on the attempt exists whatever happens.

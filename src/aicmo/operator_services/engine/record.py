@@ -26,6 +26,7 @@ from aicmo.errors import AicmoError, ValidationError
 from aicmo.operator_services.channels.email import check_templates, lead_context, record_outcome
 from aicmo.operator_services.channels.email_message import make_message_id
 from aicmo.operator_services.channels.limits import begin_send_transaction
+from aicmo.operator_services.engine.compose import check_buildable
 from aicmo.operator_services.engine.plan import Item
 from aicmo.operator_services.engine.progress import apply_outcome
 from aicmo.operator_services.engine.windows import Windows, assign
@@ -38,7 +39,11 @@ from aicmo.transports.rendering import RenderContext, render
 def record_sending(
     db: Session, items: list[Item], now: datetime, windows: Windows
 ) -> tuple[list[Item], list[int]]:
-    """One transaction: room under the lock, rendering, SENDING rows, attempt events."""
+    """One transaction: room under the lock, rendering, SENDING rows, attempt events.
+
+    Every message is rendered and built (unsigned) before any row is written: a lead
+    whose template or data cannot make an email is handed back (the one-by-one path
+    records it FAILED with the reason), never committed SENDING with the others."""
     settings = get_settings()
     workspace_id = items[0].enrollment.workspace_id
     back: list[int] = []
@@ -51,6 +56,7 @@ def record_sending(
         go, rest = assign(db, items, workspace_id, now, windows)
         back += [i.enrollment.id for i in rest]
         ready: list[Item] = []
+        dkim_keys: dict[int, bytes] = {}
         for item in go:
             mb = item.mailbox
             if "unsubscribe_url" in item.subject + item.body:
@@ -73,6 +79,14 @@ def record_sending(
                 continue
             address = mb.from_address if mb else settings.sender_email
             item.rfc_id = make_message_id(f"{namespace}:{item.key}", address.rpartition("@")[2])
+            try:
+                check_buildable(item, now, settings, dkim_keys)
+            except ValidationError:
+                # No valid email from this lead's data (a line break in a field the subject
+                # uses): it fails alone, never written SENDING; the one-by-one path records
+                # why, and the rest of the chunk goes.
+                back.append(item.enrollment.id)
+                continue
             item.transport = "smtp" if mb else "outbox"
             ready.append(item)
         if ready:

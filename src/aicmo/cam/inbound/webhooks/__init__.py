@@ -36,6 +36,7 @@ from aicmo.cam.inbound.webhooks.sendgrid import (
     SENDGRID_SIGNATURE_HEADER,
     SENDGRID_TIMESTAMP_HEADER,
     parse_sendgrid,
+    sendgrid_signature_headers,
 )
 from aicmo.cam.inbound.webhooks.ses import SES_BOUNCE_TYPES, SES_EVENTS, is_sns_url, parse_ses_sns
 
@@ -53,4 +54,5 @@ __all__ = [
     "is_sns_url",
     "parse_sendgrid",
     "parse_ses_sns",
+    "sendgrid_signature_headers",
 ]

@@ -35,7 +35,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -51,7 +51,6 @@ from aicmo.cam.inbound.webhooks.common import (
     b64decode,
     bounce_event,
     bracketed_message_id,
-    check_fresh,
     clicked_reason,
     delivered_reason,
     email_address,
@@ -71,6 +70,7 @@ __all__ = [
     "SENDGRID_SIGNATURE_HEADER",
     "SENDGRID_TIMESTAMP_HEADER",
     "parse_sendgrid",
+    "sendgrid_signature_headers",
 ]
 
 SENDGRID_SIGNATURE_HEADER: Final = "X-Twilio-Email-Event-Webhook-Signature"
@@ -151,18 +151,7 @@ def parse_sendgrid(
     """
     require_aware(now)
     key = _sendgrid_key(public_key_b64)
-    lowered = {str(name).lower(): value for name, value in headers.items()}
-    signature_b64 = lowered.get(SENDGRID_SIGNATURE_HEADER.lower())
-    timestamp = lowered.get(SENDGRID_TIMESTAMP_HEADER.lower())
-    if not signature_b64:
-        raise WebhookSignatureError(f"missing {SENDGRID_SIGNATURE_HEADER} header")
-    if not timestamp:
-        raise WebhookSignatureError(f"missing {SENDGRID_TIMESTAMP_HEADER} header")
-    timestamp = timestamp.strip()
-    if not _SENDGRID_TS_RE.fullmatch(timestamp):
-        raise WebhookSignatureError(f"{SENDGRID_TIMESTAMP_HEADER} is not a Unix time")
-    signed_at = datetime.fromtimestamp(int(timestamp), UTC)
-    check_fresh(signed_at, now, tolerance, what="SendGrid signature timestamp")
+    signature_b64, timestamp = sendgrid_signature_headers(headers, now=now, tolerance=tolerance)
     signature = b64decode(signature_b64, what=SENDGRID_SIGNATURE_HEADER)
     try:
         key.verify(signature, timestamp.encode("ascii") + body, ec.ECDSA(hashes.SHA256()))
@@ -185,6 +174,34 @@ def parse_sendgrid(
         else:
             events.append(mapped)
     return WebhookResult(provider="sendgrid", events=tuple(events), skipped=tuple(skipped))
+
+
+def sendgrid_signature_headers(
+    headers: Mapping[str, str], *, now: datetime, tolerance: timedelta = timedelta(minutes=10)
+) -> tuple[str, str]:
+    """The signature and timestamp headers, present, well-formed and fresh; checked on
+    their own too, before the body is read, so a request that cannot be SendGrid's is
+    refused without reading its body.
+
+    Raises:
+        WebhookSignatureError: a header missing, not a Unix time, or outside ``tolerance``.
+    """
+    require_aware(now)
+    lowered = {str(name).lower(): value for name, value in headers.items()}
+    signature_b64 = lowered.get(SENDGRID_SIGNATURE_HEADER.lower())
+    timestamp = lowered.get(SENDGRID_TIMESTAMP_HEADER.lower())
+    if not signature_b64:
+        raise WebhookSignatureError(f"missing {SENDGRID_SIGNATURE_HEADER} header")
+    if not timestamp:
+        raise WebhookSignatureError(f"missing {SENDGRID_TIMESTAMP_HEADER} header")
+    timestamp = timestamp.strip()
+    if not _SENDGRID_TS_RE.fullmatch(timestamp):
+        raise WebhookSignatureError(f"{SENDGRID_TIMESTAMP_HEADER} is not a Unix time")
+    # Compared as numbers, never turned into a datetime: twelve digits reach past the year
+    # 9999, where ``datetime.fromtimestamp`` raises instead of saying "too far off".
+    if abs(int(timestamp) - now.timestamp()) > tolerance.total_seconds():
+        raise WebhookSignatureError("SendGrid signature timestamp is outside the accepted window")
+    return signature_b64, timestamp
 
 
 def _sendgrid_key(public_key_b64: str) -> ec.EllipticCurvePublicKey:
