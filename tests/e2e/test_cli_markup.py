@@ -93,8 +93,8 @@ def test_every_data_printing_command_shows_markup_as_text(
     code, out = run(capsys, "campaign", "create", str(campaign))
     assert code == 0 and EVIL in out, out
     assert run(capsys, "campaign", "validate", EVIL)[0] == 0
-    for argv in (("campaign", "start", EVIL), ("campaign", "status", EVIL)):
-        code, out = run(capsys, *argv)
+    for command in (("campaign", "start", EVIL), ("campaign", "status", EVIL)):
+        code, out = run(capsys, *command)
         assert code == 0 and EVIL in out, out
 
 
