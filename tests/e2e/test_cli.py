@@ -108,7 +108,7 @@ def test_icp_show_and_set_round_trip(tmp_path: Path) -> None:
     assert "company_size_max: 5000" in aicmo(tmp_path, "icp", "show").stdout
     path.write_text("roles: nope\n")
     bad = aicmo(tmp_path, "icp", "set", str(path))
-    assert bad.returncode == 1 and "ICP field roles" in bad.stderr
+    assert bad.returncode == 2 and "ICP field roles" in bad.stderr
 
 
 @pytest.mark.parametrize("once", [True, False])
@@ -166,4 +166,4 @@ def test_a_campaign_from_yaml_runs_through_the_worker(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: Bad\nsteps:\n  - channel: FAX\n    template: {body: hi}\n")
     refused = aicmo(tmp_path, "campaign", "create", str(bad))
-    assert refused.returncode == 1 and "FAX" in refused.stderr
+    assert refused.returncode == 2 and "FAX" in refused.stderr

@@ -12,10 +12,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from aicmo.cli.common import console, db_session, err_console
+from aicmo.cli.common import console, db_session, err_console, esc
 from aicmo.cli.main import app
 from aicmo.errors import ValidationError
 from aicmo.operator_services import accounts
@@ -62,7 +61,7 @@ def workspace_create(
     """Create a workspace with its defaults (channel limits, default sequence, ICP)."""
     with db_session() as db:
         ws = accounts.create_workspace(db, slug, name)
-    console.print(f"Workspace [bold]{escape(ws['slug'])}[/] created (id {ws['id']}).")
+    console.print(f"Workspace [bold]{esc(ws['slug'])}[/] created (id {ws['id']}).")
 
 
 @workspace_app.command("list")
@@ -72,7 +71,7 @@ def workspace_list() -> None:
         rows = accounts.list_workspaces(db)
     table = Table("id", "slug", "name")
     for ws in rows:
-        table.add_row(str(ws["id"]), escape(ws["slug"]), escape(ws["name"]))
+        table.add_row(str(ws["id"]), esc(ws["slug"]), esc(ws["name"]))
     console.print(table)
 
 
@@ -100,9 +99,7 @@ def user_add(
                 )
         user = accounts.add_user(db, email, password, role=role, workspace_id=ws.id, name=name)
     what = "created" if user["created"] else "updated"
-    console.print(
-        f"User {escape(user['email'])} {what}: {user['role']} in workspace {escape(ws.slug)}."
-    )
+    console.print(f"User {esc(user['email'])} {what}: {user['role']} in workspace {esc(ws.slug)}.")
 
 
 @user_app.command("password")
@@ -134,8 +131,8 @@ def user_list(workspace: WorkspaceOpt = "default") -> None:
     for u in rows:
         table.add_row(
             str(u["id"]),
-            escape(u["email"]),
-            escape(u["name"] or ""),
+            esc(u["email"]),
+            esc(u["name"] or ""),
             u["role"],
             "yes" if u["disabled"] else "",
         )
@@ -153,7 +150,7 @@ def apikey_create(
         ws = accounts.resolve_workspace(db, workspace)
         key = accounts.create_api_key(db, workspace_id=ws.id, name=name, role=role)
     err_console.print(
-        f"API key #{key['id']} ({key['role']}, workspace {escape(ws.slug)}). "
+        f"API key #{key['id']} ({key['role']}, workspace {esc(ws.slug)}). "
         "Store it now; it will not be shown again:"
     )
     # The key alone on stdout, so `KEY=$(aicmo apikey create x)` works.
@@ -170,7 +167,7 @@ def apikey_list(workspace: WorkspaceOpt = "default") -> None:
     for k in rows:
         table.add_row(
             str(k["id"]),
-            escape(k["name"]),
+            esc(k["name"]),
             k["prefix"],
             k["role"],
             f"{k['created_at']:%Y-%m-%d %H:%M}",

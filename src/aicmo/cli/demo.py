@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
 from aicmo.bootstrap import initialize
-from aicmo.cli.common import console, leads_table
+from aicmo.cli.common import console, esc, leads_table
 from aicmo.cli.main import app, print_import_report
 from aicmo.config import get_settings
 from aicmo.db.connect import make_engine, session_factory
@@ -189,7 +189,9 @@ def demo(
     engine = make_engine(demo_settings.resolved_database_url)
     try:
         initialize(demo_settings, engine)
-        console.print(Panel.fit(f"aicmo demo: fresh SQLite database at {db_file}", style="bold"))
+        console.print(
+            Panel.fit(f"aicmo demo: fresh SQLite database at {esc(db_file)}", style="bold")
+        )
         csv_path = demo_csv_path()
         console.print(
             f"\n[bold]1. Import[/] {csv_path.name} (made-up leads, reserved example domains)"
@@ -248,6 +250,6 @@ def demo(
     finally:
         engine.dispose()
     console.print("\nDone. Explore it:")
-    console.print(f"  AICMO_DATABASE_URL=sqlite:///{db_file} aicmo leads list", soft_wrap=True)
+    console.print(f"  AICMO_DATABASE_URL=sqlite:///{esc(db_file)} aicmo leads list", soft_wrap=True)
     if not once:
         console.print("[dim](nothing to serve yet: the web dashboard comes later; exiting)[/]")

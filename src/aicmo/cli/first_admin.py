@@ -6,10 +6,9 @@ import os
 import sys
 
 import typer
-from rich.markup import escape
 
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
-from aicmo.cli.common import console, db_session
+from aicmo.cli.common import console, db_session, esc
 from aicmo.operator_services import accounts
 
 
@@ -42,4 +41,4 @@ def first_admin() -> None:
         user = accounts.add_user(
             db, email, password, role="admin", workspace_id=DEFAULT_WORKSPACE_ID
         )
-    console.print(f"Admin {escape(user['email'])} created in workspace default.")
+    console.print(f"Admin {esc(user['email'])} created in workspace default.")

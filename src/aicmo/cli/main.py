@@ -14,16 +14,34 @@ from rich.table import Table
 
 from aicmo import operator_services as ops
 from aicmo.bootstrap import engine_for, initialize
-from aicmo.cli.common import console, db_session, err_console, leads_table
+from aicmo.cli.common import (
+    EXIT_STOPPED,
+    EXIT_UNUSABLE,
+    cell,
+    console,
+    db_session,
+    err_console,
+    esc,
+    fail,
+    leads_table,
+    open_for_writing,
+    read_text_file,
+)
 from aicmo.cli.first_admin import first_admin
 from aicmo.config import get_settings
 from aicmo.db import migrate
+from aicmo.errors import AicmoError, ImportFileError, ValidationError
 from aicmo.operator_services.crm.importing import ImportReport
 from aicmo.operator_services.crm.workspace import icp_to_yaml, parse_icp_yaml
 from aicmo.operator_services.leads import EXPORT_COLUMNS, resolve_lead
 
 app = typer.Typer(
     help="aicmo: self-hosted multi-channel outreach with a mini-CRM.",
+    epilog=(
+        "Exit codes: 0 done; 1 an operation failed, an import rejected rows or a check said "
+        "no; 2 unusable input (bad usage, a file that cannot be read, written or used); "
+        "3 an import stopped by an error (the batches before it are kept: run it again)."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -71,11 +89,11 @@ def init() -> None:
     """Create the database (or bring it up to date), the secret key and the defaults."""
     settings = get_settings()
     info = initialize(settings)
-    console.print(f"[bold green]aicmo is ready.[/] Database: {info['database_url']}")
+    console.print(f"[bold green]aicmo is ready.[/] Database: {esc(info['database_url'])}")
     console.print(f"Schema revision: {info['revision']} (was {info['revision_before'] or 'empty'})")
     if info["secret_key_written"]:
         console.print(
-            f"Secret key written to {info['secret_key_written']} (mode 0600); keep it safe."
+            f"Secret key written to {esc(info['secret_key_written'])} (mode 0600); keep it safe."
         )
     created = info["created"]
     if created["channel_configs"]:
@@ -125,9 +143,9 @@ def db_current() -> None:
 
 def print_import_report(report: ImportReport, *, max_lines: int = 50) -> None:
     mapped = ", ".join(f"{h} → {t}" for h, t in report.mapping)
-    console.print(f"[dim]Columns: {mapped}[/]")
+    console.print(f"[dim]Columns: {esc(mapped)}[/]")
     delim = {"\t": "tab"}.get(report.delimiter, report.delimiter)
-    console.print(f"[dim]Encoding {report.encoding}, delimiter '{delim}'[/]")
+    console.print(f"[dim]Encoding {esc(report.encoding)}, delimiter '{esc(delim)}'[/]")
     summary = Table(title="Import report", show_header=False)
     summary.add_row("rows read", str(report.rows))
     summary.add_row("[green]imported (new)[/]", str(report.created))
@@ -142,7 +160,7 @@ def print_import_report(report: ImportReport, *, max_lines: int = 50) -> None:
         table.add_column("line", justify="right")
         table.add_column("reason")
         for problem in report.rejected[:max_lines]:
-            table.add_row(str(problem.line), problem.message)
+            table.add_row(str(problem.line), cell(problem.message))
         console.print(table)
         if report.rejected_count > max_lines:
             console.print(
@@ -154,7 +172,7 @@ def print_import_report(report: ImportReport, *, max_lines: int = 50) -> None:
         table.add_column("line", justify="right")
         table.add_column("warning")
         for problem in report.warnings[:max_lines]:
-            table.add_row(str(problem.line), problem.message)
+            table.add_row(str(problem.line), cell(problem.message))
         console.print(table)
         if report.warning_count > max_lines:
             console.print(f"… and {report.warning_count - max_lines} more warnings")
@@ -188,9 +206,12 @@ def leads_import(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
-    """Import leads from a CSV. Exit code 0: all rows fine, 1: some rejected, 2: file unusable."""
+    """Import leads from a CSV. Exit code 0: every row imported or a known duplicate;
+    1: some rows rejected (listed with their line); 2: the file is unusable (nothing
+    imported); 3: an error stopped the import (the batches before it are kept: run it
+    again, nothing is duplicated). Another writer holding the database is waited for."""
     size = file.stat().st_size if file.is_file() else 0
-    rejects_fh = rejects.open("w", encoding="utf-8", newline="") if rejects else None
+    rejects_fh = open_for_writing(rejects, "rejects file") if rejects else None
     try:
         with db_session() as db:
             progress = Progress(
@@ -215,6 +236,14 @@ def leads_import(
                     rejects_out=rejects_fh,
                     on_progress=lambda done: progress.update(task, completed=done),
                 )
+    except ImportFileError:
+        raise
+    except AicmoError as err:
+        fail(
+            f"the import stopped: {err.message}. The batches before it are kept; run the "
+            "same command again to complete it (nothing is duplicated).",
+            EXIT_STOPPED,
+        )
     finally:
         if rejects_fh is not None:
             rejects_fh.close()
@@ -242,9 +271,9 @@ def leads_export(
         if file is None:
             count = ops.export_leads_csv(db, sys.stdout, grade=grade, stage=stage, tag=tag)
         else:
-            with file.open("w", encoding="utf-8", newline="") as fh:
+            with open_for_writing(file, "export file") as fh:
                 count = ops.export_leads_csv(db, fh, grade=grade, stage=stage, tag=tag)
-    err_console.print(f"exported {count} lead(s)" + (f" to {file}" if file else ""))
+    err_console.print(f"exported {count} lead(s)" + (f" to {esc(file)}" if file else ""))
 
 
 @leads_app.command("grade")
@@ -301,17 +330,19 @@ def _show(lead: dict[str, Any]) -> None:
         if key in _NOT_SHOWN:
             continue
         if lead.get(key) not in (None, ""):
-            table.add_row(key, str(lead[key]))
+            table.add_row(key, cell(lead[key]))
     if lead.get("tags"):
-        table.add_row("tags", ", ".join(lead["tags"]))
+        table.add_row("tags", cell(", ".join(lead["tags"])))
     for name, value in (lead.get("custom_fields") or {}).items():
-        table.add_row(f"custom: {name}", str(value))
+        table.add_row(cell(f"custom: {name}"), cell(value))
     console.print(table)
     if lead.get("grade_reasons"):
-        console.print("Why " + (lead.get("grade") or "?") + ": " + ", ".join(lead["grade_reasons"]))
+        why = ", ".join(lead["grade_reasons"])
+        console.print(cell(f"Why {lead.get('grade') or '?'}: {why}"))
     for note in lead.get("notes") or []:
         console.print(
-            f"[dim]{note['created_at']:%Y-%m-%d %H:%M} {note.get('author') or ''}[/] {note['body']}"
+            f"[dim]{note['created_at']:%Y-%m-%d %H:%M} {esc(note.get('author') or '')}[/] "
+            f"{esc(note['body'])}"
         )
 
 
@@ -378,7 +409,7 @@ def lead_tag(
     with db_session() as db:
         lead = resolve_lead(db, ref)
         result = ops.remove_tags(db, lead.id, tags) if remove else ops.add_tags(db, lead.id, tags)
-    console.print(f"Lead #{result['id']} tags: {', '.join(result['tags']) or '(none)'}")
+    console.print(f"Lead #{result['id']} tags: {esc(', '.join(result['tags']) or '(none)')}")
 
 
 @lead_app.command("note")
@@ -408,9 +439,10 @@ def lead_export(
     if file is None:
         sys.stdout.write(text)
     else:
-        file.write_text(text, encoding="utf-8")
-        os.chmod(file, 0o600)
-        err_console.print(f"Wrote {file}")
+        with open_for_writing(file, "export file") as fh:
+            os.chmod(file, 0o600)  # personal data: before it is written
+            fh.write(text)
+        err_console.print(f"Wrote {esc(file)}")
 
 
 @lead_app.command("forget")
@@ -446,7 +478,7 @@ def suppress_add(
     with db_session() as db:
         row = ops.add_suppression(db, value, reason=reason, note=note)
     state = "added" if row["created"] else "already suppressed"
-    console.print(f"{row['kind'].lower()} {row['value']}: {state} ({row['reason']})")
+    console.print(f"{row['kind'].lower()} {esc(row['value'])}: {state} ({row['reason']})")
 
 
 @suppress_app.command("remove")
@@ -456,7 +488,7 @@ def suppress_remove(
     """Lift a suppression (recorded on the audit trail)."""
     with db_session() as db:
         row = ops.remove_suppression(db, value)
-    console.print(f"{row['kind'].lower()} {row['value']} removed from the suppression list")
+    console.print(f"{row['kind'].lower()} {esc(row['value'])} removed from the suppression list")
 
 
 @suppress_app.command("list")
@@ -472,7 +504,11 @@ def suppress_list(
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["kind"], r["value"], r["reason"], r["source"] or "", f"{r['created_at']:%Y-%m-%d}"
+            r["kind"],
+            cell(r["value"]),
+            r["reason"],
+            cell(r["source"] or ""),
+            f"{r['created_at']:%Y-%m-%d}",
         )
     console.print(table)
 
@@ -486,9 +522,11 @@ def suppress_check(value: Annotated[str, typer.Argument(help="Email or LinkedIn 
         else:
             hit = ops.check_suppression(db, email=value)
     if hit is None:
-        console.print(f"{value}: not suppressed")
+        console.print(f"{esc(value)}: not suppressed")
         return
-    console.print(f"{value}: suppressed ({hit['kind'].lower()} {hit['value']}, {hit['reason']})")
+    console.print(
+        f"{esc(value)}: suppressed ({hit['kind'].lower()} {esc(hit['value'])}, {hit['reason']})"
+    )
     raise typer.Exit(1)
 
 
@@ -507,8 +545,12 @@ def icp_set(
     file: Annotated[Path, typer.Argument(help="YAML file, as printed by `aicmo icp show`")],
     regrade: Annotated[bool, typer.Option(help="Regrade every lead afterwards")] = True,
 ) -> None:
-    """Store a new ideal-customer profile and regrade the leads."""
-    icp = parse_icp_yaml(file.read_text(encoding="utf-8"))
+    """Store a new ideal-customer profile and regrade the leads. Exit code 2: the file
+    cannot be read or is not a valid profile (the field is named)."""
+    try:
+        icp = parse_icp_yaml(read_text_file(file, "ICP file"))
+    except ValidationError as err:
+        fail(f"{file}: {err.message}", EXIT_UNUSABLE)
     with db_session() as db:
         ops.set_icp(db, icp)
         console.print("Ideal-customer profile stored.")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from aicmo.cli.common import console, db_session
+from aicmo.cli.common import cell, console, db_session, esc
 from aicmo.cli.main import app
 from aicmo.operator_services.channels import linkedin_accounts as ops_linkedin
 from aicmo.operator_services.channels import tasks as ops_tasks
@@ -59,11 +59,11 @@ def tasks_list(
                 if t["overdue"]
                 else (f"due {t['due_at']:%Y-%m-%d %H:%M}")
             )
-            console.rule(f"#{t['id']} {t['title']}")
-            console.print(f"{t['status']} · {due} · {t['url'] or ''}")
-            console.print(f"[dim]why a person: {t['reason']}[/]")
+            console.rule(f"#{t['id']} {esc(t['title'])}")
+            console.print(f"{t['status']} · {due} · {esc(t['url'] or '')}")
+            console.print(f"[dim]why a person: {esc(t['reason'])}[/]")
             if t["body"]:
-                console.print(t["body"], markup=False, highlight=False)
+                console.print(cell(t["body"]))
         return
     table = Table(title=f"Tasks ({status.upper()})")
     for col in ("id", "task", "link", "due", "status"):
@@ -72,8 +72,8 @@ def tasks_list(
         due = f"{t['due_at']:%Y-%m-%d %H:%M}"
         table.add_row(
             str(t["id"]),
-            t["title"],
-            t["url"] or "",
+            cell(t["title"]),
+            cell(t["url"] or ""),
             f"[red]{due} overdue[/]" if t["overdue"] else due,
             t["status"],
         )
@@ -109,7 +109,7 @@ def tasks_skip(
 def _print_task(t: dict[str, Any], what: str) -> None:
     """One line on what became of a task, and of the sequence waiting on it."""
     after = f"; the sequence: {t['sequence']}" if t["sequence"] else ""
-    console.print(f"Task #{t['id']} {what}{after}.")
+    console.print(f"Task #{t['id']} {what}{esc(after)}.")
 
 
 @linkedin_app.command("add")
@@ -147,7 +147,7 @@ def linkedin_add(
             messages_per_day=messages_per_day,
         )
     console.print(
-        f"LinkedIn account {acc['name']} (#{acc['id']}) added: LinkedIn steps now go through "
+        f"LinkedIn account {esc(acc['name'])} (#{acc['id']}) added: LinkedIn steps now go through "
         "Unipile instead of becoming tasks."
     )
 
@@ -170,12 +170,12 @@ def linkedin_list() -> None:
         state = (
             "[green]active[/]"
             if a["status"] == "ACTIVE"
-            else (f"[red]paused[/]: {a['status_reason']}")
+            else (f"[red]paused[/]: {esc(a['status_reason'])}")
         )
         table.add_row(
-            a["name"],
-            f"{a['provider']} {a['base_url']}",
-            a["account_ref"],
+            cell(a["name"]),
+            cell(f"{a['provider']} {a['base_url']}"),
+            cell(a["account_ref"]),
             f"{a['invites_per_day']}/d {a['invites_per_week']}/wk invites, "
             f"{a['messages_per_day']}/d messages",
             state if a["enabled"] else "disabled",
@@ -188,7 +188,7 @@ def linkedin_resume(name: Annotated[str, typer.Argument(help="Account name")]) -
     """Send again from an account paused after a restriction (once you have fixed it)."""
     with db_session() as db:
         acc = ops_linkedin.resume_linkedin_account(db, name)
-    console.print(f"LinkedIn account {acc['name']} is active again.")
+    console.print(f"LinkedIn account {esc(acc['name'])} is active again.")
 
 
 @linkedin_app.command("poll")
@@ -201,7 +201,7 @@ def linkedin_poll() -> None:
         f"repl(ies) from leads, {r['unmatched']} from people who are not leads."
     )
     for e in r["errors"]:
-        console.print(f"[red]{e}[/]")
+        console.print(f"[red]{esc(e)}[/]")
     if r["errors"]:
         raise typer.Exit(1)
 
@@ -229,37 +229,43 @@ def form_check(
     if as_json:
         console.print_json(json.dumps(report, default=str))
         return
-    console.print(f"Page: {report['page_url']}")
-    console.print(f"Looked at: {', '.join(report['looked_at'])}", soft_wrap=True)
-    console.print(f"Why: {report['why']}", soft_wrap=True)
+    console.print(f"Page: {esc(report['page_url'])}")
+    console.print(f"Looked at: {esc(', '.join(report['looked_at']))}", soft_wrap=True)
+    console.print(f"Why: {esc(report['why'])}", soft_wrap=True)
     for b in report["blockers"]:
-        console.print(f"[red]Blocked[/]: {b}")
+        console.print(f"[red]Blocked[/]: {esc(b)}")
     form = report["form"]
     if form is None:
         if report["decision"] == "task":
-            console.print(f"[bold]This page would become an operator task: {report['reason']}[/]")
+            console.print(
+                f"[bold]This page would become an operator task: {esc(report['reason'])}[/]"
+            )
         else:
             console.print("[red]No contact form to submit.[/]")
         raise typer.Exit(1)
-    console.print(f"Form: {form['method']} {form['action']} ({form['purpose']})")
+    console.print(f"Form: {esc(form['method'])} {esc(form['action'])} ({esc(form['purpose'])})")
     table = Table()
     for col in ("field", "type", "label", "required", "filled as"):
         table.add_column(col, overflow="fold")
     for f in form["fields"]:
-        role = "[dim]honeypot: left empty[/]" if f["honeypot"] else (f["role"] or "")
+        role = cell("honeypot: left empty", "dim") if f["honeypot"] else cell(f["role"] or "")
         table.add_row(
-            f["name"] or "", f["kind"], f["label"] or "", "yes" if f["required"] else "", role
+            cell(f["name"] or ""),
+            cell(f["kind"]),
+            cell(f["label"] or ""),
+            "yes" if f["required"] else "",
+            role,
         )
     console.print(table)
     for p in report.get("problems", []):
-        console.print(f"[yellow]note[/]: {p}")
+        console.print(f"[yellow]note[/]: {esc(p)}")
     if report.get("unmapped_required"):
-        console.print(f"[red]Cannot fill[/]: {', '.join(report['unmapped_required'])}")
+        console.print(f"[red]Cannot fill[/]: {esc(', '.join(report['unmapped_required']))}")
     verdict = {
         "submit": f"would be submitted ({form['method']} {report['target']})",
         "task": f"would become an operator task: {report['reason']}",
         "refuse": f"would not be sent: {report['reason']}",
     }.get(report["decision"], "has no contact form")
-    console.print(f"[bold]This form {verdict}.[/]", soft_wrap=True)
+    console.print(f"[bold]This form {esc(verdict)}.[/]", soft_wrap=True)
     if not report["would_submit"]:
         raise typer.Exit(1)

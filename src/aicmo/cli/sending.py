@@ -19,7 +19,16 @@ from rich.table import Table
 
 from aicmo import operator_services as ops
 from aicmo.bootstrap import open_session
-from aicmo.cli.common import console, db_session
+from aicmo.cli.common import (
+    EXIT_FAILED,
+    EXIT_UNUSABLE,
+    cell,
+    console,
+    db_session,
+    esc,
+    fail,
+    read_text_file,
+)
 from aicmo.cli.main import (
     app,
     attempts_app,
@@ -29,6 +38,7 @@ from aicmo.cli.main import (
     mailbox_app,
 )
 from aicmo.config import get_settings
+from aicmo.errors import ValidationError
 from aicmo.operator_services import campaigns as ops_campaigns
 from aicmo.operator_services.channels import mailboxes as ops_mailboxes
 from aicmo.operator_services.engine.tick import list_unknown_attempts
@@ -121,8 +131,8 @@ def mailbox_add(
             else None,
         )
     console.print(
-        f"Mailbox {mb['name']} (#{mb['id']}) added: {mb['from_address']}. "
-        f"Check it with `aicmo mailbox test {mb['name']}`."
+        f"Mailbox {esc(mb['name'])} (#{mb['id']}) added: {esc(mb['from_address'])}. "
+        f"Check it with `aicmo mailbox test {esc(mb['name'])}`."
     )
 
 
@@ -147,13 +157,13 @@ def mailbox_list() -> None:
             f"{m['imap']['host']}:{m['imap']['port']} {m['imap']['folder']}" if m["imap"] else "-"
         )
         table.add_row(
-            m["name"],
-            m["from_address"],
-            smtp_s,
-            imap_s,
+            cell(m["name"]),
+            cell(m["from_address"]),
+            cell(smtp_s),
+            cell(imap_s),
             f"{m['hourly_cap']}/h {m['daily_cap']}/d"
             + (f", gap {m['min_gap_seconds']}s" if m["min_gap_seconds"] else ""),
-            m["dkim"] or "-",
+            cell(m["dkim"] or "-"),
             "yes" if m["enabled"] else "no",
         )
     console.print(table)
@@ -168,8 +178,8 @@ def mailbox_test(name: Annotated[str, typer.Argument(help="Mailbox name or id")]
     for proto in ("smtp", "imap"):
         if proto in report:
             r = report[proto]
-            mark = "[green]ok[/]" if r["ok"] else f"[red]failed at {r['stage']}[/]"
-            console.print(f"{proto.upper()}: {mark} - {r['message']}")
+            mark = "[green]ok[/]" if r["ok"] else f"[red]failed at {esc(r['stage'])}[/]"
+            console.print(f"{proto.upper()}: {mark} - {esc(r['message'])}")
             failed = failed or not r["ok"]
     if failed:
         raise typer.Exit(1)
@@ -182,7 +192,8 @@ def inbox_poll(
         bool, typer.Option(help="On the first poll, read the whole folder instead of starting now")
     ] = False,
 ) -> None:
-    """Fetch new mail and apply it: replies, auto-replies, bounces, complaints, opt-outs."""
+    """Fetch new mail and apply it: replies, auto-replies, bounces, complaints, opt-outs.
+    Exit code 1 when a mailbox could not be read (the others are still read)."""
     with db_session() as db:
         results = (
             [poll_mailbox(db, mailbox, from_start=from_start)]
@@ -193,18 +204,22 @@ def inbox_poll(
         console.print("No mailbox with IMAP configured.")
     for r in results:
         if "error" in r:
-            console.print(f"[red]{r['mailbox']}: {r['error']}[/]")
+            console.print(f"[red]{esc(r['mailbox'])}: {esc(r['error'])}[/]")
         elif r["initialised"]:
-            console.print(f"{r['mailbox']}: first poll, cursor set; mail from now on will be read")
+            console.print(
+                f"{esc(r['mailbox'])}: first poll, cursor set; mail from now on will be read"
+            )
         else:
             kinds = (
                 ", ".join(f"{k.lower()} {n}" for k, n in sorted(r["kinds"].items()))
                 or "nothing new"
             )
             console.print(
-                f"{r['mailbox']}: {r['fetched']} message(s): {kinds}; "
+                f"{esc(r['mailbox'])}: {r['fetched']} message(s): {esc(kinds)}; "
                 f"{r['delivered']} marked delivered"
             )
+    if any("error" in r for r in results):
+        raise typer.Exit(EXIT_FAILED)
 
 
 # --- icp / channels ----------------------------------------------------------------------------
@@ -281,13 +296,18 @@ def channels_set(
 def campaign_create(
     file: Annotated[Path, typer.Argument(help="Campaign YAML: name, steps or sequence, audience")],
 ) -> None:
-    """Create a DRAFT campaign from a YAML file."""
-    data = ops_campaigns.parse_campaign_yaml(file.read_text(encoding="utf-8"))
-    with db_session() as db:
-        c = ops_campaigns.create_campaign(db, **data)
+    """Create a DRAFT campaign from a YAML file. Exit code 2: the file cannot be read or
+    is not a valid campaign (the key is named); 1: the name is taken."""
+    text = read_text_file(file, "campaign file")
+    try:
+        data = ops_campaigns.parse_campaign_yaml(text)
+        with db_session() as db:
+            c = ops_campaigns.create_campaign(db, **data)
+    except ValidationError as err:
+        fail(f"{file}: {err.message}", EXIT_UNUSABLE)
     console.print(
-        f"Campaign {c['name']} (#{c['id']}) created as DRAFT. "
-        f"Next: `aicmo campaign validate {c['name']}` then `aicmo campaign start`."
+        f"Campaign {esc(c['name'])} (#{c['id']}) created as DRAFT. "
+        f"Next: `aicmo campaign validate {esc(c['name'])}` then `aicmo campaign start`."
     )
 
 
@@ -297,9 +317,11 @@ def campaign_validate(name: Annotated[str, typer.Argument(help="Campaign name or
     with db_session() as db:
         report = ops_campaigns.validate_campaign(db, name)
     for error in report["errors"]:
-        console.print(f"[red]error:[/] {error}")
+        console.print(f"[red]error:[/] {esc(error)}")
     for p in report["lead_problems"]:
-        console.print(f"[yellow]lead #{p['lead_id']}[/] {p['email'] or ''}: {p['problem']}")
+        console.print(
+            f"[yellow]lead #{p['lead_id']}[/] {esc(p['email'] or '')}: {esc(p['problem'])}"
+        )
     state = "[green]ready[/]" if report["ok"] else "[red]not ready[/]"
     console.print(
         f"{state}: {report['leads']} lead(s) in the audience, "
@@ -314,7 +336,7 @@ def campaign_start(name: Annotated[str, typer.Argument(help="Campaign name or id
     """Validate, enroll the audience and activate; `aicmo worker` then sends."""
     with db_session() as db:
         c = ops_campaigns.start_campaign(db, name)
-    console.print(f"Campaign {c['name']} is ACTIVE: {c['enrolled']} lead(s) enrolled.")
+    console.print(f"Campaign {esc(c['name'])} is ACTIVE: {c['enrolled']} lead(s) enrolled.")
 
 
 @campaign_app.command("pause")
@@ -322,7 +344,7 @@ def campaign_pause(name: Annotated[str, typer.Argument(help="Campaign name or id
     """Stop new sends (within one worker tick)."""
     with db_session() as db:
         c = ops_campaigns.set_campaign_status(db, name, "PAUSED")
-    console.print(f"Campaign {c['name']} is PAUSED.")
+    console.print(f"Campaign {esc(c['name'])} is PAUSED.")
 
 
 @campaign_app.command("resume")
@@ -330,7 +352,7 @@ def campaign_resume(name: Annotated[str, typer.Argument(help="Campaign name or i
     """Resume a paused campaign."""
     with db_session() as db:
         c = ops_campaigns.set_campaign_status(db, name, "ACTIVE")
-    console.print(f"Campaign {c['name']} is ACTIVE.")
+    console.print(f"Campaign {esc(c['name'])} is ACTIVE.")
 
 
 @campaign_app.command("status")
@@ -338,7 +360,7 @@ def campaign_status_cmd(name: Annotated[str, typer.Argument(help="Campaign name 
     """Enrollments by state and step."""
     with db_session() as db:
         st = ops_campaigns.campaign_status(db, name)
-    console.print(f"{st['name']}: {st['status']}")
+    console.print(f"{esc(st['name'])}: {st['status']}")
     for state, n in sorted(st["enrollments"].items()):
         console.print(f"  {state}: {n}")
     for step, n in sorted(st["by_step"].items()):
@@ -401,9 +423,9 @@ def attempts_unknown() -> None:
         table.add_row(
             str(r["id"]),
             r["channel"],
-            r["recipient"] or "",
+            cell(r["recipient"] or ""),
             str(r["campaign_id"] or ""),
-            r["error"] or "",
+            cell(r["error"] or ""),
         )
     console.print(table)
 
@@ -422,9 +444,11 @@ def serve(
 ) -> None:
     """Serve the REST API (/api/v1, docs at /docs), the unsubscribe pages and the provider
     webhooks (AICMO_PUBLIC_URL must point here); with --with-worker, send too."""
-    console.print(f"Serving on http://{host}:{port} (public URL: {get_settings().public_url})")
     console.print(
-        f"API: http://{host}:{port}/api/v1 — its documentation: http://{host}:{port}/docs"
+        f"Serving on http://{esc(host)}:{port} (public URL: {esc(get_settings().public_url)})"
+    )
+    console.print(
+        f"API: http://{esc(host)}:{port}/api/v1 — its documentation: http://{esc(host)}:{port}/docs"
     )
     app = create_app()
     stop = threading.Event()

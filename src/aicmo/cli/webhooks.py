@@ -9,10 +9,9 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from aicmo.cli.common import console, db_session, err_console
+from aicmo.cli.common import console, db_session, err_console, esc
 from aicmo.cli.main import app
 from aicmo.operator_services import accounts, webhooks
 from aicmo.operator_services.uow import utcnow
@@ -34,7 +33,7 @@ def _when(value: Any) -> str:
 
 def _print_secret(endpoint: dict[str, Any], what: str) -> None:
     err_console.print(
-        f"Webhook #{endpoint['id']} {what} for {escape(endpoint['url'])}. "
+        f"Webhook #{endpoint['id']} {what} for {esc(endpoint['url'])}. "
         "Its signing secret, shown this once (verify `webhook-signature` with it):"
     )
     # The secret alone on stdout, so `SECRET=$(aicmo webhook add …)` works.
@@ -78,8 +77,8 @@ def webhook_list(workspace: WorkspaceOpt = "default") -> None:
         counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted(e["deliveries"].items()))
         table.add_row(
             str(e["id"]),
-            escape(e["url"]),
-            escape(", ".join(e["events"])),
+            esc(e["url"]),
+            esc(", ".join(e["events"])),
             state,
             counts,
             _when(e["last_success_at"]),
@@ -87,7 +86,7 @@ def webhook_list(workspace: WorkspaceOpt = "default") -> None:
     console.print(table)
     for e in rows:
         if not e["enabled"]:
-            console.print(f"[yellow]#{e['id']}: {escape(e['disabled_reason'] or 'disabled')}[/]")
+            console.print(f"[yellow]#{e['id']}: {esc(e['disabled_reason'] or 'disabled')}[/]")
 
 
 @webhook_app.command("remove")
@@ -96,7 +95,7 @@ def webhook_remove(endpoint_id: EndpointArg, workspace: WorkspaceOpt = "default"
     with db_session() as db:
         ws = accounts.resolve_workspace(db, workspace)
         gone = webhooks.delete_webhook(db, endpoint_id, workspace_id=ws.id)
-    console.print(f"Webhook #{gone['id']} ({escape(gone['url'])}) removed.")
+    console.print(f"Webhook #{gone['id']} ({esc(gone['url'])}) removed.")
 
 
 @webhook_app.command("rotate-secret")
@@ -138,7 +137,7 @@ def webhook_deliveries(
             f"{_when(a['started_at'])} "
             + (f"HTTP {a['status_code']}" if a["status_code"] else "no answer")
             + (f" {a['duration_ms']} ms" if a["duration_ms"] is not None else "")
-            + (f" {escape(a['error'])}" if a["error"] else "")
+            + (f" {esc(a['error'])}" if a["error"] else "")
             for a in d["log"]
         )
         table.add_row(

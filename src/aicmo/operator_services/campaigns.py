@@ -35,6 +35,10 @@ from aicmo.transports.rendering import validate_template
 
 STATES = ("DRAFT", "ACTIVE", "PAUSED", "FINISHED")
 AUDIENCE_KEYS = frozenset({"grade", "stage", "tag", "min_score", "lead_ids"})
+GRADES = ("A", "B", "C", "D")
+#: Largest id a database integer holds (a bigger one would fail only at `campaign start`).
+_MAX_ID = 2**63 - 1
+_WINDOW_KEYS = frozenset({"timezone", "days", "start", "end", "jitter_seconds"})
 
 
 def _campaign(db: Session, ref: str | int, workspace_id: int) -> CampaignDB:
@@ -95,8 +99,135 @@ def parse_campaign_yaml(text: str) -> dict[str, Any]:
             f"unknown campaign keys: {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
         )
     if not isinstance(data.get("name"), str):
-        raise ValidationError("a campaign needs a name", field="name")
+        raise ValidationError("a campaign needs a name (text)", field="name")
     return data
+
+
+def _texts(audience: dict[str, Any], key: str) -> list[str] | None:
+    """An audience filter given as one value or a list of them: always a list of text."""
+    value = audience.get(key)
+    if value is None:
+        return None
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise ValidationError(
+            f"audience.{key} must be a word or a list of words, e.g. {key}: [a, b]; got {value!r}",
+            field=f"audience.{key}",
+        )
+    return [v.strip() for v in values]
+
+
+def check_audience(raw: Any) -> dict[str, Any]:
+    """The audience in its one stored shape, or a ValidationError naming the key.
+
+    ``grade``, ``stage`` and ``tag`` take one value or a list; a list means any of them
+    (``tag: [expo, vip]`` is every lead tagged expo or vip), as with ``grade`` and ``stage``.
+    ``min_score`` is a whole number 0..100; ``lead_ids`` a list of lead ids.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationError(
+            "audience must be a mapping (grade, stage, tag, min_score, lead_ids)",
+            field="audience",
+        )
+    unknown = set(raw) - AUDIENCE_KEYS
+    if unknown:
+        raise ValidationError(
+            f"unknown audience keys {sorted(map(str, unknown))}; use {sorted(AUDIENCE_KEYS)}",
+            field="audience",
+        )
+    out: dict[str, Any] = {}
+    grades = _texts(raw, "grade")
+    if grades is not None:
+        bad = [g for g in grades if g.upper() not in GRADES]
+        if bad:
+            raise ValidationError(
+                f"audience.grade: unknown grade {bad[0]!r} (A, B, C or D)", field="audience.grade"
+            )
+        out["grade"] = [g.upper() for g in grades]
+    stages = _texts(raw, "stage")
+    if stages is not None:
+        out["stage"] = [L.parse_stage(s).value for s in stages]
+    tags = _texts(raw, "tag")
+    if tags is not None:
+        out["tag"] = tags
+    if raw.get("min_score") is not None:
+        score = raw["min_score"]
+        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100:
+            raise ValidationError(
+                f"audience.min_score must be a whole number from 0 to 100, got {score!r}",
+                field="audience.min_score",
+            )
+        out["min_score"] = score
+    if raw.get("lead_ids") is not None:
+        ids = raw["lead_ids"]
+        if not isinstance(ids, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i <= _MAX_ID for i in ids
+        ):
+            raise ValidationError(
+                f"audience.lead_ids must be a list of lead ids (whole numbers), got {ids!r:.80}",
+                field="audience.lead_ids",
+            )
+        out["lead_ids"] = ids
+    return out
+
+
+def _check_settings(settings: Any) -> dict[str, Any]:
+    """Campaign settings: a mapping; its ``window`` a mapping of known keys that parse."""
+    if settings is None:
+        return {}
+    if not isinstance(settings, dict):
+        raise ValidationError(
+            "settings must be a mapping, e.g. settings: {window: …}", field="settings"
+        )
+    if "audience" in settings:
+        raise ValidationError(
+            "the audience goes at the top of the campaign file, not under settings",
+            field="settings.audience",
+        )
+    window = settings.get("window")
+    if window is None:
+        return settings
+    if not isinstance(window, dict):
+        raise ValidationError(
+            "settings.window must be a mapping (days, start, end)", field="window"
+        )
+    unknown = set(window) - _WINDOW_KEYS
+    if unknown:
+        raise ValidationError(
+            f"unknown settings.window keys {sorted(map(str, unknown))}; use {sorted(_WINDOW_KEYS)}",
+            field="window",
+        )
+    tz = window.get("timezone")
+    days = window.get("days")
+    if tz is not None and not isinstance(tz, str):
+        raise ValidationError(
+            "settings.window.timezone must be a name like Europe/Paris", field="window"
+        )
+    if days is not None and not isinstance(days, list):
+        raise ValidationError(
+            "settings.window.days must be a list, e.g. [mon, tue]", field="window"
+        )
+    for key in ("start", "end"):
+        if key in window and not isinstance(window[key], str):
+            raise ValidationError(
+                f'settings.window.{key} must be a time in quotes, e.g. {key}: "09:00"',
+                field="window",
+            )
+    jitter = window.get("jitter_seconds", 0)
+    if isinstance(jitter, bool) or not isinstance(jitter, int) or not 0 <= jitter <= 86_400:
+        raise ValidationError(
+            "settings.window.jitter_seconds must be a whole number from 0 to 86400",
+            field="window",
+        )
+    WorkCalendar.parse(
+        tz or "UTC",
+        days=days,
+        start=window.get("start", "09:00"),
+        end=window.get("end", "17:00"),
+    )
+    return settings
 
 
 def create_campaign(
@@ -117,32 +248,23 @@ def create_campaign(
         ValidationError: bad steps (index and field named), unknown audience keys.
         ConflictError: the name is taken. NotFoundError: no such sequence.
     """
-    clean_name = L.check_single_line("name", (name or "").strip(), max_len=200)
+    if not isinstance(name, str):
+        raise ValidationError("a campaign needs a name (text)", field="name")
+    clean_name = L.check_single_line("name", name.strip(), max_len=200)
     if not clean_name:
         raise ValidationError("a campaign needs a name", field="name")
+    if description is not None:
+        if not isinstance(description, str):
+            raise ValidationError("description must be text", field="description")
+        description = L.check_text("description", description, max_len=10_000)
     if (steps is None) == (sequence is None):
         raise ValidationError("give either steps or the name of a sequence", field="steps")
-    audience = dict(audience or {})
-    unknown = set(audience) - AUDIENCE_KEYS
-    if unknown:
-        raise ValidationError(
-            f"unknown audience keys {sorted(unknown)}; use {sorted(AUDIENCE_KEYS)}",
-            field="audience",
-        )
+    if sequence is not None and not isinstance(sequence, str):
+        raise ValidationError("sequence must be the name of a sequence", field="sequence")
+    audience = check_audience(audience)
     if steps is not None:
         parse_steps(steps)  # refuse a bad definition now, with the step named
-    window = (settings or {}).get("window")
-    if window is not None:
-        if not isinstance(window, dict):
-            raise ValidationError(
-                "settings.window must be a mapping (days, start, end)", field="window"
-            )
-        WorkCalendar.parse(
-            window.get("timezone") or "UTC",
-            days=window.get("days"),
-            start=window.get("start", "09:00"),
-            end=window.get("end", "17:00"),
-        )
+    settings = _check_settings(settings)
     now = now or utcnow()
     with unit_of_work(db):
         if db.scalar(
@@ -186,12 +308,11 @@ def create_campaign(
 
 
 def _audience_query(workspace_id: int, audience: dict[str, Any]) -> Any:
+    audience = check_audience(audience)  # also the shape of campaigns stored before
     stmt = repo.lead_query(
         workspace_id,
-        grade=[g.upper() for g in audience["grade"]] if audience.get("grade") else None,
-        stage=[L.parse_stage(s).value for s in audience["stage"]]
-        if audience.get("stage")
-        else None,
+        grade=audience.get("grade"),
+        stage=audience.get("stage"),
         tag=audience.get("tag"),
         min_score=audience.get("min_score"),
     )

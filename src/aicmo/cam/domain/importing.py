@@ -87,6 +87,16 @@ def map_columns(
     cleaned = tuple(h.replace("\ufeff", "").strip() for h in headers)
     if not any(cleaned):
         raise ImportFileError("the first line is empty: the file needs a header row")
+    seen: dict[str, int] = {}
+    for index, name in enumerate(cleaned, start=1):
+        if not name:
+            continue
+        first = seen.setdefault(name.lower(), index)
+        if first != index:
+            raise ImportFileError(
+                f"the header repeats the column {name!r} (columns {first} and {index}): "
+                "which one holds the value? Rename one of them and import again"
+            )
     normalized = [_norm_header(h) for h in cleaned]
     missing = [src for src in overrides if src not in normalized]
     if missing:
@@ -122,6 +132,81 @@ def map_columns(
             f"({', '.join(cleaned)}): {hint}"
         )
     return ColumnMapping(headers=cleaned, targets=tuple(targets))
+
+
+def sniff_wide_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a byte-order mark, told by where the NUL bytes fall.
+
+    A CSV's first bytes are nearly always ASCII (the header): in UTF-16-LE every second
+    byte is then NUL (``e\\0m\\0``), in UTF-32-LE three bytes of four, mirrored for
+    big-endian. UTF-8 text has no NUL at all. Returns the codec name, or None.
+    """
+    data = head[: len(head) - len(head) % 4]
+    if len(data) < 4 or b"\0" not in data:
+        return None
+    units = len(data) // 4
+
+    def share(offsets: tuple[int, ...]) -> float:
+        hits = sum(1 for i in range(0, len(data), 4) if all(data[i + o] == 0 for o in offsets))
+        return hits / units
+
+    if share((1, 2, 3)) >= 0.9 and share((0,)) == 0:
+        return "utf-32-le"
+    if share((0, 1, 2)) >= 0.9 and share((3,)) == 0:
+        return "utf-32-be"
+    odd = sum(1 for b in data[1::2] if b == 0) / (len(data) // 2)
+    even = sum(1 for b in data[0::2] if b == 0) / (len(data) // 2)
+    if odd >= 0.4 and even <= 0.05:
+        return "utf-16-le"
+    if even >= 0.4 and odd <= 0.05:
+        return "utf-16-be"
+    return None
+
+
+def ends_inside_quotes(text: str, delimiter: str, quote: str = '"') -> bool:
+    """Whether CSV ``text`` ends inside a quoted field (its closing quote is missing).
+
+    Follows Python's csv reader: a quote opens a field only at the field's start, ``""``
+    inside a quoted field is a quote, and a quote elsewhere is an ordinary character.
+    """
+    in_quotes = False
+    at_start = True
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if in_quotes:
+            if c == quote:
+                if i + 1 < n and text[i + 1] == quote:
+                    i += 2
+                    continue
+                in_quotes = False
+        elif c == quote and at_start:
+            in_quotes = True
+            at_start = False
+        else:
+            at_start = c == delimiter or c in "\r\n"
+        i += 1
+    return in_quotes
+
+
+def has_identity(mapping: ColumnMapping, cells: Sequence[str]) -> bool:
+    """Whether a row names a person (a valid email or LinkedIn URL in its column), even
+    if another of its cells would get it rejected: a line swallowed by a quote left open
+    is told by this."""
+    for target, cell in zip(mapping.targets, cells, strict=False):
+        value = cell.strip()
+        if not value:
+            continue
+        try:
+            if target == "email":
+                L.normalize_email(re.split(r"[,;\s]+", value)[0])
+                return True
+            if target == "linkedin_url":
+                L.normalize_linkedin_url(value)
+                return True
+        except ValidationError:
+            continue
+    return False
 
 
 @dataclass

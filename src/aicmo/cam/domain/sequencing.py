@@ -169,7 +169,8 @@ class Step(BaseModel):
 
     channel: ChannelName
     fallback: tuple[ChannelName, ...] = ()
-    delay_hours: float = Field(default=0, ge=0, allow_inf_nan=False)
+    #: At most ten years: a larger delay is a typo, and would overflow the date at start.
+    delay_hours: float = Field(default=0, ge=0, le=87_840, allow_inf_nan=False)
     delay_business_days: int = Field(default=0, ge=0, le=366)
     template: TemplateSpec
     condition: Literal["no_reply", "always"] = "no_reply"

@@ -156,13 +156,14 @@ def lead_query(
     *,
     grade: Sequence[str] | None = None,
     stage: Sequence[str] | None = None,
-    tag: str | None = None,
+    tag: str | Sequence[str] | None = None,
     search: str | None = None,
     min_score: int | None = None,
     after: tuple[int | None, int] | None = None,
 ) -> Select[LeadDB]:
-    """Filtered leads, best first (ix_leads_workspace_grade); ``after`` = the (score, id)
-    of the last lead of the previous page (scores sort NULL last)."""
+    """Filtered leads, best first (ix_leads_workspace_grade); several tags mean any of them;
+    ``after`` = the (score, id) of the last lead of the previous page (scores sort NULL
+    last)."""
     stmt = select(LeadDB).where(LeadDB.workspace_id == workspace_id)
     if after is not None:
         score, last_id = after
@@ -186,7 +187,10 @@ def lead_query(
         stmt = stmt.where(
             LeadDB.id.in_(
                 select(LeadTagDB.lead_id).where(
-                    LeadTagDB.workspace_id == workspace_id, LeadTagDB.tag_key == tag.lower()
+                    LeadTagDB.workspace_id == workspace_id,
+                    LeadTagDB.tag_key.in_(
+                        [t.lower() for t in ([tag] if isinstance(tag, str) else tag)]
+                    ),
                 )
             )
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,13 +30,19 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import ICP, Engagement
 from aicmo.cam.domain.lead_fields import GRADE_COLUMNS, IMPORTED_COLUMNS
 from aicmo.cam.domain.leads import split_tags
-from aicmo.errors import ImportFileError, ValidationError
+from aicmo.errors import ConflictError, ImportFileError, ValidationError
 from aicmo.operator_services.crm.workspace import get_icp
 from aicmo.operator_services.leads import grade_values
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
 
 DELIMITERS = (",", ";", "\t", "|", ":")
 MAX_FIELD = 1_000_000
+#: A record longer than this many physical lines is a quote left open, not a note.
+MAX_RECORD_LINES = 2000
+#: A batch that met another import's rows is looked at again this many times at most.
+_WRITE_TRIES = 3
+#: How many lines inside a multi-line record are tried as rows of their own.
+_PROBE_LINES = 50
 KEEP_REJECTED = 1000
 KEEP_WARNINGS = 1000
 
@@ -93,6 +100,8 @@ class ImportReport:
 
 
 def _detect_encoding(head: bytes, requested: str | None) -> str:
+    """The requested codec, else the byte-order mark's, else UTF-16/32 told by the NUL
+    bytes of the header, else UTF-8 (with or without a BOM)."""
     if requested:
         try:
             codecs.lookup(requested)
@@ -103,8 +112,23 @@ def _detect_encoding(head: bytes, requested: str | None) -> str:
         return (
             "utf-8-sig" if requested.lower().replace("_", "-") in {"utf-8", "utf8"} else requested
         )
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"  # before UTF-16: UTF-32-LE's mark starts with UTF-16-LE's
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if head.startswith(b"PK\x03\x04"):
+        raise ImportFileError(
+            "this is a spreadsheet workbook (.xlsx or .ods), not a CSV: save it as "
+            "'CSV UTF-8' and import that. Nothing was imported."
+        )
+    wide = imp.sniff_wide_encoding(head)
+    if wide is not None:
+        return wide
+    if b"\0" in head:
+        raise ImportFileError(
+            "the file has NUL bytes: it is not a text CSV (a binary export or another "
+            "encoding; give --encoding if you know it). Nothing was imported."
+        )
     return "utf-8-sig"
 
 
@@ -174,20 +198,109 @@ def _strip_formula_guard(cells: list[str]) -> list[str]:
     return [c[1:] if len(c) > 1 and c[0] == "'" and c[1] in "=+-@\t\r" else c for c in cells]
 
 
+class _Lines:
+    """The file's physical lines, handed to csv.reader one at a time.
+
+    Remembers the lines of the record being read (``taken``), so that each record's
+    first line is known exactly, and takes lines back to read them again after a quote
+    left open swallowed them.
+    """
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self._again: deque[str] = deque()
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.popleft() if self._again else self._text.readline()
+        if not line:
+            raise StopIteration
+        self.taken.append(line)
+        return line
+
+    def give_back(self, lines: list[str]) -> None:
+        self._again.extendleft(reversed(lines))
+
+
+def _runaway_quote(
+    taken: list[str], start: int, error: csv.Error | None, delim: str, mapping: imp.ColumnMapping
+) -> str | None:
+    """Why a record of several lines is a quote left open, or None when it is a real
+    multi-line value (a note). It is one when it runs to the end of the file, past the
+    field limit or MAX_RECORD_LINES lines, or when a line it swallowed names a person of
+    its own (an email or LinkedIn URL in the identity column: a row, not a note's line)."""
+    swallowed = len(taken) - 1
+    if error is not None and "field limit" in str(error):
+        return f"runs past {MAX_FIELD:,} characters, swallowing {swallowed} line(s)"
+    if imp.ends_inside_quotes("".join(taken), delim):
+        return f"is never closed: it ran to the end of the file, swallowing {swallowed} line(s)"
+    if len(taken) > MAX_RECORD_LINES:
+        return (
+            f"runs to line {start + swallowed}, over more than {MAX_RECORD_LINES} lines, "
+            f"swallowing {swallowed} line(s)"
+        )
+    for line in taken[1 : 1 + _PROBE_LINES]:
+        # Without its line break: a quote open on this line alone must not make the
+        # break part of a value (and the line look like no row).
+        try:
+            cells = next(csv.reader([line.rstrip("\r\n")], delimiter=delim), [])
+        except csv.Error:
+            continue
+        if not imp.has_identity(mapping, cells):
+            continue
+        return (
+            f"runs to line {start + swallowed}, swallowing {swallowed} line(s) that are rows "
+            "of their own"
+        )
+    return None
+
+
 def _records(
-    reader: Any, report: ImportReport, reject: Callable[[int, str], None]
+    lines: _Lines,
+    first_line: int,
+    delim: str,
+    mapping: imp.ColumnMapping,
+    reject: Callable[[int, str, Sequence[str]], None],
 ) -> Iterator[tuple[int, list[str]]]:
-    """(first physical line, cells) per record; malformed records are rejected, not fatal."""
+    """(first physical line, cells) per record. A malformed record is rejected, not fatal.
+
+    A quote left open is rejected on the line where it opened, with how far it ran, and
+    the lines it swallowed are read again as rows: only the broken line is lost (and it
+    is in the rejects file, as it was written).
+    """
+    start = first_line
+    reader = csv.reader(lines, delimiter=delim)
     while True:
-        start = reader.line_num + 1
+        lines.taken = []
+        error: csv.Error | None = None
+        cells: list[str] = []
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as err:
-            reject(start, f"unreadable CSV: {err}")
+            error = err
+        taken = lines.taken
+        why = _runaway_quote(taken, start, error, delim, mapping) if len(taken) > 1 else None
+        if why is not None:
+            reject(
+                start,
+                f"a quoted field opens on this line and {why}; those lines were read again "
+                'as rows: fix the quote (") on this line and import it again',
+                [taken[0].rstrip("\r\n")],
+            )
+            lines.give_back(taken[1:])
+            reader = csv.reader(lines, delimiter=delim)  # a fresh parser state
+            start += 1
             continue
-        yield start, cells
+        if error is not None:
+            reject(start, f"unreadable CSV: {error}", [t.rstrip("\r\n") for t in taken[:1]])
+        else:
+            yield start, cells
+        start += len(taken)
 
 
 def import_leads_csv(
@@ -224,7 +337,7 @@ def import_leads_csv(
         raise ImportFileError(f"--delimiter must be one character, got {delimiter!r}")
     overrides = imp.parse_map_option(column_map)
     with path.open("rb") as fh:
-        head = fh.read(4)
+        head = fh.read(4096)
     enc = _detect_encoding(head, encoding)
     check_encoding(path, enc)
     now = now or utcnow()
@@ -235,15 +348,23 @@ def import_leads_csv(
         sample = text.read(65536)
         text.seek(0)
         delim = delimiter or sniff_delimiter(sample)
-        reader = csv.reader(text, delimiter=delim)
+        lines = _Lines(text)
         try:
-            header = next(reader)
+            header = next(csv.reader(lines, delimiter=delim))
         except StopIteration:
             raise ImportFileError(f"{path.name} is empty: it needs a header row and rows") from None
         except csv.Error as err:
             raise ImportFileError(
                 f"{path.name}: the header line is not readable CSV: {err}"
             ) from err
+        if len(lines.taken) > 1 and (
+            len(lines.taken) > 20 or imp.ends_inside_quotes("".join(lines.taken), delim)
+        ):
+            raise ImportFileError(
+                f"{path.name}: a quoted column name on line 1 is not closed (it runs over "
+                f"{len(lines.taken)} lines): fix the header's quotes. Nothing was imported."
+            )
+        first_line = 1 + len(lines.taken)
         mapping = imp.map_columns(header, overrides)
         report = ImportReport(
             path=str(path), encoding=enc, delimiter=delim, mapping=mapping.describe()
@@ -262,7 +383,12 @@ def import_leads_csv(
 
         batch: list[_Pending] = []
         analyzed_at = 500  # refresh planner statistics as the table doubles
-        for line, cells in _records(reader, report, reject):
+
+        def reject_record(line: int, reason: str, cells: Sequence[str]) -> None:
+            report.rows += 1
+            reject(line, reason, cells)
+
+        for line, cells in _records(lines, first_line, delim, mapping, reject_record):
             if not "".join(cells).strip():
                 report.blank += 1
                 continue
@@ -374,112 +500,137 @@ def _flush(
         if r.linkedin_key:
             by_link[r.linkedin_key] = item
 
-    with unit_of_work(db):
-        # 2. Match against the database.
-        existing = repo.leads_by_keys(
-            db,
-            workspace_id,
-            (p.row.email_key for p in unique if p.row.email_key),
-            (p.row.linkedin_key for p in unique if p.row.linkedin_key),
+    for attempt in range(_WRITE_TRIES):
+        saved = (report.created, report.updated, report.unchanged, report.warning_count)
+        kept_warnings = len(report.warnings)
+        try:
+            # BEGIN IMMEDIATE on SQLite: a second import waits for the write lock (busy
+            # timeout) like any writer, and then reads the first one's rows: no "database
+            # is locked", no duplicate.
+            with write_unit(db):
+                _write_batch(db, workspace_id, unique, report, icp, now)
+            return
+        except ConflictError:
+            # PostgreSQL: another import inserted the same person after this batch looked.
+            # Rolled back; looking again finds it, and the row becomes an update.
+            report.created, report.updated, report.unchanged, report.warning_count = saved
+            del report.warnings[kept_warnings:]
+            if attempt == _WRITE_TRIES - 1:
+                raise
+
+
+def _write_batch(
+    db: Session,
+    workspace_id: int,
+    unique: list[_Pending],
+    report: ImportReport,
+    icp: ICP,
+    now: datetime,
+) -> None:
+    """Match a batch's people against the database, insert the new, update the changed."""
+    # 2. Match against the database.
+    existing = repo.leads_by_keys(
+        db,
+        workspace_id,
+        (p.row.email_key for p in unique if p.row.email_key),
+        (p.row.linkedin_key for p in unique if p.row.linkedin_key),
+    )
+    db_email = {e["email_key"]: e for e in existing if e["email_key"]}
+    db_link = {e["linkedin_key"]: e for e in existing if e["linkedin_key"]}
+
+    new_rows: list[dict[str, Any]] = []
+    new_items: list[_Pending] = []
+    updates: list[tuple[_Pending, dict[str, Any], dict[str, Any]]] = []
+    for item in unique:
+        r = item.row
+        match = (db_email.get(r.email_key) if r.email_key else None) or (
+            db_link.get(r.linkedin_key) if r.linkedin_key else None
         )
-        db_email = {e["email_key"]: e for e in existing if e["email_key"]}
-        db_link = {e["linkedin_key"]: e for e in existing if e["linkedin_key"]}
+        if match is None:
+            values = {
+                "workspace_id": workspace_id,
+                **r.fields,
+                "email_key": r.email_key,
+                "linkedin_key": r.linkedin_key,
+                "custom_fields": r.custom,
+                "created_at": now,
+                "updated_at": now,
+                "stage": r.fields.get("stage", "NEW"),
+            }
+            values.update(grade_values(icp, values, Engagement(), now))
+            new_rows.append(values)
+            new_items.append(item)
+            continue
+        changes = _changes(match, r, item.line, report, db_link)
+        updates.append((item, match, changes))
 
-        new_rows: list[dict[str, Any]] = []
-        new_items: list[_Pending] = []
-        updates: list[tuple[_Pending, dict[str, Any], dict[str, Any]]] = []
-        for item in unique:
-            r = item.row
-            match = (db_email.get(r.email_key) if r.email_key else None) or (
-                db_link.get(r.linkedin_key) if r.linkedin_key else None
+    # 3. Insert new leads; ids are looked up only when tags or notes need them.
+    if new_rows:
+        repo.insert_leads(db, new_rows)
+        report.created += len(new_rows)
+        ids: list[int] = []
+        new_items = [it for it in new_items if it.row.tags or it.row.note]
+        if new_items:
+            ids_by_email, ids_by_link = repo.lead_ids_by_keys(
+                db,
+                workspace_id,
+                (it.row.email_key for it in new_items if it.row.email_key),
+                (it.row.linkedin_key for it in new_items if it.row.linkedin_key),
             )
-            if match is None:
-                values = {
-                    "workspace_id": workspace_id,
-                    **r.fields,
-                    "email_key": r.email_key,
-                    "linkedin_key": r.linkedin_key,
-                    "custom_fields": r.custom,
-                    "created_at": now,
-                    "updated_at": now,
-                    "stage": r.fields.get("stage", "NEW"),
-                }
-                values.update(grade_values(icp, values, Engagement(), now))
-                new_rows.append(values)
-                new_items.append(item)
+            ids = [
+                ids_by_email[it.row.email_key]
+                if it.row.email_key
+                else ids_by_link[it.row.linkedin_key or ""]
+                for it in new_items
+            ]
+        tag_rows = [
+            (lead_id, t) for lead_id, it in zip(ids, new_items, strict=True) for t in it.row.tags
+        ]
+        repo.add_tags(db, workspace_id, tag_rows)
+        notes = [
+            _note_row(workspace_id, lead_id, it.row.note, now)
+            for lead_id, it in zip(ids, new_items, strict=True)
+            if it.row.note
+        ]
+        if notes:
+            db.execute(insert(_NOTES), notes)
+
+    # 4. Update matched leads: only what changed, regraded with their engagement.
+    if updates:
+        lead_ids = [m["id"] for _, m, _ in updates]
+        engagement = repo.engagement_for(db, workspace_id, lead_ids)
+        have_tags = repo.tags_for(db, lead_ids)
+        have_notes = repo.existing_notes(db, [m["id"] for it, m, _ in updates if it.row.note])
+        params: list[dict[str, Any]] = []
+        tag_rows = []
+        notes = []
+        for item, match, changes in updates:
+            lead_id = match["id"]
+            known = {t.lower() for t in have_tags.get(lead_id, [])}
+            new_tags = [t for t in item.row.tags if t.lower() not in known]
+            tag_rows.extend((lead_id, t) for t in new_tags)
+            if item.row.note and (lead_id, item.row.note) not in have_notes:
+                notes.append(_note_row(workspace_id, lead_id, item.row.note, now))
+            if not changes and not new_tags and not (notes and notes[-1]["lead_id"] == lead_id):
+                report.unchanged += 1
                 continue
-            changes = _changes(match, r, item.line, report, db_link)
-            updates.append((item, match, changes))
-
-        # 3. Insert new leads; ids are looked up only when tags or notes need them.
-        if new_rows:
-            repo.insert_leads(db, new_rows)
-            report.created += len(new_rows)
-            ids: list[int] = []
-            new_items = [it for it in new_items if it.row.tags or it.row.note]
-            if new_items:
-                ids_by_email, ids_by_link = repo.lead_ids_by_keys(
-                    db,
-                    workspace_id,
-                    (it.row.email_key for it in new_items if it.row.email_key),
-                    (it.row.linkedin_key for it in new_items if it.row.linkedin_key),
-                )
-                ids = [
-                    ids_by_email[it.row.email_key]
-                    if it.row.email_key
-                    else ids_by_link[it.row.linkedin_key or ""]
-                    for it in new_items
-                ]
-            tag_rows = [
-                (lead_id, t)
-                for lead_id, it in zip(ids, new_items, strict=True)
-                for t in it.row.tags
-            ]
-            repo.add_tags(db, workspace_id, tag_rows)
-            notes = [
-                _note_row(workspace_id, lead_id, it.row.note, now)
-                for lead_id, it in zip(ids, new_items, strict=True)
-                if it.row.note
-            ]
-            if notes:
-                db.execute(insert(_NOTES), notes)
-
-        # 4. Update matched leads: only what changed, regraded with their engagement.
-        if updates:
-            lead_ids = [m["id"] for _, m, _ in updates]
-            engagement = repo.engagement_for(db, workspace_id, lead_ids)
-            have_tags = repo.tags_for(db, lead_ids)
-            have_notes = repo.existing_notes(db, [m["id"] for it, m, _ in updates if it.row.note])
-            params: list[dict[str, Any]] = []
-            tag_rows = []
-            notes = []
-            for item, match, changes in updates:
-                lead_id = match["id"]
-                known = {t.lower() for t in have_tags.get(lead_id, [])}
-                new_tags = [t for t in item.row.tags if t.lower() not in known]
-                tag_rows.extend((lead_id, t) for t in new_tags)
-                if item.row.note and (lead_id, item.row.note) not in have_notes:
-                    notes.append(_note_row(workspace_id, lead_id, item.row.note, now))
-                if not changes and not new_tags and not (notes and notes[-1]["lead_id"] == lead_id):
-                    report.unchanged += 1
-                    continue
-                report.updated += 1
-                merged = {**match, **changes}
-                merged.update(
-                    grade_values(icp, merged, engagement.get(lead_id, Engagement()), now),
-                    updated_at=now,
-                )
-                params.append({"_id": lead_id, **{c: merged.get(c) for c in _WRITABLE}})
-            if params:
-                upd = (
-                    update(_LEADS)
-                    .where(_LEADS.c.id == bindparam("_id"))
-                    .values({c: bindparam(c) for c in _WRITABLE})
-                )
-                db.execute(upd, params, execution_options={"synchronize_session": False})
-            repo.add_tags(db, workspace_id, tag_rows)
-            if notes:
-                db.execute(insert(_NOTES), notes)
+            report.updated += 1
+            merged = {**match, **changes}
+            merged.update(
+                grade_values(icp, merged, engagement.get(lead_id, Engagement()), now),
+                updated_at=now,
+            )
+            params.append({"_id": lead_id, **{c: merged.get(c) for c in _WRITABLE}})
+        if params:
+            upd = (
+                update(_LEADS)
+                .where(_LEADS.c.id == bindparam("_id"))
+                .values({c: bindparam(c) for c in _WRITABLE})
+            )
+            db.execute(upd, params, execution_options={"synchronize_session": False})
+        repo.add_tags(db, workspace_id, tag_rows)
+        if notes:
+            db.execute(insert(_NOTES), notes)
 
 
 def _note_row(workspace_id: int, lead_id: int, body: str, now: datetime) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -95,19 +96,90 @@ def get_icp(db: Session, workspace_id: int = DEFAULT_WORKSPACE_ID) -> ICP:
     return ICP.model_validate(ws.icp)
 
 
+#: The most a YAML document may expand to (its text counted as if aliases were copied):
+#: aliases that repeat aliases ("billion laughs") grow without bound when stored as JSON.
+MAX_YAML_EXPANDED = 4 << 20
+#: The deepest nesting of lists and mappings a configuration file may have.
+MAX_YAML_DEPTH = 50
+
+
 def yaml_mapping(text: str, *, what: str, not_mapping: str) -> dict[str, Any]:
-    """A YAML document that must be a mapping; the errors name the file (``what``).
+    """A YAML document that must be a mapping of plain values; errors name the file.
+
+    Aliases (``*name``) are allowed as long as the document, expanded, stays under
+    :data:`MAX_YAML_EXPANDED`; nesting is bounded by :data:`MAX_YAML_DEPTH`. Only text,
+    numbers, true/false, null, lists and mappings with text keys are accepted (what JSON
+    can store): a date, ``!!binary`` or ``!!set`` is refused with its place named.
 
     Raises:
-        ValidationError: not YAML, or not a mapping (then with the message ``not_mapping``).
+        ValidationError: not YAML, not a mapping (then with the message ``not_mapping``),
+            too large once expanded, too deep, an alias loop, or a value JSON cannot hold.
     """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ValidationError(f"{what} is not valid YAML: {err}") from err
+    except RecursionError:
+        raise ValidationError(
+            f"{what} is nested too deeply (at most {MAX_YAML_DEPTH} levels)"
+        ) from None
+    except (ValueError, OverflowError) as err:  # e.g. a date like 2026-13-45
+        raise ValidationError(f"{what} has a value YAML cannot read: {err}") from err
     if not isinstance(data, dict):
         raise ValidationError(not_mapping)
+    _expanded_size(data, "", 0, {}, set(), what)
     return data
+
+
+def _expanded_size(
+    value: Any, where: str, depth: int, sizes: dict[int, int], open_: set[int], what: str
+) -> int:
+    """The size of ``value`` with every alias copied out (memoised per shared object, so
+    it costs the document's own size), or a ValidationError naming the place."""
+    place = where or "the top level"
+    if value is None or isinstance(value, bool | int):
+        return 1
+    if isinstance(value, str):
+        return 1 + len(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{what}: {place} is {value}; give a finite number")
+        return 1
+    if not isinstance(value, dict | list):
+        kind = type(value).__name__
+        raise ValidationError(
+            f"{what}: {place} is a {kind}, not text, a number, a list or a mapping; "
+            "put it in quotes"
+        )
+    if depth >= MAX_YAML_DEPTH:
+        raise ValidationError(f"{what}: {place} is nested more than {MAX_YAML_DEPTH} levels deep")
+    key = id(value)
+    if key in sizes:
+        return sizes[key]
+    if key in open_:
+        raise ValidationError(f"{what}: {place} contains itself (a YAML alias loop)")
+    open_.add(key)
+    total = 1
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for name, item in items:
+        if isinstance(value, dict):
+            if not isinstance(name, str):
+                raise ValidationError(
+                    f"{what}: the key {name!r} in {place} is not text; put it in quotes"
+                )
+            total += len(name)
+            inner = f"{where}.{name}" if where else name
+        else:
+            inner = f"{where}[{name}]"
+        total += _expanded_size(item, inner, depth + 1, sizes, open_, what)
+        if total > MAX_YAML_EXPANDED:
+            raise ValidationError(
+                f"{what} expands to more than {MAX_YAML_EXPANDED >> 20} MiB through YAML "
+                "aliases (*name): refused; write the repeated parts out"
+            )
+    open_.discard(key)
+    sizes[key] = total
+    return total
 
 
 def parse_icp_yaml(text: str) -> ICP:
