@@ -3,6 +3,12 @@
 The engine is made on first use, never at import. SQLite gets WAL, foreign keys and a
 busy timeout, and its transactions are started by us (``BEGIN``) so that SQLAlchemy's
 transaction boundaries are real ones.
+
+SQLite also gets ``secure_delete``: what a statement deletes or overwrites is zeroed in
+the page, not left in the file's free space, so an erased person is gone from the pages
+that are written. Those pages reach the database file at a checkpoint; until then the
+WAL holds the older versions too, which is why an erasure ends with
+:func:`truncate_wal`.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -85,6 +92,35 @@ def _postgresql_setup(engine: Engine) -> None:
         with dbapi_conn.cursor() as cursor:
             cursor.execute("SET plan_cache_mode = force_custom_plan")
         dbapi_conn.commit()
+
+
+def truncate_wal(engine: Engine) -> bool | None:
+    """Copy SQLite's WAL into the database file and cut the WAL to zero bytes.
+
+    After an erasure, the WAL still holds earlier versions of the pages it rewrote (and
+    the database file holds them until a checkpoint): ``PRAGMA wal_checkpoint(TRUNCATE)``
+    waits for readers (up to the busy timeout), writes the current pages back and
+    empties the WAL. While ``serve`` or ``worker`` keep the database open, nobody's last
+    close does this on our behalf.
+
+    Returns:
+        ``True`` when the WAL was emptied, ``False`` when a reader kept it busy for the
+        whole busy timeout, ``None`` on databases without a WAL file (PostgreSQL).
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    # The driver's own connection: a checkpoint inside a transaction could not finish.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+    return row is not None and row[0] == 0
 
 
 def get_engine(url: str) -> Engine:
