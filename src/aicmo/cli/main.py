@@ -85,6 +85,10 @@ def init() -> None:
         console.print("Sequence 'default' created: Email → LinkedIn → Contact form")
     if created["icp"]:
         console.print("Default ideal-customer profile stored (see `aicmo icp show`).")
+    for path in info["made_private"]:
+        console.print(f"Made {path} readable by its owner only (0600).")
+    if info["data_dir_note"]:
+        err_console.print(f"[yellow]warning:[/] {info['data_dir_note']}")
 
 
 @db_app.command("upgrade")

@@ -13,6 +13,7 @@ WAL holds the older versions too, which is why an erasure ends with
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,13 +67,51 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+#: What SQLite keeps beside a database file (each made with the database file's mode).
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing SQLite file (and its folder) for the owner only: 0600 (0700).
+
+    SQLite would create it 0644 (less the umask), readable by every local user, and
+    gives its WAL and shared-memory files the database file's mode: made 0600 here, all
+    three stay private. An existing file keeps its mode (see :func:`make_private`).
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def make_private(url: str) -> list[Path]:
+    """Make an existing SQLite database and its side files owner-only (0600); the files
+    changed. Nothing to do for PostgreSQL or an in-memory database."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return []
+    base = Path(str(parsed.database)).expanduser()
+    changed: list[Path] = []
+    for path in (base, *(base.with_name(base.name + side) for side in SQLITE_SIDE_FILES)):
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+            changed.append(path)
+    return changed
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """A new engine for the URL (SQLite file's folder created when missing)."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database).expanduser())
         engine = create_engine(url, **kwargs)
         _sqlite_setup(engine)
         return engine

@@ -123,7 +123,9 @@ class OutboxTransport:
             )
         day_dir = self.directory / now.date().isoformat()
         try:
-            day_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Each level 0700 (mkdir's parents would get the umask's mode).
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            day_dir.mkdir(mode=0o700, exist_ok=True)
             path = _write_atomically(day_dir, name, bytes(message))
         except (PermissionError, NotADirectoryError, FileExistsError) as err:
             raise SendConfigurationError(

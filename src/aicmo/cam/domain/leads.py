@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from aicmo.bidi import BIDI_CONTROL_RE, bidi_message
 from aicmo.cam.domain.lead_fields import BY_NAME, EDITABLE_FIELDS, Kind
 from aicmo.cam.domain.messages import LeadStage
 from aicmo.errors import ValidationError
@@ -31,17 +32,22 @@ MAX_TEXT_FIELD = 65_536
 
 
 def has_control_char(value: str) -> bool:
-    return _CONTROL_RE.search(value) is not None
+    """A character that :func:`check_single_line` refuses (a control or a bidi control)."""
+    return _CONTROL_RE.search(value) is not None or BIDI_CONTROL_RE.search(value) is not None
 
 
 def check_single_line(field: str, value: str, *, max_len: int = MAX_SHORT_FIELD) -> str:
-    """Reject control characters (CR/LF among them) and over-long values."""
+    """Reject control characters (CR/LF among them), bidirectional overrides, embeddings
+    and isolates (see :mod:`aicmo.bidi`), and over-long values."""
     if _CONTROL_RE.search(value):
         raise ValidationError(
             f"{field} contains a control character (line break or similar); "
             "remove it and import again",
             field=field,
         )
+    bidi = bidi_message(field, value)
+    if bidi is not None:
+        raise ValidationError(bidi, field=field)
     if len(value) > max_len:
         raise ValidationError(
             f"{field} is too long ({len(value)} > {max_len} characters)", field=field
