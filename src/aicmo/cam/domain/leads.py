@@ -36,18 +36,22 @@ def has_control_char(value: str) -> bool:
     return _CONTROL_RE.search(value) is not None or BIDI_CONTROL_RE.search(value) is not None
 
 
-def check_single_line(field: str, value: str, *, max_len: int = MAX_SHORT_FIELD) -> str:
+def check_single_line(
+    field: str, value: str, *, max_len: int = MAX_SHORT_FIELD, bidi: bool = True
+) -> str:
     """Reject control characters (CR/LF among them), bidirectional overrides, embeddings
-    and isolates (see :mod:`aicmo.bidi`), and over-long values."""
+    and isolates (see :mod:`aicmo.bidi`; ``bidi=False`` lets them through where a value
+    is checked again late, such as a message header built from stored data), and
+    over-long values."""
     if _CONTROL_RE.search(value):
         raise ValidationError(
             f"{field} contains a control character (line break or similar); "
             "remove it and import again",
             field=field,
         )
-    bidi = bidi_message(field, value)
-    if bidi is not None:
-        raise ValidationError(bidi, field=field)
+    problem = bidi_message(field, value) if bidi else None
+    if problem is not None:
+        raise ValidationError(problem, field=field)
     if len(value) > max_len:
         raise ValidationError(
             f"{field} is too long ({len(value)} > {max_len} characters)", field=field
