@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
+from pydantic import ValidationError as SettingsError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aicmo.bidi import bidi_message
 from aicmo.errors import ConfigurationError
 
 SECRET_KEY_FILE = "secret.key"  # noqa: S105 -- a file name, not a secret
@@ -64,6 +66,15 @@ class Settings(BaseSettings):
         if not self.ses_topic_arns:
             return None
         return frozenset(t.strip() for t in self.ses_topic_arns.split(",") if t.strip())
+
+    @field_validator("sender_name", "sender_company", "sender_title")
+    @classmethod
+    def _no_bidi_controls(cls, value: str) -> str:
+        """A display name shows in every From line and form: no reordering tricks."""
+        problem = bidi_message("the value", value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -126,5 +137,18 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (read once; tests clear the cache)."""
-    return Settings()
+    """The process-wide settings (read once; tests clear the cache).
+
+    Raises:
+        ConfigurationError: an ``AICMO_*`` variable has a bad value (named), so that the
+            entry points show one line, not pydantic's report.
+    """
+    try:
+        return Settings()
+    except SettingsError as err:
+        problems = "; ".join(
+            f"AICMO_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in err.errors()
+        )
+        raise ConfigurationError(f"bad setting: {problems}") from None

@@ -238,3 +238,24 @@ def test_export_then_import_gives_back_the_same_leads(db: Session, tmp_path: Pat
     assert lead.phone == "+33 1 23 45 67 89"
     assert lead.company == '=HYPERLINK("x")'
     assert str(lead.deal_value) == "1200.50"
+
+
+def test_a_name_with_a_bidirectional_override_rejects_its_row_by_line_and_field(
+    db: Session, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "Email,First Name,Last Name,Company\n"
+        "ok@example.com,Ann,Lee,Acme\n"
+        "evil@example.com,Bob,\u202etxt.exe,Acme\n"  # line 3: shows as "exe.txt"
+        "also@example.com,Cy,Doe,\u2067Beta\u2069\n"  # line 4: an isolate in the company
+        "rtl@example.com,\u200fשרה,כהן,Acme\n",  # line 5: real right-to-left text, kept
+    )
+    report = ops.import_leads_csv(db, path)
+    assert report.created == 2
+    assert [(p.line, p.message.split(" contains")[0]) for p in report.rejected] == [
+        (3, "last_name"),
+        (4, "company"),
+    ]
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in report.rejected[0].message
+    assert "U+2067 RIGHT-TO-LEFT ISOLATE" in report.rejected[1].message

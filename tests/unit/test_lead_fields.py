@@ -158,3 +158,19 @@ def test_the_email_fast_path_agrees_with_email_validator(value: str) -> None:
     if expected is not None and L._CONTROL_RE.search(value.strip()):
         expected = None  # we refuse control characters before asking the library
     assert got == expected
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))])
+@pytest.mark.parametrize("field", ["first_name", "last_name", "company"])
+def test_bidirectional_controls_are_refused_with_the_field_and_the_character(
+    field: str, char: str
+) -> None:
+    with pytest.raises(ValidationError, match=f"{field} contains a bidirectional") as err:
+        L.check_single_line(field, f"Jane{char}Doe")
+    assert f"U+{ord(char):04X}" in err.value.message and err.value.field == field
+
+
+@pytest.mark.parametrize("value", ["\u200fשרה כהן", "Ali\u200e (Acme)", "سارة", "Zoë Łukasz"])
+def test_right_to_left_names_and_their_marks_are_kept(value: str) -> None:
+    """U+200E/U+200F reorder no letters and real right-to-left text carries them."""
+    assert L.check_single_line("first_name", value) == value

@@ -211,3 +211,24 @@ def test_the_outbox_satisfies_the_transport_interface(tmp_path: Path) -> None:
     assert transport.name == "outbox"
     transport.close()
     assert "OutboxTransport" in repr(transport)
+
+
+def test_erase_deletes_the_keys_file_and_never_another_named_by_a_stored_path(
+    tmp_path: Path,
+) -> None:
+    outbox = OutboxTransport(tmp_path / "outbox")
+    mine = Path(send(outbox, "enr:1:s0").path or "")
+    other = Path(send(outbox, "enr:2:s0").path or "")
+    precious = tmp_path / "precious.eml"
+    precious.write_bytes(b"not the outbox's")
+    moved = tmp_path / "old-outbox" / "2026-01-01" / mine.name
+    moved.parent.mkdir(parents=True)
+    moved.write_bytes(MESSAGE)
+    recorded = [f"written to local outbox {moved} (not delivered: no mailbox configured)"]
+
+    erased = outbox.erase("enr:1:s0", [*recorded, str(precious), str(other), None])
+
+    assert sorted(erased) == sorted([mine, moved])
+    assert not mine.exists() and not moved.exists()
+    assert other.exists() and precious.exists()
+    assert outbox.erase("enr:1:s0", recorded) == []  # already gone: nothing to do

@@ -104,6 +104,10 @@ def init() -> None:
         console.print("Sequence 'default' created: Email → LinkedIn → Contact form")
     if created["icp"]:
         console.print("Default ideal-customer profile stored (see `aicmo icp show`).")
+    for path in info["made_private"]:
+        console.print(f"Made {esc(path)} readable by its owner only (0600).")
+    if info["data_dir_note"]:
+        err_console.print(f"[yellow]warning:[/] {esc(info['data_dir_note'])}")
     first_admin()
 
 
@@ -459,8 +463,17 @@ def lead_forget(
     console.print(
         f"Lead #{result['lead_id']} erased: {result['messages_blanked']} message(s) and "
         f"{result['events_blanked']} event(s) blanked; suppressed by hash "
-        f"({', '.join(result['suppressed_by_hash'])})."
+        f"({', '.join(result['suppressed_by_hash'])}); "
+        f"{result['outbox_files_erased']} outbox file(s) deleted."
     )
+    for left in result["outbox_files_left"]:
+        err_console.print(f"[yellow]could not delete an outbox file, remove it by hand:[/] {left}")
+    if result["wal_truncated"] is False:
+        err_console.print(
+            "[yellow]a reader kept the database busy: older copies of the erased data stay "
+            "in the write-ahead log until its next checkpoint (stop `aicmo serve` and "
+            "`aicmo worker`, then run any command)[/]"
+        )
 
 
 # --- suppression -----------------------------------------------------------------------------

@@ -96,6 +96,13 @@ def mailbox_add(
     dkim_domain: Annotated[str | None, typer.Option(help="DKIM signing domain")] = None,
     dkim_selector: Annotated[str | None, typer.Option(help="DKIM selector")] = None,
     dkim_key_file: Annotated[Path | None, typer.Option(help="PEM private key for DKIM")] = None,
+    allow_plaintext: Annotated[
+        bool,
+        typer.Option(
+            "--allow-plaintext",
+            help="Allow a password over security 'none' to a host other than this machine",
+        ),
+    ] = False,
 ) -> None:
     """Add a sender mailbox. Secrets are read from environment variables (never the command
     line, which other users can see) and stored encrypted."""
@@ -129,6 +136,7 @@ def mailbox_add(
             dkim_private_key_pem=dkim_key_file.read_text(encoding="ascii")
             if dkim_key_file
             else None,
+            allow_plaintext=allow_plaintext,
         )
     console.print(
         f"Mailbox {esc(mb['name'])} (#{mb['id']}) added: {esc(mb['from_address'])}. "
@@ -167,6 +175,67 @@ def mailbox_list() -> None:
             "yes" if m["enabled"] else "no",
         )
     console.print(table)
+
+
+@mailbox_app.command("disable")
+def mailbox_disable(
+    name: Annotated[str, typer.Argument(help="Mailbox name or id")],
+    allow_outbox: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outbox",
+            help="Disable the last sending mailbox anyway (email then goes to the local outbox)",
+        ),
+    ] = False,
+) -> None:
+    """Stop sending from a mailbox and polling it (settings and secrets are kept)."""
+    with db_session() as db:
+        mb = ops_mailboxes.set_mailbox_enabled(db, name, False, allow_outbox=allow_outbox)
+    console.print(f"Mailbox {esc(mb['name'])} is disabled.")
+
+
+@mailbox_app.command("enable")
+def mailbox_enable(name: Annotated[str, typer.Argument(help="Mailbox name or id")]) -> None:
+    """Send from a disabled mailbox again."""
+    with db_session() as db:
+        mb = ops_mailboxes.set_mailbox_enabled(db, name, True)
+    console.print(f"Mailbox {esc(mb['name'])} is enabled.")
+
+
+@mailbox_app.command("set-password")
+def mailbox_set_password(
+    name: Annotated[str, typer.Argument(help="Mailbox name or id")],
+    imap: Annotated[
+        bool, typer.Option("--imap", help="Change the IMAP password (default: SMTP)")
+    ] = False,
+    password_env: Annotated[
+        str | None,
+        typer.Option(help="Name of the environment variable holding the new password"),
+    ] = None,
+    allow_plaintext: Annotated[
+        bool,
+        typer.Option(
+            "--allow-plaintext",
+            help="Allow a password over security 'none' to a host other than this machine",
+        ),
+    ] = False,
+) -> None:
+    """Replace a stored password: read from a prompt or an environment variable, never
+    from the command line (other users can see it), and stored encrypted."""
+    proto = "imap" if imap else "smtp"
+    secret = _secret_from_env(password_env, f"{proto.upper()} password")
+    if secret is None:
+        secret = typer.prompt(
+            f"New {proto.upper()} password", hide_input=True, confirmation_prompt=True
+        )
+    with db_session() as db:
+        mb = ops_mailboxes.set_mailbox_secret(
+            db, name, secret, protocol=proto, allow_plaintext=allow_plaintext
+        )
+    console.print(
+        f"{proto.upper()} password of mailbox {esc(mb['name'])} changed (stored encrypted). "
+        f"Check it with `aicmo mailbox test {esc(mb['name'])}`."
+    )
 
 
 @mailbox_app.command("test")

@@ -3,10 +3,17 @@
 The engine is made on first use, never at import. SQLite gets WAL, foreign keys and a
 busy timeout, and its transactions are started by us (``BEGIN``) so that SQLAlchemy's
 transaction boundaries are real ones.
+
+SQLite also gets ``secure_delete``: what a statement deletes or overwrites is zeroed in
+the page, not left in the file's free space, so an erased person is gone from the pages
+that are written. Those pages reach the database file at a checkpoint; until then the
+WAL holds the older versions too, which is why an erasure ends with
+:func:`truncate_wal`.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +58,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -59,13 +67,51 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+#: What SQLite keeps beside a database file (each made with the database file's mode).
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing SQLite file (and its folder) for the owner only: 0600 (0700).
+
+    SQLite would create it 0644 (less the umask), readable by every local user, and
+    gives its WAL and shared-memory files the database file's mode: made 0600 here, all
+    three stay private. An existing file keeps its mode (see :func:`make_private`).
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def make_private(url: str) -> list[Path]:
+    """Make an existing SQLite database and its side files owner-only (0600); the files
+    changed. Nothing to do for PostgreSQL or an in-memory database."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return []
+    base = Path(str(parsed.database)).expanduser()
+    changed: list[Path] = []
+    for path in (base, *(base.with_name(base.name + side) for side in SQLITE_SIDE_FILES)):
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
+            changed.append(path)
+    return changed
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """A new engine for the URL (SQLite file's folder created when missing)."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database).expanduser())
         engine = create_engine(url, **kwargs)
         _sqlite_setup(engine)
         return engine
@@ -85,6 +131,35 @@ def _postgresql_setup(engine: Engine) -> None:
         with dbapi_conn.cursor() as cursor:
             cursor.execute("SET plan_cache_mode = force_custom_plan")
         dbapi_conn.commit()
+
+
+def truncate_wal(engine: Engine) -> bool | None:
+    """Copy SQLite's WAL into the database file and cut the WAL to zero bytes.
+
+    After an erasure, the WAL still holds earlier versions of the pages it rewrote (and
+    the database file holds them until a checkpoint): ``PRAGMA wal_checkpoint(TRUNCATE)``
+    waits for readers (up to the busy timeout), writes the current pages back and
+    empties the WAL. While ``serve`` or ``worker`` keep the database open, nobody's last
+    close does this on our behalf.
+
+    Returns:
+        ``True`` when the WAL was emptied, ``False`` when a reader kept it busy for the
+        whole busy timeout, ``None`` on databases without a WAL file (PostgreSQL).
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    # The driver's own connection: a checkpoint inside a transaction could not finish.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+    return row is not None and row[0] == 0
 
 
 def get_engine(url: str) -> Engine:

@@ -13,6 +13,9 @@ directory, fsync, :func:`os.replace`), files are mode 0600 and new directories 0
 (messages hold personal data). Sending the same key twice, on any day, writes nothing the
 second time and returns a receipt for the file already there (invariant 1).
 
+Erasure (:meth:`OutboxTransport.erase`) finds a person's files the way a send does, by the
+attempt's key (and the path its receipt recorded), never by searching the files' text.
+
 It reads no clock and opens no network connection.
 """
 
@@ -24,13 +27,14 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
 from aicmo.errors import ValidationError
 from aicmo.transports.base import SendConfigurationError, SendReceipt, TransientSendError
 
-__all__ = ["NOT_DELIVERED", "OutboxTransport", "outbox_file_name"]
+__all__ = ["NOT_DELIVERED", "OutboxTransport", "outbox_file_name", "receipt_path"]
 
 #: Appended to every outbox receipt so nobody mistakes a written file for a delivery.
 NOT_DELIVERED = "not delivered: no mailbox configured"
@@ -38,6 +42,8 @@ NOT_DELIVERED = "not delivered: no mailbox configured"
 _SLUG_CHARS = 48
 _HASH_CHARS = 20
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
+#: The path in a receipt's response ("written to local outbox PATH (not delivered: …)").
+_RECEIPT_PATH = re.compile(r"local outbox (.+?\.eml) \(")
 
 
 def outbox_file_name(key: str) -> str:
@@ -117,7 +123,9 @@ class OutboxTransport:
             )
         day_dir = self.directory / now.date().isoformat()
         try:
-            day_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Each level 0700 (mkdir's parents would get the umask's mode).
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            day_dir.mkdir(mode=0o700, exist_ok=True)
             path = _write_atomically(day_dir, name, bytes(message))
         except (PermissionError, NotADirectoryError, FileExistsError) as err:
             raise SendConfigurationError(
@@ -139,8 +147,46 @@ class OutboxTransport:
             path=str(path),
         )
 
+    def erase(self, key: str, recorded: Iterable[str | None] = ()) -> list[Path]:
+        """Delete the message written for ``key`` (erasure); the paths deleted.
+
+        The file is looked for under today's directory (any day) and at each ``recorded``
+        path (a receipt's response or path, for files written while ``AICMO_OUTBOX_DIR``
+        pointed elsewhere). A recorded path is deleted only when its name is the one
+        derived from ``key``: a stored path can never make this delete another file.
+
+        Raises:
+            OSError: a file could not be deleted (the ones before it are gone).
+        """
+        name = outbox_file_name(key)
+        candidates: list[Path] = []
+        found = self.find(key)
+        if found is not None:
+            candidates.append(found)
+        for text in recorded:
+            path = receipt_path(text) if text else None
+            if path is not None and path.name == name and path not in candidates:
+                candidates.append(path)
+        erased: list[Path] = []
+        for path in candidates:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            _fsync_directory(path.parent)
+            erased.append(path)
+        return erased
+
     def close(self) -> None:
         """Nothing to release: every send opens and closes its own files."""
+
+
+def receipt_path(text: str) -> Path | None:
+    """The file named by an outbox receipt's response (or a bare ``.eml`` path), if any."""
+    match = _RECEIPT_PATH.search(text)
+    if match is not None:
+        return Path(match.group(1))
+    return Path(text) if text.endswith(".eml") else None
 
 
 def _write_atomically(directory: Path, name: str, data: bytes) -> Path:

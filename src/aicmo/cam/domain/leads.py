@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from aicmo.bidi import BIDI_CONTROL_RE, bidi_message
 from aicmo.cam.domain.lead_fields import BY_NAME, EDITABLE_FIELDS, Kind
 from aicmo.cam.domain.messages import LeadStage
 from aicmo.errors import ValidationError
@@ -31,17 +32,26 @@ MAX_TEXT_FIELD = 65_536
 
 
 def has_control_char(value: str) -> bool:
-    return _CONTROL_RE.search(value) is not None
+    """A character that :func:`check_single_line` refuses (a control or a bidi control)."""
+    return _CONTROL_RE.search(value) is not None or BIDI_CONTROL_RE.search(value) is not None
 
 
-def check_single_line(field: str, value: str, *, max_len: int = MAX_SHORT_FIELD) -> str:
-    """Reject control characters (CR/LF among them) and over-long values."""
+def check_single_line(
+    field: str, value: str, *, max_len: int = MAX_SHORT_FIELD, bidi: bool = True
+) -> str:
+    """Reject control characters (CR/LF among them), bidirectional overrides, embeddings
+    and isolates (see :mod:`aicmo.bidi`; ``bidi=False`` lets them through where a value
+    is checked again late, such as a message header built from stored data), and
+    over-long values."""
     if _CONTROL_RE.search(value):
         raise ValidationError(
             f"{field} contains a control character (line break or similar); "
             "remove it and import again",
             field=field,
         )
+    problem = bidi_message(field, value) if bidi else None
+    if problem is not None:
+        raise ValidationError(problem, field=field)
     if len(value) > max_len:
         raise ValidationError(
             f"{field} is too long ({len(value)} > {max_len} characters)", field=field

@@ -38,6 +38,19 @@ def identity_hash(salt: str, value: str) -> str:
     return hmac.new(salt.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
+def erased_message_key(salt: str, key: str) -> str:
+    """What an erased person's inbound message is remembered by.
+
+    A Message-ID names the sender's mail host (``<abc@mail.acme.example>``); the salted
+    hash keeps "seen it already" working (a mailbox read again applies nothing twice)
+    without keeping the domain. Keys without an ``@`` (provider event ids, digests of
+    the raw message) name nobody and stay as they are.
+    """
+    if "@" not in key:
+        return key
+    return "erased:" + identity_hash(salt, key)
+
+
 def parse_entry(value: str, kind: str | None = None) -> tuple[SuppressionKind, str]:
     """(kind, normalised value) from what an operator typed.
 

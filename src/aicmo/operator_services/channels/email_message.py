@@ -211,7 +211,9 @@ def _mailbox(header_name: str, name: str | None, address: str) -> str | Header:
 
 
 def _check_header_text(field: str, value: str, *, max_len: int) -> str:
-    check_single_line(field, value, max_len=max_len)
+    # Header injection is the concern here; names are refused bidirectional controls
+    # where they come in, and a message must not fail on a value stored before that.
+    check_single_line(field, value, max_len=max_len, bidi=False)
     if _INVALID_CHAR_RE.search(value):
         raise ValidationError(f"{field} contains an invalid character", field=field)
     return value

@@ -3,6 +3,7 @@ rest and never returned, printed or logged."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +81,38 @@ def _security(field: str, value: str) -> str:
     return mode
 
 
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, a ``.localhost`` name or a loopback address (no lookup is made)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_plaintext(
+    proto: str, host: str | None, security: str, has_secret: bool, allow_plaintext: bool
+) -> None:
+    """A password sent without TLS crosses the network readable: only to this machine,
+    or when the operator says so.
+
+    Raises:
+        ValidationError: security ``none``, a secret and a host that is not loopback,
+            without ``allow_plaintext``.
+    """
+    if not host or security != "none" or not has_secret or allow_plaintext:
+        return
+    if is_loopback_host(host):
+        return
+    raise ValidationError(
+        f"{proto.upper()} security 'none' would send the password to {host} unencrypted; "
+        f"use starttls or tls, or confirm with --allow-plaintext",
+        field=f"{proto}_security",
+    )
+
+
 def _cap(field: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(f"{field} must be a whole number >= 0", field=field)
@@ -112,11 +145,15 @@ def add_mailbox(
     dkim_domain: str | None = None,
     dkim_selector: str | None = None,
     dkim_private_key_pem: str | None = None,
+    allow_plaintext: bool = False,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
     actor: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store a mailbox; secrets are encrypted before they reach the database.
+
+    A secret over security ``none`` to a host other than this machine needs
+    ``allow_plaintext`` (see :func:`check_plaintext`).
 
     Raises:
         ValidationError: a bad field (named). ConflictError: the name is taken.
@@ -157,6 +194,7 @@ def add_mailbox(
         )
         row.smtp_auth = "oauth2" if smtp_oauth2_token else "password"
         secret = smtp_oauth2_token or smtp_password
+        check_plaintext("smtp", row.smtp_host, row.smtp_security, bool(secret), allow_plaintext)
         row.smtp_secret = encrypt_secret(secret) if secret else None
     if imap_host:
         row.imap_host = _host("imap_host", imap_host)
@@ -165,6 +203,7 @@ def add_mailbox(
         row.imap_username = L.check_single_line("imap_username", imap_username or address)
         row.imap_auth = "oauth2" if imap_oauth2_token else "password"
         secret = imap_oauth2_token or imap_password
+        check_plaintext("imap", row.imap_host, row.imap_security, bool(secret), allow_plaintext)
         row.imap_secret = encrypt_secret(secret) if secret else None
     if dkim_private_key_pem:
         if not (dkim_domain and dkim_selector):
@@ -216,3 +255,108 @@ def get_mailbox_row(
     if row is None:
         raise NotFoundError(f"no mailbox {ref!r}")
     return row
+
+
+def set_mailbox_enabled(
+    db: Session,
+    ref: str | int,
+    enabled: bool,
+    *,
+    allow_outbox: bool = False,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Switch a mailbox on or off: a disabled one neither sends nor is polled.
+
+    With no enabled SMTP mailbox left, email goes to the local outbox (written, not
+    delivered) and campaigns move on as if sent; disabling the last one is therefore
+    refused unless ``allow_outbox`` says that is meant (pause the campaigns first).
+
+    Raises:
+        NotFoundError: no such mailbox. ValidationError: the last sending mailbox.
+    """
+    now = now or utcnow()
+    with unit_of_work(db):
+        row = get_mailbox_row(db, ref, workspace_id=workspace_id)
+        if row.enabled == enabled:
+            return mailbox_to_dict(row)
+        if not enabled and row.smtp_host and not allow_outbox:
+            others = [
+                m
+                for m in repo.workspace_mailboxes(db, workspace_id)
+                if m.id != row.id and m.enabled and m.smtp_host
+            ]
+            if not others:
+                raise ValidationError(
+                    f"{row.name} is the last enabled sending mailbox: without it email goes "
+                    "to the local outbox and is not delivered, while campaigns move on; "
+                    "pause the campaigns first, or confirm with --allow-outbox",
+                    field="enabled",
+                )
+        row.enabled = enabled
+        row.updated_at = now
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.CHANNEL_CONFIG_CHANGED,
+                occurred_at=now,
+                detail={"mailbox": row.id, "name": row.name, "enabled": enabled},
+            ),
+            actor=actor,
+        )
+    return mailbox_to_dict(row)
+
+
+def set_mailbox_secret(
+    db: Session,
+    ref: str | int,
+    secret: str,
+    *,
+    protocol: str = "smtp",
+    allow_plaintext: bool = False,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Replace a mailbox's stored SMTP or IMAP password (encrypted at rest, as at
+    ``add_mailbox``); the audit trail says it changed, never what it is.
+
+    Raises:
+        NotFoundError: no such mailbox. ValidationError: an empty secret, a protocol the
+            mailbox has no server for, or a plaintext connection (see
+            :func:`check_plaintext`).
+    """
+    proto = protocol.strip().lower()
+    if proto not in ("smtp", "imap"):
+        raise ValidationError("the protocol is smtp or imap", field="protocol")
+    if not secret:
+        raise ValidationError("the password is empty", field=f"{proto}_password")
+    now = now or utcnow()
+    with unit_of_work(db):
+        row = get_mailbox_row(db, ref, workspace_id=workspace_id)
+        host = row.smtp_host if proto == "smtp" else row.imap_host
+        if not host:
+            raise ValidationError(
+                f"mailbox {row.name} has no {proto.upper()} server", field=f"{proto}_host"
+            )
+        security = row.smtp_security if proto == "smtp" else row.imap_security
+        check_plaintext(proto, host, security, True, allow_plaintext)
+        token = encrypt_secret(secret)
+        if proto == "smtp":
+            row.smtp_secret, row.smtp_auth = token, "password"
+        else:
+            row.imap_secret, row.imap_auth = token, "password"
+        row.updated_at = now
+        repo.add_event(
+            db,
+            workspace_id,
+            OutreachEvent(
+                type=EventType.CHANNEL_CONFIG_CHANGED,
+                occurred_at=now,
+                detail={"mailbox": row.id, "name": row.name, "secret_changed": proto},
+            ),
+            actor=actor,
+        )
+    return mailbox_to_dict(row)

@@ -1,15 +1,23 @@
 """GDPR: everything held about one person (export), and erasure (forget).
 
 Erasure removes the lead and every piece of personal data about them (tags, notes,
-message bodies and addresses, the personal fields of their events, plain suppression
-entries), keeps the facts (that messages were sent, that events happened, without who),
-and leaves salted hashes on the suppression list so they are never contacted again.
+message bodies and addresses, the personal fields of their events, their replies'
+senders, subjects, texts and Message-IDs, plain suppression entries, the local outbox's
+copies of the messages to them), keeps the facts (that messages were sent, that events
+happened, without who), and leaves salted hashes on the suppression list so they are
+never contacted again.
+
+On SQLite, deleted content is zeroed in the pages (``secure_delete``, see
+:mod:`aicmo.db.connect`) and the WAL is checkpointed and truncated after the erasure, so
+that the old page versions do not stay in the files while ``serve`` or ``worker`` keep
+the database open.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,17 +25,23 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
 from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.domain.suppression import (
     SuppressionKind,
     SuppressionReason,
+    erased_message_key,
     identity_hash,
     match_pairs,
 )
+from aicmo.config import get_settings
+from aicmo.db.connect import truncate_wal
 from aicmo.errors import NotFoundError
+from aicmo.operator_services.channels.email import installation_namespace
 from aicmo.operator_services.crm.suppression import add_entry, suppression_to_dict
 from aicmo.operator_services.leads import lead_to_dict, resolve_lead
 from aicmo.operator_services.outreach import message_to_dict
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import utcnow, write_unit
+from aicmo.transports.outbox import OutboxTransport
 
 
 def _jsonable(value: Any) -> Any:
@@ -97,20 +111,43 @@ def forget_person(
     workspace_id: int = DEFAULT_WORKSPACE_ID,
     actor: str | None = None,
     now: datetime | None = None,
+    outbox_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Erase a person (GDPR art. 17) and keep them suppressed by salted hash.
+
+    The database changes commit together (under SQLite's write lock from the start, so
+    a running worker is waited for, not failed on); then the outbox files of the
+    person's emails are deleted (``outbox_dir``, default the settings' outbox) and, on
+    SQLite, the WAL is truncated.
+
+    Returns:
+        ``lead_id``, ``messages_blanked``, ``events_blanked``, ``inbound_blanked``,
+        ``suppressed_by_hash``, ``outbox_files_erased`` (how many), ``outbox_files_left``
+        (paths that could not be deleted, with why) and ``wal_truncated`` (``True``;
+        ``False`` when a reader kept the WAL busy, so old page versions stay in it until
+        the next checkpoint; ``None`` on PostgreSQL).
 
     Raises:
         NotFoundError: no such lead (an address never imported can still be suppressed
             with ``add_suppression``).
     """
     now = now or utcnow()
-    with unit_of_work(db):
+    outbox = OutboxTransport(outbox_dir or get_settings().resolved_outbox_dir)
+    with write_unit(db):
         lead = resolve_lead(db, ref, workspace_id=workspace_id)
         ws = repo.get_workspace(db, workspace_id)
         if ws is None:
             raise NotFoundError(f"workspace {workspace_id} does not exist")
+        salt = ws.hash_salt
         lead_id = lead.id
+        # The outbox file of each email: named after the attempt's key (as the send named
+        # it), with the path its receipt recorded as a second place to look.
+        namespace = installation_namespace(db, workspace_id)
+        outbox_files = [
+            (f"{namespace}:{a.idempotency_key}", a.provider_message_id)
+            for a in repo.lead_attempts(db, workspace_id, lead_id)
+            if a.channel == ChannelType.EMAIL.value and a.transport != "smtp"
+        ]
         email_key, linkedin_key = lead.email_key, lead.linkedin_key
         hashes: list[tuple[SuppressionKind, str]] = []
         if email_key:
@@ -135,8 +172,13 @@ def forget_person(
             repo.delete_suppressions(db, workspace_id, plain)
         messages = repo.blank_lead_attempts(db, workspace_id, lead_id)
         repo.cancel_lead_tasks(db, workspace_id, lead_id)
-        repo.blank_lead_inbound(
-            db, workspace_id, lead_id=lead_id, email=lead.email, email_key=email_key
+        inbound = repo.blank_lead_inbound(
+            db,
+            workspace_id,
+            lead_id=lead_id,
+            email=lead.email,
+            email_key=email_key,
+            rekey=lambda key: erased_message_key(salt, key),
         )
         # Events keep what happened; who it happened to is blanked (the trigger allows
         # only these personal columns to change).
@@ -162,12 +204,32 @@ def forget_person(
             lead_id=lead_id,
             actor=actor,
         )
+    erased, left = _erase_outbox_files(outbox, outbox_files)
     return {
         "lead_id": lead_id,
         "messages_blanked": messages,
         "events_blanked": events,
+        "inbound_blanked": inbound,
         "suppressed_by_hash": [k.value for k, _ in hashes],
+        "outbox_files_erased": erased,
+        "outbox_files_left": left,
+        "wal_truncated": truncate_wal(db.get_bind().engine),
     }
+
+
+def _erase_outbox_files(
+    outbox: OutboxTransport, files: list[tuple[str, str | None]]
+) -> tuple[int, list[str]]:
+    """Delete the outbox copies (after the commit: a failed erasure keeps them); how many,
+    and the ones that could not be deleted, with why, for the operator to remove."""
+    erased = 0
+    left: list[str] = []
+    for key, receipt in files:
+        try:
+            erased += len(outbox.erase(key, [receipt]))
+        except OSError as err:
+            left.append(f"{err.filename or outbox.directory}: {err.strerror or err}")
+    return erased, left
 
 
 __all__ = ["export_person", "forget_person"]

@@ -26,7 +26,11 @@ from aicmo.cam.db_models import (
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
-from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
+from aicmo.cam.domain.suppression import (
+    SuppressionKind,
+    SuppressionReason,
+    erased_message_key,
+)
 from aicmo.cam.inbound import InboundKind, InboundResult, classify_message
 from aicmo.cam.inbound.classify import as_own_message
 from aicmo.cam.inbound.webhooks import WebhookResult
@@ -88,7 +92,10 @@ def process_inbound_message(
     result = classify_message(raw, received_at, our_addresses=our_addresses(db, workspace_id))
     key = _message_key(result, raw)
     with unit_of_work(db):
-        seen = repo.inbound_seen(db, workspace_id, key)
+        ws = repo.get_workspace(db, workspace_id)
+        # A message of an erased person is remembered by a hash of its key.
+        erased = erased_message_key(ws.hash_salt, key) if ws is not None else key
+        seen = repo.inbound_seen(db, workspace_id, key, erased)
         if seen is not None:
             return {
                 "kind": result.kind.value,

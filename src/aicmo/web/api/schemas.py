@@ -407,3 +407,7 @@ class MailboxIn(_In):
     daily_cap: int = Field(default=50, ge=0)
     hourly_cap: int = Field(default=20, ge=0)
     min_gap_seconds: int = Field(default=0, ge=0)
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Allow a password over security 'none' to a host other than this one",
+    )
