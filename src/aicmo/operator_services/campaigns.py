@@ -409,7 +409,7 @@ def start_campaign(
     report = validate_campaign(db, ref, workspace_id=workspace_id)
     if not report["ok"]:
         raise ValidationError("campaign not started: " + "; ".join(report["errors"]))
-    with unit_of_work(db):
+    with write_unit(db):
         campaign = _campaign(db, ref, workspace_id)
         # A FINISHED campaign starts again for the audience's newcomers (an evergreen
         # audience); the sweep finishes it again once they are done.

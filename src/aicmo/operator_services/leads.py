@@ -20,7 +20,7 @@ from aicmo.cam.domain.lead_fields import EXPORT_COLUMNS, RECORD_KEYS
 from aicmo.cam.domain.messages import LeadStage
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.crm.workspace import get_icp
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import utcnow, write_unit
 
 
 def lead_record(values: Mapping[str, Any], tags: list[str]) -> dict[str, Any]:
@@ -188,7 +188,7 @@ def create_lead(
     if not clean.get("email_key") and not clean.get("linkedin_key"):
         raise ValidationError("a lead needs an email or a LinkedIn URL", field="email")
     tag_list = _clean_tags(tags)
-    with unit_of_work(db):
+    with write_unit(db):
         existing = repo.find_lead(
             db,
             workspace_id,
@@ -225,7 +225,7 @@ def update_lead(
     """
     now = now or utcnow()
     clean = L.normalize_lead_fields(changes)
-    with unit_of_work(db):
+    with write_unit(db):
         lead = _require(db, workspace_id, lead_id)
         for key in ("email_key", "linkedin_key"):
             value = clean.get(key)
@@ -292,7 +292,7 @@ def add_tags(
     tag_list = _clean_tags(tags)
     if not tag_list:
         raise ValidationError("no tag given", field="tags")
-    with unit_of_work(db):
+    with write_unit(db):
         lead = _require(db, workspace_id, lead_id)
         repo.add_tags(db, workspace_id, [(lead.id, t) for t in tag_list])
         lead_event(
@@ -312,7 +312,7 @@ def remove_tags(
     actor: str | None = None,
 ) -> dict[str, Any]:
     keys = [t.lower() for t in _clean_tags(tags)]
-    with unit_of_work(db):
+    with write_unit(db):
         lead = _require(db, workspace_id, lead_id)
         lead.tag_rows = [t for t in lead.tag_rows if t.tag_key not in keys]
         lead_event(
@@ -334,7 +334,7 @@ def add_note(
     if not text:
         raise ValidationError("the note is empty", field="body")
     now = now or utcnow()
-    with unit_of_work(db):
+    with write_unit(db):
         lead = _require(db, workspace_id, lead_id)
         note = LeadNoteDB(
             workspace_id=workspace_id, lead_id=lead.id, body=text, author=author, created_at=now
@@ -414,7 +414,7 @@ def grade_leads(
     changed = 0
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        with unit_of_work(db):
+        with write_unit(db):
             leads = list(db.scalars(select(LeadDB).where(LeadDB.id.in_(chunk))))
             engagement = repo.engagement_for(db, workspace_id, chunk)
             for lead in leads:

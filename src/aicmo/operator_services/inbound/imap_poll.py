@@ -21,7 +21,7 @@ from aicmo.errors import ConfigurationError, NotFoundError
 from aicmo.operator_services.channels.email import smtp_settings_for
 from aicmo.operator_services.channels.mailboxes import get_mailbox_row
 from aicmo.operator_services.inbound.processing import mark_delivered, process_inbound_message
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import utcnow, write_unit
 from aicmo.transports import imap, smtp
 
 #: A test hook: settings tweaks (e.g. a TLS context trusting a test certificate).
@@ -68,7 +68,7 @@ def poll_mailbox(
     initialised = False
     if mailbox.imap_uidvalidity is None and not from_start:
         uidvalidity, highest = imap.current_cursor(settings)
-        with unit_of_work(db):
+        with write_unit(db):
             mailbox.imap_uidvalidity, mailbox.imap_last_uid = uidvalidity, highest
             mailbox.imap_polled_at = now or utcnow()
         initialised = True
@@ -90,7 +90,7 @@ def poll_mailbox(
             key = "duplicate" if outcome["duplicate"] else outcome["kind"]
             counts[key] = counts.get(key, 0) + 1
         fetched += len(result.messages)
-        with unit_of_work(db):
+        with write_unit(db):
             mailbox.imap_uidvalidity = result.uidvalidity
             mailbox.imap_last_uid = result.last_uid
             mailbox.imap_polled_at = now or utcnow()

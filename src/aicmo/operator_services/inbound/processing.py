@@ -39,7 +39,7 @@ from aicmo.errors import ValidationError
 from aicmo.operator_services.crm.events import regrade_if_lead
 from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.leads import lead_event
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import utcnow, write_unit
 
 #: Soft bounces of one address before it is suppressed.
 SOFT_BOUNCE_LIMIT = 3
@@ -91,7 +91,7 @@ def process_inbound_message(
     received_at = received_at or utcnow()
     result = classify_message(raw, received_at, our_addresses=our_addresses(db, workspace_id))
     key = _message_key(result, raw)
-    with unit_of_work(db):
+    with write_unit(db):
         ws = repo.get_workspace(db, workspace_id)
         # A message of an erased person is remembered by a hash of its key.
         erased = erased_message_key(ws.hash_salt, key) if ws is not None else key
@@ -316,7 +316,7 @@ def process_webhook_events(
         event_id = str(event.detail.get("event_id") or "")
         digest = hashlib.sha256((event.raw or repr(event)).encode()).hexdigest()
         key = f"{result.provider}:{event_id or digest}"[:500]
-        with unit_of_work(db):
+        with write_unit(db):
             seen = repo.inbound_seen(db, workspace_id, key)
             if seen is not None:
                 duplicates += 1
@@ -388,7 +388,7 @@ def mark_delivered(
     cutoff = now - DELIVERY_WINDOW
     done = 0
     while True:
-        with unit_of_work(db):
+        with write_unit(db):
             rows = repo.sent_emails_before(db, workspace_id, cutoff, limit=batch)
             for row in rows:
                 row.status = MessageStatus.DELIVERED.value

@@ -18,7 +18,7 @@ from aicmo.config import get_settings
 from aicmo.errors import ValidationError
 from aicmo.operator_services.crm.events import regrade_if_lead
 from aicmo.operator_services.crm.suppression import add_entry
-from aicmo.operator_services.uow import unit_of_work, utcnow
+from aicmo.operator_services.uow import utcnow, write_unit
 
 
 def describe_token(token: str) -> UnsubscribeClaim:
@@ -79,7 +79,7 @@ def unsubscribe_address(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or utcnow()
-    with unit_of_work(db):
+    with write_unit(db):
         _row, created = add_entry(
             db,
             workspace_id,
