@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from datetime import datetime, timedelta
 from importlib import resources
@@ -20,7 +21,7 @@ from aicmo.cli.main import app, print_import_report
 from aicmo.config import get_settings
 from aicmo.db.connect import make_engine, session_factory
 from aicmo.demo_site import DemoSite, create_demo_site
-from aicmo.operator_services import campaigns
+from aicmo.operator_services import accounts, campaigns
 from aicmo.operator_services.channels import contact_form as contact_forms
 from aicmo.operator_services.channels import tasks
 from aicmo.operator_services.engine.tick import run_due
@@ -48,6 +49,9 @@ DEMO_STEPS: list[dict[str, Any]] = [
         },
     },
 ]
+
+#: The demo admin's login (a reserved example domain).
+DEMO_ADMIN = "admin@aicmo-demo.example"
 
 
 def _outcomes(tick: dict[str, Any]) -> str:
@@ -247,9 +251,34 @@ def demo(
                     f"  {c['channel']}: limits {c['rate_limit_per_hour']}/hour, "
                     f"{c['rate_limit_per_day']}/day; attempted {mc['attempted']}, sent {mc['sent']}"
                 )
+            access = _demo_access(db)
     finally:
         engine.dispose()
+    url = f"sqlite:///{db_file}"
     console.print("\nDone. Explore it:")
-    console.print(f"  AICMO_DATABASE_URL=sqlite:///{esc(db_file)} aicmo leads list", soft_wrap=True)
+    console.print(f"  AICMO_DATABASE_URL={esc(url)} aicmo leads list", soft_wrap=True)
+    console.print(
+        "\n[bold]7. The REST API[/] on this demo database: a demo admin and an API key "
+        "(made for the demo only; shown once)"
+    )
+    console.print(f"  admin: {esc(access['email'])}  password: {esc(access['password'])}")
+    console.print(f"  API key: {esc(access['key'])}", soft_wrap=True)
+    console.print(f"  serve it:  AICMO_DATABASE_URL={esc(url)} aicmo serve", soft_wrap=True)
+    console.print("  then open http://127.0.0.1:8000/docs, or:")
+    console.print(
+        f'  curl -H "Authorization: Bearer {esc(access["key"])}" '
+        '"http://127.0.0.1:8000/api/v1/leads?grade=A&limit=5"',
+        soft_wrap=True,
+    )
     if not once:
-        console.print("[dim](nothing to serve yet: the web dashboard comes later; exiting)[/]")
+        console.print("[dim](the web dashboard comes later; exiting)[/]")
+
+
+def _demo_access(db: Session) -> dict[str, str]:
+    """A demo admin (random password) and an admin API key for the demo database."""
+    password = secrets.token_urlsafe(12)
+    user = accounts.add_user(db, DEMO_ADMIN, password, role="admin", workspace_id=1)
+    key = accounts.create_api_key(
+        db, workspace_id=1, name="demo", role="admin", created_by=int(user["id"])
+    )
+    return {"email": DEMO_ADMIN, "password": password, "key": str(key["key"])}
