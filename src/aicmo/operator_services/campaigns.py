@@ -25,7 +25,7 @@ from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.channels import address_of, get_spec, missing_subject
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.leads import has_control_char
-from aicmo.cam.domain.sequencing import Sequence, channels_for, parse_steps
+from aicmo.cam.domain.sequencing import EnrollmentState, Sequence, channels_for, parse_steps
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config
@@ -84,6 +84,59 @@ def list_campaigns(
     """Campaigns by id; ``after_id``: the last id of the previous page."""
     rows = repo.campaign_page(db, workspace_id, after_id=after_id, limit=limit)
     return [campaign_to_dict(r) for r in rows]
+
+
+def enrollment_to_dict(row: EnrollmentDB) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "campaign_id": row.campaign_id,
+        "lead_id": row.lead_id,
+        "state": row.state,
+        "step_index": row.step_index,
+        "channel_index": row.channel_index,
+        "retries": row.retries,
+        "next_run_at": row.next_run_at,
+        "variant": row.variant,
+        "stop_reason": row.stop_reason,
+        "last_message_id": row.last_message_id,
+        "created_at": row.created_at,
+    }
+
+
+def list_enrollments(
+    db: Session,
+    ref: str | int,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    state: str | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """A campaign's enrollments by id, optionally in one state: who is where, and why a
+    stopped one stopped.
+
+    Raises:
+        NotFoundError: no such campaign in the workspace.
+    """
+    campaign = _campaign(db, ref, workspace_id)
+    wanted = None
+    if state:
+        try:
+            wanted = EnrollmentState(state.strip().upper()).value
+        except ValueError:
+            names = ", ".join(s.value for s in EnrollmentState)
+            raise ValidationError(
+                f"unknown state {state!r}; one of {names}", field="state"
+            ) from None
+    rows = repo.enrollment_page(
+        db,
+        workspace_id,
+        campaign.id,
+        state=wanted,
+        after_id=after_id,
+        limit=limit,
+    )
+    return [enrollment_to_dict(r) for r in rows]
 
 
 def parse_campaign_yaml(text: str) -> dict[str, Any]:

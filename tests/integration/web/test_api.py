@@ -18,6 +18,7 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.config import get_settings
 from aicmo.operator_services import accounts, webhooks
 from aicmo.operator_services import campaigns as campaign_service
+from aicmo.operator_services.channels.linkedin_accounts import add_linkedin_account
 from aicmo.operator_services.channels.tasks import list_tasks
 from aicmo.operator_services.uow import utcnow
 from aicmo.web.app import create_app
@@ -31,6 +32,7 @@ class Tenant:
     """One workspace, its keys by role, and one of each kind of its rows."""
 
     id: int
+    slug: str
     keys: dict[str, str]
     lead_id: int
     campaign_id: int
@@ -83,8 +85,18 @@ def _tenant(db: Session, slug: str, email: str) -> Tenant:
     )
     db.commit()
     [delivery] = webhooks.list_deliveries(db, hook["id"], workspace_id=ws["id"])
+    # Added last: with a provider account, LinkedIn would no longer make the task above.
+    add_linkedin_account(
+        db,
+        f"li-{slug}",
+        base_url="https://api1.unipile.example",
+        account_ref=f"acc-{slug}",
+        api_key="provider-key",
+        workspace_id=ws["id"],
+    )
     return Tenant(
         id=ws["id"],
+        slug=slug,
         keys={role: k["key"] for role, k in keys.items()},
         lead_id=lead["id"],
         campaign_id=campaign["id"],
@@ -132,6 +144,7 @@ def _fill(path: str, t: Tenant) -> str:
         "tag": "t",
         "value": "blocked@acme.example",
         "channel": "EMAIL",
+        "name": f"li-{t.slug}",
     }
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
@@ -152,6 +165,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{API}/api-keys"): {"name": "k", "role": "viewer"},
     ("POST", f"{API}/webhooks"): {"url": "https://hooks.example/in", "events": ["email.replied"]},
     ("PATCH", f"{API}/channels/{{channel}}"): {"rate_limit_per_hour": 7},
+    ("POST", f"{API}/linkedin-accounts"): {
+        "name": "li",
+        "base_url": "https://api1.unipile.example",
+        "account_ref": "acc",
+        "api_key": "k",
+    },
     ("POST", f"{API}/mailboxes"): {"name": "m", "from_address": "me@agency.example"},
 }
 
@@ -361,6 +380,12 @@ def test_a_campaign_from_json_is_validated_started_and_paused(api: str, db: Sess
     assert paused.json()["status"] == "PAUSED"
     status = httpx.get(f"{api}{API}/campaigns/{cid}", headers=h).json()
     assert status["enrollments"] == {"ACTIVE": 1}
+    enrolled = httpx.get(f"{api}{API}/campaigns/{cid}/enrollments", headers=h).json()
+    assert [e["state"] for e in enrolled["items"]] == ["ACTIVE"]
+    none = httpx.get(f"{api}{API}/campaigns/{cid}/enrollments?state=stopped", headers=h)
+    assert none.json()["items"] == []
+    bogus = httpx.get(f"{api}{API}/campaigns/{cid}/enrollments?state=bogus", headers=h)
+    assert bogus.status_code == 422 and bogus.json()["field"] == "state"
     metrics = httpx.get(f"{api}{API}/campaigns/{cid}/metrics", headers=h).json()
     assert set(metrics) >= {"EMAIL", "LINKEDIN", "CONTACT_FORM"}
 

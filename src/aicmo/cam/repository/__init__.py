@@ -45,6 +45,7 @@ from aicmo.cam.repository.campaigns import (
     delete_enrollments_of_lead,
     due_summary,
     enrollment_ids_of_lead,
+    enrollment_page,
     release_claims,
     sequence_config_by_name,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "due_summary",
     "engagement_for",
     "enrollment_ids_of_lead",
+    "enrollment_page",
     "event_page",
     "existing_notes",
     "find_lead",

@@ -85,3 +85,24 @@ def campaign_page(
     if after_id is not None:
         stmt = stmt.where(CampaignDB.id > after_id)
     return list(db.scalars(stmt.order_by(CampaignDB.id).limit(limit)))
+
+
+def enrollment_page(
+    db: Session,
+    workspace_id: int,
+    campaign_id: int,
+    *,
+    state: str | None,
+    after_id: int | None,
+    limit: int,
+) -> list[EnrollmentDB]:
+    """A campaign's enrollments by id, optionally in one state (the campaign's range of
+    uq_enrollments_campaign_lead, then a sort: an operator's listing, not a hot path)."""
+    stmt = select(EnrollmentDB).where(
+        EnrollmentDB.workspace_id == workspace_id, EnrollmentDB.campaign_id == campaign_id
+    )
+    if state is not None:
+        stmt = stmt.where(EnrollmentDB.state == state)
+    if after_id is not None:
+        stmt = stmt.where(EnrollmentDB.id > after_id)
+    return list(db.scalars(stmt.order_by(EnrollmentDB.id).limit(limit)))

@@ -23,6 +23,7 @@ from aicmo.web.api.schemas import (
     CampaignStarted,
     CampaignStatus,
     ChannelFigures,
+    Enrollment,
     Event,
     Page,
 )
@@ -186,3 +187,34 @@ def campaign_events(
         before_id=before,
         limit=limit,
     )
+
+
+@router.get(
+    "/{campaign_id}/enrollments",
+    response_model=Page[Enrollment],
+    summary="Who is where in the campaign, and why a stopped one stopped",
+    responses=responses(404),
+)
+def campaign_enrollments(
+    campaign_id: Id,
+    db: DB,
+    principal: Viewer,
+    state: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> dict[str, Any]:
+    after = decode_cursor(cursor, (int,))
+    items = campaign_service.list_enrollments(
+        db,
+        campaign_id,
+        workspace_id=principal.workspace_id,
+        state=state,
+        after_id=after[0] if after else None,
+        limit=limit + 1,
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return {
+        "items": items,
+        "next_cursor": encode_cursor([items[-1]["id"]]) if more and items else None,
+    }

@@ -411,3 +411,47 @@ class MailboxIn(_In):
         default=False,
         description="Allow a password over security 'none' to a host other than this one",
     )
+
+
+class Enrollment(BaseModel):
+    """One lead's run through a campaign: where it stands and, once stopped, why."""
+
+    id: int
+    campaign_id: int
+    lead_id: int
+    state: Literal["ACTIVE", "WAITING", "PAUSED", "COMPLETED", "STOPPED", "FAILED"]
+    step_index: int
+    channel_index: int
+    retries: int
+    next_run_at: datetime | None
+    variant: str | None
+    stop_reason: str | None
+    last_message_id: int | None
+    created_at: datetime
+
+
+class LinkedInAccount(BaseModel):
+    """A LinkedIn provider account; its API key is never returned."""
+
+    id: int
+    name: str
+    provider: str
+    base_url: str
+    account_ref: str
+    enabled: bool
+    status: str
+    status_reason: str | None
+    invites_per_day: int
+    invites_per_week: int
+    messages_per_day: int
+    polled_until: datetime | None
+
+
+class LinkedInAccountIn(_In):
+    name: str = Field(min_length=1, max_length=100)
+    base_url: str = Field(description="The provider's https URL (your Unipile DSN)")
+    account_ref: str = Field(min_length=1, max_length=200)
+    api_key: str = Field(min_length=1, max_length=4096, description="Write-only")
+    invites_per_day: int = Field(default=15, ge=0, le=1000)
+    invites_per_week: int = Field(default=80, ge=0, le=1000)
+    messages_per_day: int = Field(default=50, ge=0, le=1000)

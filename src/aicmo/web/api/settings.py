@@ -13,11 +13,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from aicmo.operator_services.channels import config as channel_config
-from aicmo.operator_services.channels import mailboxes
+from aicmo.operator_services.channels import linkedin_accounts, mailboxes
 from aicmo.web.api.deps import DB, Admin, Viewer, respond
 from aicmo.web.api.leads import actor
 from aicmo.web.api.problems import responses
-from aicmo.web.api.schemas import ChannelConfig, ChannelConfigPatch, Mailbox, MailboxIn
+from aicmo.web.api.schemas import (
+    ChannelConfig,
+    ChannelConfigPatch,
+    LinkedInAccount,
+    LinkedInAccountIn,
+    Mailbox,
+    MailboxIn,
+)
 
 router = APIRouter(responses=responses(401, 403, 422))
 
@@ -74,3 +81,34 @@ def add_mailbox(request: Request, body: MailboxIn, db: DB, principal: Admin) -> 
         Mailbox,
         status_code=201,
     )
+
+
+@router.get("/linkedin-accounts", response_model=list[LinkedInAccount], tags=["settings"])
+def list_linkedin_accounts(db: DB, principal: Viewer) -> list[dict[str, Any]]:
+    return linkedin_accounts.list_linkedin_accounts(db, workspace_id=principal.workspace_id)
+
+
+@router.post(
+    "/linkedin-accounts",
+    status_code=201,
+    response_model=LinkedInAccount,
+    tags=["settings"],
+    summary="Add a LinkedIn provider account (Unipile); the API key is stored encrypted",
+    responses=responses(409),
+)
+def add_linkedin_account(body: LinkedInAccountIn, db: DB, principal: Admin) -> dict[str, Any]:
+    fields = body.model_dump()
+    return linkedin_accounts.add_linkedin_account(
+        db, fields.pop("name"), workspace_id=principal.workspace_id, **fields
+    )
+
+
+@router.post(
+    "/linkedin-accounts/{name}/resume",
+    response_model=LinkedInAccount,
+    tags=["settings"],
+    summary="Resume an account that was paused (after the provider restricted it)",
+    responses=responses(404),
+)
+def resume_linkedin_account(name: str, db: DB, principal: Admin) -> dict[str, Any]:
+    return linkedin_accounts.resume_linkedin_account(db, name, workspace_id=principal.workspace_id)
