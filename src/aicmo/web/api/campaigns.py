@@ -13,7 +13,7 @@ from aicmo.operator_services.crm.events import list_events
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.deps import DB, MAX_ID, Id, Operator, Viewer, respond
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
     Attempt,
@@ -45,12 +45,7 @@ def list_campaigns(
         after_id=after[0] if after else None,
         limit=limit + 1,
     )
-    more = len(items) > limit
-    items = items[:limit]
-    return {
-        "items": items,
-        "next_cursor": encode_cursor([items[-1]["id"]]) if more and items else None,
-    }
+    return page_of(items, limit, lambda row: [row["id"]])
 
 
 @router.post(
@@ -212,9 +207,4 @@ def campaign_enrollments(
         after_id=after[0] if after else None,
         limit=limit + 1,
     )
-    more = len(items) > limit
-    items = items[:limit]
-    return {
-        "items": items,
-        "next_cursor": encode_cursor([items[-1]["id"]]) if more and items else None,
-    }
+    return page_of(items, limit, lambda row: [row["id"]])

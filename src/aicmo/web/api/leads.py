@@ -19,7 +19,7 @@ from aicmo.operator_services.crm.importing import import_leads_csv
 from aicmo.operator_services.crm.privacy import export_person, forget_person
 from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.deps import DB, MAX_ID, Id, Operator, Viewer, respond
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
     Attempt,
@@ -71,11 +71,7 @@ def list_leads(
         limit=limit + 1,
         after=(after[0], after[1]) if after else None,
     )
-    more = len(items) > limit
-    items = items[:limit]
-    last = items[-1] if items else None
-    next_cursor = encode_cursor([last["score"], last["id"]]) if more and last else None
-    return {"items": items, "next_cursor": next_cursor}
+    return page_of(items, limit, lambda row: [row["score"], row["id"]])
 
 
 #: An upload larger than this is refused while it streams in (a CRM export of a

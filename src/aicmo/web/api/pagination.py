@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,3 +53,13 @@ def decode_cursor(text: str | None, shape: Sequence[type]) -> tuple[Any, ...] | 
         else:
             raise bad
     return tuple(out)
+
+
+def page_of(
+    rows: list[dict[str, Any]], limit: int, key: Callable[[dict[str, Any]], Sequence[Any]]
+) -> dict[str, Any]:
+    """A page from ``limit + 1`` rows fetched: the extra row only says there is more, and
+    ``key`` gives the sort key of the page's last row, which the next page starts after."""
+    items = rows[:limit]
+    more = len(rows) > limit and bool(items)
+    return {"items": items, "next_cursor": encode_cursor(key(items[-1])) if more else None}

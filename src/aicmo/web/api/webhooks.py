@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aicmo.operator_services import webhooks
 from aicmo.web.api.deps import DB, Admin, respond
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=responses(401, 403, 422))
@@ -167,12 +167,7 @@ def list_deliveries(
         before_id=after[0] if after else None,
         status=status,
     )
-    more = len(items) > limit
-    items = items[:limit]
-    return {
-        "items": items,
-        "next_cursor": encode_cursor([items[-1]["id"]]) if more and items else None,
-    }
+    return page_of(items, limit, lambda row: [row["id"]])
 
 
 @router.post(

@@ -16,7 +16,7 @@ from aicmo.operator_services.crm import suppression
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.web.api.deps import DB, Admin, Id, IdQuery, Operator, Viewer, respond
 from aicmo.web.api.leads import actor
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
     ApiKey,
@@ -67,13 +67,7 @@ def list_suppressions(
         workspace_id=principal.workspace_id,
         after=(after[0], after[1]) if after else None,
     )
-    more = len(items) > limit
-    items = items[:limit]
-    last = items[-1] if items else None
-    return {
-        "items": items,
-        "next_cursor": encode_cursor([last["created_at"], last["id"]]) if more and last else None,
-    }
+    return page_of(items, limit, lambda row: [row["created_at"], row["id"]])
 
 
 @router.post(
@@ -143,13 +137,7 @@ def tasks(
         workspace_id=principal.workspace_id,
         after=(after[0], after[1]) if after else None,
     )
-    more = len(items) > limit
-    items = items[:limit]
-    last = items[-1] if items else None
-    return {
-        "items": items,
-        "next_cursor": encode_cursor([last["due_at"], last["id"]]) if more and last else None,
-    }
+    return page_of(items, limit, lambda row: [row["due_at"], row["id"]])
 
 
 @router.post(
