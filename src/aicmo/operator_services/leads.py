@@ -380,6 +380,7 @@ def find_leads(
         search=search,
         min_score=min_score,
         after=after,
+        with_tags=True,
     )
     rows = list(db.scalars(stmt.limit(limit).offset(offset)))
     return [lead_to_dict(r) for r in rows]

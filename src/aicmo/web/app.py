@@ -20,7 +20,7 @@ and their freshness, the SNS topic header) is checked before the body is read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -53,6 +53,7 @@ from aicmo.operator_services.uow import utcnow
 from aicmo.web import api
 from aicmo.web.api.leads import MAX_IMPORT_BYTES
 from aicmo.web.body_limit import BodyLimitMiddleware
+from aicmo.web.concurrency import ConcurrencyLimit, pool_capacity
 from aicmo.web.headers import SecurityHeaders
 
 #: The most bytes a request body may have, by path prefix (docs/hardening.md has the
@@ -131,10 +132,16 @@ def create_app(
     app.state.session_factory = factory
     api.install(app)
     app.add_middleware(SecurityHeaders)
+    # Outermost: a request waits here before it can hold a thread or a connection.
+    app.add_middleware(ConcurrencyLimit, limit=pool_capacity(engine.pool))
 
-    def get_db() -> Iterator[Session]:
-        with factory() as db:
+    async def get_db() -> AsyncIterator[Session]:
+        # Closed on the event loop, never waiting for a worker thread (see api.deps).
+        db = factory()
+        try:
             yield db
+        finally:
+            db.close()
 
     @app.get("/healthz")
     def healthz(require_worker: bool = False, db: Session = Depends(get_db)) -> JSONResponse:

@@ -3,6 +3,7 @@ route by route, problem details, cursors and idempotency."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -534,3 +535,25 @@ def test_mailbox_secrets_go_in_and_never_come_out(api: str, db: Session) -> None
     listed = httpx.get(f"{api}{API}/mailboxes", headers=h)
     assert "hunter2" not in made.text + listed.text
     assert listed.json()[0]["smtp"]["secret"] == "set"
+
+
+def test_more_concurrent_clients_than_connections_are_all_answered(api: str, db: Session) -> None:
+    """More requests in flight than the pool has connections (and the server threads)
+    once stalled every request until the pool's timeout."""
+    key = accounts.create_api_key(db, workspace_id=1, name="load", role="viewer")["key"]
+    for i in range(30):
+        ops.create_lead(db, email=f"c{i}@lead.example", title="CEO")
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(
+            base_url=api,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=25,
+            limits=httpx.Limits(max_connections=150),
+        ) as client:
+            answers = await asyncio.gather(
+                *(client.get(f"{API}/leads", params={"limit": 20}) for _ in range(150))
+            )
+        return [a.status_code for a in answers]
+
+    assert set(asyncio.run(burst())) == {200}

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, func, insert, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from aicmo.cam.db_models import LeadDB, LeadNoteDB, LeadTagDB
 from aicmo.cam.domain.lead_fields import IMPORTED_COLUMNS
@@ -160,6 +160,7 @@ def lead_query(
     search: str | None = None,
     min_score: int | None = None,
     after: tuple[int | None, int] | None = None,
+    with_tags: bool = False,
 ) -> Select[LeadDB]:
     """Filtered leads, best first (ix_leads_workspace_grade); several tags mean any of them;
     ``after`` = the (score, id) of the last lead of the previous page (scores sort NULL
@@ -204,7 +205,12 @@ def lead_query(
                 func.lower(LeadDB.company).like(like),
             )
         )
-    return stmt.order_by(LeadDB.score.desc().nulls_last(), LeadDB.id)
+    stmt = stmt.order_by(LeadDB.score.desc().nulls_last(), LeadDB.id)
+    if with_tags:
+        # The tags of the whole page in one more query (a lazy load per lead was 50
+        # queries for a page of 50, nine tenths of a listing's time).
+        stmt = stmt.options(selectinload(LeadDB.tag_rows))
+    return stmt
 
 
 def tags_for(db: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:

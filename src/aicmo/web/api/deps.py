@@ -11,7 +11,7 @@ make the browser send the cookie, never read the token.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -25,9 +25,20 @@ from aicmo.operator_services.accounts import authenticate_key, session_principal
 from aicmo.operator_services.ops import idempotency
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with request.app.state.session_factory() as db:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A session for the request, closed on the event loop.
+
+    Async on purpose: the session takes its connection lazily (in the route's worker
+    thread), and an async dependency's clean-up runs on the event loop. A sync one's
+    clean-up waits for a free worker thread, so under load every thread could be
+    waiting for a pooled connection that only a queued clean-up would give back: the
+    requests then fail after the pool's timeout (200 concurrent clients did exactly that).
+    """
+    db = request.app.state.session_factory()
+    try:
         yield db
+    finally:
+        db.close()
 
 
 def _credential(request: Request) -> str | None:
@@ -45,6 +56,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def current_principal(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:
+    try:
+        return _principal(request, db)
+    finally:
+        # Give the connection back before the route's own worker thread is waited for:
+        # held across that wait, every connection could end up with requests queued for
+        # a thread while every thread waits for a connection.
+        db.rollback()
+
+
+def _principal(request: Request, db: Session) -> Principal:
     raw = _credential(request)
     if raw:
         return authenticate_key(db, raw)

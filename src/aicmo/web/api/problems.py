@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aicmo.errors import (
@@ -133,6 +134,15 @@ def install(app: FastAPI) -> None:
         )
         return _response(problem, dict(exc.headers) if exc.headers else None)
 
+    async def database_busy(request: Request, exc: Exception) -> JSONResponse:
+        problem = Problem(
+            title="Service busy",
+            status=503,
+            detail="the database is busy or out of reach; retry in a moment",
+        )
+        return _response(problem, {"Retry-After": "1"})
+
+    app.add_exception_handler(SQLAlchemyError, database_busy)
     app.add_exception_handler(AicmoError, aicmo_error)
     app.add_exception_handler(RequestValidationError, request_invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -149,6 +159,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "The body is too large",
         422: "A field is not valid (named in `field`)",
         429: "A rate limit is reached",
+        503: "The database is busy or out of reach; retry (see Retry-After)",
     }
     return {
         s: {"model": Problem, "description": described[s], "content": {MEDIA_TYPE: {}}}
