@@ -190,7 +190,9 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "AICMO_DATABASE_URL": url}
     code = (
         "import uvicorn; from aicmo.web.app import create_app; "
-        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', timeout_keep_alive=120)"
+        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
+        # Clients keep idle connections as long as the run: the server must too.
+        "timeout_keep_alive=120)"
     )
     server = subprocess.Popen([sys.executable, "-c", code], env=env)
     deadline = time.monotonic() + 60
