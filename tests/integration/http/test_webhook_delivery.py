@@ -50,7 +50,8 @@ def test_two_500s_then_a_200_deliver_the_event_once(db: Session) -> None:
         db.commit()
         start = utcnow() + timedelta(seconds=1)
         outcomes = []
-        for offset in (0, 6, 20, 40, 300, 3600):  # the schedule waits 5 s, then 30 s
+        # The schedule waits 5 s, then 30 s, each ±20 %: the third try is due by 6 + 36 s.
+        for offset in (0, 6, 20, 50, 300, 3600):
             now = start + timedelta(seconds=offset)
             outcomes.append(webhooks.deliver_due(db, worker="w", now=now, clock=at(now)))
         assert outcomes == [{"retry": 1}, {"retry": 1}, {}, {"delivered": 1}, {}, {}]

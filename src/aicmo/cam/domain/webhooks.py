@@ -186,6 +186,12 @@ WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = (
         ANY_CHANNEL,
         "A sending account was paused (restricted, credentials refused).",
     ),
+    _e(
+        "email.auth_failed",
+        T.AUTH_FAILURE_REPORTED,
+        ANY_CHANNEL,
+        "A DMARC failure report arrived: mail sent as us failed SPF or DKIM.",
+    ),
 )
 
 #: Event types never sent out: bookkeeping, or what no subscriber can act on.
