@@ -47,6 +47,10 @@ class EventType(StrEnum):
     MESSAGE_CLICKED = "MESSAGE_CLICKED"
     #: A human replied.
     REPLY_RECEIVED = "REPLY_RECEIVED"
+    #: A human reply got a category (interested, meeting booked, ...), by the rules or by
+    #: the operator's correction; ``detail`` holds ``category``, ``previous`` (None the
+    #: first time), ``rule`` (which rule fired, or ``operator``) and ``reply_event_id``.
+    REPLY_CATEGORIZED = "REPLY_CATEGORIZED"
     #: An automatic reply (out of office, vacation) arrived; not a reply.
     AUTO_REPLY_RECEIVED = "AUTO_REPLY_RECEIVED"
     #: A permanent delivery failure.

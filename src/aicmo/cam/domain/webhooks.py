@@ -71,6 +71,12 @@ WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = (
         "An out-of-office or other automatic reply arrived.",
     ),
     _e(
+        "reply.categorized",
+        T.REPLY_CATEGORIZED,
+        ANY_CHANNEL,
+        "A reply got its category (interested, meeting booked, ...), by rule or by hand.",
+    ),
+    _e(
         "email.bounced",
         (T.BOUNCED_HARD, T.BOUNCED_SOFT),
         ANY_CHANNEL,
