@@ -776,6 +776,15 @@ class MetricsDailyDB(Base):
     bounced_soft: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     complained: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     unsubscribed: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: Human replies whose current category is positive (interested or meeting booked); a
+    #: correction moves a reply out of or into this count.
+    positive_replied: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: Human replies whose current category is meeting booked.
+    meetings: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: Operator tasks done (a LinkedIn touch, a form filled by hand).
+    tasks_done: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: Contact forms submitted (by the engine or by an operator's task).
+    forms_submitted: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 #: Which rollup counter each event type bumps.
