@@ -31,6 +31,10 @@ SQL_FREE_SERVICES = (
     "inbound/unsubscribe",
     "crm/workspace",
     "webhooks",
+    "analytics/performance",
+    "analytics/report",
+    "analytics/render",
+    "analytics/charts",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 
