@@ -35,6 +35,7 @@ SQL_FREE_SERVICES = (
     "analytics/report",
     "analytics/render",
     "analytics/charts",
+    "analytics/digest",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -110,7 +110,7 @@ from aicmo.cam.repository.tasks import (
     unlink_tasks_from_lead_enrollments,
 )
 from aicmo.cam.repository.workers import count_paused_linkedin_accounts, recent_workers
-from aicmo.cam.repository.workspace import configured_channels, get_workspace
+from aicmo.cam.repository.workspace import configured_channels, get_workspace, lock_workspace
 
 __all__ = [
     "LEAD_IMPORT_COLUMNS",
@@ -164,6 +164,7 @@ __all__ = [
     "lead_inbound_messages",
     "lead_query",
     "leads_by_keys",
+    "lock_workspace",
     "login_failures",
     "mailbox_addresses",
     "mailbox_by_ref",
