@@ -127,7 +127,10 @@ _template = _env.from_string(_PAGE)
 
 
 def _file_stem(report: Report) -> str:
-    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in report.campaign["name"])
+    # ASCII only: the name travels in a Content-Disposition header and in shell commands.
+    name = "".join(
+        c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in report.campaign["name"]
+    )
     name = "-".join(part for part in name.split("-") if part)[:60] or "campaign"
     return f"report-{name}-{report.since.isoformat()}-{report.until.isoformat()}"
 
