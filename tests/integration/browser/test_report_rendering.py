@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pypdfium2
 from PIL import Image
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Dialog
 from sqlalchemy.orm import Session
 
 from aicmo.operator_services.analytics.render import render_html, render_pdf
@@ -52,7 +52,12 @@ def test_the_html_report_draws_its_charts_with_data(
     url = page_file.as_uri()
     with new_page(browser, allow=(url,)) as (page, outside):
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def on_dialog(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         page.goto(url)
         charts = page.eval_on_selector_all("figure.chart", "els => els.map(e => e.dataset.chart)")
         assert charts == ["funnel", "daily-rates", "daily-sent", "channels"]
