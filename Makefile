@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,21 @@ demo: $(STAMP_RUN)
 	$(BIN)/aicmo init
 	$(BIN)/aicmo demo --once
 
+## chromium: the browser the browser tests drive (Debian's package, not a download)
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser tests (apt-get)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+	    || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: apt-get could not install chromium; the browser tests will be skipped"; \
+	else \
+	  echo "note: Chromium is not installed, so the browser tests will be skipped."; \
+	  echo "      Install it with: sudo apt-get install -y chromium   (Debian/Ubuntu)"; \
+	fi
+
 ## test: set up with the dev extras, then ruff, mypy and the whole suite
-test: $(STAMP_DEV)
+test: $(STAMP_DEV) chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy

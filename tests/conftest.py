@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from aicmo.config import get_settings
 from aicmo.db import migrate
 from aicmo.db.connect import dispose_engines, make_engine, session_factory
 from aicmo.operator_services.crm.workspace import ensure_workspace_defaults
+from tests.browser import launch_chromium
 
 PG_ENV = "AICMO_TEST_DATABASE_URL"
 PG_SKIP = f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
@@ -124,3 +126,10 @@ def db(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def db_url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the whole session (skips or fails as tests/browser.py says)."""
+    with launch_chromium() as chromium:
+        yield chromium

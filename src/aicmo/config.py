@@ -10,6 +10,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -60,6 +61,23 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str | None = None
     #: Comma-separated SNS topic ARNs whose SES notifications are accepted.
     ses_topic_arns: str | None = None
+    #: The weekly digest, sent by the worker: comma-separated addresses and/or user
+    #: accounts (their sign-in addresses; they must belong to the workspace). Unset: off.
+    digest_to: str | None = None
+    digest_users: str | None = None
+    #: When: a day of the week and an hour (0-23) in ``timezone``.
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    #: The mailbox it goes out through (name or id); unset: the local outbox.
+    digest_mailbox: str | None = None
+    #: Whose campaigns it covers (slug or id).
+    digest_workspace: str = "default"
+
+    @field_validator("digest_weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        """``Monday``, ``MON`` and ``mon`` all mean Monday."""
+        return value.strip().lower()[:3] if isinstance(value, str) else value
 
     @property
     def ses_topics(self) -> frozenset[str] | None:

@@ -3,8 +3,9 @@
 One tick = recover attempts a dead worker left SENDING, claim and process due
 enrollments, deliver due webhooks (a bounded batch, a few at a time), write the heartbeat
 that ``/healthz`` reads. Mailboxes are polled every tick;
-open operator tasks are checked for leads that said stop, and campaigns with nothing left
-to run are marked FINISHED, once a minute; LinkedIn provider
+open operator tasks are checked for leads that said stop, campaigns with nothing left
+to run are marked FINISHED, and the weekly digest is sent when its slot is due (see
+``aicmo.operator_services.analytics.digest``), once a minute; LinkedIn provider
 accounts every five (their APIs are metered).
 ``concurrency`` runs that many loops in threads, each with its own session and claim
 name. SIGTERM / Ctrl-C set ``stop``: the send in flight finishes, the loop exits and
@@ -32,6 +33,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from aicmo.errors import AicmoError
+from aicmo.operator_services.analytics.digest import send_scheduled_digest
 from aicmo.operator_services.campaigns import finish_campaigns
 from aicmo.operator_services.channels.linkedin_accounts import poll_linkedin
 from aicmo.operator_services.engine.tick import run_due
@@ -139,6 +141,31 @@ def tick(
     except AicmoError as err:
         error = err.message
         log.exception("tick failed: %s", error, extra={"fields": {"worker": name, "error": error}})
+    digest: dict[str, Any] | None = None
+    if sweep_tasks and not (stopping and stopping()):
+        try:
+            digest = send_scheduled_digest(db, now=utcnow())
+        except AicmoError as err:
+            error = error or err.message
+            log.exception(
+                "weekly digest failed: %s",
+                err.message,
+                extra={"fields": {"worker": name, "error": err.message}},
+            )
+        if digest is not None:
+            log.info(
+                "weekly digest",
+                extra={
+                    "fields": {
+                        "worker": name,
+                        "slot": digest["slot"],
+                        "transport": digest["transport"],
+                        "delivered": digest["delivered"],
+                        "sent": len(digest["sent"]),
+                        "failed": len(digest["failed"]),
+                    }
+                },
+            )
     webhooks: dict[str, int] = {}
     if not (stopping and stopping()):
         try:

@@ -31,6 +31,11 @@ SQL_FREE_SERVICES = (
     "inbound/unsubscribe",
     "crm/workspace",
     "webhooks",
+    "analytics/performance",
+    "analytics/report",
+    "analytics/render",
+    "analytics/charts",
+    "analytics/digest",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -94,6 +94,14 @@ class EventType(StrEnum):
     CAMPAIGN_FINISHED = "CAMPAIGN_FINISHED"
     #: A webhook endpoint failed for days in a row and was disabled; ``detail`` says why.
     WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
+    #: The weekly digest is about to go out (written before the send, so that a restarted
+    #: worker never sends it twice); ``detail`` holds ``slot``, the scheduled instant.
+    DIGEST_ATTEMPTED = "DIGEST_ATTEMPTED"
+    #: A digest was handed to its transport; ``detail`` says which one (``outbox`` means
+    #: written to the local outbox, not delivered) and to how many recipients.
+    DIGEST_SENT = "DIGEST_SENT"
+    #: No recipient got the digest; ``detail`` holds the transport's errors.
+    DIGEST_FAILED = "DIGEST_FAILED"
     #: Something arrived that no mapping understood; ``raw`` keeps it.
     UNKNOWN = "UNKNOWN"
 

@@ -208,6 +208,9 @@ INTERNAL_EVENTS: Final = frozenset(
         T.ICP_CHANGED,
         T.UNKNOWN,
         T.WEBHOOK_DISABLED,
+        T.DIGEST_ATTEMPTED,
+        T.DIGEST_SENT,
+        T.DIGEST_FAILED,
     }
 )
 

@@ -41,7 +41,9 @@ from aicmo.cam.repository.attempts import (
     unlink_attempts_from_lead_enrollments,
 )
 from aicmo.cam.repository.campaigns import (
+    campaign_by_ref,
     campaign_page,
+    campaign_steps,
     delete_enrollments_of_lead,
     due_summary,
     enrollment_ids_of_lead,
@@ -59,6 +61,7 @@ from aicmo.cam.repository.events import (
     event_page,
     first_event_type_since,
     lead_events,
+    workspace_events_since,
 )
 from aicmo.cam.repository.inbound_messages import (
     blank_lead_inbound,
@@ -85,7 +88,12 @@ from aicmo.cam.repository.mailboxes import (
     pollable_mailbox_ids,
     workspace_mailboxes,
 )
-from aicmo.cam.repository.metrics import bump_metric, metric_totals
+from aicmo.cam.repository.metrics import (
+    bump_metric,
+    counter_columns,
+    metric_breakdown,
+    metric_totals,
+)
 from aicmo.cam.repository.suppression import (
     count_suppressions,
     delete_suppressions,
@@ -102,7 +110,7 @@ from aicmo.cam.repository.tasks import (
     unlink_tasks_from_lead_enrollments,
 )
 from aicmo.cam.repository.workers import count_paused_linkedin_accounts, recent_workers
-from aicmo.cam.repository.workspace import configured_channels, get_workspace
+from aicmo.cam.repository.workspace import configured_channels, get_workspace, lock_workspace
 
 __all__ = [
     "LEAD_IMPORT_COLUMNS",
@@ -115,7 +123,9 @@ __all__ = [
     "blank_lead_inbound",
     "blank_personal_events",
     "bump_metric",
+    "campaign_by_ref",
     "campaign_page",
+    "campaign_steps",
     "cancel_lead_tasks",
     "clear_login_failures",
     "configured_channels",
@@ -127,6 +137,7 @@ __all__ = [
     "count_suppressions",
     "count_unknown_attempts",
     "count_users",
+    "counter_columns",
     "delete_enrollments_of_lead",
     "delete_expired_sessions",
     "delete_session",
@@ -153,11 +164,13 @@ __all__ = [
     "lead_inbound_messages",
     "lead_query",
     "leads_by_keys",
+    "lock_workspace",
     "login_failures",
     "mailbox_addresses",
     "mailbox_by_ref",
     "mailbox_id_by_name",
     "membership",
+    "metric_breakdown",
     "metric_totals",
     "open_task_summary",
     "open_tasks",
@@ -183,6 +196,7 @@ __all__ = [
     "user_workspaces",
     "workspace_api_keys",
     "workspace_by_slug",
+    "workspace_events_since",
     "workspace_mailboxes",
     "workspace_members",
 ]

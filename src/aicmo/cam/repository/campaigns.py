@@ -8,6 +8,7 @@ generic plan for a prepared statement cannot match a bound parameter to it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, delete, func, literal, select, update
 from sqlalchemy.orm import Session
@@ -106,3 +107,21 @@ def enrollment_page(
     if after_id is not None:
         stmt = stmt.where(EnrollmentDB.id > after_id)
     return list(db.scalars(stmt.order_by(EnrollmentDB.id).limit(limit)))
+
+
+def campaign_by_ref(
+    db: Session, workspace_id: int, *, campaign_id: int | None = None, name: str | None = None
+) -> CampaignDB | None:
+    """One campaign of the workspace by id (primary key) or by name (uq_campaigns_name)."""
+    stmt = select(CampaignDB).where(CampaignDB.workspace_id == workspace_id)
+    if campaign_id is not None:
+        stmt = stmt.where(CampaignDB.id == campaign_id)
+    else:
+        stmt = stmt.where(CampaignDB.name == name)
+    return db.scalar(stmt)
+
+
+def campaign_steps(db: Session, campaign: CampaignDB) -> list[Any]:
+    """The step definitions of the campaign's sequence (primary key), [] without one."""
+    seq = db.get(SequenceConfigDB, campaign.sequence_id) if campaign.sequence_id else None
+    return list(seq.steps) if seq is not None else []

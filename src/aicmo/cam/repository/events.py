@@ -193,3 +193,21 @@ def event_page(
     if before_id is not None:
         stmt = stmt.where(EventDB.id < before_id)
     return list(db.scalars(stmt.order_by(EventDB.id.desc()).limit(limit)))
+
+
+def workspace_events_since(
+    db: Session, workspace_id: int, types: Sequence[str], since: datetime
+) -> list[EventDB]:
+    """The workspace's events of these types since ``since``, oldest first (a range of
+    ix_events_workspace_occurred, the types filtered on its few recent rows)."""
+    return list(
+        db.scalars(
+            select(EventDB)
+            .where(
+                EventDB.workspace_id == workspace_id,
+                EventDB.occurred_at >= since,
+                EventDB.type.in_(types),
+            )
+            .order_by(EventDB.occurred_at, EventDB.id)
+        )
+    )

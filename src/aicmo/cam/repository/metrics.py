@@ -75,3 +75,52 @@ def metric_totals(
     for row in db.execute(stmt).mappings():
         out[row["channel"]] = {c: int(row[c]) for c in cols}
     return out
+
+
+#: The key columns a breakdown may group by (a report's rows: per day, step, channel...).
+BREAKDOWN_KEYS = ("day", "campaign_key", "step_key", "variant_key", "mailbox_key", "channel")
+
+
+def metric_breakdown(
+    db: Session,
+    workspace_id: int,
+    *,
+    since: date,
+    until: date,
+    campaign_id: int | None,
+    by: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """Counter sums between two days (both included), one row per combination of the
+    ``by`` key columns, in key order.
+
+    A range of the primary key (workspace, day), the campaign filtered on the rows of the
+    range: a report reads a few weeks of one workspace.
+
+    Raises:
+        ValueError: a ``by`` column that is not a key column (a programming error).
+    """
+    unknown = [key for key in by if key not in BREAKDOWN_KEYS]
+    if unknown:
+        raise ValueError(f"not a metrics_daily key column: {unknown}")
+    table = cast(Table, MetricsDailyDB.__table__)
+    cols = counter_columns()
+    keys = [table.c[key] for key in by]
+    stmt = select(*keys, *[func.coalesce(func.sum(table.c[c]), 0).label(c) for c in cols]).where(
+        table.c.workspace_id == workspace_id, table.c.day >= since, table.c.day <= until
+    )
+    if campaign_id is not None:
+        stmt = stmt.where(table.c.campaign_key == campaign_id)
+    if keys:
+        stmt = stmt.group_by(*keys).order_by(*keys)
+    out: list[dict[str, Any]] = []
+    for row in db.execute(stmt).mappings():
+        if not keys and not any(row[c] for c in cols):
+            continue  # an aggregate over no rows: nothing to report
+        out.append({**{key: row[key] for key in by}, **{c: int(row[c]) for c in cols}})
+    return out
+
+
+def counter_columns() -> list[str]:
+    """Every counter of metrics_daily (all its columns but the key), in table order."""
+    table = cast(Table, MetricsDailyDB.__table__)
+    return [c.name for c in table.c if c.name not in ("workspace_id", *BREAKDOWN_KEYS)]

@@ -20,3 +20,11 @@ def configured_channels(db: Session, workspace_id: int) -> set[str]:
             select(ChannelConfigDB.channel).where(ChannelConfigDB.workspace_id == workspace_id)
         )
     )
+
+
+def lock_workspace(db: Session, workspace_id: int) -> None:
+    """Hold the workspace's row (primary key, FOR UPDATE on PostgreSQL) until the
+    transaction ends: the weekly digest's claim is taken under it, so two workers never
+    both find the slot free. SQLite needs no row lock (the caller holds the write lock)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(select(WorkspaceDB.id).where(WorkspaceDB.id == workspace_id).with_for_update())

@@ -1,0 +1,381 @@
+"""A campaign report: an ordered list of sections, each built from one service dict.
+
+A :class:`Section` says what a person reads (a description, tables, charts, or why there
+is nothing to show) and what a spreadsheet reads (tidy :class:`Fact` rows: section, day,
+step, channel, metric, value). The renderers (HTML, PDF, CSV) know sections, never where
+the numbers came from, so a new part of the report is one service function that returns
+a dict, one function here that turns that dict into a :class:`Section`, and one line in
+:data:`SECTIONS`::
+
+    SectionSource("variants", scoped(get_variant_results), variants_section),
+
+Nothing here reads the clock: ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from math import nan
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
+from aicmo.cam.domain.rates import KEY_COUNTS, KEY_RATES
+from aicmo.operator_services.analytics.performance import (
+    find_campaign,
+    get_campaign_summary,
+    get_channel_comparison,
+    get_daily_rates,
+    get_step_funnel,
+)
+
+Cell = str | int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Rows of cells under column headings; numbers stay numbers."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One set of values of a chart, one value per category."""
+
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A bar or line chart: categories along the x axis, one or more series."""
+
+    key: str
+    title: str
+    kind: Literal["bar", "line"]
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    #: The y axis: ``"%"`` (a rate) or a unit such as ``"messages"``.
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One number of the report, as a tidy row (the CSV has one line per fact)."""
+
+    metric: str
+    value: float | int
+    day: date | None = None
+    step: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One part of the report. ``empty`` says why there is nothing to show (then the
+    section has no table and no chart)."""
+
+    key: str
+    title: str
+    description: str
+    tables: tuple[Table, ...] = ()
+    charts: tuple[Chart, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    empty: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a report is about: one campaign of one workspace, two days included."""
+
+    workspace_id: int
+    campaign_id: int
+    campaign_name: str
+    since: date
+    until: date
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    campaign: dict[str, Any]
+    since: date
+    until: date
+    generated_at: datetime
+    sections: tuple[Section, ...]
+    #: False when no counter moved in the period: the report says so instead of charting
+    #: zeros.
+    has_data: bool = field(default=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSource:
+    """One line of :data:`SECTIONS`: a key, the service call, the builder."""
+
+    key: str
+    fetch: Callable[[Session, Scope], dict[str, Any]]
+    build: Callable[[dict[str, Any], Scope], Section]
+
+
+ServiceFunction = Callable[..., dict[str, Any]]
+
+
+def scoped(function: ServiceFunction) -> Callable[[Session, Scope], dict[str, Any]]:
+    """Call a service function of the shape ``f(db, campaign_id, since, until, *,
+    workspace_id)`` for a report's scope."""
+
+    def fetch(db: Session, scope: Scope) -> dict[str, Any]:
+        return function(
+            db, scope.campaign_id, scope.since, scope.until, workspace_id=scope.workspace_id
+        )
+
+    return fetch
+
+
+def _no_data(scope: Scope) -> str:
+    return (
+        f"No activity was recorded for this campaign from {scope.since.isoformat()} "
+        f"to {scope.until.isoformat()}."
+    )
+
+
+def _pct(value: float) -> str:
+    return f"{value:.2f} %"
+
+
+# --- the sections: one function each ----------------------------------------------------
+
+
+def summary_section(data: dict[str, Any], scope: Scope) -> Section:
+    """The campaign's totals and key rates over the period."""
+    title = "Summary"
+    description = (
+        "Totals over the period. Rates are percentages of the messages sent (accepted by "
+        "the mail server, the LinkedIn provider or the contact form; tasks done by hand "
+        "count once done). Bounces count hard and soft bounces."
+    )
+    figures = data["figures"]
+    rates_by_part = {r.part: r for r in KEY_RATES}
+    rows: list[tuple[Cell, ...]] = []
+    facts: list[Fact] = []
+    for name, label in KEY_COUNTS:
+        rate = rates_by_part.get(name)
+        rows.append((label, int(figures[name]), _pct(figures[rate.name]) if rate else ""))
+        facts.append(Fact(name, int(figures[name])))
+        if rate is not None:
+            facts.append(Fact(rate.name, float(figures[rate.name])))
+    if not data["has_data"]:
+        # The zeros are true (nothing was sent): the CSV keeps them, the page says why.
+        return Section("summary", title, description, facts=tuple(facts), empty=_no_data(scope))
+    table = Table(("Measure", "Count", "Rate of sent"), tuple(rows))
+    return Section("summary", title, description, tables=(table,), facts=tuple(facts))
+
+
+_FUNNEL = (
+    ("attempted", "Attempted"),
+    ("sent", "Sent"),
+    ("delivered", "Delivered"),
+    ("replied", "Replied"),
+    ("positive_replied", "Positive"),
+    ("meetings", "Meetings"),
+)
+
+
+def funnel_section(data: dict[str, Any], scope: Scope) -> Section:
+    """Per step: attempted, sent, delivered, replied, positive replies, meetings."""
+    title = "Funnel per step"
+    description = (
+        "What each step of the sequence did in the period. A reply counts for the step "
+        "whose message it answers."
+    )
+    steps = data["steps"]
+    if not any(step[name] for step in steps for name, _ in _FUNNEL):
+        return Section("funnel", title, description, empty=_no_data(scope))
+    rows = tuple(
+        (
+            step["label"],
+            *(int(step[name]) for name, _ in _FUNNEL),
+            _pct(step["reply_rate"]),
+        )
+        for step in steps
+    )
+    table = Table(("Step", *(label for _, label in _FUNNEL), "Reply rate"), rows)
+    chart = Chart(
+        key="funnel",
+        title="Funnel per step",
+        kind="bar",
+        categories=tuple(step["label"] for step in steps),
+        series=tuple(
+            Series(label, tuple(float(step[name]) for step in steps))
+            for name, label in _FUNNEL
+            if name != "attempted"
+        ),
+        unit="messages",
+    )
+    facts = tuple(
+        Fact(name, step[name], step=step["label"])
+        for step in steps
+        for name in (*(n for n, _ in _FUNNEL), "reply_rate", "positive_reply_rate")
+    )
+    return Section("funnel", title, description, (table,), (chart,), facts)
+
+
+_DAILY_RATES = ("delivery_rate", "reply_rate", "positive_reply_rate", "bounce_rate")
+
+
+def daily_section(data: dict[str, Any], scope: Scope) -> Section:
+    """The key rates day by day, and what was sent each day."""
+    title = "Rates over time"
+    description = (
+        "Each day's rates: that day's deliveries, replies and bounces over that day's "
+        "sends (an answer to an earlier day's message counts on the day it arrived)."
+    )
+    days = data["days"]
+    if not any(day["sent"] or day["replied"] or day["delivered"] for day in days):
+        return Section("daily", title, description, empty=_no_data(scope))
+    labels = {r.name: r.label for r in KEY_RATES}
+    categories = tuple(day["day"].isoformat() for day in days)
+    rates_chart = Chart(
+        key="daily-rates",
+        title="Rates per day",
+        kind="line",
+        categories=categories,
+        series=tuple(
+            # A day with no sends has no rate: a gap in the line, not a drop to zero.
+            Series(labels[name], tuple(float(day[name]) if day["sent"] else nan for day in days))
+            for name in _DAILY_RATES
+        ),
+        unit="%",
+    )
+    sent_chart = Chart(
+        key="daily-sent",
+        title="Messages sent per day",
+        kind="bar",
+        categories=categories,
+        series=(Series("Sent", tuple(float(day["sent"]) for day in days)),),
+        unit="messages",
+    )
+    rows = tuple(
+        (
+            day["day"].isoformat(),
+            int(day["sent"]),
+            int(day["delivered"]),
+            int(day["replied"]),
+            *(_pct(day[name]) for name in _DAILY_RATES),
+        )
+        for day in days
+        if day["sent"] or day["replied"] or day["delivered"] or day["bounced"]
+    )
+    table = Table(("Day", "Sent", "Delivered", "Replies", *(labels[n] for n in _DAILY_RATES)), rows)
+    facts = tuple(
+        Fact(name, day[name], day=day["day"])
+        for day in days
+        for name in ("sent", "delivered", "replied", "positive_replied")
+        + (_DAILY_RATES if day["sent"] else ())
+    )
+    return Section("daily", title, description, (table,), (rates_chart, sent_chart), facts)
+
+
+_CHANNEL_RATES = ("delivery_rate", "reply_rate", "positive_reply_rate", "bounce_rate")
+
+
+def channels_section(data: dict[str, Any], scope: Scope) -> Section:
+    """The channels side by side: volume and the key rates."""
+    title = "Channels compared"
+    description = (
+        "Each channel's sends and rates. LinkedIn and contact-form messages are not "
+        "'delivered' by a server's receipt, so their delivery rate stays at 0."
+    )
+    channels = data["channels"]
+    if not channels:
+        return Section("channels", title, description, empty=_no_data(scope))
+    labels = {r.name: r.label for r in KEY_RATES}
+    names = tuple(str(c["channel"]) for c in channels)
+    chart = Chart(
+        key="channels",
+        title="Rates per channel",
+        kind="bar",
+        categories=names,
+        series=tuple(
+            Series(labels[name], tuple(float(c[name]) for c in channels)) for name in _CHANNEL_RATES
+        ),
+        unit="%",
+    )
+    rows: tuple[tuple[Cell, ...], ...] = tuple(
+        (
+            str(c["channel"]),
+            int(c["sent"]),
+            int(c["replied"]),
+            int(c["positive_replied"]),
+            int(c["meetings"]),
+            *(_pct(c[name]) for name in _CHANNEL_RATES),
+        )
+        for c in channels
+    )
+    table = Table(
+        (
+            "Channel",
+            "Sent",
+            "Replies",
+            "Positive",
+            "Meetings",
+            *(labels[n] for n in _CHANNEL_RATES),
+        ),
+        rows,
+    )
+    facts = tuple(
+        Fact(name, c[name], channel=str(c["channel"]))
+        for c in channels
+        for name in (
+            "sent",
+            "replied",
+            "positive_replied",
+            "meetings",
+            "bounced",
+            "complained",
+            "unsubscribed",
+            *_CHANNEL_RATES,
+        )
+    )
+    return Section("channels", title, description, (table,), (chart,), facts)
+
+
+#: The report, top to bottom. A new section: a service function, a builder, a line here.
+SECTIONS: tuple[SectionSource, ...] = (
+    SectionSource("summary", scoped(get_campaign_summary), summary_section),
+    SectionSource("funnel", scoped(get_step_funnel), funnel_section),
+    SectionSource("daily", scoped(get_daily_rates), daily_section),
+    SectionSource("channels", scoped(get_channel_comparison), channels_section),
+)
+
+
+def build_report(
+    db: Session,
+    campaign: str | int,
+    since: date,
+    until: date,
+    *,
+    now: datetime,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    sections: tuple[SectionSource, ...] = SECTIONS,
+) -> Report:
+    """The report of one campaign over ``since``..``until`` (both included).
+
+    Raises:
+        NotFoundError: no such campaign in the workspace.
+    """
+    found = find_campaign(db, campaign, workspace_id=workspace_id)
+    scope = Scope(workspace_id, found["id"], found["name"], since, until)
+    built = tuple(source.build(source.fetch(db, scope), scope) for source in sections)
+    return Report(
+        campaign={"id": found["id"], "name": found["name"], "status": found["status"]},
+        since=since,
+        until=until,
+        generated_at=now,
+        sections=built,
+        has_data=any(section.empty is None for section in built),
+    )
