@@ -86,6 +86,13 @@ from aicmo.cam.repository.mailboxes import (
     workspace_mailboxes,
 )
 from aicmo.cam.repository.metrics import bump_metric, metric_totals
+from aicmo.cam.repository.replies import (
+    add_reply,
+    blank_lead_replies,
+    reply_category_counts,
+    reply_for_update,
+    reply_page,
+)
 from aicmo.cam.repository.suppression import (
     count_suppressions,
     delete_suppressions,
@@ -105,6 +112,11 @@ from aicmo.cam.repository.workers import count_paused_linkedin_accounts, recent_
 from aicmo.cam.repository.workspace import configured_channels, get_workspace
 
 __all__ = [
+    "add_reply",
+    "blank_lead_replies",
+    "reply_category_counts",
+    "reply_for_update",
+    "reply_page",
     "LEAD_IMPORT_COLUMNS",
     "add_event",
     "add_tags",
