@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import LeadDB, ReplyDB
@@ -66,7 +66,7 @@ def reply_page(
     if after is not None:
         stmt = stmt.where(keyset_after([(ReplyDB.received_at, True), (ReplyDB.id, True)], after))
     stmt = stmt.order_by(ReplyDB.received_at.desc(), ReplyDB.id.desc()).limit(limit)
-    return [(reply, lead) for reply, lead in db.execute(stmt).tuples()]
+    return [(row[0], row[1]) for row in db.execute(stmt)]
 
 
 def reply_category_counts(
@@ -88,14 +88,25 @@ def reply_category_counts(
     return counts
 
 
-def blank_lead_replies(db: Session, workspace_id: int, lead_id: int) -> int:
-    """Erasure: blank who wrote, the subject and the snippet of the lead's replies
-    (ix_replies_workspace_lead); the category stays, as the counts do. How many."""
+def blank_lead_replies(
+    db: Session, workspace_id: int, *, lead_id: int, email: str | None, email_key: str | None
+) -> int:
+    """Erasure: blank who wrote, the subject and the snippet of the lead's replies, and of
+    replies sent from its address that matched no lead; the category stays, as the
+    counts do. How many.
+
+    The OR on the sender has no index: a scan of the workspace's replies (prefix of
+    ix_replies_workspace_received), once per erasure."""
+    personal = [ReplyDB.lead_id == lead_id]
+    if email_key:
+        personal.append(func.lower(ReplyDB.sender) == email_key)
+    if email:
+        personal.append(ReplyDB.sender == email)
     values: dict[str, Any] = {"sender": None, "subject": None, "snippet": None}
     return rowcount(
         db.execute(
             update(ReplyDB)
-            .where(ReplyDB.workspace_id == workspace_id, ReplyDB.lead_id == lead_id)
+            .where(ReplyDB.workspace_id == workspace_id, or_(*personal))
             .values(**values)
         )
     )

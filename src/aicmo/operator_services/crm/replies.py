@@ -133,8 +133,8 @@ def categorize_new_reply(
         rule=found.rule,
         categorized_at=now,
     )
+    repo.add_reply(db, row)  # first: the regrade below counts it
     _apply(db, row, lead, found, previous=None, occurred_at=received_at, actor=None, now=now)
-    repo.add_reply(db, row)
     return row
 
 
