@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from aicmo.web.api import campaigns, leads, problems, session, settings, webhooks, workspace
+from aicmo.web.api import (
+    campaigns,
+    leads,
+    problems,
+    replies,
+    session,
+    settings,
+    webhooks,
+    workspace,
+)
 
 PREFIX = "/api/v1"
 
@@ -21,6 +30,7 @@ def install(app: FastAPI) -> None:
     router = APIRouter(prefix=PREFIX)
     router.include_router(leads.router)
     router.include_router(campaigns.router)
+    router.include_router(replies.router)
     router.include_router(workspace.router)
     router.include_router(webhooks.router)
     router.include_router(settings.router)
