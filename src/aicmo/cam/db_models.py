@@ -501,9 +501,7 @@ class ReplyDB(Base):
         # The inbox: newest first, keyset on (received_at, id).
         Index("ix_replies_workspace_received", "workspace_id", "received_at", "id"),
         # The inbox filtered by category ("interested" first thing in the morning).
-        Index(
-            "ix_replies_workspace_category", "workspace_id", "category", "received_at", "id"
-        ),
+        Index("ix_replies_workspace_category", "workspace_id", "category", "received_at", "id"),
         Index("ix_replies_workspace_campaign", "workspace_id", "campaign_id", "received_at"),
         # Grading counts a lead's replies by category; erasure finds them.
         Index("ix_replies_workspace_lead", "workspace_id", "lead_id", "category"),

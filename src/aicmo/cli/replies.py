@@ -62,7 +62,9 @@ def reply_list(
             _when(r["received_at"]),
             r["channel"].lower(),
             cell(who),
-            cell(r["category"], "bold" if r["category"] in ("interested", "meeting_booked") else ""),
+            cell(
+                r["category"], "bold" if r["category"] in ("interested", "meeting_booked") else ""
+            ),
             cell(r["rule"]),
             cell((r["snippet"] or "")[:80]),
         )

@@ -103,9 +103,7 @@ def test_an_operator_corrects_a_category_and_a_viewer_cannot(api: str, db: Sessi
     db.expire_all()
     corrections = list(
         db.scalars(
-            select(EventDB).where(
-                EventDB.type == "REPLY_CATEGORIZED", EventDB.source == "operator"
-            )
+            select(EventDB).where(EventDB.type == "REPLY_CATEGORIZED", EventDB.source == "operator")
         )
     )
     assert len(corrections) == 1
@@ -118,7 +116,5 @@ def test_an_operator_corrects_a_category_and_a_viewer_cannot(api: str, db: Sessi
     )
     extra = httpx.put(url, json={"category": "other", "why": "x"}, headers=h["operator"])
     assert extra.status_code == 422
-    missing = httpx.put(
-        f"{api}{API}/replies/99999/category", json=body, headers=h["operator"]
-    )
+    missing = httpx.put(f"{api}{API}/replies/99999/category", json=body, headers=h["operator"])
     assert missing.status_code == 404

@@ -185,12 +185,12 @@ _MEETING_CONFIRMED = _phrases(
     r"\b(?:invite|invitation|meeting|call|demo|time) (?:is |has been )?"
     r"(?:accepted|confirmed|booked)\b",
     r"\bconfirmed for\b",
+    r"(?:^|[.!?]\s+)(?:just )?(?:booked|grabbed|scheduled|picked) (?:a|the) (?:time|slot|call"
+    r"|meeting|demo|spot)\b",
     r"\bsee you (?:on |then\b|" + _DAY + r")",
     r"\b" + _DAY + r" at \d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|h)?\s*(?:works|is fine|suits|"
     r"is good|is perfect)\b",
-    r"\blooking forward to (?:our|the) (?:call|meeting|chat|demo) (?:on|at|tomorrow|"
-    + _DAY
-    + r")",
+    r"\blooking forward to (?:our|the) (?:call|meeting|chat|demo) (?:on|at|tomorrow|" + _DAY + r")",
     # fr
     r"\brendez-vous (?:est )?confirme\b",
     r"\bj'ai (?:reserve|pris|cale|bloque) (?:un )?(?:creneau|rendez-vous|rdv)\b",
@@ -199,7 +199,7 @@ _MEETING_CONFIRMED = _phrases(
     r"\btermin (?:ist |wurde )?(?:bestatigt|gebucht|eingetragen|vereinbart)\b",
     r"\b(?:habe|haben) (?:einen |den )?termin (?:gebucht|eingetragen|vereinbart|reserviert)\b",
     # es
-    r"\b(?:reunion|llamada|cita) (?:esta |queda )?(?:confirmada|agendada|reservada)\b",
+    r"\b(?:reunion|llamada|cita) (?:esta |queda |quedo )?(?:confirmada|agendada|reservada)\b",
     r"\b(?:he|hemos) (?:reservado|agendado) (?:una |la )?(?:reunion|llamada|cita|hora)\b",
     # nl
     r"\bafspraak (?:is )?(?:bevestigd|ingepland|geboekt)\b",
@@ -227,7 +227,7 @@ _SOMEONE = (
 )
 _WRONG_PERSON = _phrases(
     # en
-    r"\b(?:is|am|are) no longer (?:with|at|working|employed|part of|in charge|responsible"
+    r"(?:\b(?:is|am|are)|'m|'re|'s) no longer (?:with|at|working|employed|part of|in charge|responsible"
     r"|the right|involved)\b",
     r"\bno longer (?:works?|working|employed) (?:at|for|with|here)\b",
     r"\b(?:has|have|had) (?:left|departed) (?:the|our|this) (?:company|firm|organi[sz]ation"
@@ -260,6 +260,7 @@ _WRONG_PERSON = _phrases(
     r"\bnicht (?:der|die) (?:richtige|zustandige) (?:ansprechpartner\w*|person)\b",
     r"\b(?:bin|ist) (?:dafur )?nicht zustandig\b",
     r"\bwenden sie sich (?:bitte )?an\b",
+    r"\b(?:leite|gebe|leiten|geben) (?:ich |wir )?(?:das|es|ihre|die|den)\b[^.\n]{0,30}\bweiter\b",
     # es
     r"\bya no (?:trabaja|forma parte|esta en|esta con)\b",
     r"\bno soy la persona (?:adecuada|indicada|correcta)\b",
@@ -270,7 +271,7 @@ _WRONG_PERSON = _phrases(
     r"\bniet de (?:juiste|aangewezen) (?:persoon|contactpersoon)\b",
     r"\bneem (?:contact op met|dan contact op met) (?:mijn|onze)\b",
     # pt
-    r"\b(?:nao|ja nao) (?:trabalha|faz parte|esta) (?:mais )?(?:na|no|com|da|do)\b",
+    r"\b(?:nao|ja nao) (?:trabalha|faz parte|esta) (?:mais )?(?:na|no|com|da|do|aqui|conosco)\b",
     r"\bnao sou a pessoa (?:certa|indicada|responsavel)\b",
     r"\b(?:entre|entrar) em contato com (?:o |a )?(?:meu|minha|nosso|nossa)\b",
     # it
@@ -281,6 +282,7 @@ _WRONG_PERSON = _phrases(
     r" (?:collega|responsabile|ufficio)\b",
     # zh
     r"已(?:经)?离职|已離職|不再(?:负责|負責)|不是(?:负责人|負責人|这方面的负责人)|不(?:负责|負責)(?:这|這)",
+    r"(?:转|轉)(?:给|給|交)(?:了)?.{0,4}(?:同事|负责人|負責人|部门|部門)",
     r"(?:请|請)(?:联系|聯繫|联络|聯絡|找)(?:我(?:的|们的|們的)?)?(?:同事|负责人|負責人|部门|部門)",
 )
 
@@ -303,7 +305,10 @@ _NOT_INTERESTED = _phrases(
     r"\bnot (?:at this time|right now|at the moment|now|this year|this quarter)\b",
     r"\b(?:we'll|we will|i'll|i will|going to) pass\b",
     r"\bpass on (?:this|that|it)\b",
-    r"\bno budget\b",
+    r"\b(?:no|(?:don't|do not|doesn't) have (?:a |the |any )?)budget\b",
+    r"\b(?:happy|satisfied) with (?:our|the|my) (?:current|existing) (?:provider|vendor|solution"
+    r"|tool|agency|supplier|partner|setup)\b",
+    r"\b(?:isn't|is not|not) (?:really )?(?:for us|a priority|relevant)\b",
     r"\b(?:we|i) (?:already )?(?:have|use|work with) (?:a|an|our own) (?:solution|vendor"
     r"|provider|partner|agency|tool|supplier|in-house)\b",
     r"\b(?:please )?(?:don't|do not) (?:follow up|reach out again|bother)\b",
@@ -314,7 +319,7 @@ _NOT_INTERESTED = _phrases(
     r"\bnon,? merci\b",
     r"\bpas (?:besoin|pour nous|pour le moment|d'actualite)\b",
     # de
-    r"\bkein(?:erlei)? (?:interesse|bedarf)\b",
+    r"\bkein(?:e|en|erlei)? (?:interesse|bedarf)\b",
     r"\bnicht interessiert\b",
     r"\bnein,? danke\b",
     r"\bbrauchen (?:wir|ich) nicht\b",
@@ -369,6 +374,8 @@ _INTERESTED_RE = _compile(
         r"\bhow much (?:does|is|would|do)\b",
         r"\bwhat(?:'s| is| are| would be) (?:the |your )?(?:pricing|price|cost|rates?)\b",
         r"\bworth a (?:chat|call|conversation|look)\b",
+        r"\b(?:happy|glad|keen|open|up) (?:to|for) a (?:chat|call|conversation|quick call|demo)\b",
+        r"\b(?:what|how) (?:does|do|is|are|would|much is) (?:the |your )?(?:pricing|price|cost)",
         r"\bcount (?:me|us) in\b",
         # fr
         r"\binteress(?:e|es|ee|ees|ant|ante)\b",
