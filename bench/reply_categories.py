@@ -19,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the corpus lives in tests/
 
+from tests.reply_corpus import REPLIES, Sample, as_reply_body, categorized_samples
+
 from aicmo.cam.domain.reply_categories import ReplyCategory
 from aicmo.cam.inbound.categories import categorize_reply
-from tests.reply_corpus import REPLIES, Sample, as_reply_body, categorized_samples
 
 
 def _origins() -> dict[str, str]:

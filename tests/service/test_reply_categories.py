@@ -18,9 +18,9 @@ from aicmo import operator_services as ops
 from aicmo.cam.db_models import EventDB, LeadDB, LinkedInAccountDB, OutreachMessageDB, ReplyDB
 from aicmo.config import Settings, get_settings
 from aicmo.errors import NotFoundError, ValidationError
+from aicmo.operator_services.accounts import create_workspace
 from aicmo.operator_services.channels import linkedin_accounts as linkedin
 from aicmo.operator_services.crm.replies import list_replies, set_reply_category
-from aicmo.operator_services.accounts import create_workspace
 from aicmo.operator_services.inbound.processing import process_inbound_message
 from aicmo.transports.unipile import UnipileClient
 from tests.factories import add_sent_email

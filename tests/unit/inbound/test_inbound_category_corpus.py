@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tests.reply_corpus import REPLIES, as_reply_body, categorized_samples
+
 from aicmo.cam.domain.reply_categories import ReplyCategory
 from aicmo.cam.inbound.categories import categorize_reply
-from tests.reply_corpus import REPLIES, as_reply_body, categorized_samples
 
 #: Categories whose rules move a lead (stage, grade): a false positive costs most there.
 ACTING = ("interested", "meeting_booked", "not_interested", "wrong_person", "unsubscribe")

@@ -227,8 +227,8 @@ _SOMEONE = (
 )
 _WRONG_PERSON = _phrases(
     # en
-    r"(?:\b(?:is|am|are)|'m|'re|'s) no longer (?:with|at|working|employed|part of|in charge|responsible"
-    r"|the right|involved)\b",
+    r"(?:\b(?:is|am|are)|'m|'re|'s) no longer (?:with|at|working|employed|part of|in charge"
+    r"|responsible|the right|involved)\b",
     r"\bno longer (?:works?|working|employed) (?:at|for|with|here)\b",
     r"\b(?:has|have|had) (?:left|departed) (?:the|our|this) (?:company|firm|organi[sz]ation"
     r"|business|team)\b",

@@ -37,12 +37,12 @@ from aicmo.cam.inbound.webhooks import WebhookResult
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
 from aicmo.operator_services.crm.events import regrade_if_lead
-from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.crm.replies import (
     ReplyAttribution,
     categorize_new_reply,
     record_reply_event,
 )
+from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.leads import lead_event
 from aicmo.operator_services.uow import utcnow, write_unit
 
