@@ -324,3 +324,33 @@ def test_a_linkedin_reply_is_categorised_on_the_poll(
     assert ops.get_lead(db, lead_id)["stage"] == "LOST"
     assert linkedin.poll_linkedin(db, now=T0 + timedelta(hours=2))["replies"] == 0
     assert len(events(db, "REPLY_CATEGORIZED")) == 1
+
+
+def test_a_linkedin_reply_asking_to_stop_suppresses_the_profile(
+    db: Session, provider: tuple[ProviderState, str]
+) -> None:
+    state, base = provider
+    lead_id, provider_id, _ = linkedin_lead(db, state, base)
+    state.add_reply(provider_id, "Please stop messaging me.", at=T0)
+    linkedin.poll_linkedin(db, now=T0 + timedelta(hours=1))
+    [row] = list_replies(db)
+    assert (row["category"], row["rule"]) == ("unsubscribe", "unsubscribe-request")
+    entry = ops.check_suppression(db, linkedin_url="https://www.linkedin.com/in/ada-lovelace/")
+    assert entry is not None and entry["reason"] == "UNSUBSCRIBED"
+    assert ops.get_lead(db, lead_id)["grade"] == "D"
+
+
+def test_an_operator_marking_an_email_reply_unsubscribe_suppresses_the_address(
+    db: Session,
+) -> None:
+    lead_with_attempt(db)
+    process_inbound_message(db, reply("Who gave you my address?"), received_at=T0)
+    [row] = list_replies(db)
+    assert row["category"] == "other"
+    assert ops.check_suppression(db, email="jane.doe@example.org") is None
+    set_reply_category(db, row["id"], "unsubscribe", actor="user#3")
+    entry = ops.check_suppression(db, email="jane.doe@example.org")
+    assert entry is not None and entry["source"] == "operator"
+    # Taking the category back does not lift the suppression.
+    set_reply_category(db, row["id"], "other")
+    assert ops.check_suppression(db, email="jane.doe@example.org") is not None

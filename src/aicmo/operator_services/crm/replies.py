@@ -11,7 +11,8 @@ REPLY_RECEIVED it categorises, so the rollups count a correction in the row the 
 counted in. Its ``detail`` is ``{"category", "previous", "rule", "reply_event_id"}``.
 
 The category moves the lead's stage (:mod:`aicmo.cam.domain.reply_stage`: forward only,
-a correction undoes the previous category's move first) and the lead is regraded.
+a correction undoes the previous category's move first) and the lead is regraded; a reply
+categorised ``unsubscribe`` suppresses the address or LinkedIn profile it came from.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.domain.reply_categories import ReplyCategory
 from aicmo.cam.domain.reply_stage import plan_stage
+from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
 from aicmo.cam.inbound.categories import OPERATOR, Categorization, categorize_reply
 from aicmo.cam.inbound.text import clean_line
 from aicmo.errors import NotFoundError, ValidationError
+from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.leads import lead_event, regrade_lead
 from aicmo.operator_services.uow import utcnow, write_unit
 
@@ -225,7 +228,41 @@ def _apply(
         why = f"reply {found.category.value} ({found.rule})"
         detail = {"from": old, "to": lead.stage, "why": why}
         lead_event(db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=detail, actor=actor)
+    if found.category is ReplyCategory.UNSUBSCRIBE:
+        _suppress(db, row, lead, found, actor=actor, now=now)
     regrade_lead(db, lead, now=now)
+
+
+def _suppress(
+    db: Session,
+    row: ReplyDB,
+    lead: LeadDB,
+    found: Categorization,
+    *,
+    actor: str | None,
+    now: datetime,
+) -> None:
+    """A reply that asks to hear no more suppresses the address or profile it came from
+    (invariant 2), as an email opt-out does in the inbound classifier. Correcting the
+    category later does not lift it: removing a suppression is a deliberate act."""
+    if row.channel == ChannelType.LINKEDIN.value:
+        kind, value = SuppressionKind.LINKEDIN, lead.linkedin_key
+    else:
+        kind, value = SuppressionKind.EMAIL, lead.email_key
+    if not value:
+        return
+    source = "operator" if found.rule == OPERATOR else f"{row.channel.lower()}-reply"
+    add_entry(
+        db,
+        row.workspace_id,
+        kind,
+        value,
+        SuppressionReason.UNSUBSCRIBED,
+        source=source,
+        note=f'reply #{row.id}: "{found.phrase}"' if found.phrase else f"reply #{row.id}",
+        actor=actor,
+        now=now,
+    )
 
 
 def list_replies(

@@ -138,9 +138,10 @@ def process_inbound_message(
         row.from_address = result.from_address or None
         row.subject = result.subject or None
         row.text = result.reply_text if result.kind is InboundKind.REPLY else None
+        category: str | None = None
         if reply_event_id is not None:
             db.flush()
-            categorize_new_reply(
+            category = categorize_new_reply(
                 db,
                 workspace_id,
                 reply_event_id=reply_event_id,
@@ -154,13 +155,14 @@ def process_inbound_message(
                 calendar=result.calendar,
                 inbound_message_id=row.id,
                 now=received_at,
-            )
+            ).category
     return {
         "kind": result.kind.value,
         "duplicate": False,
         "lead_id": lead.id if lead else None,
         "attempt_id": attempt.id if attempt else None,
         "events": [e.type.value for e in result.events],
+        "category": category,
     }
 
 
