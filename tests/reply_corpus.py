@@ -5,11 +5,13 @@ plain reply: a ``Re:`` subject, In-Reply-To our message, no ``Auto-Submitted``, 
 ``X-Autoreply``, no ``Precedence``, and our original quoted below it with its unsubscribe
 footer. That is what a reply looks like when a mail server strips the auto-reply headers
 or a person pastes a notice by hand, so only the text can tell the three labels apart.
-Shared by the corpus test and ``bench/reply_corpus.py``.
+Shared by the corpus tests, ``bench/reply_corpus.py`` and ``bench/reply_categories.py``
+(which reads the same texts with the reply category each one should get).
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -71,6 +73,29 @@ def as_plain_reply(text: str) -> bytes:
     quoted = "\n".join(f"> {line}".rstrip() for line in _ORIGINAL.split("\n"))
     msg.set_content(f"{text.rstrip()}\n\n{attribution}\n{quoted}\n")
     return msg.as_bytes()
+
+
+#: The category each sample of the corpus should get (``categories.csv``: every file of the
+#: three label folders, plus the ``categorized/`` samples collected for the categories).
+CATEGORIES_CSV = REPLIES / "categories.csv"
+
+
+def categorized_samples() -> list[Sample]:
+    """Every sample with its reply category as label, in the order of categories.csv."""
+    found: list[Sample] = []
+    with CATEGORIES_CSV.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            path = REPLIES / row["file"]
+            name = row["file"].removesuffix(".txt")
+            found.append(Sample(row["category"], name, path.read_text(encoding="utf-8")))
+    return found
+
+
+def as_reply_body(text: str) -> str:
+    """``text`` as the body of a reply, with our message quoted under it."""
+    attribution = f"On {format_datetime(SENT)}, Alex Martin <alex@aicmo.example> wrote:"
+    quoted = "\n".join(f"> {line}".rstrip() for line in _ORIGINAL.split("\n"))
+    return f"{text.rstrip()}\n\n{attribution}\n{quoted}\n"
 
 
 def classify_sample(sample: Sample) -> InboundKind:

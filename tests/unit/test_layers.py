@@ -51,6 +51,7 @@ CHANNEL_DEPENDENCIES = frozenset(
         "aicmo.operator_services.channels",
         "aicmo.operator_services.campaigns",
         "aicmo.operator_services.crm.events",
+        "aicmo.operator_services.crm.replies",
         "aicmo.operator_services.crm.suppression",
         "aicmo.operator_services.crm.workspace",
         "aicmo.operator_services.engine.progress",

@@ -36,6 +36,7 @@ SQL_FREE_SERVICES = (
     "analytics/render",
     "analytics/charts",
     "analytics/digest",
+    "crm/replies",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

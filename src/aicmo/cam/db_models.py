@@ -485,6 +485,62 @@ class InboundMessageDB(Base):
     text: Mapped[str | None] = mapped_column(Text)
 
 
+class ReplyDB(Base):
+    """One human reply, from any mailbox or LinkedIn account, with its current category.
+
+    The unified inbox lists these newest first; the audit trail keeps every categorisation
+    and correction as REPLY_CATEGORIZED events, this row only the current one. The
+    attribution columns (campaign, step, variant, mailbox) are those the REPLY_RECEIVED
+    event was counted under, so a correction's event is counted in the same rollup row.
+    """
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        # One row per REPLY_RECEIVED event: categorising twice is impossible.
+        UniqueConstraint("workspace_id", "reply_event_id", name="uq_replies_event"),
+        # The inbox: newest first, keyset on (received_at, id).
+        Index("ix_replies_workspace_received", "workspace_id", "received_at", "id"),
+        # The inbox filtered by category ("interested" first thing in the morning).
+        Index("ix_replies_workspace_category", "workspace_id", "category", "received_at", "id"),
+        Index("ix_replies_workspace_campaign", "workspace_id", "campaign_id", "received_at"),
+        # Grading counts a lead's replies by category; erasure finds them.
+        Index("ix_replies_workspace_lead", "workspace_id", "lead_id", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    #: The REPLY_RECEIVED event (a plain reference, as the trail outlives rows).
+    reply_event_id: Mapped[int] = mapped_column(Integer)
+    inbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(20))
+    #: The attempt replied to, and the attribution its REPLY_RECEIVED event had.
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    step_index: Mapped[int | None] = mapped_column(Integer)
+    variant: Mapped[str | None] = mapped_column(String(40))
+    mailbox_id: Mapped[int | None] = mapped_column(Integer)
+    linkedin_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("linkedin_accounts.id", ondelete="SET NULL")
+    )
+    received_at: Mapped[datetime] = mapped_column()
+    # Personal data (blanked on erasure): who wrote, about what, the opening words.
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(1000))
+    snippet: Mapped[str | None] = mapped_column(String(500))
+    category: Mapped[str] = mapped_column(String(20))
+    #: The rule that gave the category, or "operator".
+    rule: Mapped[str] = mapped_column(String(40))
+    categorized_at: Mapped[datetime] = mapped_column()
+    #: The user who corrected it last (None: the rules, or an API key).
+    categorized_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The stage move the current category made (from, to), so a correction can undo it.
+    stage_from: Mapped[str | None] = mapped_column(String(20))
+    stage_to: Mapped[str | None] = mapped_column(String(20))
+
+
 class EventDB(Base):
     """The audit trail: one row per fact, inserted and never rewritten.
 
@@ -823,6 +879,7 @@ __all__ = [
     "MembershipDB",
     "MetricsDailyDB",
     "OutreachMessageDB",
+    "ReplyDB",
     "SequenceConfigDB",
     "SuppressionDB",
     "UserDB",

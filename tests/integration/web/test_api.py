@@ -21,6 +21,8 @@ from aicmo.operator_services import accounts, webhooks
 from aicmo.operator_services import campaigns as campaign_service
 from aicmo.operator_services.channels.linkedin_accounts import add_linkedin_account
 from aicmo.operator_services.channels.tasks import list_tasks
+from aicmo.operator_services.crm.replies import list_replies
+from aicmo.operator_services.inbound.processing import process_inbound_message
 from aicmo.operator_services.uow import utcnow
 from aicmo.web.app import create_app
 from tests.http_server import serve
@@ -41,6 +43,7 @@ class Tenant:
     key_id: int
     webhook_id: int
     delivery_id: int
+    reply_id: int
 
     def auth(self, role: str = "operator") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
@@ -86,6 +89,13 @@ def _tenant(db: Session, slug: str, email: str) -> Tenant:
     )
     db.commit()
     [delivery] = webhooks.list_deliveries(db, hook["id"], workspace_id=ws["id"])
+    process_inbound_message(
+        db,
+        f"From: {email}\r\nTo: me@agency.example\r\nSubject: Re: Hi\r\n"
+        f"Message-ID: <reply@{slug}.example>\r\n\r\nTell me more.\r\n".encode(),
+        workspace_id=ws["id"],
+    )
+    [reply] = list_replies(db, workspace_id=ws["id"])
     # Added last: with a provider account, LinkedIn would no longer make the task above.
     add_linkedin_account(
         db,
@@ -105,6 +115,7 @@ def _tenant(db: Session, slug: str, email: str) -> Tenant:
         key_id=keys["viewer"]["id"],
         webhook_id=hook["id"],
         delivery_id=delivery["id"],
+        reply_id=reply["id"],
     )
 
 
@@ -142,6 +153,7 @@ def _fill(path: str, t: Tenant) -> str:
         "key_id": t.key_id,
         "webhook_id": t.webhook_id,
         "delivery_id": t.delivery_id,
+        "reply_id": t.reply_id,
         "tag": "t",
         "value": "blocked@acme.example",
         "channel": "EMAIL",
@@ -173,6 +185,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "api_key": "k",
     },
     ("POST", f"{API}/mailboxes"): {"name": "m", "from_address": "me@agency.example"},
+    ("PUT", f"{API}/replies/{{reply_id}}/category"): {"category": "not_interested"},
 }
 
 
@@ -215,6 +228,7 @@ def test_no_key_of_one_workspace_reads_or_changes_another_workspaces_rows(
         "/leads": {a.lead_id},
         "/campaigns": {a.campaign_id},
         "/tasks": {a.task_id},
+        "/replies": {a.reply_id},
     }.items():
         mine = httpx.get(f"{api}{API}{path}", headers=b.auth("viewer")).json()["items"]
         assert (mine and not ({row["id"] for row in mine} & ids)) or a.id == b.id

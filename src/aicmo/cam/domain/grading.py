@@ -35,6 +35,11 @@ class EngagementWeights(BaseModel):
     hard_bounce: int = -50
     complained: int = -100
     unsubscribed: int = -100
+    #: By the current category of the lead's replies (the rules' or the operator's).
+    interested: int = 10
+    meeting_booked: int = 25
+    not_interested: int = -30
+    wrong_person: int = -20
 
 
 class Thresholds(BaseModel):
@@ -170,6 +175,12 @@ class Engagement:
     hard_bounces: int = 0
     complained: int = 0
     unsubscribed: int = 0
+    #: Replies by their current category (a reply categorised "unsubscribe" counts in
+    #: ``unsubscribed``: the person asked to hear no more).
+    interested: int = 0
+    meetings_booked: int = 0
+    not_interested: int = 0
+    wrong_person: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +273,10 @@ def grade_lead(icp: ICP, lead: LeadProfile, engagement: Engagement | None = None
         (eng.hard_bounces, w.hard_bounce, "hard bounce"),
         (eng.complained, w.complained, "complained (marked as spam)"),
         (eng.unsubscribed, w.unsubscribed, "unsubscribed"),
+        (eng.interested, w.interested, "replied with interest"),
+        (eng.meetings_booked, w.meeting_booked, "booked a meeting"),
+        (eng.not_interested, w.not_interested, "replied not interested"),
+        (eng.wrong_person, w.wrong_person, "replied they are not the right person"),
     ):
         if count:
             add(points, text)

@@ -118,6 +118,7 @@ class _Envelope:
         *,
         extra_refs: tuple[str, ...] = (),
         reply_text: str | None = None,
+        calendar: str | None = None,
     ) -> InboundResult:
         refs = dict.fromkeys([*self.header_refs, *extra_refs])
         return InboundResult(
@@ -128,6 +129,7 @@ class _Envelope:
             from_address=self.sender,
             subject=self.subject,
             reply_text=reply_text,
+            calendar=calendar,
         )
 
     def event(
@@ -211,7 +213,26 @@ def _classify(
         return env.result(InboundKind.UNSUBSCRIBE_REQUEST, [event], reply_text=new_text)
 
     event = env.event(EventType.REPLY_RECEIVED, sender, "reply", {})
-    return env.result(InboundKind.REPLY, [event], reply_text=new_text)
+    return env.result(InboundKind.REPLY, [event], reply_text=new_text, calendar=_calendar(msg))
+
+
+#: How much of a calendar part is kept (characters): an invitation is a few kilobytes.
+CALENDAR_LIMIT = 64 * 1024
+_CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
+
+
+def _calendar(msg: Message) -> str | None:
+    """The text of the first calendar part (an invitation, or the answer to ours)."""
+    for part in mime.iter_parts(msg):
+        try:
+            filename = str(part.get_filename("") or "").lower()
+        except Exception:  # a malformed Content-Disposition names nothing
+            filename = ""
+        if mime.content_type(part) in _CALENDAR_TYPES or filename.endswith(".ics"):
+            text = mime.part_text(part)
+            if text:
+                return text[:CALENDAR_LIMIT]
+    return None
 
 
 def _complaint_result(env: _Envelope, complaint: ComplaintReport) -> InboundResult:

@@ -53,7 +53,11 @@ _PHRASES: tuple[tuple[str, str], ...] = (
         r" (?:mailing |e-?mail |distribution |contact |marketing )?(?:list|lists|database"
         r"|mailings?|e-?mails)\b",
     ),
-    ("en", r"\bstop (?:e-?mailing|emailing|sending|contacting|writing to|spamming) (?:me|us)\b"),
+    (
+        "en",
+        r"\bstop (?:e-?mailing|emailing|messaging|sending|contacting|writing to|spamming)"
+        r" (?:me|us)\b",
+    ),
     (
         "en",
         r"\bstop (?:e-?mailing|sending (?:me |us )?(?:these |this |your )?"

@@ -47,6 +47,9 @@ class InboundResult:
     subject: str
     #: For replies and unsubscribe requests: what the person wrote, history stripped.
     reply_text: str | None = None
+    #: For replies: the text of a ``text/calendar`` part (an invitation or its answer), if
+    #: the reply carried one; the reply's category reads it.
+    calendar: str | None = None
 
 
 def email_event(

@@ -94,6 +94,13 @@ from aicmo.cam.repository.metrics import (
     metric_breakdown,
     metric_totals,
 )
+from aicmo.cam.repository.replies import (
+    add_reply,
+    blank_lead_replies,
+    reply_category_counts,
+    reply_for_update,
+    reply_page,
+)
 from aicmo.cam.repository.suppression import (
     count_suppressions,
     delete_suppressions,
@@ -115,12 +122,14 @@ from aicmo.cam.repository.workspace import configured_channels, get_workspace, l
 __all__ = [
     "LEAD_IMPORT_COLUMNS",
     "add_event",
+    "add_reply",
     "add_tags",
     "all_workspaces",
     "api_key_by_public_id",
     "attempt_by_rfc_ids",
     "blank_lead_attempts",
     "blank_lead_inbound",
+    "blank_lead_replies",
     "blank_personal_events",
     "bump_metric",
     "campaign_by_ref",
@@ -180,6 +189,9 @@ __all__ = [
     "recent_workers",
     "refresh_lead_stats",
     "release_claims",
+    "reply_category_counts",
+    "reply_for_update",
+    "reply_page",
     "rowcount",
     "sent_emails_before",
     "sequence_config_by_name",

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from aicmo.cam.db_models import METRIC_COLUMNS, EventDB, WorkspaceDB
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import Engagement
+from aicmo.cam.domain.reply_categories import ReplyCategory
 from aicmo.cam.repository.common import rowcount
 from aicmo.cam.repository.metrics import bump_metric
+from aicmo.cam.repository.replies import reply_category_counts
 
 
 def add_event(
@@ -65,7 +67,8 @@ def add_event(
 def engagement_for(
     db: Session, workspace_id: int, lead_ids: Sequence[int]
 ) -> dict[int, Engagement]:
-    """Engagement counts per lead (ix_events_workspace_lead_type)."""
+    """Engagement counts per lead (ix_events_workspace_lead_type), with their replies by
+    current category (ix_replies_workspace_lead)."""
     if not lead_ids:
         return {}
     wanted = {
@@ -90,7 +93,22 @@ def engagement_for(
     for lead_id, type_, n in db.execute(stmt):
         if lead_id is not None:
             counts.setdefault(int(lead_id), {})[wanted[type_]] = int(n)
+    for lead_id, by_category in reply_category_counts(db, workspace_id, lead_ids).items():
+        c = counts.setdefault(lead_id, {})
+        for category, field in _CATEGORY_FIELDS.items():
+            if by_category.get(category):
+                c[field] = c.get(field, 0) + by_category[category]
     return {lead_id: Engagement(**c) for lead_id, c in counts.items()}
+
+
+#: Reply categories that count in grading, and the Engagement field each one fills.
+_CATEGORY_FIELDS = {
+    ReplyCategory.INTERESTED.value: "interested",
+    ReplyCategory.MEETING_BOOKED.value: "meetings_booked",
+    ReplyCategory.NOT_INTERESTED.value: "not_interested",
+    ReplyCategory.WRONG_PERSON.value: "wrong_person",
+    ReplyCategory.UNSUBSCRIBE.value: "unsubscribed",
+}
 
 
 def first_event_type_since(

@@ -41,7 +41,11 @@ from aicmo.errors import (
     NotFoundError,
     ValidationError,
 )
-from aicmo.operator_services.crm.events import regrade_if_lead
+from aicmo.operator_services.crm.replies import (
+    ReplyAttribution,
+    categorize_new_reply,
+    record_reply_event,
+)
 from aicmo.operator_services.uow import unit_of_work, utcnow
 from aicmo.transports import unipile as U
 
@@ -299,19 +303,19 @@ def _apply_reply(
                 .order_by(OutreachMessageDB.id.desc())
                 .limit(1)
             )
-        db.add(
-            InboundMessageDB(
-                workspace_id=account.workspace_id,
-                message_key=key,
-                kind="REPLY" if lead is not None else "UNMATCHED",
-                received_at=msg.sent_at,
-                lead_id=lead.id if lead is not None else None,
-                attempt_id=attempt.id if attempt is not None else None,
-                text=msg.text[:20_000] if msg.text else None,
-            )
+        inbound = InboundMessageDB(
+            workspace_id=account.workspace_id,
+            message_key=key,
+            kind="REPLY" if lead is not None else "UNMATCHED",
+            received_at=msg.sent_at,
+            lead_id=lead.id if lead is not None else None,
+            attempt_id=attempt.id if attempt is not None else None,
+            text=msg.text[:20_000] if msg.text else None,
         )
+        db.add(inbound)
         if lead is None:
             return False
+        db.flush()
         if attempt is not None:
             attempt.status = MessageStatus.REPLIED.value
             attempt.replied_at = msg.sent_at
@@ -327,7 +331,8 @@ def _apply_reply(
                 ),
                 lead_id=lead.id,
             )
-        repo.add_event(
+        where = ReplyAttribution.of(attempt)
+        reply_event_id = record_reply_event(
             db,
             account.workspace_id,
             OutreachEvent(
@@ -338,9 +343,28 @@ def _apply_reply(
                 reason="LinkedIn reply",
                 detail={"chat_id": msg.chat_id, "provider_message_id": msg.id},
             ),
-            lead_id=lead.id,
-            campaign_id=attempt.campaign_id if attempt is not None else None,
-            message_id=attempt.id if attempt is not None else None,
+            lead,
+            where,
         )
-        regrade_if_lead(db, lead, EventType.REPLY_RECEIVED, now)
+        # Categorised in the same transaction; this also regrades the lead.
+        categorize_new_reply(
+            db,
+            account.workspace_id,
+            reply_event_id=reply_event_id,
+            lead=lead,
+            channel=ChannelType.LINKEDIN,
+            where=where,
+            received_at=msg.sent_at,
+            text=msg.text,
+            sender=_sender_name(lead),
+            inbound_message_id=inbound.id,
+            linkedin_account_id=account.id,
+            now=now,
+        )
     return True
+
+
+def _sender_name(lead: LeadDB) -> str | None:
+    """Who wrote a LinkedIn message, as the inbox shows it (the lead's name or profile)."""
+    name = " ".join(p for p in (lead.first_name, lead.last_name) if p)
+    return name or lead.linkedin_url

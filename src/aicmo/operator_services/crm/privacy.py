@@ -180,6 +180,9 @@ def forget_person(
             email_key=email_key,
             rekey=lambda key: erased_message_key(salt, key),
         )
+        repo.blank_lead_replies(
+            db, workspace_id, lead_id=lead_id, email=lead.email, email_key=email_key
+        )
         # Events keep what happened; who it happened to is blanked (the trigger allows
         # only these personal columns to change).
         events = repo.blank_personal_events(

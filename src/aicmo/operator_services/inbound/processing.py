@@ -37,6 +37,11 @@ from aicmo.cam.inbound.webhooks import WebhookResult
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
 from aicmo.operator_services.crm.events import regrade_if_lead
+from aicmo.operator_services.crm.replies import (
+    ReplyAttribution,
+    categorize_new_reply,
+    record_reply_event,
+)
 from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.leads import lead_event
 from aicmo.operator_services.uow import utcnow, write_unit
@@ -123,19 +128,41 @@ def process_inbound_message(
             lead = _lead_by_address(db, workspace_id, result.from_address)
             if lead is not None and attempt is None:
                 attempt = repo.latest_sent_email(db, workspace_id, lead.id)
-        applied = _apply(db, workspace_id, result, attempt, lead, received_at)
-        lead = applied or lead
+        reply_event_id: int | None = None
+        if result.kind is InboundKind.REPLY:
+            reply_event_id = _apply_reply(db, workspace_id, result, attempt, lead, received_at)
+        else:
+            lead = _apply(db, workspace_id, result, attempt, lead, received_at) or lead
         row = _remember(db, workspace_id, key, result.kind.value, received_at, lead, attempt)
         row.mailbox_id = mailbox_id
         row.from_address = result.from_address or None
         row.subject = result.subject or None
         row.text = result.reply_text if result.kind is InboundKind.REPLY else None
+        category: str | None = None
+        if reply_event_id is not None:
+            db.flush()
+            category = categorize_new_reply(
+                db,
+                workspace_id,
+                reply_event_id=reply_event_id,
+                lead=lead,
+                channel=ChannelType.EMAIL,
+                where=ReplyAttribution.of(attempt),
+                received_at=received_at,
+                text=result.reply_text,
+                subject=result.subject,
+                sender=result.from_address,
+                calendar=result.calendar,
+                inbound_message_id=row.id,
+                now=received_at,
+            ).category
     return {
         "kind": result.kind.value,
         "duplicate": False,
         "lead_id": lead.id if lead else None,
         "attempt_id": attempt.id if attempt else None,
         "events": [e.type.value for e in result.events],
+        "category": category,
     }
 
 
@@ -197,6 +224,35 @@ def _emit(
     regrade_if_lead(db, lead, event.type, event.occurred_at)
 
 
+def _apply_reply(
+    db: Session,
+    workspace_id: int,
+    result: InboundResult,
+    attempt: OutreachMessageDB | None,
+    lead: LeadDB | None,
+    now: datetime,
+) -> int | None:
+    """A person answered: the attempt is replied, the lead engaged, the REPLY_RECEIVED
+    recorded; its event id (the reply is categorised, and the lead regraded, once the
+    message is remembered)."""
+    if attempt is not None:
+        attempt.status = MessageStatus.REPLIED.value
+        attempt.replied_at = now
+    if lead is not None and lead.stage in _OPEN_STAGES:
+        old = lead.stage
+        lead.stage = LeadStage.ENGAGED.value
+        detail = {"from": old, "to": lead.stage, "why": "replied"}
+        lead_event(db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=detail)
+    reply_event_id = None
+    where = ReplyAttribution.of(attempt)
+    for event in result.events:
+        if event.type is EventType.REPLY_RECEIVED:
+            reply_event_id = record_reply_event(db, workspace_id, event, lead, where)
+        else:
+            _emit(db, workspace_id, event, attempt, lead)
+    return reply_event_id
+
+
 def _apply(
     db: Session,
     workspace_id: int,
@@ -206,18 +262,6 @@ def _apply(
     now: datetime,
 ) -> LeadDB | None:
     kind = result.kind
-    if kind is InboundKind.REPLY:
-        if attempt is not None:
-            attempt.status = MessageStatus.REPLIED.value
-            attempt.replied_at = now
-        if lead is not None and lead.stage in _OPEN_STAGES:
-            old = lead.stage
-            lead.stage = LeadStage.ENGAGED.value
-            detail = {"from": old, "to": lead.stage, "why": "replied"}
-            lead_event(db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=detail)
-        for event in result.events:
-            _emit(db, workspace_id, event, attempt, lead)
-        return lead
     if kind is InboundKind.AUTO_REPLY or kind is InboundKind.UNKNOWN:
         for event in result.events:
             _emit(db, workspace_id, event, attempt, lead)

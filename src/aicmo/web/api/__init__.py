@@ -15,6 +15,7 @@ from aicmo.web.api import (
     campaigns,
     leads,
     problems,
+    replies,
     reports,
     session,
     settings,
@@ -31,6 +32,7 @@ def install(app: FastAPI) -> None:
     router.include_router(leads.router)
     router.include_router(campaigns.router)
     router.include_router(reports.router)
+    router.include_router(replies.router)
     router.include_router(workspace.router)
     router.include_router(webhooks.router)
     router.include_router(settings.router)
