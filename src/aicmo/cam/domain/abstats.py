@@ -312,9 +312,9 @@ def freeze_at_horizon(
     for row in daily:
         if row.arm not in arms:
             continue
-        day = by_day.setdefault(row.day, {})
-        t, s = day.get(row.arm, (0, 0))
-        day[row.arm] = (t + row.trials, s + row.successes)
+        cell = by_day.setdefault(row.day, {})
+        t, s = cell.get(row.arm, (0, 0))
+        cell[row.arm] = (t + row.trials, s + row.successes)
     totals = dict.fromkeys(arms, (0, 0))
     for day in sorted(by_day):
         for name, (t, s) in by_day[day].items():
