@@ -87,6 +87,7 @@ def send_outreach_message(
     step_index: int | None = None,
     note: str | None = None,
     action: str | None = None,
+    variant: str | None = None,
 ) -> dict[str, Any]:
     """Send one message to one lead and record the attempt.
 
@@ -138,6 +139,7 @@ def send_outreach_message(
         campaign_id=campaign_id,
         step_index=step_index,
         enrollment_id=enrollment_id,
+        variant=variant,
     )
     blocked = suppression_reason(db, lead, ch)
     if blocked:
@@ -195,6 +197,7 @@ def record_refused(
     enrollment_id: int | None = None,
     step_index: int | None = None,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
+    variant: str | None = None,
 ) -> int | None:
     """Put on record an attempt refused before any transport (a template this lead's
     data cannot fill); returns its id, or None when the key is already used."""
@@ -212,6 +215,7 @@ def record_refused(
         campaign_id=campaign_id,
         step_index=step_index,
         enrollment_id=enrollment_id,
+        variant=variant,
     )
     sender = channel_for(channel)
     done = _refuse(db, sender, req, MessageStatus.FAILED, error[:2000], None, "")

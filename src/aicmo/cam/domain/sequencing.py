@@ -99,6 +99,7 @@ __all__ = [
     "channels_for",
     "due_at",
     "dump_steps",
+    "first_run_at",
     "next_action",
     "outcome_of",
     "parse_steps",
@@ -415,6 +416,11 @@ class Sequence(BaseModel):
         chosen = _parse_record(record)
         steps = tuple(step.for_variant(chosen.get(i)) for i, step in enumerate(self.steps))
         return Sequence.model_construct(steps=steps)
+
+
+def first_run_at(seq: Sequence, record: str | None, now: datetime) -> datetime:
+    """When a new enrollment's first step falls due: its (variant's) ``delay_hours``."""
+    return now + timedelta(hours=seq.with_variants(record).steps[0].delay_hours)
 
 
 def assign_variant(campaign_id: int, step_index: int, lead_id: int, step: Step) -> str | None:
