@@ -253,3 +253,6 @@ def test_freeze_takes_the_first_day_every_arm_reached_the_horizon() -> None:
     day, arms = freeze_at_horizon(daily[:2], ["A", "B"], per_arm=100)
     assert day is None
     assert arms == [Arm("A", 60, 3), Arm("B", 40, 9)]
+    # Two replies from one lead: the rate is capped at 1, never an error.
+    day, arms = freeze_at_horizon([DailyCount(d0, "A", 2, 3)], ["A", "B"], per_arm=100)
+    assert arms == [Arm("A", 2, 2), Arm("B", 0, 0)]

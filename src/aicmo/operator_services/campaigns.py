@@ -22,6 +22,7 @@ from aicmo.cam.db_models import (
     SequenceConfigDB,
 )
 from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.abstats import plan_from_settings
 from aicmo.cam.domain.channels import address_of, get_spec, missing_subject
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.leads import has_control_char
@@ -247,6 +248,8 @@ def _check_settings(settings: Any) -> dict[str, Any]:
             "the audience goes at the top of the campaign file, not under settings",
             field="settings.audience",
         )
+    if "ab_test" in settings:
+        plan_from_settings(settings)  # the A/B plan is fixed before the start: check it now
     window = settings.get("window")
     if window is None:
         return settings

@@ -38,10 +38,11 @@ why this rule and not a sequential test.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import NormalDist
+from typing import Any
 
 from aicmo.errors import ValidationError
 
@@ -59,6 +60,7 @@ __all__ = [
     "fisher_exact",
     "freeze_at_horizon",
     "newcombe_interval",
+    "plan_from_settings",
     "planned_sample_per_arm",
     "two_proportion_z_test",
     "wilson_interval",
@@ -189,6 +191,42 @@ class Verdict:
     comparisons: tuple[Comparison, ...] = field(default_factory=tuple)
 
 
+def plan_from_settings(settings: Mapping[str, Any]) -> Plan:
+    """The fixed-horizon plan of a campaign, from ``settings.ab_test``.
+
+    Raises:
+        ValidationError: ``ab_test`` is not a mapping, has unknown keys, or values out of
+            range (the field is named).
+    """
+    raw = settings.get("ab_test") or {}
+    if not isinstance(raw, dict):
+        raise ValidationError(
+            "settings.ab_test must be a mapping, e.g. {baseline_rate: 0.03, min_effect: 0.02}",
+            field="settings.ab_test",
+        )
+    unknown = sorted(set(map(str, raw)) - {"baseline_rate", "min_effect"})
+    if unknown:
+        raise ValidationError(
+            f"unknown settings.ab_test keys {unknown}; use baseline_rate, min_effect",
+            field="settings.ab_test",
+        )
+    values: dict[str, float] = {}
+    for key in ("baseline_rate", "min_effect"):
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(
+                f"settings.ab_test.{key} must be a number (a share: 0.03 = 3 %), got {value!r}",
+                field=f"settings.ab_test.{key}",
+            )
+        values[key] = float(value)
+    try:
+        return Plan(**values)
+    except ValidationError as err:
+        raise ValidationError(err.message, field=f"settings.ab_test.{err.field}") from err
+
+
 def _z(p: float) -> float:
     return _NORMAL.inv_cdf(p)
 
@@ -307,6 +345,9 @@ def freeze_at_horizon(
     the outcomes, so stopping there is a fixed-horizon test; a look on any later day gets
     the same counts, hence the same verdict. Before the horizon the counts to date are
     returned with ``None`` for the day.
+
+    An arm's successes are capped at its trials: a counter of events (two replies from one
+    lead) can outrun the leads, and a rate above 1 means nothing.
     """
     by_day: dict[date, dict[str, tuple[int, int]]] = {}
     for row in daily:
@@ -321,8 +362,12 @@ def freeze_at_horizon(
             tt, ss = totals[name]
             totals[name] = (tt + t, ss + s)
         if arms and per_arm > 0 and all(totals[name][0] >= per_arm for name in arms):
-            return day, [Arm(name, *totals[name]) for name in arms]
-    return None, [Arm(name, *totals[name]) for name in arms]
+            return day, [_arm(name, *totals[name]) for name in arms]
+    return None, [_arm(name, *totals[name]) for name in arms]
+
+
+def _arm(name: str, trials: int, successes: int) -> Arm:
+    return Arm(name, trials, min(successes, trials))
 
 
 def _pct(rate: float) -> str:

@@ -41,6 +41,7 @@ from aicmo.cam.repository.attempts import (
     unlink_attempts_from_lead_enrollments,
 )
 from aicmo.cam.repository.campaigns import (
+    campaign_by_ref,
     campaign_page,
     delete_enrollments_of_lead,
     due_summary,
@@ -85,7 +86,7 @@ from aicmo.cam.repository.mailboxes import (
     pollable_mailbox_ids,
     workspace_mailboxes,
 )
-from aicmo.cam.repository.metrics import bump_metric, metric_totals
+from aicmo.cam.repository.metrics import bump_metric, metric_totals, variant_daily_counts
 from aicmo.cam.repository.suppression import (
     count_suppressions,
     delete_suppressions,
@@ -115,6 +116,7 @@ __all__ = [
     "blank_lead_inbound",
     "blank_personal_events",
     "bump_metric",
+    "campaign_by_ref",
     "campaign_page",
     "cancel_lead_tasks",
     "clear_login_failures",
@@ -181,6 +183,7 @@ __all__ = [
     "unlink_tasks_from_lead_enrollments",
     "user_by_email",
     "user_workspaces",
+    "variant_daily_counts",
     "workspace_api_keys",
     "workspace_by_slug",
     "workspace_mailboxes",
