@@ -30,7 +30,7 @@ def step(variants: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     }
 
 
-TWO = [{"name": "A"}, {"name": "B", "subject": "Quick question", "weight": 1}]
+TWO: list[dict[str, Any]] = [{"name": "A"}, {"name": "B", "subject": "Quick question", "weight": 1}]
 
 
 def test_a_variant_overrides_only_what_it_names() -> None:
