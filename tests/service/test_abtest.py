@@ -234,6 +234,14 @@ def test_bad_requests_get_clear_errors(db: Session) -> None:
             db, "Bad plan", steps=STEPS, settings={"ab_test": {"baseline_rate": 3}}, now=T0
         )
     assert info.value.field == "settings.ab_test.baseline_rate"
+    with pytest.raises(ValidationError, match="auto_winner must be true or false"):
+        campaigns.create_campaign(
+            db, "Bad plan", steps=STEPS, settings={"ab_test": {"auto_winner": "yes"}}, now=T0
+        )
+    with pytest.raises(ValidationError, match="metric must be one of"):
+        campaigns.create_campaign(
+            db, "Bad plan", steps=STEPS, settings={"ab_test": {"metric": "opened"}}, now=T0
+        )
     with pytest.raises(ValidationError, match=r"unknown settings\.ab_test keys"):
         campaigns.create_campaign(
             db, "Bad plan", steps=STEPS, settings={"ab_test": {"alpha": 0.1}}, now=T0
@@ -241,3 +249,41 @@ def test_bad_requests_get_clear_errors(db: Session) -> None:
     plain = [{"channel": "EMAIL", "template": {"subject": "a", "body": "b"}}]
     campaigns.create_campaign(db, "Plain", steps=plain, now=T0)
     assert variant_results(db, "Plain")["steps"] == []
+
+
+@pytest.mark.parametrize("auto", [True, False])
+def test_newcomers_go_to_the_winner_once_there_is_one_when_the_campaign_asks(
+    db: Session, auto: bool
+) -> None:
+    for i in range(20):
+        ops.create_lead(db, email=f"early{i}@acme.example", tags=["ab"])
+    settings = {"ab_test": {"baseline_rate": 0.1, "min_effect": 0.1, "auto_winner": auto}}
+    created = campaigns.create_campaign(
+        db, "Auto", steps=STEPS, audience={"tag": "ab"}, settings=settings, now=T0
+    )
+    campaign_id = int(created["id"])
+    campaigns.start_campaign(db, "Auto", now=T0)
+    early = {e.lead_id: e.variant for e in db.scalars(select(EnrollmentDB))}
+    assert set(early.values()) == {"0:A", "0:B"}
+    # Not decided yet (below the plan): newcomers are still split.
+    bump(db, T0.date(), "A", "sent", 150, campaign_id=campaign_id)
+    bump(db, T0.date(), "B", "sent", 150, campaign_id=campaign_id)
+    bump(db, T0.date(), "A", "positive_replied", 5, campaign_id=campaign_id)
+    bump(db, T0.date(), "B", "positive_replied", 40, campaign_id=campaign_id)
+    for i in range(20):
+        ops.create_lead(db, email=f"mid{i}@acme.example", tags=["ab"])
+    campaigns.start_campaign(db, "Auto", now=T0 + timedelta(days=1))
+    enrolled = {e.lead_id: e.variant for e in db.scalars(select(EnrollmentDB))}
+    mid = {lead: v for lead, v in enrolled.items() if lead not in early}
+    assert len(mid) == 20 and set(mid.values()) == {"0:A", "0:B"}
+    # B wins at the horizon: with auto_winner every newcomer gets B, the others keep theirs.
+    bump(db, T0.date() + timedelta(days=1), "A", "sent", 60, campaign_id=campaign_id)
+    bump(db, T0.date() + timedelta(days=1), "B", "sent", 60, campaign_id=campaign_id)
+    assert variant_results(db, "Auto")["steps"][0]["winner"] == "B"
+    for i in range(20):
+        ops.create_lead(db, email=f"late{i}@acme.example", tags=["ab"])
+    campaigns.start_campaign(db, "Auto", now=T0 + timedelta(days=2))
+    rows = {e.lead_id: e.variant for e in db.scalars(select(EnrollmentDB))}
+    late = {v for lead, v in rows.items() if lead not in early and lead not in mid}
+    assert late == ({"0:B"} if auto else {"0:A", "0:B"})
+    assert all(rows[lead] == v for lead, v in early.items())

@@ -32,14 +32,19 @@ def campaign_ab(
         typer.Option("--step", min=1, help="Only this step (1 = the first); default: every step"),
     ] = None,
     metric: Annotated[
-        Metric, typer.Option("--metric", help="What counts as a success for a lead")
-    ] = Metric.positive_replied,
+        Metric | None,
+        typer.Option(
+            "--metric",
+            help="What counts as a success for a lead (default: the campaign's"
+            " settings.ab_test.metric, else positive_replied)",
+        ),
+    ] = None,
 ) -> None:
     """A/B results: per variant the leads sent, the successes, the rate with its 95 %
     interval, then the test used and the verdict (fixed horizon: no verdict before the
     planned sample; see docs/ab-testing.md)."""
     with db_session() as db:
-        result = variant_results(db, name, metric=metric.value)
+        result = variant_results(db, name, metric=metric.value if metric else None)
     # The service counts steps from 0; this command from 1, like `campaign status`.
     tested = [s["step"] + 1 for s in result["steps"]]
     if step is not None:
@@ -63,6 +68,8 @@ def campaign_ab(
     )
     for s in result["steps"]:
         _print_step(s)
+    if result["auto_winner"]:
+        console.print("New enrollments go to a step's winner once it has one (auto_winner).")
 
 
 def _print_step(s: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from aicmo.cam.db_models import (
     SequenceConfigDB,
 )
 from aicmo.cam.domain import leads as L
-from aicmo.cam.domain.abstats import plan_from_settings
+from aicmo.cam.domain.abstats import ab_settings
 from aicmo.cam.domain.channels import address_of, get_spec, missing_subject
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.leads import has_control_char
@@ -37,6 +37,7 @@ from aicmo.cam.domain.sequencing import (
 )
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.analytics.winners import decided_winners
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.crm.workspace import yaml_mapping
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
@@ -249,7 +250,7 @@ def _check_settings(settings: Any) -> dict[str, Any]:
             field="settings.audience",
         )
     if "ab_test" in settings:
-        plan_from_settings(settings)  # the A/B plan is fixed before the start: check it now
+        ab_settings(settings)  # the A/B plan is fixed before the start: check it now
     window = settings.get("window")
     if window is None:
         return settings
@@ -483,6 +484,7 @@ def start_campaign(
         # A FINISHED campaign starts again for the audience's newcomers (an evergreen
         # audience); the sweep finishes it again once they are done.
         seq = campaign_sequence(db, campaign)
+        winners = decided_winners(db, campaign, seq)  # settings.ab_test.auto_winner
         have = set(
             db.scalars(select(EnrollmentDB.lead_id).where(EnrollmentDB.campaign_id == campaign.id))
         )
@@ -497,8 +499,10 @@ def start_campaign(
                 "channel_index": 0,
                 "retries": 0,
                 # A/B: the lead's variants (a pure hash: the same wherever it is computed).
-                "variant": assign_variants(campaign.id, seq, lead_id),
-                "next_run_at": first_run_at(seq, assign_variants(campaign.id, seq, lead_id), now),
+                "variant": assign_variants(campaign.id, seq, lead_id, winners),
+                "next_run_at": first_run_at(
+                    seq, assign_variants(campaign.id, seq, lead_id, winners), now
+                ),
                 "created_at": now,
                 "updated_at": now,
             }

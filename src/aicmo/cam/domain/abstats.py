@@ -48,20 +48,23 @@ from aicmo.errors import ValidationError
 
 __all__ = [
     "ALPHA",
+    "METRICS",
     "POWER",
+    "ABSettings",
     "Arm",
     "ArmStats",
     "Comparison",
     "DailyCount",
     "Plan",
     "Verdict",
+    "ab_settings",
     "compare_rates",
     "evaluate",
     "fisher_exact",
     "freeze_at_horizon",
     "newcombe_interval",
-    "plan_from_settings",
     "planned_sample_per_arm",
+    "step_verdict",
     "two_proportion_z_test",
     "wilson_interval",
 ]
@@ -191,8 +194,27 @@ class Verdict:
     comparisons: tuple[Comparison, ...] = field(default_factory=tuple)
 
 
-def plan_from_settings(settings: Mapping[str, Any]) -> Plan:
-    """The fixed-horizon plan of a campaign, from ``settings.ab_test``.
+#: The outcome counters a test can be judged on (rollup columns), and how verdicts name them.
+METRICS: dict[str, str] = {
+    "positive_replied": "positive replies",
+    "replied": "replies",
+    "meetings": "meetings booked",
+}
+_SETTINGS_KEYS = ("baseline_rate", "min_effect", "metric", "auto_winner")
+
+
+@dataclass(frozen=True, slots=True)
+class ABSettings:
+    """A campaign's ``settings.ab_test``: the plan, the metric that decides, and whether
+    new enrollments go to a step's winner once there is one."""
+
+    plan: Plan = field(default_factory=Plan)
+    metric: str = "positive_replied"
+    auto_winner: bool = False
+
+
+def ab_settings(settings: Mapping[str, Any]) -> ABSettings:
+    """The A/B settings of a campaign, from ``settings.ab_test``.
 
     Raises:
         ValidationError: ``ab_test`` is not a mapping, has unknown keys, or values out of
@@ -204,10 +226,10 @@ def plan_from_settings(settings: Mapping[str, Any]) -> Plan:
             "settings.ab_test must be a mapping, e.g. {baseline_rate: 0.03, min_effect: 0.02}",
             field="settings.ab_test",
         )
-    unknown = sorted(set(map(str, raw)) - {"baseline_rate", "min_effect"})
+    unknown = sorted(set(map(str, raw)) - set(_SETTINGS_KEYS))
     if unknown:
         raise ValidationError(
-            f"unknown settings.ab_test keys {unknown}; use baseline_rate, min_effect",
+            f"unknown settings.ab_test keys {unknown}; use {', '.join(_SETTINGS_KEYS)}",
             field="settings.ab_test",
         )
     values: dict[str, float] = {}
@@ -221,10 +243,37 @@ def plan_from_settings(settings: Mapping[str, Any]) -> Plan:
                 field=f"settings.ab_test.{key}",
             )
         values[key] = float(value)
+    metric = raw.get("metric", "positive_replied")
+    if metric not in METRICS:
+        raise ValidationError(
+            f"settings.ab_test.metric must be one of {', '.join(METRICS)}, got {metric!r}",
+            field="settings.ab_test.metric",
+        )
+    auto = raw.get("auto_winner", False)
+    if not isinstance(auto, bool):
+        raise ValidationError(
+            f"settings.ab_test.auto_winner must be true or false, got {auto!r}",
+            field="settings.ab_test.auto_winner",
+        )
     try:
-        return Plan(**values)
+        plan = Plan(**values)
     except ValidationError as err:
         raise ValidationError(err.message, field=f"settings.ab_test.{err.field}") from err
+    return ABSettings(plan=plan, metric=str(metric), auto_winner=auto)
+
+
+def step_verdict(
+    daily: Iterable[DailyCount], arms: Sequence[str], plan: Plan, metric: str
+) -> tuple[date | None, Verdict]:
+    """The verdict on one step: its counts frozen at the horizon (or to date), evaluated.
+
+    Args:
+        daily: the step's counts per day and arm (``successes`` = the ``metric`` counter).
+        arms: the step's variant names, the control first.
+        metric: a key of :data:`METRICS`.
+    """
+    horizon, counts = freeze_at_horizon(daily, arms, planned_sample_per_arm(plan, len(arms)))
+    return horizon, evaluate(counts, plan, metric=METRICS[metric])
 
 
 def _z(p: float) -> float:

@@ -444,13 +444,22 @@ def assign_variant(campaign_id: int, step_index: int, lead_id: int, step: Step) 
     return step.variants[-1].name  # u within rounding of 1.0
 
 
-def assign_variants(campaign_id: int, seq: Sequence, lead_id: int) -> str | None:
-    """The ``enrollments.variant`` of a new enrollment: every step's choice, or None."""
+def assign_variants(
+    campaign_id: int, seq: Sequence, lead_id: int, winners: Mapping[int, str] | None = None
+) -> str | None:
+    """The ``enrollments.variant`` of a new enrollment: every step's choice, or None.
+
+    ``winners`` (step index to variant name) overrides the hash for the steps whose test
+    is decided, when the campaign sends newcomers to the winner.
+    """
     chosen = {
         i: name
         for i, step in enumerate(seq.steps)
         if (name := assign_variant(campaign_id, i, lead_id, step)) is not None
     }
+    for index, name in (winners or {}).items():
+        if index in chosen:
+            chosen[index] = name
     return variant_record(chosen)
 
 

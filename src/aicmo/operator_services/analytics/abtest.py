@@ -19,42 +19,26 @@ never the events or the attempts; the statistics are :mod:`aicmo.cam.domain.abst
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, CampaignDB
-from aicmo.cam.domain.abstats import (
-    DailyCount,
-    Plan,
-    evaluate,
-    freeze_at_horizon,
-    plan_from_settings,
-    planned_sample_per_arm,
-)
+from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
+from aicmo.cam.domain.abstats import METRICS, DailyCount, Plan, ab_settings, step_verdict
 from aicmo.cam.domain.sequencing import Step
 from aicmo.errors import NotFoundError, ValidationError
+from aicmo.operator_services.analytics.winners import DENOMINATOR, daily_counts_by_step
 from aicmo.operator_services.campaigns import campaign_sequence
 
 __all__ = ["DENOMINATOR", "METRICS", "variant_results"]
-
-#: The outcome counters a test can be judged on, and how the verdict names them.
-METRICS: dict[str, str] = {
-    "positive_replied": "positive replies",
-    "replied": "replies",
-    "meetings": "meetings booked",
-}
-#: The rollup counter of the leads who got the step.
-DENOMINATOR = "sent"
 
 
 def variant_results(
     db: Session,
     campaign: str | int,
     step: int | None = None,
-    metric: str = "positive_replied",
+    metric: str | None = None,
     *,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> dict[str, Any]:
@@ -63,10 +47,12 @@ def variant_results(
     Args:
         campaign: the campaign's id or name.
         step: a 0-based step index; None for every step that has variants.
-        metric: ``positive_replied``, ``replied`` or ``meetings``.
+        metric: ``positive_replied``, ``replied`` or ``meetings``; None: the campaign's
+            ``settings.ab_test.metric`` (default ``positive_replied``).
 
     Returns:
-        ``{"campaign_id", "campaign", "metric", "denominator", "plan", "steps"}``; each
+        ``{"campaign_id", "campaign", "metric", "denominator", "auto_winner", "plan",
+        "steps"}``; each
         step: ``step``, ``status`` (winner, no_difference, not_enough_data),
         ``verdict`` (a sentence), ``winner``, ``planned_per_arm``, ``more_per_arm``,
         ``horizon_day`` (the day the counts were frozen, None before), ``variants``
@@ -79,14 +65,16 @@ def variant_results(
         ValidationError: an unknown metric, a step that does not exist or has no
             variants, or a bad ``settings.ab_test``.
     """
-    if metric not in METRICS:
+    if metric is not None and metric not in METRICS:
         raise ValidationError(
             f"unknown metric {metric!r}; use one of {', '.join(METRICS)}", field="metric"
         )
     row = repo.campaign_by_ref(db, workspace_id, campaign)
     if row is None:
         raise NotFoundError(f"no campaign {campaign!r}")
-    plan = plan_from_settings(dict(row.settings or {}))
+    settings = ab_settings(dict(row.settings or {}))
+    plan = settings.plan
+    metric = metric or settings.metric
     seq = campaign_sequence(db, row)
     tested = {i: s for i, s in enumerate(seq.steps) if s.variants}
     if step is not None:
@@ -101,7 +89,7 @@ def variant_results(
                 f"step {step} has no variants (steps with variants: {listed})", field="step"
             )
         tested = {step: tested[step]}
-    daily = _daily(db, row, metric) if tested else {}
+    daily = daily_counts_by_step(db, row, metric) if tested else {}
     steps = [
         _step_result(index, s, daily.get(index, []), plan, metric) for index, s in tested.items()
     ]
@@ -110,6 +98,7 @@ def variant_results(
         "campaign": row.name,
         "metric": metric,
         "denominator": DENOMINATOR,
+        "auto_winner": settings.auto_winner,
         "plan": {
             "baseline_rate": plan.baseline_rate,
             "min_effect": plan.min_effect,
@@ -120,24 +109,11 @@ def variant_results(
     }
 
 
-def _daily(db: Session, campaign: CampaignDB, metric: str) -> dict[int, list[DailyCount]]:
-    since = (campaign.started_at or campaign.created_at).date()
-    out: dict[int, list[DailyCount]] = defaultdict(list)
-    for day, step_key, variant, counts in repo.variant_daily_counts(
-        db, campaign.workspace_id, campaign.id, since=since, columns=(DENOMINATOR, metric)
-    ):
-        if variant:
-            out[step_key].append(DailyCount(day, variant, counts[DENOMINATOR], counts[metric]))
-    return out
-
-
 def _step_result(
     index: int, step: Step, daily: list[DailyCount], plan: Plan, metric: str
 ) -> dict[str, Any]:
     names = [v.name for v in step.variants]
-    per_arm = planned_sample_per_arm(plan, len(names))
-    horizon, arms = freeze_at_horizon(daily, names, per_arm)
-    verdict = evaluate(arms, plan, metric=METRICS[metric])
+    horizon, verdict = step_verdict(daily, names, plan, metric)
     text = verdict.text
     if horizon is not None:
         text = f"{text} (counts as of {horizon.isoformat()}, the day the plan was reached)"
@@ -147,7 +123,7 @@ def _step_result(
         "status": verdict.status,
         "verdict": text,
         "winner": verdict.winner,
-        "planned_per_arm": per_arm,
+        "planned_per_arm": verdict.planned_per_arm,
         "more_per_arm": verdict.more_per_arm,
         "horizon_day": horizon,
         "variants": [

@@ -65,5 +65,8 @@ class CampaignVariants(BaseModel):
     campaign: str
     metric: ABMetric
     denominator: Literal["sent"]
+    auto_winner: bool = Field(
+        description="New enrollments go to a step's winner once it has one (settings.ab_test)"
+    )
     plan: ABPlan
     steps: list[StepVariants] = Field(description="Empty when no step has variants")

@@ -172,7 +172,9 @@ def campaign_variants(
     db: DB,
     principal: Viewer,
     step: Annotated[int | None, Query(ge=0, le=1000, description="0-based step")] = None,
-    metric: ABMetric = "positive_replied",
+    metric: Annotated[
+        ABMetric | None, Query(description="Default: the campaign's settings.ab_test.metric")
+    ] = None,
 ) -> dict[str, Any]:
     return variant_results(db, campaign_id, step, metric, workspace_id=principal.workspace_id)
 
