@@ -101,6 +101,8 @@ def test_two_variants_are_sent_recorded_and_counted_per_variant(db: Session, pat
             assert attempt.body == "Body A"
         per_variant[str(attempt.variant)] += 1
     assert set(per_variant) == {"A", "B"}
+    history = ops.get_outreach_history(db, campaign_id=created["id"], limit=100)
+    assert Counter(str(m["variant"]) for m in history) == per_variant
     sent_events = db.scalars(select(EventDB).where(EventDB.type == "MESSAGE_SENT")).all()
     by_message = {a.id: a.variant for a in attempts}
     assert len(sent_events) == 40

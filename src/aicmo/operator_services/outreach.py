@@ -35,6 +35,7 @@ def message_to_dict(row: OutreachMessageDB) -> dict[str, Any]:
         "lead_id": row.lead_id,
         "campaign_id": row.campaign_id,
         "step_index": row.step_index,
+        "variant": row.variant,
         "channel": row.channel,
         "message_type": row.message_type,
         "status": row.status,
