@@ -190,6 +190,9 @@ def test_several_steps_are_recorded_and_run_per_lead() -> None:
     assert run.steps[1] == seq.steps[1]
     assert run.steps[2].template_for("EMAIL").body == "Short."
     assert seq.with_variants(None) is seq
+    # A choice the definition no longer has: the step runs as defined.
+    assert seq.with_variants("0:gone,2:short").steps[0] == seq.steps[0]
+    assert seq.with_variants("0:gone,2:short").steps[2].template_for("EMAIL").body == "Short."
     assert variant_of("0:B,2:short", 2) == "short"
     assert variant_of("0:B,2:short", 1) is None
     assert variant_record({2: "x", 0: "y"}) == "0:y,2:x"

@@ -410,11 +410,19 @@ class Sequence(BaseModel):
 
     def with_variants(self, record: str | None) -> Sequence:
         """The sequence an enrollment with this ``enrollments.variant`` runs: each step
-        with variants replaced by the variant the lead was given."""
+        with variants replaced by the variant the lead was given.
+
+        A choice the step no longer has (its definition was edited after the lead was
+        enrolled) leaves that step as defined rather than stopping the worker: its results
+        ignore names that are not in the definition.
+        """
         if not record:
             return self
         chosen = _parse_record(record)
-        steps = tuple(step.for_variant(chosen.get(i)) for i, step in enumerate(self.steps))
+        steps = tuple(
+            step.for_variant(name) if name in step._variant_steps else step
+            for step, name in ((s, chosen.get(i)) for i, s in enumerate(self.steps))
+        )
         return Sequence.model_construct(steps=steps)
 
 
