@@ -37,6 +37,8 @@ SQL_FREE_SERVICES = (
     "analytics/charts",
     "analytics/digest",
     "crm/replies",
+    "analytics/abtest",
+    "analytics/winners",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -223,6 +223,8 @@ class EnrollmentDB(Base):
     channel_index: Mapped[int] = mapped_column(Integer, default=0)
     retries: Mapped[int] = mapped_column(Integer, default=0)
     next_run_at: Mapped[datetime | None] = mapped_column()
+    #: The A/B variants this lead was given, ``"<step>:<name>"`` pairs joined by ``,``
+    #: (see aicmo.cam.domain.sequencing.assign_variants); None when no step has variants.
     variant: Mapped[str | None] = mapped_column(String(40))
     stop_reason: Mapped[str | None] = mapped_column(Text)
     last_message_id: Mapped[int | None] = mapped_column(Integer)
@@ -344,6 +346,8 @@ class OutreachMessageDB(Base):
         ForeignKey("linkedin_accounts.id", ondelete="SET NULL")
     )
     step_index: Mapped[int | None] = mapped_column(Integer)
+    #: The A/B variant of the step this attempt sent (its name; None outside a test).
+    variant: Mapped[str | None] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
     message_type: Mapped[str] = mapped_column(String(50), default="cold_outreach")
     status: Mapped[str] = mapped_column(String(20))

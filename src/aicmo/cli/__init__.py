@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from aicmo.cli import abtest as _abtest  # noqa: F401  (registers `aicmo campaign ab`)
 from aicmo.cli import access as _access  # noqa: F401  (registers workspace, user, apikey)
 from aicmo.cli import demo as _demo  # noqa: F401  (registers `aicmo demo`)
 from aicmo.cli import people as _people  # noqa: F401  (registers `aicmo tasks`, `aicmo linkedin`)

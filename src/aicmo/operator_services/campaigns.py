@@ -7,7 +7,7 @@ channel of a step are reported (leads one by one) before anything is sent.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -22,12 +22,22 @@ from aicmo.cam.db_models import (
     SequenceConfigDB,
 )
 from aicmo.cam.domain import leads as L
+from aicmo.cam.domain.abstats import ab_settings
 from aicmo.cam.domain.channels import address_of, get_spec, missing_subject
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.leads import has_control_char
-from aicmo.cam.domain.sequencing import EnrollmentState, Sequence, channels_for, parse_steps
+from aicmo.cam.domain.sequencing import (
+    EnrollmentState,
+    Sequence,
+    Step,
+    assign_variants,
+    channels_for,
+    first_run_at,
+    parse_steps,
+)
 from aicmo.cam.domain.window import WorkCalendar
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.analytics.winners import decided_winners
 from aicmo.operator_services.channels import get_channel_config
 from aicmo.operator_services.crm.workspace import yaml_mapping
 from aicmo.operator_services.uow import unit_of_work, utcnow, write_unit
@@ -239,6 +249,8 @@ def _check_settings(settings: Any) -> dict[str, Any]:
             "the audience goes at the top of the campaign file, not under settings",
             field="settings.audience",
         )
+    if "ab_test" in settings:
+        ab_settings(settings)  # the A/B plan is fixed before the start: check it now
     window = settings.get("window")
     if window is None:
         return settings
@@ -399,14 +411,19 @@ def validate_campaign(
         seq = campaign_sequence(db, campaign)
     except ValidationError as err:
         return {"ok": False, "errors": [err.message], "lead_problems": [], "leads": 0}
-    for i, step in enumerate(seq.steps, start=1):
+    # Each A/B variant is checked as the step it sends ("step 1 variant B: ...").
+    checked: list[tuple[str, Step]] = []
+    for i, base in enumerate(seq.steps, start=1):
+        checked.append((f"step {i}", base))
+        checked += [(f"step {i} variant {v.name}", base.for_variant(v.name)) for v in base.variants]
+    for label, step in checked:
         for channel in channels_for(step):
             if not get_channel_config(db, channel, workspace_id=workspace_id)["enabled"]:
-                errors.append(f"step {i}: channel {channel} is disabled")
+                errors.append(f"{label}: channel {channel} is disabled")
             try:
                 template = step.template_for(channel)
             except ValidationError as err:
-                errors.append(f"step {i}: {err.message}")
+                errors.append(f"{label}: {err.message}")
                 continue
             for field, source in (
                 ("subject", template.subject),
@@ -418,14 +435,14 @@ def validate_campaign(
                     continue
                 try:
                     if field == "subject":
-                        check_subject_line(source, field=f"step {i} {channel} subject")
-                    validate_template(source, field=f"step {i} {channel} {field}")
+                        check_subject_line(source, field=f"{label} {channel} subject")
+                    validate_template(source, field=f"{label} {channel} {field}")
                 except ValidationError as err:
                     errors.append(err.message)
             if get_spec(channel).needs_subject and not (template.subject or "").strip():
-                errors.append(f"step {i}: {missing_subject(channel)}")
+                errors.append(f"{label}: {missing_subject(channel)}")
             if template.note is not None and len(template.note) > 300 and "{" not in template.note:
-                errors.append(f"step {i}: a LinkedIn note is at most 300 characters")
+                errors.append(f"{label}: a LinkedIn note is at most 300 characters")
     problems: list[dict[str, Any]] = []
     count = 0
     leads = db.scalars(_audience_query(workspace_id, dict(campaign.settings.get("audience") or {})))
@@ -467,7 +484,7 @@ def start_campaign(
         # A FINISHED campaign starts again for the audience's newcomers (an evergreen
         # audience); the sweep finishes it again once they are done.
         seq = campaign_sequence(db, campaign)
-        first_at = now + timedelta(hours=seq.steps[0].delay_hours)
+        winners = decided_winners(db, campaign, seq)  # settings.ab_test.auto_winner
         have = set(
             db.scalars(select(EnrollmentDB.lead_id).where(EnrollmentDB.campaign_id == campaign.id))
         )
@@ -481,7 +498,11 @@ def start_campaign(
                 "step_index": 0,
                 "channel_index": 0,
                 "retries": 0,
-                "next_run_at": first_at,
+                # A/B: the lead's variants (a pure hash: the same wherever it is computed).
+                "variant": assign_variants(campaign.id, seq, lead_id, winners),
+                "next_run_at": first_run_at(
+                    seq, assign_variants(campaign.id, seq, lead_id, winners), now
+                ),
                 "created_at": now,
                 "updated_at": now,
             }

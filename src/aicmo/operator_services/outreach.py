@@ -35,6 +35,7 @@ def message_to_dict(row: OutreachMessageDB) -> dict[str, Any]:
         "lead_id": row.lead_id,
         "campaign_id": row.campaign_id,
         "step_index": row.step_index,
+        "variant": row.variant,
         "channel": row.channel,
         "message_type": row.message_type,
         "status": row.status,
@@ -87,6 +88,7 @@ def send_outreach_message(
     step_index: int | None = None,
     note: str | None = None,
     action: str | None = None,
+    variant: str | None = None,
 ) -> dict[str, Any]:
     """Send one message to one lead and record the attempt.
 
@@ -138,6 +140,7 @@ def send_outreach_message(
         campaign_id=campaign_id,
         step_index=step_index,
         enrollment_id=enrollment_id,
+        variant=variant,
     )
     blocked = suppression_reason(db, lead, ch)
     if blocked:
@@ -195,6 +198,7 @@ def record_refused(
     enrollment_id: int | None = None,
     step_index: int | None = None,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
+    variant: str | None = None,
 ) -> int | None:
     """Put on record an attempt refused before any transport (a template this lead's
     data cannot fill); returns its id, or None when the key is already used."""
@@ -212,6 +216,7 @@ def record_refused(
         campaign_id=campaign_id,
         step_index=step_index,
         enrollment_id=enrollment_id,
+        variant=variant,
     )
     sender = channel_for(channel)
     done = _refuse(db, sender, req, MessageStatus.FAILED, error[:2000], None, "")

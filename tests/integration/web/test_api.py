@@ -405,6 +405,69 @@ def test_a_campaign_from_json_is_validated_started_and_paused(api: str, db: Sess
     assert set(metrics) >= {"EMAIL", "LINKEDIN", "CONTACT_FORM"}
 
 
+def test_a_campaigns_variants_report_each_arm_the_test_and_the_verdict(
+    api: str, tenants: tuple[Tenant, Tenant], db: Session
+) -> None:
+    a, b = tenants
+    steps = [
+        {
+            "channel": "EMAIL",
+            "template": {"subject": "Hi", "body": "Hello"},
+            "variants": [{"name": "A"}, {"name": "B", "subject": "Hey"}],
+        }
+    ]
+    made = httpx.post(
+        f"{api}{API}/campaigns",
+        json={
+            "name": "ab",
+            "steps": steps,
+            "settings": {"ab_test": {"baseline_rate": 0.1, "min_effect": 0.1}},
+        },
+        headers=a.auth("operator"),
+    )
+    assert made.status_code == 201, made.text
+    cid = made.json()["id"]
+    day = utcnow().date()
+    for variant, sent, positive in (("A", 250, 20), ("B", 250, 45)):
+        for column, n in (("sent", sent), ("positive_replied", positive)):
+            repo.bump_metric(
+                db,
+                workspace_id=a.id,
+                day=day,
+                channel="EMAIL",
+                column=column,
+                campaign_id=cid,
+                step_index=0,
+                variant=variant,
+                mailbox_id=None,
+                by=n,
+            )
+    db.commit()
+    r = httpx.get(f"{api}{API}/campaigns/{cid}/variants", headers=a.auth("viewer"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["metric"], body["denominator"]) == ("positive_replied", "sent")
+    (step,) = body["steps"]
+    assert [(v["name"], v["sent"], v["successes"]) for v in step["variants"]] == [
+        ("A", 250, 20),
+        ("B", 250, 45),
+    ]
+    assert step["status"] == "winner" and step["winner"] == "B"
+    assert step["comparisons"][0]["test"] == "z"
+    assert step["verdict"].startswith("B is better: 18.0% vs 8.0% positive replies")
+    assert step["horizon_day"] == day.isoformat()
+    replied = httpx.get(
+        f"{api}{API}/campaigns/{cid}/variants?metric=replied&step=0", headers=a.auth("viewer")
+    ).json()
+    assert replied["steps"][0]["status"] == "no_difference"
+    bad = httpx.get(f"{api}{API}/campaigns/{cid}/variants?metric=opened", headers=a.auth("viewer"))
+    assert bad.status_code == 422
+    nostep = httpx.get(f"{api}{API}/campaigns/{cid}/variants?step=3", headers=a.auth("viewer"))
+    assert nostep.status_code == 422 and nostep.json()["field"] == "step"
+    other = httpx.get(f"{api}{API}/campaigns/{cid}/variants", headers=b.auth("admin"))
+    assert other.status_code == 404
+
+
 def test_security_headers_are_on_every_response(api: str) -> None:
     for path in ("/healthz", f"{API}/leads", "/u/not-a-token", "/nope"):
         r = httpx.get(api + path)

@@ -15,6 +15,15 @@ with optional ``delay_business_days`` and per-channel templates
 (``"template": {"EMAIL": {...}, "LINKEDIN": {...}}``). Indices are 0-based everywhere:
 "step 2" in an error message is ``steps[2]``, the third step.
 
+A step may list A/B ``variants`` (two to five), each with a ``name``, a ``weight`` and
+overrides of the step: ``subject``/``body`` (in every template of the step), a whole
+``template``, the ``channel``/``fallback`` order, or the send time (``delay_hours``,
+``delay_business_days``). Each variant, applied to its step, must be a valid step itself.
+Which variant a lead gets is :func:`assign_variant` (a SHA-256 bucket, the same on every
+run and every machine); the choices of one enrollment are kept in ``enrollments.variant``
+as ``"<step>:<name>"`` pairs joined by ``,`` (:func:`variant_record`, :func:`variant_of`),
+and :meth:`Sequence.with_variants` gives the sequence that enrollment really runs.
+
 Timing rules:
 
 - A step falls due ``delay_hours`` after the previous step's send (or the enrolment,
@@ -27,7 +36,8 @@ Timing rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Mapping
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -40,9 +50,11 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -69,6 +81,7 @@ from aicmo.errors import (
 
 __all__ = [
     "DEFAULT_STOP_ON",
+    "MAX_VARIANTS",
     "NEVER_STOP_ON",
     "STOP_STAGES",
     "TERMINAL_STATES",
@@ -80,9 +93,13 @@ __all__ = [
     "Step",
     "StepTemplate",
     "StopReason",
+    "Variant",
+    "assign_variant",
+    "assign_variants",
     "channels_for",
     "due_at",
     "dump_steps",
+    "first_run_at",
     "next_action",
     "outcome_of",
     "parse_steps",
@@ -91,6 +108,8 @@ __all__ = [
     "step_applies",
     "stop_on_stage",
     "stop_reason",
+    "variant_of",
+    "variant_record",
 ]
 
 
@@ -158,6 +177,103 @@ TemplateSpec = Annotated[
 ]
 
 
+#: At most this many variants per step: each one more splits the audience thinner and,
+#: with the Bonferroni split of alpha, needs a larger sample per arm.
+MAX_VARIANTS = 5
+#: ``enrollments.variant`` holds at most this many characters (all steps' choices).
+RECORD_MAX_LEN = 40
+_VARIANT_NAME = r"^[A-Za-z0-9_-]{1,20}$"
+_OVERRIDES = (
+    "subject",
+    "body",
+    "template",
+    "channel",
+    "fallback",
+    "delay_hours",
+    "delay_business_days",
+)
+
+
+class Variant(BaseModel):
+    """One arm of a step's A/B test: a name, a weight, and what it changes in the step.
+
+    Fields left out keep the step's value. ``subject`` and ``body`` replace those fields
+    in every template of the step (``subject`` only where the template has one);
+    ``template`` replaces the step's template whole (not together with them).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=_VARIANT_NAME)
+    #: Relative share of the leads (2 and 1: two thirds and one third).
+    weight: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False)
+    subject: str | None = None
+    body: str | None = None
+    template: TemplateSpec | None = None
+    channel: ChannelName | None = None
+    fallback: tuple[ChannelName, ...] | None = None
+    delay_hours: float | None = Field(default=None, ge=0, le=87_840, allow_inf_nan=False)
+    delay_business_days: int | None = Field(default=None, ge=0, le=366)
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _channel_case(cls, value: Any) -> Any:
+        return _channel_name(value)
+
+    @field_validator("fallback", mode="before")
+    @classmethod
+    def _fallback_case(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError("fallback must be a list of channels")
+        if isinstance(value, Iterable):
+            return [_channel_name(v) for v in value]
+        return value
+
+    @field_validator("template", mode="before")
+    @classmethod
+    def _template_keys(cls, value: Any) -> Any:
+        return _channel_keys(value) if _template_kind(value) == "per_channel" else value
+
+    @model_validator(mode="after")
+    def _one_way_to_change_the_text(self) -> Variant:
+        if self.template is not None and (self.subject is not None or self.body is not None):
+            raise ValueError(
+                f"variant {self.name!r}: give either a whole template or subject/body, not both"
+            )
+        return self
+
+    def apply(self, step: dict[str, Any]) -> dict[str, Any]:
+        """The step (as a plain dict, without variants) with this variant's overrides."""
+        out = dict(step)
+        for key in ("channel", "fallback", "delay_hours", "delay_business_days"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = list(value) if key == "fallback" else value
+        if self.template is not None:
+            out["template"] = _dump_template(self.template)
+        elif self.subject is not None or self.body is not None:
+            template = out["template"]
+            if _template_kind(template) == "per_channel":
+                out["template"] = {k: self._texts(v) for k, v in template.items()}
+            else:
+                out["template"] = self._texts(template)
+        return out
+
+    def _texts(self, template: dict[str, Any]) -> dict[str, Any]:
+        out = dict(template)
+        if self.body is not None:
+            out["body"] = self.body
+        if self.subject is not None and out.get("subject") is not None:
+            out["subject"] = self.subject
+        return out
+
+
+def _dump_template(template: StepTemplate | Mapping[str, StepTemplate]) -> Any:
+    if isinstance(template, StepTemplate):
+        return template.model_dump(mode="json")
+    return {k: v.model_dump(mode="json") for k, v in template.items()}
+
+
 class Step(BaseModel):
     """One step of a sequence: a primary channel, fallbacks, a delay and a template.
 
@@ -174,6 +290,10 @@ class Step(BaseModel):
     delay_business_days: int = Field(default=0, ge=0, le=366)
     template: TemplateSpec
     condition: Literal["no_reply", "always"] = "no_reply"
+    #: A/B arms of this step (none, or two to :data:`MAX_VARIANTS`); the first is the
+    #: control the others are compared with.
+    variants: tuple[Variant, ...] = ()
+    _variant_steps: dict[str, Step] = PrivateAttr(default_factory=dict)
 
     @field_validator("channel", mode="before")
     @classmethod
@@ -211,6 +331,48 @@ class Step(BaseModel):
                 raise ValueError(f"template for {', '.join(unused)}, which the step never uses")
         return value
 
+    @field_validator("variants", mode="after")
+    @classmethod
+    def _variants_make_a_test(cls, value: tuple[Variant, ...]) -> tuple[Variant, ...]:
+        if len(value) == 1:
+            raise ValueError("a step with variants needs at least two (an A/B test)")
+        if len(value) > MAX_VARIANTS:
+            raise ValueError(f"at most {MAX_VARIANTS} variants per step, got {len(value)}")
+        names = [v.name for v in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"variant names must be unique: {', '.join(twice)} used twice")
+        return value
+
+    @model_validator(mode="after")
+    def _variants_are_valid_steps(self) -> Step:
+        if not self.variants:
+            return self
+        base = self.model_dump(mode="json", exclude={"variants"})
+        for variant in self.variants:
+            try:
+                self._variant_steps[variant.name] = Step.model_validate(variant.apply(base))
+            except PydanticValidationError as err:
+                message, _ = _describe_error(err.errors()[0])
+                raise ValueError(f"variant {variant.name!r}: {message}") from err
+        return self
+
+    def for_variant(self, name: str | None) -> Step:
+        """The step as variant ``name`` sends it (this step itself for None or no variants).
+
+        Raises:
+            ValidationError: the step has variants and none is called ``name``.
+        """
+        if name is None or not self.variants:
+            return self
+        try:
+            return self._variant_steps[name]
+        except KeyError:
+            known = ", ".join(v.name for v in self.variants)
+            raise ValidationError(
+                f"the step has no variant {name!r} (it has {known})", field="variant"
+            ) from None
+
     def template_for(self, channel: str) -> StepTemplate:
         """The template to render on ``channel``.
 
@@ -230,6 +392,102 @@ class Sequence(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     steps: tuple[Step, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _variants_fit_the_record(self) -> Sequence:
+        longest = ",".join(
+            f"{i}:{max((v.name for v in step.variants), key=len)}"
+            for i, step in enumerate(self.steps)
+            if step.variants
+        )
+        if len(longest) > RECORD_MAX_LEN:
+            raise ValueError(
+                f"the variant choices of one lead ({longest!r}) take more than"
+                f" {RECORD_MAX_LEN} characters; use shorter variant names or fewer steps"
+                " with variants"
+            )
+        return self
+
+    def with_variants(self, record: str | None) -> Sequence:
+        """The sequence an enrollment with this ``enrollments.variant`` runs: each step
+        with variants replaced by the variant the lead was given.
+
+        A choice the step no longer has (its definition was edited after the lead was
+        enrolled) leaves that step as defined rather than stopping the worker: its results
+        ignore names that are not in the definition.
+        """
+        if not record:
+            return self
+        chosen = _parse_record(record)
+        steps = tuple(
+            step.for_variant(name) if name in step._variant_steps else step
+            for step, name in ((s, chosen.get(i)) for i, s in enumerate(self.steps))
+        )
+        return Sequence.model_construct(steps=steps)
+
+
+def first_run_at(seq: Sequence, record: str | None, now: datetime) -> datetime:
+    """When a new enrollment's first step falls due: its (variant's) ``delay_hours``."""
+    return now + timedelta(hours=seq.with_variants(record).steps[0].delay_hours)
+
+
+def assign_variant(campaign_id: int, step_index: int, lead_id: int, step: Step) -> str | None:
+    """The variant of ``step`` lead ``lead_id`` gets in campaign ``campaign_id``.
+
+    ``u = SHA-256("<campaign>:<step>:<lead>")``, its first 8 bytes as a fraction of 2^64,
+    falls in the bucket of the variant whose cumulative share of the weights covers it.
+    The same on every run, process and machine (not Python's salted ``hash()``), and
+    independent between steps and campaigns.
+    """
+    if not step.variants:
+        return None
+    digest = hashlib.sha256(f"{campaign_id}:{step_index}:{lead_id}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    total = sum(v.weight for v in step.variants)
+    edge = 0.0
+    for variant in step.variants:
+        edge += variant.weight / total
+        if u < edge:
+            return variant.name
+    return step.variants[-1].name  # u within rounding of 1.0
+
+
+def assign_variants(
+    campaign_id: int, seq: Sequence, lead_id: int, winners: Mapping[int, str] | None = None
+) -> str | None:
+    """The ``enrollments.variant`` of a new enrollment: every step's choice, or None.
+
+    ``winners`` (step index to variant name) overrides the hash for the steps whose test
+    is decided, when the campaign sends newcomers to the winner.
+    """
+    chosen = {
+        i: name
+        for i, step in enumerate(seq.steps)
+        if (name := assign_variant(campaign_id, i, lead_id, step)) is not None
+    }
+    for index, name in (winners or {}).items():
+        if index in chosen:
+            chosen[index] = name
+    return variant_record(chosen)
+
+
+def variant_record(chosen: Mapping[int, str]) -> str | None:
+    """``{0: "A", 2: "short"}`` as ``"0:A,2:short"`` (None when nothing was chosen)."""
+    return ",".join(f"{i}:{name}" for i, name in sorted(chosen.items())) or None
+
+
+def _parse_record(record: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for part in record.split(","):
+        index, _, name = part.partition(":")
+        if index.isdigit() and name:
+            out[int(index)] = name
+    return out
+
+
+def variant_of(record: str | None, step_index: int) -> str | None:
+    """The variant of step ``step_index`` in an ``enrollments.variant`` record."""
+    return _parse_record(record).get(step_index) if record else None
 
 
 def _unique(channels: Iterable[str]) -> list[str]:
@@ -263,10 +521,20 @@ def _describe_error(error: ErrorDetails) -> tuple[str, str]:
     if kind in ("enum", "unknown_channel") and top in ("channel", "fallback", "template"):
         names = ", ".join(channel_names())
         return f"unknown channel {value!r} (expected one of {names})", where
+    if kind in ("enum", "unknown_channel") and top == "variants":
+        names = ", ".join(channel_names())
+        return f"{where}: unknown channel {value!r} (expected one of {names})", where
     if kind == "missing":
         return f"{where} is required", where
     if kind == "extra_forbidden":
         return f"unknown field {str(loc[-1])!r}", where
+    if top == "variants" and loc[-1] == "weight" and kind != "extra_forbidden":
+        return (
+            f"{where} must be a positive number up to 1000 (a relative share), not {value!r}",
+            where,
+        )
+    if kind == "string_pattern_mismatch" and top == "variants":
+        return f"{where}: a variant name is 1 to 20 letters, digits, '_' or '-'", where
     if kind == "literal_error" and top == "condition":
         return f"condition must be 'no_reply' or 'always', not {value!r}", where
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -310,7 +578,11 @@ def parse_steps(raw: Any) -> Sequence:
             message, where = _describe_error(err.errors()[0])
             field = f"steps[{index}].{where}" if where else f"steps[{index}]"
             raise ValidationError(f"step {index}: {message}", field=field) from err
-    return Sequence(steps=tuple(steps))
+    try:
+        return Sequence(steps=tuple(steps))
+    except PydanticValidationError as err:
+        message = str(err.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise ValidationError(message, field="steps") from err
 
 
 def dump_steps(seq: Sequence) -> list[dict[str, Any]]:

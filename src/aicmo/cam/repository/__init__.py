@@ -93,6 +93,7 @@ from aicmo.cam.repository.metrics import (
     counter_columns,
     metric_breakdown,
     metric_totals,
+    variant_daily_counts,
 )
 from aicmo.cam.repository.replies import (
     add_reply,
@@ -206,6 +207,7 @@ __all__ = [
     "unlink_tasks_from_lead_enrollments",
     "user_by_email",
     "user_workspaces",
+    "variant_daily_counts",
     "workspace_api_keys",
     "workspace_by_slug",
     "workspace_events_since",

@@ -78,6 +78,16 @@ def delete_enrollments_of_lead(db: Session, lead_id: int) -> None:
     db.execute(delete(EnrollmentDB).where(EnrollmentDB.lead_id == lead_id))
 
 
+def campaign_by_ref(db: Session, workspace_id: int, ref: str | int) -> CampaignDB | None:
+    """A campaign by id (primary key) or by name (uq_campaigns_name), in one workspace."""
+    stmt = select(CampaignDB).where(CampaignDB.workspace_id == workspace_id)
+    if isinstance(ref, int) or str(ref).strip().isdigit():
+        stmt = stmt.where(CampaignDB.id == int(ref))
+    else:
+        stmt = stmt.where(CampaignDB.name == str(ref).strip())
+    return db.scalar(stmt)
+
+
 def campaign_page(
     db: Session, workspace_id: int, *, after_id: int | None, limit: int
 ) -> list[CampaignDB]:
@@ -107,18 +117,6 @@ def enrollment_page(
     if after_id is not None:
         stmt = stmt.where(EnrollmentDB.id > after_id)
     return list(db.scalars(stmt.order_by(EnrollmentDB.id).limit(limit)))
-
-
-def campaign_by_ref(
-    db: Session, workspace_id: int, *, campaign_id: int | None = None, name: str | None = None
-) -> CampaignDB | None:
-    """One campaign of the workspace by id (primary key) or by name (uq_campaigns_name)."""
-    stmt = select(CampaignDB).where(CampaignDB.workspace_id == workspace_id)
-    if campaign_id is not None:
-        stmt = stmt.where(CampaignDB.id == campaign_id)
-    else:
-        stmt = stmt.where(CampaignDB.name == name)
-    return db.scalar(stmt)
 
 
 def campaign_steps(db: Session, campaign: CampaignDB) -> list[Any]:

@@ -31,7 +31,14 @@ def add_event(
     variant: str | None = None,
     mailbox_id: int | None = None,
 ) -> EventDB:
-    """Insert one event and bump its daily counter in the same transaction."""
+    """Insert one event and bump its daily counter in the same transaction.
+
+    ``variant`` (the A/B variant of the attempt the event is about) keys the counter and
+    is kept in the event's ``detail``.
+    """
+    detail = dict(event.detail)
+    if variant:
+        detail["variant"] = variant
     row = EventDB(
         workspace_id=workspace_id,
         type=event.type.value,
@@ -44,7 +51,7 @@ def add_event(
         actor=actor,
         recipient=event.recipient,
         reason=event.reason,
-        detail=dict(event.detail),
+        detail=detail,
         raw=event.raw,
     )
     db.add(row)

@@ -60,6 +60,42 @@ def _metric_upsert(dialect: str, column: str) -> Any:
     )
 
 
+def variant_daily_counts(
+    db: Session,
+    workspace_id: int,
+    campaign_id: int,
+    *,
+    since: date,
+    columns: tuple[str, ...],
+) -> list[tuple[date, int, str, dict[str, int]]]:
+    """A campaign's counters per (day, step, variant), all channels and mailboxes summed,
+    from ``since`` on (the campaign's start): a primary-key range scan on (workspace_id,
+    day), the other campaigns' rows filtered out on the way.
+
+    Returns ``(day, step_key, variant_key, {column: sum})`` ordered by day, step, variant.
+    """
+    table = cast(Table, MetricsDailyDB.__table__)
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise ValueError(f"no rollup counter {unknown}")
+    sums = [func.coalesce(func.sum(table.c[c]), 0).label(c) for c in columns]
+    keys = (table.c.day, table.c.step_key, table.c.variant_key)
+    stmt = (
+        select(*keys, *sums)
+        .where(
+            table.c.workspace_id == workspace_id,
+            table.c.day >= since,
+            table.c.campaign_key == campaign_id,
+        )
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    return [
+        (m["day"], int(m["step_key"]), str(m["variant_key"]), {c: int(m[c]) for c in columns})
+        for m in db.execute(stmt).mappings()
+    ]
+
+
 def metric_totals(
     db: Session, workspace_id: int, *, since: date, campaign_id: int | None
 ) -> dict[str, dict[str, int]]:

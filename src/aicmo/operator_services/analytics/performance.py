@@ -67,11 +67,7 @@ def find_campaign(
 
 
 def _campaign_row(db: Session, ref: str | int, workspace_id: int) -> CampaignDB:
-    text = str(ref).strip()
-    if isinstance(ref, int) or text.isdigit():
-        row = repo.campaign_by_ref(db, workspace_id, campaign_id=int(text))
-    else:
-        row = repo.campaign_by_ref(db, workspace_id, name=text)
+    row = repo.campaign_by_ref(db, workspace_id, ref)
     if row is None:
         raise NotFoundError(f"no campaign {ref!r}")
     return row

@@ -79,13 +79,16 @@ class AttemptRequest:
     campaign_id: int | None = None
     step_index: int | None = None
     enrollment_id: int | None = None
+    #: The A/B variant of the step this attempt sends (None outside a test).
+    variant: str | None = None
 
     @property
     def common(self) -> dict[str, Any]:
-        """The attempt row's links to its campaign, step and enrollment."""
+        """The attempt row's links to its campaign, step, variant and enrollment."""
         return {
             "campaign_id": self.campaign_id,
             "step_index": self.step_index,
+            "variant": self.variant,
             "enrollment_id": self.enrollment_id,
         }
 

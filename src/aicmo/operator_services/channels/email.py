@@ -361,6 +361,7 @@ def record_outcome(
         "campaign_id": row.campaign_id,
         "message_id": row.id,
         "step_index": row.step_index,
+        "variant": row.variant,
         "mailbox_id": row.mailbox_id,
     }
 

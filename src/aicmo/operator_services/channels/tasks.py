@@ -67,6 +67,7 @@ def _event(
     now: datetime,
     reason: str | None = None,
     step_index: int | None = None,
+    variant: str | None = None,
 ) -> None:
     repo.add_event(
         db,
@@ -83,6 +84,7 @@ def _event(
         campaign_id=task.campaign_id,
         message_id=task.message_id,
         step_index=step_index,
+        variant=variant,
         actor="operator",
     )
 
@@ -122,7 +124,7 @@ def open_task(
     )
     db.add(task)
     db.flush()
-    _event(db, task, EventType.TASK_CREATED, now, reason, attempt.step_index)
+    _event(db, task, EventType.TASK_CREATED, now, reason, attempt.step_index, attempt.variant)
     if attempt.enrollment_id is not None:
         # In the task's own transaction: the sequence waits on it from the moment it
         # exists (a crash or a quick "done" can never leave the two out of step).
@@ -232,7 +234,7 @@ def complete_task(
         attempt.sent_at = attempt.updated_at = now
         attempt.transport = "operator"
         attempt.provider_message_id = f"done by a person (task #{task.id})"
-        _event(db, task, EventType.TASK_COMPLETED, now, note, attempt.step_index)
+        _event(db, task, EventType.TASK_COMPLETED, now, note, attempt.step_index, attempt.variant)
         repo.add_event(
             db,
             task.workspace_id,
@@ -248,6 +250,7 @@ def complete_task(
             campaign_id=attempt.campaign_id,
             message_id=attempt.id,
             step_index=attempt.step_index,
+            variant=attempt.variant,
         )
         lead = db.get(LeadDB, attempt.lead_id) if attempt.lead_id else None
         if lead is not None and lead.stage == LeadStage.NEW.value:
@@ -279,7 +282,7 @@ def skip_task(
         attempt.status = MessageStatus.FAILED.value
         attempt.updated_at = now
         attempt.error = f"not sent: the operator skipped task #{task.id}: {reason}"[:2000]
-        _event(db, task, EventType.TASK_SKIPPED, now, reason, attempt.step_index)
+        _event(db, task, EventType.TASK_SKIPPED, now, reason, attempt.step_index, attempt.variant)
         decision = _resume_sequence(db, task, AttemptOutcome.UNUSABLE, now, attempt.id)
         result = task_to_dict(task, now)
     return {**result, "sequence": decision}

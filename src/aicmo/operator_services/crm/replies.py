@@ -68,6 +68,7 @@ class ReplyAttribution:
             message_id=attempt.id,
             campaign_id=attempt.campaign_id,
             step_index=attempt.step_index,
+            variant=attempt.variant,
             mailbox_id=attempt.mailbox_id,
         )
 

@@ -32,7 +32,7 @@ from aicmo.cam.db_models import (
 from aicmo.cam.domain.attempts import TouchLimit, attempt_key
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.domain.retry import RetryPolicy
-from aicmo.cam.domain.sequencing import Sequence, channels_for
+from aicmo.cam.domain.sequencing import Sequence, channels_for, variant_of
 from aicmo.cam.domain.suppression import match_pairs
 from aicmo.db import bulk
 from aicmo.operator_services.campaigns import campaign_sequence
@@ -71,6 +71,8 @@ class EnrollmentRow:
     retries: int
     created_at: datetime
     claimed_until: datetime | None
+    #: The A/B choices of this lead (``enrollments.variant``), None outside a test.
+    variant: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,11 @@ class Item:
     transport: str = ""
     response: str = ""
 
+    @property
+    def variant(self) -> str | None:
+        """The A/B variant of the current step this lead was given (None: no test)."""
+        return variant_of(self.enrollment.variant, self.enrollment.step_index)
+
 
 def plan(
     db: Session, ids: list[int], *, now: datetime, worker: str
@@ -117,7 +124,7 @@ def plan(
     dialect = db.get_bind().dialect
     table = cast(Table, EnrollmentDB.__table__)
     enrollments = [
-        EnrollmentRow(*row)
+        EnrollmentRow(*cast(tuple[Any, ...], row))
         for row in db.execute(
             select(
                 table.c.id,
@@ -129,6 +136,7 @@ def plan(
                 table.c.retries,
                 table.c.created_at,
                 table.c.claimed_until,
+                table.c.variant,
             )
             .where(bulk.among(table.c.id, ids, dialect), table.c.claimed_by == worker)
             .order_by(table.c.next_run_at, table.c.id)
@@ -137,6 +145,7 @@ def plan(
     found = {e.id for e in enrollments}
     slow: list[int] = [i for i in ids if i not in found]
     campaigns: dict[int, tuple[CampaignDB, Sequence]] = {}
+    runs: dict[tuple[int, str | None], Sequence] = {}
     candidates: list[tuple[EnrollmentRow, CampaignDB, Sequence]] = []
     for e in enrollments:
         if e.campaign_id not in campaigns:
@@ -144,6 +153,10 @@ def plan(
             assert campaign is not None
             campaigns[e.campaign_id] = (campaign, campaign_sequence(db, campaign))
         campaign, seq = campaigns[e.campaign_id]
+        # The sequence this lead runs: its A/B variants applied (built once per choice).
+        if (e.campaign_id, e.variant) not in runs:
+            runs[(e.campaign_id, e.variant)] = seq.with_variants(e.variant)
+        seq = runs[(e.campaign_id, e.variant)]
         step = seq.steps[e.step_index]
         if not sends_any_hour(campaign) or channels_for(step)[e.channel_index] is not (
             ChannelType.EMAIL

@@ -90,7 +90,7 @@ def apply_outcome(
     """
     campaign = db.get(CampaignDB, enrollment.campaign_id)
     assert campaign is not None
-    seq = campaign_sequence(db, campaign)
+    seq = campaign_sequence(db, campaign).with_variants(enrollment.variant)
     if cal is None:
         cal = sending_calendar(campaign, lead_timezone(db, enrollment))
     step = seq.steps[enrollment.step_index]

@@ -98,6 +98,7 @@ def record_sending(
                     "enrollment_id": i.enrollment.id,
                     "mailbox_id": i.mailbox.id if i.mailbox else None,
                     "step_index": i.enrollment.step_index,
+                    "variant": i.variant,
                     "recipient": i.lead.email,
                     "subject": i.rendered_subject,
                     "body": i.rendered_body,
@@ -147,9 +148,10 @@ def bulk_events(
     if not items:
         return
     rows: list[dict[str, Any]] = []
-    counts: Counter[tuple[int, int | None, int | None]] = Counter()
+    counts: Counter[tuple[int, int | None, str, int | None]] = Counter()
     for item in items:
         assert item.row_id is not None
+        variant = item.variant
         rows.append(
             {
                 "source": item.transport or "aicmo",
@@ -158,16 +160,17 @@ def bulk_events(
                 "message_id": item.row_id,
                 "recipient": item.lead.email,
                 "reason": (reason or {}).get(item.row_id),
+                "detail": {"variant": variant} if variant else {},
             }
         )
-        counts[(item.enrollment.campaign_id, item.enrollment.step_index, item.mailbox_id)] += 1
+        key = (item.enrollment.campaign_id, item.enrollment.step_index, variant or "")
+        counts[(*key, item.mailbox_id)] += 1
     shared: dict[str, Any] = {
         "workspace_id": workspace_id,
         "type": type_.value,
         "occurred_at": now,
         "recorded_at": utcnow(),
         "channel": ChannelType.EMAIL.value,
-        "detail": {},
     }
     bulk.insert_rows(db, cast(Table, EventDB.__table__), rows, shared=shared)
     column = METRIC_COLUMNS.get(type_.value)
@@ -176,9 +179,14 @@ def bulk_events(
     # In the order of the rows' keys: two transactions bumping the same rows (this
     # worker's recording thread and its next chunk, or two workers) lock them in the same
     # order, so they wait for each other instead of deadlocking.
-    for (campaign_id, step_index, mailbox_id), n in sorted(
+    for (campaign_id, step_index, variant_key, mailbox_id), n in sorted(
         counts.items(),
-        key=lambda kv: (kv[0][0], -1 if kv[0][1] is None else kv[0][1], kv[0][2] or 0),
+        key=lambda kv: (
+            kv[0][0],
+            -1 if kv[0][1] is None else kv[0][1],
+            kv[0][2],
+            kv[0][3] or 0,
+        ),
     ):
         repo.bump_metric(
             db,
@@ -188,7 +196,7 @@ def bulk_events(
             column=column,
             campaign_id=campaign_id or None,
             step_index=step_index,
-            variant=None,
+            variant=variant_key or None,
             mailbox_id=mailbox_id,
             by=n,
         )

@@ -24,7 +24,7 @@ from aicmo.cam.db_models import CampaignDB, EnrollmentDB, OutreachMessageDB
 from aicmo.cam.domain.attempts import attempt_key, attempt_outcome
 from aicmo.cam.domain.events import EventType
 from aicmo.cam.domain.messages import MessageStatus
-from aicmo.cam.domain.sequencing import channels_for
+from aicmo.cam.domain.sequencing import channels_for, variant_of
 from aicmo.cam.domain.window import is_open, jitter, next_open
 from aicmo.db import bulk
 from aicmo.errors import RateLimitedError, ValidationError
@@ -133,7 +133,9 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             finish(enrollment, "STOPPED", stop, now)
             release(enrollment)
         return "stopped"
-    seq = campaign_sequence(db, campaign)
+    # The sequence this lead runs: the A/B variants it was given applied to their steps.
+    seq = campaign_sequence(db, campaign).with_variants(enrollment.variant)
+    variant = variant_of(enrollment.variant, enrollment.step_index)
     cal = enrollment_calendar(db, campaign, enrollment)
     if cal is not None and not is_open(cal, now):
         # Outside the lead's working hours: come back when they open, spread out a little
@@ -170,6 +172,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             step_index=enrollment.step_index,
             note=template.note,
             action=template.action,
+            variant=variant,
         )
     except RateLimitedError as err:
         with write_unit(db):
@@ -188,6 +191,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
             enrollment_id=enrollment.id,
             step_index=enrollment.step_index,
             workspace_id=enrollment.workspace_id,
+            variant=variant,
         )
         result = {"outcome": "PERMANENT", "message_id": failed, "error": err.message}
     message_id = result["message_id"]

@@ -219,6 +219,7 @@ def _emit(
         campaign_id=attempt.campaign_id if attempt else None,
         message_id=attempt.id if attempt else None,
         step_index=attempt.step_index if attempt else None,
+        variant=attempt.variant if attempt else None,
         mailbox_id=attempt.mailbox_id if attempt else None,
     )
     regrade_if_lead(db, lead, event.type, event.occurred_at)
@@ -450,6 +451,7 @@ def mark_delivered(
                     campaign_id=row.campaign_id,
                     message_id=row.id,
                     step_index=row.step_index,
+                    variant=row.variant,
                     mailbox_id=row.mailbox_id,
                 )
         done += len(rows)

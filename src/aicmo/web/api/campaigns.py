@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from aicmo.operator_services import campaigns as campaign_service
+from aicmo.operator_services.analytics.abtest import variant_results
 from aicmo.operator_services.crm.events import list_events
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history
+from aicmo.web.api.abtest_schemas import ABMetric, CampaignVariants
 from aicmo.web.api.deps import DB, MAX_ID, Id, Operator, Viewer, respond
 from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
 from aicmo.web.api.problems import responses
@@ -157,6 +159,24 @@ def campaign_metrics(
 ) -> dict[str, Any]:
     campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
     return get_channel_metrics(db, campaign_id, days, workspace_id=principal.workspace_id)
+
+
+@router.get(
+    "/{campaign_id}/variants",
+    response_model=CampaignVariants,
+    summary="A/B results per step: each variant's rate and interval, the test, the verdict",
+    responses=responses(404),
+)
+def campaign_variants(
+    campaign_id: Id,
+    db: DB,
+    principal: Viewer,
+    step: Annotated[int | None, Query(ge=0, le=1000, description="0-based step")] = None,
+    metric: Annotated[
+        ABMetric | None, Query(description="Default: the campaign's settings.ab_test.metric")
+    ] = None,
+) -> dict[str, Any]:
+    return variant_results(db, campaign_id, step, metric, workspace_id=principal.workspace_id)
 
 
 @router.get(

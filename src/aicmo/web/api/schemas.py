@@ -122,6 +122,7 @@ class Attempt(BaseModel):
     lead_id: int | None
     campaign_id: int | None
     step_index: int | None
+    variant: str | None = Field(description="The A/B variant of its step (None: no test)")
     channel: str
     message_type: str | None
     status: str
