@@ -41,6 +41,7 @@ from aicmo.cam.repository.attempts import (
     unlink_attempts_from_lead_enrollments,
 )
 from aicmo.cam.repository.campaigns import (
+    campaign_by_id,
     campaign_page,
     delete_enrollments_of_lead,
     due_summary,
@@ -73,17 +74,20 @@ from aicmo.cam.repository.leads import (
     get_lead,
     insert_leads,
     lead_ids_by_keys,
+    lead_page,
     lead_query,
     leads_by_keys,
     refresh_lead_stats,
     tags_for,
 )
 from aicmo.cam.repository.mailboxes import (
+    has_smtp_mailbox,
     mailbox_addresses,
     mailbox_by_ref,
     mailbox_id_by_name,
     pollable_mailbox_ids,
     workspace_mailboxes,
+    workspaces_with_every_mailbox_disabled,
 )
 from aicmo.cam.repository.metrics import bump_metric, metric_totals
 from aicmo.cam.repository.suppression import (
@@ -115,6 +119,7 @@ __all__ = [
     "blank_lead_inbound",
     "blank_personal_events",
     "bump_metric",
+    "campaign_by_id",
     "campaign_page",
     "cancel_lead_tasks",
     "clear_login_failures",
@@ -143,6 +148,7 @@ __all__ = [
     "first_event_type_since",
     "get_lead",
     "get_workspace",
+    "has_smtp_mailbox",
     "idempotent_answer",
     "inbound_seen",
     "insert_leads",
@@ -151,6 +157,7 @@ __all__ = [
     "lead_events",
     "lead_ids_by_keys",
     "lead_inbound_messages",
+    "lead_page",
     "lead_query",
     "leads_by_keys",
     "login_failures",
@@ -185,4 +192,5 @@ __all__ = [
     "workspace_by_slug",
     "workspace_mailboxes",
     "workspace_members",
+    "workspaces_with_every_mailbox_disabled",
 ]
