@@ -77,6 +77,11 @@ class RateLimitedError(AicmoError):
         self.retry_at = retry_at
 
 
+class MailboxesDisabledError(RateLimitedError):
+    """The workspace has SMTP mailboxes and every one is disabled: email waits until one
+    is enabled (never the local outbox, which would look sent and deliver nothing)."""
+
+
 class PayloadTooLargeError(ValidationError):
     """The input is larger than aicmo accepts here."""
 

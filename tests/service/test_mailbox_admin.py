@@ -100,14 +100,18 @@ def test_disable_and_enable_a_mailbox(db: Session) -> None:
     assert {"mailbox": 1, "name": "sales", "enabled": False} in changes
 
 
-def test_disabling_the_last_sending_mailbox_must_be_meant(db: Session) -> None:
-    """Without one, email would go to the local outbox (not delivered) as if sent."""
+def test_disabling_the_last_sending_mailbox_pauses_email(db: Session) -> None:
+    """Email then waits (see test_engine's disabled-mailbox test), never the outbox."""
+    assert not M.every_mailbox_disabled(db)  # no mailbox at all: the local outbox
     smtp(db, "sales")
-    with pytest.raises(ValidationError, match="--allow-outbox"):
-        M.set_mailbox_enabled(db, "sales", False)
-    assert len(sending_mailboxes(db, 1)) == 1
-    M.set_mailbox_enabled(db, "sales", False, allow_outbox=True)
+    smtp(db, "support")
+    M.set_mailbox_enabled(db, "sales", False)
+    assert not M.every_mailbox_disabled(db)
+    M.set_mailbox_enabled(db, "support", False)
     assert sending_mailboxes(db, 1) == []
+    assert M.every_mailbox_disabled(db)
+    M.set_mailbox_enabled(db, "support", True)
+    assert not M.every_mailbox_disabled(db)
 
 
 @pytest.mark.parametrize("char", ["\u202e", "\u202a", "\u2066", "\u2069"])

@@ -25,10 +25,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from aicmo.db.expressions import byte_order, desc_nulls_last
 from aicmo.db.types import JSONType, UTCDateTime
 
 DEFAULT_WORKSPACE_ID = 1
@@ -86,8 +88,8 @@ class LeadDB(Base):
         # Dedupe: one lead per normalised email / LinkedIn profile per workspace.
         UniqueConstraint("workspace_id", "email_key", name="uq_leads_workspace_email"),
         UniqueConstraint("workspace_id", "linkedin_key", name="uq_leads_workspace_linkedin"),
-        Index("ix_leads_workspace_grade", "workspace_id", "grade", "score"),
-        Index("ix_leads_workspace_stage", "workspace_id", "stage"),
+        # The listing indexes (grade, stage, score, search) follow the class: they are
+        # expressions of its columns.
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -133,11 +135,32 @@ class LeadDB(Base):
         return [t.tag for t in self.tag_rows]
 
 
+def _best_first(*columns: Any) -> list[Any]:
+    """Index columns that end in the listing's order: best score first, then by id."""
+    return [LeadDB.workspace_id, *columns, desc_nulls_last(LeadDB.score), LeadDB.id]
+
+
+# Listing: every filter the API and `aicmo leads list` offer reads leads in the order it
+# returns them, and stops after a page (no sort of the workspace's leads).
+Index("ix_leads_workspace_grade", *_best_first(LeadDB.grade))
+Index("ix_leads_workspace_stage", *_best_first(LeadDB.stage))
+Index("ix_leads_workspace_score", *_best_first())
+# Search: a case-insensitive prefix of email, first name, last name or company, each a
+# range of its index (repository.leads.search_condition).
+for _name in ("email", "first_name", "last_name", "company"):
+    Index(
+        f"ix_leads_search_{_name}",
+        LeadDB.workspace_id,
+        byte_order(func.lower(getattr(LeadDB, _name))),
+    )
+
+
 class LeadTagDB(Base):
     """A tag on a lead; a table (not a JSON list) so enrolment by tag uses an index."""
 
     __tablename__ = "lead_tags"
-    __table_args__ = (Index("ix_lead_tags_workspace_tag", "workspace_id", "tag_key"),)
+    # With lead_id, the leads carrying a tag are read from the index alone.
+    __table_args__ = (Index("ix_lead_tags_workspace_tag", "workspace_id", "tag_key", "lead_id"),)
 
     lead_id: Mapped[int] = mapped_column(
         ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True

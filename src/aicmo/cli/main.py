@@ -312,7 +312,10 @@ def leads_list(
     grade: Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")] = None,
     stage: Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")] = None,
     tag: Annotated[str | None, typer.Option(help="Only leads with this tag")] = None,
-    search: Annotated[str | None, typer.Option(help="Text in name, email or company")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(help="Start of an email, first or last name, or company (any case)"),
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many")] = 50,
 ) -> None:
     """List leads, best grade first."""

@@ -180,18 +180,15 @@ def mailbox_list() -> None:
 @mailbox_app.command("disable")
 def mailbox_disable(
     name: Annotated[str, typer.Argument(help="Mailbox name or id")],
-    allow_outbox: Annotated[
-        bool,
-        typer.Option(
-            "--allow-outbox",
-            help="Disable the last sending mailbox anyway (email then goes to the local outbox)",
-        ),
-    ] = False,
 ) -> None:
-    """Stop sending from a mailbox and polling it (settings and secrets are kept)."""
+    """Stop sending from a mailbox and polling it (settings and secrets are kept). With
+    every mailbox disabled, email waits until one is enabled again."""
     with db_session() as db:
-        mb = ops_mailboxes.set_mailbox_enabled(db, name, False, allow_outbox=allow_outbox)
+        mb = ops_mailboxes.set_mailbox_enabled(db, name, False)
+        paused = ops_mailboxes.every_mailbox_disabled(db)
     console.print(f"Mailbox {esc(mb['name'])} is disabled.")
+    if paused:
+        console.print("Every mailbox is disabled: email waits until one is enabled.")
 
 
 @mailbox_app.command("enable")

@@ -63,6 +63,21 @@ def _campaign(db: Session, ref: str | int, workspace_id: int) -> CampaignDB:
     return row
 
 
+def get_campaign(
+    db: Session, campaign_id: int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[str, Any]:
+    """One campaign by id (a primary-key lookup: the check the routes under a campaign
+    make before reading what hangs off it).
+
+    Raises:
+        NotFoundError: no such campaign in the workspace.
+    """
+    row = repo.campaign_by_id(db, workspace_id, campaign_id)
+    if row is None:
+        raise NotFoundError(f"no campaign with id {campaign_id}")
+    return campaign_to_dict(row)
+
+
 def campaign_sequence(db: Session, campaign: CampaignDB) -> Sequence:
     seq = db.get(SequenceConfigDB, campaign.sequence_id) if campaign.sequence_id else None
     if seq is None:

@@ -363,16 +363,17 @@ def find_leads(
     search: str | None = None,
     min_score: int | None = None,
     limit: int = 100,
-    offset: int = 0,
     after: tuple[int | None, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Leads matching every filter given, best score first; ``after``: the (score, id) the
-    previous page ended with."""
+    previous page ended with. ``search``: leads whose email, first name, last name or
+    company starts with it, ignoring case (see repository.leads.search_condition)."""
     if limit < 1 or limit > 10_000:
         raise ValidationError("limit must be between 1 and 10000", field="limit")
     stages = [L.parse_stage(s).value for s in stage] if stage else None
     grades = [g.strip().upper() for g in grade] if grade else None
-    stmt = repo.lead_query(
+    rows = repo.lead_page(
+        db,
         workspace_id,
         grade=grades,
         stage=stages,
@@ -380,9 +381,8 @@ def find_leads(
         search=search,
         min_score=min_score,
         after=after,
-        with_tags=True,
+        limit=limit,
     )
-    rows = list(db.scalars(stmt.limit(limit).offset(offset)))
     return [lead_to_dict(r) for r in rows]
 
 

@@ -41,6 +41,7 @@ from aicmo.cam.repository.attempts import (
     unlink_attempts_from_lead_enrollments,
 )
 from aicmo.cam.repository.campaigns import (
+    campaign_by_id,
     campaign_by_ref,
     campaign_page,
     campaign_steps,
@@ -76,17 +77,20 @@ from aicmo.cam.repository.leads import (
     get_lead,
     insert_leads,
     lead_ids_by_keys,
+    lead_page,
     lead_query,
     leads_by_keys,
     refresh_lead_stats,
     tags_for,
 )
 from aicmo.cam.repository.mailboxes import (
+    has_smtp_mailbox,
     mailbox_addresses,
     mailbox_by_ref,
     mailbox_id_by_name,
     pollable_mailbox_ids,
     workspace_mailboxes,
+    workspaces_with_every_mailbox_disabled,
 )
 from aicmo.cam.repository.metrics import (
     bump_metric,
@@ -133,6 +137,7 @@ __all__ = [
     "blank_lead_replies",
     "blank_personal_events",
     "bump_metric",
+    "campaign_by_id",
     "campaign_by_ref",
     "campaign_page",
     "campaign_steps",
@@ -164,6 +169,7 @@ __all__ = [
     "first_event_type_since",
     "get_lead",
     "get_workspace",
+    "has_smtp_mailbox",
     "idempotent_answer",
     "inbound_seen",
     "insert_leads",
@@ -172,6 +178,7 @@ __all__ = [
     "lead_events",
     "lead_ids_by_keys",
     "lead_inbound_messages",
+    "lead_page",
     "lead_query",
     "leads_by_keys",
     "lock_workspace",
@@ -213,4 +220,5 @@ __all__ = [
     "workspace_events_since",
     "workspace_mailboxes",
     "workspace_members",
+    "workspaces_with_every_mailbox_disabled",
 ]

@@ -88,6 +88,14 @@ def campaign_by_ref(db: Session, workspace_id: int, ref: str | int) -> CampaignD
     return db.scalar(stmt)
 
 
+def campaign_by_id(db: Session, workspace_id: int, campaign_id: int) -> CampaignDB | None:
+    """The workspace's campaign with this id (primary key); another workspace's is None."""
+    row = db.get(CampaignDB, campaign_id)
+    if row is None or row.workspace_id != workspace_id:
+        return None
+    return row
+
+
 def campaign_page(
     db: Session, workspace_id: int, *, after_id: int | None, limit: int
 ) -> list[CampaignDB]:

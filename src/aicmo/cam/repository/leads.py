@@ -7,17 +7,18 @@ insert. Index notes are in each docstring.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from aicmo.cam.db_models import LeadDB, LeadNoteDB, LeadTagDB
 from aicmo.cam.domain.lead_fields import IMPORTED_COLUMNS
 from aicmo.cam.repository.common import dialect_insert
+from aicmo.db.expressions import byte_order
 from aicmo.db.types import UTCDateTime
 
 #: Columns the import reads back to decide what changed.
@@ -151,6 +152,68 @@ def get_lead(db: Session, workspace_id: int, lead_id: int) -> LeadDB | None:
     return lead
 
 
+#: Past the last code point: ``key < prefix + TOP`` bounds the keys that start with prefix.
+_TOP = "\U0010ffff"
+
+#: The searched columns, each with an index on (workspace_id, lower(column)).
+SEARCHED_COLUMNS = ("email", "first_name", "last_name", "company")
+
+
+def _prefix(key: Any, term: str) -> ColumnElement[bool]:
+    """``key`` starts with ``term`` (both lower-cased by the database), as a range of an
+    index on ``key`` (LIKE 'term%' could use no index on SQLite, and none under
+    PostgreSQL's linguistic collations)."""
+    return and_(key >= func.lower(term), key < func.lower(term + _TOP))
+
+
+def _search_key(name: str) -> Any:
+    return byte_order(func.lower(getattr(LeadDB, name)))
+
+
+def _search_terms(search: str | None) -> str:
+    return " ".join((search or "").split())
+
+
+def _search_ranges(term: str) -> list[ColumnElement[bool]]:
+    ranges = [_prefix(_search_key(name), term) for name in SEARCHED_COLUMNS]
+    first, _, rest = term.partition(" ")
+    if rest:
+        ranges.append(
+            and_(
+                _search_key("first_name") == func.lower(first),
+                _prefix(_search_key("last_name"), rest),
+            )
+        )
+    return ranges
+
+
+def search_condition(search: str | None) -> ColumnElement[bool] | None:
+    """Leads whose email, first name, last name or company starts with ``search``,
+    ignoring case (ix_leads_search_*, one index range each); a term of two or more words
+    also matches the first name exactly followed by the last name's prefix ("jane do"
+    finds Jane Doe). Blank: no condition.
+
+    Case is folded by the database's lower(): every letter on PostgreSQL, ASCII letters
+    on SQLite. ``%`` and ``_`` are plain characters.
+    """
+    term = _search_terms(search)
+    return or_(*_search_ranges(term)) if term else None
+
+
+def _tag_keys(tag: str | Sequence[str] | None) -> list[str]:
+    if not tag:
+        return []
+    return [t.lower() for t in ([tag] if isinstance(tag, str) else tag)]
+
+
+def _tagged(workspace_id: int, keys: list[str]) -> ColumnElement[bool]:
+    return exists().where(
+        LeadTagDB.lead_id == LeadDB.id,
+        LeadTagDB.workspace_id == workspace_id,
+        LeadTagDB.tag_key.in_(keys),
+    )
+
+
 def lead_query(
     workspace_id: int,
     *,
@@ -160,11 +223,17 @@ def lead_query(
     search: str | None = None,
     min_score: int | None = None,
     after: tuple[int | None, int] | None = None,
+    ids: Collection[int] | None = None,
     with_tags: bool = False,
 ) -> Select[LeadDB]:
-    """Filtered leads, best first (ix_leads_workspace_grade); several tags mean any of them;
+    """Filtered leads, best score first, then by id; several tags mean any of them.
+
     ``after`` = the (score, id) of the last lead of the previous page (scores sort NULL
-    last)."""
+    last); ``ids``: only these leads. Each filter alone is a range of an index in this
+    order (ix_leads_workspace_grade / _stage / _score), read until the page is full; a
+    tag is checked per lead on the primary key of lead_tags (see :func:`lead_page` for
+    rare tags and searches).
+    """
     stmt = select(LeadDB).where(LeadDB.workspace_id == workspace_id)
     if after is not None:
         score, last_id = after
@@ -178,39 +247,123 @@ def lead_query(
                     LeadDB.score.is_(None),
                 )
             )
+    if ids is not None:
+        stmt = stmt.where(LeadDB.id.in_(list(ids)))
     if grade:
         stmt = stmt.where(LeadDB.grade.in_(list(grade)))
     if stage:
         stmt = stmt.where(LeadDB.stage.in_(list(stage)))
     if min_score is not None:
         stmt = stmt.where(LeadDB.score >= min_score)
-    if tag:
-        stmt = stmt.where(
-            LeadDB.id.in_(
-                select(LeadTagDB.lead_id).where(
-                    LeadTagDB.workspace_id == workspace_id,
-                    LeadTagDB.tag_key.in_(
-                        [t.lower() for t in ([tag] if isinstance(tag, str) else tag)]
-                    ),
-                )
-            )
-        )
-    if search:
-        like = f"%{search.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(LeadDB.email).like(like),
-                func.lower(LeadDB.first_name).like(like),
-                func.lower(LeadDB.last_name).like(like),
-                func.lower(LeadDB.company).like(like),
-            )
-        )
+    keys = _tag_keys(tag)
+    if keys:
+        stmt = stmt.where(_tagged(workspace_id, keys))
+    matched = search_condition(search)
+    if matched is not None:
+        stmt = stmt.where(matched)
     stmt = stmt.order_by(LeadDB.score.desc().nulls_last(), LeadDB.id)
     if with_tags:
         # The tags of the whole page in one more query (a lazy load per lead was 50
         # queries for a page of 50, nine tenths of a listing's time).
         stmt = stmt.options(selectinload(LeadDB.tag_rows))
     return stmt
+
+
+#: A tag or a search matching at most this many leads is answered from their ids.
+FEW_MATCHES = 2000
+
+
+def _few(db: Session, stmts: Sequence[Select[Any]]) -> set[int] | None:
+    """The ids the statements select together, or None if there are more than
+    FEW_MATCHES. One statement per index range: SQLite, without statistics, plans an OR
+    of more than two ranges as a scan of the workspace."""
+    ids: set[int] = set()
+    for stmt in stmts:
+        ids.update(db.scalars(stmt.limit(FEW_MATCHES + 1)))
+        if len(ids) > FEW_MATCHES:
+            return None
+    return ids
+
+
+def lead_page(
+    db: Session,
+    workspace_id: int,
+    *,
+    grade: Sequence[str] | None = None,
+    stage: Sequence[str] | None = None,
+    tag: str | Sequence[str] | None = None,
+    search: str | None = None,
+    min_score: int | None = None,
+    after: tuple[int | None, int] | None = None,
+    limit: int = 100,
+) -> list[LeadDB]:
+    """One page of :func:`lead_query`, with its tags loaded; ``after`` = the (score, id)
+    of the last lead of the previous page.
+
+    A tag or a search may match few leads or most of them, and the best plan differs:
+    few, read them by their index (ix_lead_tags_workspace_tag, ix_leads_search_*) and
+    sort them; many, read leads best first (ix_leads_workspace_score) and keep those
+    that match until the page is full (at least one lead in FEW_MATCHES / workspace
+    size matches, so a page of 50 reads at most a few thousand). SQLite has no
+    statistics to choose by, so the choice is made here, on both databases: the first
+    FEW_MATCHES + 1 matching ids are read from the index (a covering range), and only
+    when there are no more than FEW_MATCHES is the page taken from them.
+    """
+    keys = _tag_keys(tag)
+    tag_few = None
+    if keys:
+        tagged = select(LeadTagDB.lead_id).where(
+            LeadTagDB.workspace_id == workspace_id, LeadTagDB.tag_key.in_(keys)
+        )
+        tag_few = _few(db, [tagged])
+    term = _search_terms(search)
+    search_few = None
+    if term:
+        search_few = _few(
+            db,
+            [
+                select(LeadDB.id).where(LeadDB.workspace_id == workspace_id, match)
+                for match in _search_ranges(term)
+            ],
+        )
+    ids = tag_few if search_few is None else search_few
+    if tag_few is not None and search_few is not None:
+        ids = tag_few & search_few
+    if ids is not None and not ids:
+        return []
+    stmt = lead_query(
+        workspace_id,
+        grade=grade,
+        stage=stage,
+        tag=tag if tag_few is None else None,  # else: the ids are the tagged leads
+        search=search if search_few is None else None,
+        min_score=min_score,
+        ids=ids,
+        with_tags=True,
+    )
+    if after is None:
+        return list(db.scalars(stmt.limit(limit)))
+    rows: list[LeadDB] = []
+    for part in _after(after):
+        rows.extend(db.scalars(stmt.where(part).limit(limit - len(rows))))
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def _after(after: tuple[int | None, int]) -> list[ColumnElement[bool]]:
+    """What follows (score, id) in best-first order, as index ranges read in turn: the
+    rest of the score's ties, the lower scores, the ungraded. One OR of the three reads
+    the index from its start and filters (a deep page cost 250 ms on PostgreSQL at 100k
+    leads); each of these starts where the previous page ended."""
+    score, last_id = after
+    if score is None:
+        return [and_(LeadDB.score.is_(None), LeadDB.id > last_id)]
+    return [
+        and_(LeadDB.score == score, LeadDB.id > last_id),
+        LeadDB.score < score,
+        LeadDB.score.is_(None),
+    ]
 
 
 def tags_for(db: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:

@@ -6,10 +6,36 @@ workspace's range of it. The table is small enough that nothing else needs an in
 
 from __future__ import annotations
 
-from sqlalchemy import ScalarResult, select
+from sqlalchemy import ScalarResult, case, func, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import MailboxDB
+
+
+def has_smtp_mailbox(db: Session, workspace_id: int) -> bool:
+    """Whether the workspace has an SMTP mailbox at all, enabled or not (its range of
+    uq_mailboxes_name): with none, email goes to the local outbox; with only disabled
+    ones, it waits."""
+    found = db.scalar(
+        select(MailboxDB.id)
+        .where(MailboxDB.workspace_id == workspace_id, MailboxDB.smtp_host.is_not(None))
+        .limit(1)
+    )
+    return found is not None
+
+
+def workspaces_with_every_mailbox_disabled(db: Session) -> list[int]:
+    """Workspaces whose SMTP mailboxes are all disabled: their email waits (a scan of a
+    table of a handful of rows per workspace)."""
+    enabled = func.sum(case((MailboxDB.enabled.is_(True), 1), else_=0))
+    stmt = (
+        select(MailboxDB.workspace_id)
+        .where(MailboxDB.smtp_host.is_not(None))
+        .group_by(MailboxDB.workspace_id)
+        .having(enabled == 0)
+        .order_by(MailboxDB.workspace_id)
+    )
+    return [int(ws) for ws in db.scalars(stmt)]
 
 
 def mailbox_id_by_name(db: Session, workspace_id: int, name: str) -> int | None:

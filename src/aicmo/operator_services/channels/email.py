@@ -35,6 +35,7 @@ from aicmo.errors import (
     AicmoError,
     ChannelError,
     ConfigurationError,
+    MailboxesDisabledError,
     RateLimitedError,
     ValidationError,
 )
@@ -48,6 +49,7 @@ from aicmo.operator_services.channels.base import (
 )
 
 __all__ = [
+    "ALL_MAILBOXES_DISABLED",
     "EmailChannel",
     "Sender",
     "check_templates",
@@ -169,16 +171,30 @@ def sending_mailboxes(db: Session, workspace_id: int) -> list[MailboxDB]:
     )
 
 
+#: Why email waits when every SMTP mailbox of the workspace is disabled.
+ALL_MAILBOXES_DISABLED = (
+    "all mailboxes disabled: email waits until one is enabled (`aicmo mailbox enable NAME`)"
+)
+#: How soon an attempt that waited for a disabled mailbox looks again.
+DISABLED_RECHECK = timedelta(minutes=10)
+
+
 def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Settings) -> Sender:
     """The enabled SMTP mailbox with room under its caps, least used today first.
 
-    With no SMTP mailbox configured at all, the settings' identity and the local outbox.
+    With no SMTP mailbox configured at all, the settings' identity and the local outbox
+    (the demo's default). With SMTP mailboxes that are all disabled, nothing: the
+    operator paused sending, and the outbox would only look sent.
 
     Raises:
+        MailboxesDisabledError: every SMTP mailbox is disabled (a RateLimitedError: the
+            attempt waits and is tried again at ``retry_at``).
         RateLimitedError: every mailbox is at its hourly or daily cap.
     """
     mailboxes = sending_mailboxes(db, workspace_id)
     if not mailboxes:
+        if repo.has_smtp_mailbox(db, workspace_id):
+            raise MailboxesDisabledError(ALL_MAILBOXES_DISABLED, retry_at=now + DISABLED_RECHECK)
         return Sender(None, settings.sender_name, settings.sender_email, None, None)
     best: tuple[int, MailboxDB] | None = None
     soonest: datetime | None = None

@@ -257,43 +257,34 @@ def get_mailbox_row(
     return row
 
 
+def every_mailbox_disabled(db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> bool:
+    """The workspace has SMTP mailboxes and none is enabled: its email waits."""
+    smtp = [m for m in repo.workspace_mailboxes(db, workspace_id) if m.smtp_host]
+    return bool(smtp) and not any(m.enabled for m in smtp)
+
+
 def set_mailbox_enabled(
     db: Session,
     ref: str | int,
     enabled: bool,
     *,
-    allow_outbox: bool = False,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
     actor: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Switch a mailbox on or off: a disabled one neither sends nor is polled.
 
-    With no enabled SMTP mailbox left, email goes to the local outbox (written, not
-    delivered) and campaigns move on as if sent; disabling the last one is therefore
-    refused unless ``allow_outbox`` says that is meant (pause the campaigns first).
+    With no enabled SMTP mailbox left, email waits (nothing is sent, nothing goes to
+    the local outbox) until one is enabled again; the engine and /healthz say why.
 
     Raises:
-        NotFoundError: no such mailbox. ValidationError: the last sending mailbox.
+        NotFoundError: no such mailbox.
     """
     now = now or utcnow()
     with unit_of_work(db):
         row = get_mailbox_row(db, ref, workspace_id=workspace_id)
         if row.enabled == enabled:
             return mailbox_to_dict(row)
-        if not enabled and row.smtp_host and not allow_outbox:
-            others = [
-                m
-                for m in repo.workspace_mailboxes(db, workspace_id)
-                if m.id != row.id and m.enabled and m.smtp_host
-            ]
-            if not others:
-                raise ValidationError(
-                    f"{row.name} is the last enabled sending mailbox: without it email goes "
-                    "to the local outbox and is not delivered, while campaigns move on; "
-                    "pause the campaigns first, or confirm with --allow-outbox",
-                    field="enabled",
-                )
         row.enabled = enabled
         row.updated_at = now
         repo.add_event(

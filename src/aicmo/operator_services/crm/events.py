@@ -48,7 +48,16 @@ def list_events(
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """The audit trail, newest first; ``before_id``: the last id of the previous page."""
+    """The audit trail, newest first; ``before_id``: the last id of the previous page.
+
+    Raises:
+        NotFoundError: ``lead_id`` or ``campaign_id`` names nothing in this workspace (an
+            empty trail would not tell a quiet lead from a wrong id).
+    """
+    if lead_id is not None and repo.get_lead(db, workspace_id, lead_id) is None:
+        raise NotFoundError(f"no lead with id {lead_id}")
+    if campaign_id is not None and repo.campaign_by_id(db, workspace_id, campaign_id) is None:
+        raise NotFoundError(f"no campaign with id {campaign_id}")
     rows = repo.event_page(
         db,
         workspace_id,

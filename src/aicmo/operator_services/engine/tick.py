@@ -27,7 +27,7 @@ from aicmo.cam.domain.messages import MessageStatus
 from aicmo.cam.domain.sequencing import channels_for, variant_of
 from aicmo.cam.domain.window import is_open, jitter, next_open
 from aicmo.db import bulk
-from aicmo.errors import RateLimitedError, ValidationError
+from aicmo.errors import MailboxesDisabledError, RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels.tasks import cancel_stale_tasks
 from aicmo.operator_services.crm.events import attempt_event
@@ -178,7 +178,7 @@ def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker
         with write_unit(db):
             enrollment.next_run_at = err.retry_at or now + timedelta(hours=1)
             enrollment.claimed_by = enrollment.claimed_until = None
-        return "rate limited"
+        return "mailboxes disabled" if isinstance(err, MailboxesDisabledError) else "rate limited"
     except ValidationError as err:  # this lead's data cannot fill this template
         failed = record_refused(
             db,

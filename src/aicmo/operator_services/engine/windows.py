@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aicmo.cam import repository as repo
 from aicmo.cam.db_models import OutreachMessageDB
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.operator_services.channels.email import sending_mailboxes
@@ -97,6 +98,10 @@ def assign(
     """Under the channel lock: how many may go now, and from which mailbox."""
     config = lock_channel(db, workspace_id, ChannelType.EMAIL)
     mailboxes = sending_mailboxes(db, workspace_id)
+    if not mailboxes and repo.has_smtp_mailbox(db, workspace_id):
+        # Every mailbox disabled: none goes (the one-by-one path reschedules each, with
+        # the reason), and never to the outbox.
+        return [], items
     scopes: list[int | None] = [None, *(mb.id for mb in mailboxes)]
     bounds = windows.bounds(db, workspace_id, now, scopes)
     need = len(items)
@@ -125,7 +130,7 @@ def assign(
     go = items[:channel_room]
     rest = items[channel_room:]
     if not mailboxes:
-        return go, rest  # the local outbox
+        return go, rest  # no SMTP mailbox at all: the local outbox
     room: dict[int, int] = {}
     today: dict[int, int] = {}
     for mb in mailboxes:

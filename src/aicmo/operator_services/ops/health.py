@@ -2,7 +2,10 @@
 
 Workers write a heartbeat row after every tick; ``/healthz`` and ``aicmo status`` read
 these figures. A worker counts as alive when its last tick is younger than
-``stale_after`` and it did not say it stopped. ``auth_failure_reports`` counts the DMARC
+``stale_after`` and it did not say it stopped. ``email_waiting`` counts the workspaces
+whose email cannot go, by reason ("all mailboxes disabled": SMTP mailboxes, none of them
+enabled; their email waits, it is not sent to the local outbox).
+``auth_failure_reports`` counts the DMARC
 failure reports of the last week: receivers telling us our mail fails SPF/DKIM, which
 hurts every send until the DNS is fixed.
 """
@@ -88,6 +91,10 @@ def health(
         "overdue_tasks": repo.count_overdue_tasks(db, now),
         "unknown_attempts": repo.count_unknown_attempts(db),
         "paused_linkedin_accounts": repo.count_paused_linkedin_accounts(db),
+        # Workspaces whose email waits, by why (the engine's reason for each wait).
+        "email_waiting": {
+            "all mailboxes disabled": len(repo.workspaces_with_every_mailbox_disabled(db))
+        },
         "auth_failure_reports": repo.count_recent_events(
             db, EventType.AUTH_FAILURE_REPORTED.value, now - AUTH_FAILURE_WINDOW
         ),

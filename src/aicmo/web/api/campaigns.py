@@ -10,11 +10,10 @@ from fastapi.responses import JSONResponse
 
 from aicmo.operator_services import campaigns as campaign_service
 from aicmo.operator_services.analytics.abtest import variant_results
-from aicmo.operator_services.crm.events import list_events
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.abtest_schemas import ABMetric, CampaignVariants
-from aicmo.web.api.deps import DB, MAX_ID, Id, Operator, Viewer, respond
+from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
 from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
@@ -29,6 +28,7 @@ from aicmo.web.api.schemas import (
     Event,
     Page,
 )
+from aicmo.web.api.trail import TrailQuery, audit_trail
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=responses(401, 403, 422))
 
@@ -135,7 +135,7 @@ def campaign_attempts(
     channel: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> list[dict[str, Any]]:
-    campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
+    campaign_service.get_campaign(db, campaign_id, workspace_id=principal.workspace_id)
     return get_outreach_history(
         db,
         campaign_id=campaign_id,
@@ -157,7 +157,7 @@ def campaign_metrics(
     principal: Viewer,
     days: Annotated[int, Query(ge=1, le=3660)] = 7,
 ) -> dict[str, Any]:
-    campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
+    campaign_service.get_campaign(db, campaign_id, workspace_id=principal.workspace_id)
     return get_channel_metrics(db, campaign_id, days, workspace_id=principal.workspace_id)
 
 
@@ -186,22 +186,9 @@ def campaign_variants(
     responses=responses(404),
 )
 def campaign_events(
-    campaign_id: Id,
-    db: DB,
-    principal: Viewer,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    before: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Last event id of the previous page")
-    ] = None,
+    campaign_id: Id, db: DB, principal: Viewer, page: TrailQuery
 ) -> list[dict[str, Any]]:
-    campaign_service.campaign_status(db, campaign_id, workspace_id=principal.workspace_id)
-    return list_events(
-        db,
-        workspace_id=principal.workspace_id,
-        campaign_id=campaign_id,
-        before_id=before,
-        limit=limit,
-    )
+    return audit_trail(db, principal, page, campaign_id=campaign_id)
 
 
 @router.get(

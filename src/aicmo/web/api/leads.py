@@ -14,11 +14,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from aicmo.cam.domain.access import Principal
 from aicmo.errors import PayloadTooLargeError
 from aicmo.operator_services import leads as lead_service
-from aicmo.operator_services.crm.events import list_events
 from aicmo.operator_services.crm.importing import import_leads_csv
 from aicmo.operator_services.crm.privacy import export_person, forget_person
 from aicmo.operator_services.outreach import get_outreach_history
-from aicmo.web.api.deps import DB, MAX_ID, Id, Operator, Viewer, respond
+from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
 from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
@@ -32,6 +31,7 @@ from aicmo.web.api.schemas import (
     Page,
     TagsIn,
 )
+from aicmo.web.api.trail import TrailQuery, audit_trail
 
 router = APIRouter(prefix="/leads", tags=["leads"], responses=responses(401, 403, 422))
 
@@ -54,7 +54,19 @@ def list_leads(
     grade: Annotated[list[str] | None, Query(description="A, B, C or D; repeatable")] = None,
     stage: Annotated[list[str] | None, Query(description="Repeatable")] = None,
     tag: str | None = None,
-    search: Annotated[str | None, Query(max_length=200)] = None,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description=(
+                "Leads whose email, first name, last name or company starts with this, "
+                "ignoring case (all letters on PostgreSQL, ASCII letters on SQLite); "
+                "two or more words also match first name + start of last name "
+                '("jane do" finds Jane Doe). Not a substring match: "smith" finds '
+                'John Smith, "mith" does not. % and _ are plain characters.'
+            ),
+        ),
+    ] = None,
     min_score: Annotated[int | None, Query(ge=-1000, le=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -259,19 +271,8 @@ def forget_lead(lead_id: Id, db: DB, principal: Operator) -> Response:
     summary="The lead's audit trail, newest first",
     responses=responses(404),
 )
-def lead_events(
-    lead_id: Id,
-    db: DB,
-    principal: Viewer,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    before: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Last event id of the previous page")
-    ] = None,
-) -> list[dict[str, Any]]:
-    lead_service.get_lead(db, lead_id, workspace_id=principal.workspace_id)
-    return list_events(
-        db, workspace_id=principal.workspace_id, lead_id=lead_id, before_id=before, limit=limit
-    )
+def lead_events(lead_id: Id, db: DB, principal: Viewer, page: TrailQuery) -> list[dict[str, Any]]:
+    return audit_trail(db, principal, page, lead_id=lead_id)
 
 
 @router.get(

@@ -2,7 +2,7 @@
 the events and rollups it produces, and the replies matched to it, count for that arm.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 10:00:00.000000
 """
 
