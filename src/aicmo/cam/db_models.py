@@ -88,6 +88,8 @@ class LeadDB(Base):
         UniqueConstraint("workspace_id", "linkedin_key", name="uq_leads_workspace_linkedin"),
         Index("ix_leads_workspace_grade", "workspace_id", "grade", "score"),
         Index("ix_leads_workspace_stage", "workspace_id", "stage"),
+        # A campaign's start reads its audience one score at a time, by id within it.
+        Index("ix_leads_workspace_score", "workspace_id", "score", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -297,6 +297,37 @@ def insert_rows(
     conn.exec_driver_sql(compiled.sql, _rows(compiled, columns, shared, rows))
 
 
+def insert_new_rows(
+    db: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    unique: Sequence[str],
+    shared: Mapping[str, Any] | None = None,
+) -> int:
+    """:func:`insert_rows`, skipping each row whose ``unique`` columns (a unique
+    constraint's) match a stored row (``ON CONFLICT (…) DO NOTHING``); returns how many
+    rows were written. Run again after a crash, it writes only what is missing."""
+    if not rows:
+        return 0
+    shared = shared or {}
+    columns = tuple(sorted({*rows[0], *shared}))
+    conn = db.connection()
+    quote = conn.dialect.identifier_preparer.quote
+    skip = f" ON CONFLICT ({', '.join(quote(c) for c in unique)}) DO NOTHING"
+    if conn.dialect.name == "postgresql":
+        arrays = _pg_insert(table, columns, frozenset(shared), (), conn.dialect)
+        result = conn.exec_driver_sql(
+            arrays.sql + skip, tuple(_pg_params(arrays, shared, rows, {}))
+        )
+    else:
+        compiled = _insert(table, columns, conn.dialect)
+        result = conn.exec_driver_sql(compiled.sql + skip, _rows(compiled, columns, shared, rows))
+    # Rows skipped on a conflict are not counted (SQLite sums the changes of each row's
+    # statement; PostgreSQL counts the rows its one statement inserted).
+    return int(result.rowcount)
+
+
 def insert_returning(
     db: Session,
     table: Table,
@@ -364,4 +395,4 @@ def update_rows(
     conn.exec_driver_sql(compiled.sql, params)
 
 
-__all__ = ["among", "insert_returning", "insert_rows", "update_rows"]
+__all__ = ["among", "insert_new_rows", "insert_returning", "insert_rows", "update_rows"]

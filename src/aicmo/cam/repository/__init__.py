@@ -40,6 +40,13 @@ from aicmo.cam.repository.attempts import (
     step_errors,
     unlink_attempts_from_lead_enrollments,
 )
+from aicmo.cam.repository.audience import (
+    count_audience,
+    has_open_enrollments,
+    insert_enrollments,
+    unenrolled_chunks,
+    unreachable_leads,
+)
 from aicmo.cam.repository.campaigns import (
     campaign_page,
     delete_enrollments_of_lead,
@@ -119,6 +126,7 @@ __all__ = [
     "cancel_lead_tasks",
     "clear_login_failures",
     "configured_channels",
+    "count_audience",
     "count_lead_events",
     "count_login_failure",
     "count_overdue_tasks",
@@ -143,8 +151,10 @@ __all__ = [
     "first_event_type_since",
     "get_lead",
     "get_workspace",
+    "has_open_enrollments",
     "idempotent_answer",
     "inbound_seen",
+    "insert_enrollments",
     "insert_leads",
     "latest_sent_email",
     "lead_attempts",
@@ -177,8 +187,10 @@ __all__ = [
     "tags_for",
     "task_page",
     "touch_api_key",
+    "unenrolled_chunks",
     "unlink_attempts_from_lead_enrollments",
     "unlink_tasks_from_lead_enrollments",
+    "unreachable_leads",
     "user_by_email",
     "user_workspaces",
     "workspace_api_keys",
