@@ -39,8 +39,8 @@ def after_chunk(done, total):
 
 real_insert = repository.insert_enrollments
 
-def insert(db, rows):
-    written = real_insert(db, rows)
+def insert(db, rows, **kwargs):
+    written = real_insert(db, rows, **kwargs)
     if where == "before_commit" and committed == 2:
         os.kill(os.getpid(), signal.SIGKILL)
     return written

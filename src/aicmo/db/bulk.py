@@ -245,20 +245,21 @@ def _rows(
         for name, proc in zip(names, compiled.processors, strict=True)
         if name in shared
     }
-    plan = [
-        (name, fixed.get(name), proc, name in fixed)
-        for name, proc in zip(names, compiled.processors, strict=True)
+    # Each row starts as a copy of the shared values; only its own are filled in (a
+    # row with one value of its own among ten costs one step, not ten).
+    template = [fixed.get(name) for name in names]
+    own = [
+        (i, name, proc)
+        for i, (name, proc) in enumerate(zip(names, compiled.processors, strict=True))
+        if name not in fixed
     ]
     out: list[tuple[Any, ...]] = []
     for row in rows:
-        values: list[Any] = []
-        for name, value, proc, is_fixed in plan:
-            if is_fixed:
-                values.append(value)
-            else:
-                raw = row[name]
-                # None too: a JSON column stores it as JSON null, as SQLAlchemy does.
-                values.append(proc(raw) if proc is not None else raw)
+        values = template.copy()
+        for i, name, proc in own:
+            raw = row[name]
+            # None too: a JSON column stores it as JSON null, as SQLAlchemy does.
+            values[i] = proc(raw) if proc is not None else raw
         out.append(tuple(values))
     return out
 

@@ -9,7 +9,8 @@ chunk, not the audience:
   aggregate, and the first few problems in the audience's order);
 - :func:`unenrolled_chunks` reads the leads not yet enrolled in the campaign, best
   first: one score at a time (ix_leads_workspace_score), by id within a score, so each
-  chunk starts where the last one ended and no statement sorts the audience;
+  chunk starts where the last one ended and no statement sorts the audience, and drops
+  those enrolled already with one index probe per lead;
 - :func:`insert_enrollments` writes a chunk, skipping any lead enrolled meanwhile
   (uq_enrollments_campaign_lead: a start run twice, or again after a crash, never
   enrolls a lead twice).
@@ -135,6 +136,19 @@ def _scores(db: Session, conds: Sequence[ColumnElement[bool]]) -> list[int | Non
     )
 
 
+def enrolled_among(db: Session, campaign_id: int, lead_ids: Sequence[int]) -> set[int]:
+    """Which of these leads the campaign has enrolled already: one probe of
+    uq_enrollments_campaign_lead per lead (``campaign_id = c AND lead_id = ANY(ids)``)."""
+    if not lead_ids:
+        return set()
+    dialect = db.get_bind().dialect
+    stmt = select(EnrollmentDB.lead_id).where(
+        EnrollmentDB.campaign_id == campaign_id,
+        bulk.among(EnrollmentDB.lead_id, lead_ids, dialect),
+    )
+    return set(db.scalars(stmt))
+
+
 def unenrolled_chunks(
     db: Session,
     workspace_id: int,
@@ -143,42 +157,65 @@ def unenrolled_chunks(
     *,
     size: int,
 ) -> Iterator[list[int]]:
-    """Lead ids of the audience not enrolled in the campaign, best first, ``size`` at a
-    time (the last chunk of a score may be shorter).
+    """Lead ids of the audience not enrolled in the campaign, best first, in chunks of
+    at most ``size``.
 
-    Each chunk is one statement on ix_leads_workspace_score, ``score = s AND id > last``
-    in id order, that stops after ``size`` rows; whether a lead is enrolled already is a
-    probe of uq_enrollments_campaign_lead. Leads added meanwhile with a score still to
-    come are enrolled in this walk, the others by the next start. Each chunk is read
-    when asked for, so the caller can write and commit between chunks.
+    The audience is walked ``size`` leads at a time, each walk one statement on
+    ix_leads_workspace_score (``score = s AND id > last`` in id order, stopping after
+    ``size`` rows). Leads enrolled already are dropped by a probe of
+    uq_enrollments_campaign_lead per lead: inside the statement on SQLite (``NOT
+    EXISTS``, which it always plans as that probe), by :func:`enrolled_among` per chunk
+    on PostgreSQL, whose planner, with the statistics of a table that grew during this
+    very start, turned ``NOT EXISTS`` into a merge anti-join reading and sorting every
+    enrollment of the campaign for each chunk.
+
+    Leads added meanwhile with a score still to come are enrolled in this walk, the
+    others by the next start. Each chunk is read when asked for, so the caller can write
+    and commit between chunks.
     """
     conds = audience_conditions(db, workspace_id, audience)
-    new = ~exists().where(
-        EnrollmentDB.campaign_id == campaign_id, EnrollmentDB.lead_id == LeadDB.id
-    )
+    in_statement = db.get_bind().dialect.name == "sqlite"
+    if in_statement:
+        conds.append(
+            ~exists().where(
+                EnrollmentDB.campaign_id == campaign_id, EnrollmentDB.lead_id == LeadDB.id
+            )
+        )
     for score in _scores(db, conds):
         band = LeadDB.score.is_(None) if score is None else LeadDB.score == score
         after = 0
         while True:
             stmt = (
                 select(LeadDB.id)
-                .where(*conds, band, LeadDB.id > after, new)
+                .where(*conds, band, LeadDB.id > after)
                 .order_by(LeadDB.id)
                 .limit(size)
             )
             ids = list(db.scalars(stmt))
-            if ids:
-                yield ids
+            if in_statement:
+                new = ids
+            else:
+                have = enrolled_among(db, campaign_id, ids)
+                new = [i for i in ids if i not in have]
+            if new:
+                yield new
             if len(ids) < size:
                 break
             after = ids[-1]
 
 
-def insert_enrollments(db: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Write new enrollments; a lead already in the campaign is skipped
-    (uq_enrollments_campaign_lead). Returns how many were written."""
+def insert_enrollments(
+    db: Session, rows: Sequence[Mapping[str, Any]], *, shared: Mapping[str, Any]
+) -> int:
+    """Write new enrollments (each row's own values plus the ``shared`` ones); a lead
+    already in the campaign is skipped (uq_enrollments_campaign_lead). Returns how many
+    were written."""
     return bulk.insert_new_rows(
-        db, cast(Table, EnrollmentDB.__table__), rows, unique=("campaign_id", "lead_id")
+        db,
+        cast(Table, EnrollmentDB.__table__),
+        rows,
+        unique=("campaign_id", "lead_id"),
+        shared=shared,
     )
 
 
