@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ EMAIL_STEP = [{"channel": "EMAIL", "template": {"subject": "Hi", "body": "Hello"
 
 
 def add_leads(
-    db: Session, specs: list[tuple[str | None, int | None]], *, prefix: str, **fields: Any
+    db: Session, specs: Sequence[tuple[str | None, int | None]], *, prefix: str, **fields: Any
 ) -> list[int]:
     """Leads with these (grade, score), committed; their ids in the order given."""
     rows = [
