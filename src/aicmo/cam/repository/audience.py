@@ -162,20 +162,23 @@ def unenrolled_chunks(
 
     The audience is walked ``size`` leads at a time, each walk one statement on
     ix_leads_workspace_score (``score = s AND id > last`` in id order, stopping after
-    ``size`` rows). Leads enrolled already are dropped by a probe of
-    uq_enrollments_campaign_lead per lead: inside the statement on SQLite (``NOT
-    EXISTS``, which it always plans as that probe), by :func:`enrolled_among` per chunk
-    on PostgreSQL, whose planner, with the statistics of a table that grew during this
-    very start, turned ``NOT EXISTS`` into a merge anti-join reading and sorting every
-    enrollment of the campaign for each chunk.
+    ``size`` rows). When the campaign has enrollments already, those leads are dropped
+    by a probe of uq_enrollments_campaign_lead per lead: inside the statement on SQLite
+    (``NOT EXISTS``, which it always plans as that probe), by :func:`enrolled_among` per
+    chunk on PostgreSQL, whose planner, with the statistics of a table that grew during
+    this very start, turned ``NOT EXISTS`` into a merge anti-join reading and sorting
+    every enrollment of the campaign for each chunk. A campaign's first start (the big
+    one) probes nothing: a lead enrolled meanwhile by another start is still skipped by
+    :func:`insert_enrollments`.
 
     Leads added meanwhile with a score still to come are enrolled in this walk, the
     others by the next start. Each chunk is read when asked for, so the caller can write
     and commit between chunks.
     """
     conds = audience_conditions(db, workspace_id, audience)
+    probe = has_enrollments(db, campaign_id)
     in_statement = db.get_bind().dialect.name == "sqlite"
-    if in_statement:
+    if probe and in_statement:
         conds.append(
             ~exists().where(
                 EnrollmentDB.campaign_id == campaign_id, EnrollmentDB.lead_id == LeadDB.id
@@ -192,11 +195,11 @@ def unenrolled_chunks(
                 .limit(size)
             )
             ids = list(db.scalars(stmt))
-            if in_statement:
-                new = ids
-            else:
+            if probe and not in_statement:
                 have = enrolled_among(db, campaign_id, ids)
                 new = [i for i in ids if i not in have]
+            else:
+                new = ids
             if new:
                 yield new
             if len(ids) < size:
@@ -217,6 +220,12 @@ def insert_enrollments(
         unique=("campaign_id", "lead_id"),
         shared=shared,
     )
+
+
+def has_enrollments(db: Session, campaign_id: int) -> bool:
+    """Whether the campaign has any enrollment (uq_enrollments_campaign_lead, the first
+    entry of its range)."""
+    return bool(db.scalar(select(exists().where(EnrollmentDB.campaign_id == campaign_id))))
 
 
 def has_open_enrollments(db: Session, campaign_id: int) -> bool:
