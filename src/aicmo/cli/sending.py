@@ -15,6 +15,13 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from aicmo import operator_services as ops
@@ -25,6 +32,7 @@ from aicmo.cli.common import (
     cell,
     console,
     db_session,
+    err_console,
     esc,
     fail,
     read_text_file,
@@ -381,7 +389,11 @@ def campaign_create(
 def campaign_validate(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
     """Check templates, channels and every lead's addresses before anything is sent."""
     with db_session() as db:
-        report = ops_campaigns.validate_campaign(db, name)
+        if err_console.is_terminal:
+            with err_console.status("checking the campaign and its audience…"):
+                report = ops_campaigns.validate_campaign(db, name)
+        else:
+            report = ops_campaigns.validate_campaign(db, name)
     for error in report["errors"]:
         console.print(f"[red]error:[/] {esc(error)}")
     for p in report["lead_problems"]:
@@ -399,9 +411,29 @@ def campaign_validate(name: Annotated[str, typer.Argument(help="Campaign name or
 
 @campaign_app.command("start")
 def campaign_start(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
-    """Validate, enroll the audience and activate; `aicmo worker` then sends."""
-    with db_session() as db:
-        c = ops_campaigns.start_campaign(db, name)
+    """Validate, enroll the audience and activate; `aicmo worker` then sends. Stopped
+    midway, it leaves the campaign as it was with part of the audience enrolled: run it
+    again to enroll the rest (nobody is enrolled twice)."""
+    # The total is the audience: leads enrolled before (a second start) are not counted
+    # in the progress, so the bar may end short of it.
+    progress = Progress(
+        TextColumn("[bold]{task.description}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+    with db_session() as db, progress:
+        task = progress.add_task("checking", total=None)
+        c = ops_campaigns.start_campaign(
+            db,
+            name,
+            on_progress=lambda done, total: progress.update(
+                task, description="enrolling", completed=done, total=total
+            ),
+        )
     console.print(f"Campaign {esc(c['name'])} is ACTIVE: {c['enrolled']} lead(s) enrolled.")
 
 

@@ -245,20 +245,21 @@ def _rows(
         for name, proc in zip(names, compiled.processors, strict=True)
         if name in shared
     }
-    plan = [
-        (name, fixed.get(name), proc, name in fixed)
-        for name, proc in zip(names, compiled.processors, strict=True)
+    # Each row starts as a copy of the shared values; only its own are filled in (a
+    # row with one value of its own among ten costs one step, not ten).
+    template = [fixed.get(name) for name in names]
+    own = [
+        (i, name, proc)
+        for i, (name, proc) in enumerate(zip(names, compiled.processors, strict=True))
+        if name not in fixed
     ]
     out: list[tuple[Any, ...]] = []
     for row in rows:
-        values: list[Any] = []
-        for name, value, proc, is_fixed in plan:
-            if is_fixed:
-                values.append(value)
-            else:
-                raw = row[name]
-                # None too: a JSON column stores it as JSON null, as SQLAlchemy does.
-                values.append(proc(raw) if proc is not None else raw)
+        values = template.copy()
+        for i, name, proc in own:
+            raw = row[name]
+            # None too: a JSON column stores it as JSON null, as SQLAlchemy does.
+            values[i] = proc(raw) if proc is not None else raw
         out.append(tuple(values))
     return out
 
@@ -295,6 +296,37 @@ def insert_rows(
         return
     compiled = _insert(table, columns, conn.dialect)
     conn.exec_driver_sql(compiled.sql, _rows(compiled, columns, shared, rows))
+
+
+def insert_new_rows(
+    db: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    unique: Sequence[str],
+    shared: Mapping[str, Any] | None = None,
+) -> int:
+    """:func:`insert_rows`, skipping each row whose ``unique`` columns (a unique
+    constraint's) match a stored row (``ON CONFLICT (…) DO NOTHING``); returns how many
+    rows were written. Run again after a crash, it writes only what is missing."""
+    if not rows:
+        return 0
+    shared = shared or {}
+    columns = tuple(sorted({*rows[0], *shared}))
+    conn = db.connection()
+    quote = conn.dialect.identifier_preparer.quote
+    skip = f" ON CONFLICT ({', '.join(quote(c) for c in unique)}) DO NOTHING"
+    if conn.dialect.name == "postgresql":
+        arrays = _pg_insert(table, columns, frozenset(shared), (), conn.dialect)
+        result = conn.exec_driver_sql(
+            arrays.sql + skip, tuple(_pg_params(arrays, shared, rows, {}))
+        )
+    else:
+        compiled = _insert(table, columns, conn.dialect)
+        result = conn.exec_driver_sql(compiled.sql + skip, _rows(compiled, columns, shared, rows))
+    # Rows skipped on a conflict are not counted (SQLite sums the changes of each row's
+    # statement; PostgreSQL counts the rows its one statement inserted).
+    return int(result.rowcount)
 
 
 def insert_returning(
@@ -364,4 +396,4 @@ def update_rows(
     conn.exec_driver_sql(compiled.sql, params)
 
 
-__all__ = ["among", "insert_returning", "insert_rows", "update_rows"]
+__all__ = ["among", "insert_new_rows", "insert_returning", "insert_rows", "update_rows"]
