@@ -14,6 +14,7 @@ from aicmo.cam.domain.attribution import (
     COUNT_QUANTUM,
     MONEY_QUANTUM,
     AttributionModel,
+    Credit,
     LeadEvent,
     Outcome,
     OutcomeKind,
@@ -37,7 +38,7 @@ def won(value: str, day: int) -> Outcome:
     return Outcome(OutcomeKind.WON, Decimal(value), T0 + timedelta(days=day))
 
 
-def amounts(credits: list) -> list[tuple[int | None, Decimal]]:
+def amounts(credits: list[Credit]) -> list[tuple[int | None, Decimal]]:
     return [(c.touch.step_index, c.amount) for c in credits]
 
 

@@ -36,6 +36,8 @@ SQL_FREE_SERVICES = (
     "analytics/render",
     "analytics/charts",
     "analytics/digest",
+    "analytics/costs",
+    "analytics/attribution",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -1,0 +1,284 @@
+"""The attribution report and costs on a real history, made through the services: a
+three-step campaign run by the engine (two emails through the local outbox, a LinkedIn
+task a person did), a one-off email, replies and their categories, a meeting and a won
+deal. Every figure below is worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from aicmo import operator_services as ops
+from aicmo.cam.db_models import EnrollmentDB, WorkspaceDB
+from aicmo.cam.domain.events import EventType, OutreachEvent
+from aicmo.errors import NotFoundError, ValidationError
+from aicmo.operator_services import campaigns
+from aicmo.operator_services.analytics import costs
+from aicmo.operator_services.analytics.attribution import attribution_report
+from aicmo.operator_services.channels.mailboxes import add_mailbox
+from aicmo.operator_services.channels.tasks import complete_task, list_tasks
+from aicmo.operator_services.engine.tick import run_due
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+NOV = {"date_from": date(2026, 11, 1), "date_to": date(2026, 11, 30)}
+STEPS = [
+    {"channel": "EMAIL", "delay_hours": 0, "template": {"subject": "Hi", "body": "One"}},
+    {"channel": "EMAIL", "delay_hours": 48, "template": {"subject": "Again", "body": "Two"}},
+    {"channel": "LINKEDIN", "delay_hours": 48, "template": {"body": "Three"}},
+]
+
+
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+def reply(db: Session, lead_id: int, when: datetime, campaign_id: int | None) -> int:
+    event = OutreachEvent(type=EventType.REPLY_RECEIVED, occurred_at=when, channel="EMAIL")
+    return int(ops.record_event(db, event, lead_id=lead_id, campaign_id=campaign_id)["event_id"])
+
+
+def categorize(
+    db: Session, lead_id: int, reply_id: int, category: str, when: datetime, previous: str | None
+) -> None:
+    """A REPLY_CATEGORIZED event as the categoriser and the operator's correction write it."""
+    detail = {
+        "category": category,
+        "previous": previous,
+        "rule": "operator" if previous else "keywords",
+        "reply_event_id": reply_id,
+    }
+    event = OutreachEvent(type=EventType.REPLY_CATEGORIZED, occurred_at=when, detail=detail)
+    ops.record_event(db, event, lead_id=lead_id)
+
+
+@pytest.fixture
+def history(db: Session) -> dict[str, Any]:
+    """Lead A: emails on Nov 2 and 4, a LinkedIn task done on Nov 6 at noon, a reply on
+    Nov 7 (interested), stage MEETING on Nov 10, WON on Nov 20 with a deal of 1000.
+    Lead B (variant B): emails on Nov 2 and 4, a reply on Nov 5 first categorised
+    interested, then corrected to not interested. Lead C: never touched, replies Nov 7.
+    Lead D: a one-off email (no campaign) on Nov 3, a reply on Nov 8: meeting booked."""
+    a = ops.create_lead(
+        db, email="a@acme.example", linkedin_url="https://www.linkedin.com/in/aa", tags=["q4"]
+    )["id"]
+    b = ops.create_lead(db, email="b@acme.example", tags=["q4"])["id"]
+    c = ops.create_lead(db, email="c@other.example")["id"]
+    d = ops.create_lead(db, email="d@other.example")["id"]
+    campaign_id = campaigns.create_campaign(db, "Q4", steps=STEPS, audience={"tag": "q4"}, now=T0)[
+        "id"
+    ]
+    campaigns.start_campaign(db, "Q4", now=T0)
+    # The A/B assignment writes the enrollment's variant; here it is set by hand.
+    for lead_id, variant in ((a, "A"), (b, "B")):
+        db.execute(
+            update(EnrollmentDB).where(EnrollmentDB.lead_id == lead_id).values(variant=variant)
+        )
+    db.commit()
+    assert run_due(db, now=at(0), worker="w")["processed"] == 2
+    sent = ops.send_outreach_message(db, d, "Hello", "One-off", now=at(1))
+    assert sent["transport"] == "outbox"
+    assert run_due(db, now=at(2), worker="w")["processed"] == 2
+    b_reply = reply(db, b, at(3), campaign_id)
+    categorize(db, b, b_reply, "interested", at(3.1), None)
+    categorize(db, b, b_reply, "not_interested", at(3.5), "interested")
+    run_due(db, now=at(4), worker="w")  # A: the LinkedIn step becomes a task; B stopped
+    (task,) = list_tasks(db, lead_id=a, now=at(4))
+    complete_task(db, task["id"], now=at(4) + timedelta(hours=3))
+    a_reply = reply(db, a, at(5), campaign_id)
+    categorize(db, a, a_reply, "interested", at(5.1), None)
+    reply(db, c, at(5), None)
+    d_reply = reply(db, d, at(6), None)
+    categorize(db, d, d_reply, "meeting_booked", at(6.1), None)
+    ops.update_lead(db, a, stage="MEETING", now=at(8))
+    ops.update_lead(db, a, stage="WON", deal_value="1000", now=at(18))
+    return {"a": a, "b": b, "c": c, "d": d, "campaign_id": campaign_id}
+
+
+def set_costs(db: Session) -> None:
+    costs.set_cost(db, channel="EMAIL", monthly="30", per_action="0.10", currency="EUR")
+    costs.set_cost(db, channel="linkedin", per_action="2")
+    add_mailbox(db, "sales", "sales@acme.example", now=at(20))  # no send in November
+    costs.set_cost(db, mailbox="sales", monthly="15")
+
+
+def rows(report: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    return {(r["campaign"], r["step"], r["channel"], r["variant"]): r for r in report["rows"]}
+
+
+def pick(row: dict[str, Any], *names: str) -> tuple[Any, ...]:
+    return tuple(row[n] for n in names)
+
+
+COUNTS = ("replies", "positive_replies", "meetings", "won_deals", "won_value")
+D = Decimal
+
+
+def test_linear_credit_cost_and_roi_by_hand(db: Session, history: dict[str, Any]) -> None:
+    set_costs(db)
+    report = attribution_report(db, model="linear", **NOV)
+    got = rows(report)
+    a0, a1, a2 = ("Q4", 0, "EMAIL", "A"), ("Q4", 1, "EMAIL", "A"), ("Q4", 2, "LINKEDIN", "A")
+    b0, b1, one_off = ("Q4", 0, "EMAIL", "B"), ("Q4", 1, "EMAIL", "B"), (None, None, "EMAIL", None)
+    assert set(got) == {a0, a1, a2, b0, b1, one_off}
+    # A's outcomes (reply, positive reply, meeting, won 1000) split in thirds over its
+    # three touches: the odd ten-thousandth and the odd cent go to the first.
+    third, rest = D("0.3334"), D("0.3333")
+    assert pick(got[a0], *COUNTS) == (third, third, third, third, D("333.34"))
+    assert pick(got[a1], *COUNTS) == (rest, rest, rest, rest, D("333.33"))
+    assert pick(got[a2], *COUNTS) == (rest, rest, rest, rest, D("333.33"))
+    # B's reply in halves; its positive category was corrected away.
+    assert pick(got[b0], *COUNTS) == (D("0.5"), 0, 0, 0, 0)
+    assert pick(got[b1], *COUNTS) == (D("0.5"), 0, 0, 0, 0)
+    # D: one touch, the one-off email, earns the reply, the positive reply and the meeting.
+    assert pick(got[one_off], *COUNTS) == (1, 1, 1, 0, 0)
+    # EMAIL: 30 a month (all of November) + 5 sends x 0.10 = 30.50, 6.10 per send;
+    # LINKEDIN: one send (the task) x 2 = 2.00; the mailbox's 15 had no send to share.
+    for key in (a0, a1, b0, b1, one_off):
+        assert got[key]["sends"] == 1 and got[key]["cost"] == D("6.10")
+    assert got[a2]["sends"] == 1 and got[a2]["cost"] == D("2.00")
+    assert got[a0]["roi"] == D("53.6459")  # (333.34 - 6.10) / 6.10
+    assert got[a2]["roi"] == D("165.6650")  # (333.33 - 2.00) / 2.00
+    assert got[b0]["roi"] == D("-1.0000")  # nothing won, the cost lost
+    assert got[a0]["cost_per_positive_reply"] == D("18.30")  # 6.10 / 0.3334
+    assert got[b0]["cost_per_positive_reply"] is None
+    assert got[one_off]["cost_per_meeting"] == D("6.10")
+    totals = report["totals"]
+    assert pick(totals, *COUNTS) == (3, 2, 2, 1, D("1000.00"))
+    assert totals["unallocated_cost"] == D("15.00")
+    assert totals["cost"] == D("47.50")  # 30.50 + 2.00 + 15.00
+    assert totals["roi"] == D("20.0526")  # (1000 - 47.50) / 47.50
+    assert report["currency"] == "EUR"
+    assert report["outcomes"] == {"reply": 4, "positive_reply": 2, "meeting": 2, "won": 1}
+    # C's reply had no touch: listed, not dropped.
+    assert report["unattributed"]["by_kind"]["reply"] == {"count": 1, "value": 1}
+    (missing,) = report["unattributed"]["listed"]
+    assert (missing["lead_id"], missing["kind"], missing["at"]) == (history["c"], "reply", at(5))
+
+
+def test_first_last_and_position_based_by_hand(db: Session, history: dict[str, Any]) -> None:
+    a0, a1, a2 = ("Q4", 0, "EMAIL", "A"), ("Q4", 1, "EMAIL", "A"), ("Q4", 2, "LINKEDIN", "A")
+    b0, b1 = ("Q4", 0, "EMAIL", "B"), ("Q4", 1, "EMAIL", "B")
+    first = rows(attribution_report(db, model="first_touch", **NOV))
+    assert pick(first[a0], *COUNTS) == (1, 1, 1, 1, D("1000.00"))
+    assert pick(first[a2], *COUNTS) == (0, 0, 0, 0, 0)  # a row for its send, no credit
+    assert (first[b0]["replies"], first[b1]["replies"]) == (1, 0)
+    last = rows(attribution_report(db, model="last-touch", **NOV))
+    assert pick(last[a2], *COUNTS) == (1, 1, 1, 1, D("1000.00"))
+    assert pick(last[a0], *COUNTS) == (0, 0, 0, 0, 0)
+    assert (last[b0]["replies"], last[b1]["replies"]) == (0, 1)
+    position = rows(attribution_report(db, model="position_based", **NOV))
+    # Three touches: 40 / 20 / 40. Two touches (B): 50 / 50.
+    assert pick(position[a0], *COUNTS) == (D("0.4"), D("0.4"), D("0.4"), D("0.4"), D("400"))
+    assert pick(position[a1], *COUNTS) == (D("0.2"), D("0.2"), D("0.2"), D("0.2"), D("200"))
+    assert pick(position[a2], *COUNTS) == (D("0.4"), D("0.4"), D("0.4"), D("0.4"), D("400"))
+    assert (position[b0]["replies"], position[b1]["replies"]) == (D("0.5"), D("0.5"))
+    # With no cost set, nothing costs and no ROI is claimed.
+    assert position[a0]["cost"] == 0 and position[a0]["roi"] is None
+
+
+def test_touches_outside_the_lookback_earn_nothing(db: Session, history: dict[str, Any]) -> None:
+    # The meeting (Nov 10) looks back 5 days to Nov 5: only the task (Nov 6, noon) counts.
+    # The win (Nov 20) finds no touch in 5 days: unattributed, with its value.
+    report = attribution_report(db, model="linear", lookback_days=5, **NOV)
+    got = rows(report)
+    assert got[("Q4", 2, "LINKEDIN", "A")]["meetings"] == 1
+    assert got[("Q4", 0, "EMAIL", "A")]["meetings"] == 0
+    assert report["unattributed"]["by_kind"]["won"] == {"count": 1, "value": D("1000.00")}
+    assert report["totals"]["won_value"] == 0
+
+
+def test_the_period_takes_only_its_outcomes_and_its_share_of_the_monthly_costs(
+    db: Session, history: dict[str, Any]
+) -> None:
+    set_costs(db)
+    # 1-5 November: B's reply (Nov 5) only; 5/30 of each monthly fee; the emails of Nov 2,
+    # 3 and 4 (A and B twice, D once); the task (Nov 6) is outside.
+    report = attribution_report(
+        db, model="linear", date_from=date(2026, 11, 1), date_to=date(2026, 11, 5)
+    )
+    assert report["outcomes"] == {"reply": 1, "positive_reply": 0, "meeting": 0, "won": 0}
+    got = rows(report)
+    # EMAIL: 30 x 5/30 + 5 sends (A, B x 2, D) x 0.10 = 5.50, 1.10 a send;
+    # the mailbox: 15 x 5/30 = 2.50, unallocated; LINKEDIN: no send, nothing.
+    assert {k: r["cost"] for k, r in got.items()} == {
+        ("Q4", 0, "EMAIL", "A"): D("1.10"),
+        ("Q4", 1, "EMAIL", "A"): D("1.10"),
+        ("Q4", 0, "EMAIL", "B"): D("1.10"),
+        ("Q4", 1, "EMAIL", "B"): D("1.10"),
+        (None, None, "EMAIL", None): D("1.10"),
+    }
+    assert report["totals"]["unallocated_cost"] == D("2.50")
+
+
+def test_one_campaign_and_small_chunks_give_the_same_figures(
+    db: Session, history: dict[str, Any]
+) -> None:
+    set_costs(db)
+    whole = attribution_report(db, model="position_based", **NOV)
+    chunked = attribution_report(db, model="position_based", chunk_size=1, **NOV)
+    assert chunked == whole
+    q4 = attribution_report(db, model="position_based", campaign="Q4", **NOV)
+    assert [r for r in whole["rows"] if r["campaign"] == "Q4"] == q4["rows"]
+    # Its share of the costs: four emails at 6.10 and the task's 2.00; not the mailbox's.
+    assert q4["totals"]["cost"] == D("26.40")
+    assert q4["totals"]["unallocated_cost"] == D("15.00")
+
+
+def test_bad_requests_are_refused(db: Session) -> None:
+    with pytest.raises(ValidationError, match="use one of"):
+        attribution_report(db, model="time_decay", **NOV)
+    with pytest.raises(ValidationError, match="ends"):
+        attribution_report(
+            db, model="linear", date_from=date(2026, 11, 2), date_to=date(2026, 11, 1)
+        )
+    with pytest.raises(NotFoundError, match="no campaign named 'Nope'"):
+        attribution_report(db, model="linear", campaign="Nope", **NOV)
+    with pytest.raises(ValidationError, match="lookback"):
+        attribution_report(db, model="linear", lookback_days=0, **NOV)
+
+
+def test_costs_are_set_changed_listed_and_removed(db: Session) -> None:
+    first = costs.set_cost(db, channel="email", monthly="30", per_action="0.001")
+    assert (first["scope"], first["name"], first["currency"]) == ("CHANNEL", "EMAIL", "USD")
+    assert (first["monthly"], first["per_action"]) == (D("30"), D("0.001"))
+    costs.set_cost(db, channel="EMAIL", per_action="0.002")  # the monthly fee stays
+    add_mailbox(db, "sales", "sales@acme.example")
+    costs.set_cost(db, mailbox="sales", monthly="12.5")
+    listed = costs.list_costs(db)
+    assert [(c["scope"], c["name"], c["monthly"], c["per_action"]) for c in listed] == [
+        ("CHANNEL", "EMAIL", D("30"), D("0.002")),
+        ("MAILBOX", "sales", D("12.5"), D("0")),
+    ]
+    with pytest.raises(ValidationError, match="one currency per workspace"):
+        costs.set_cost(db, channel="LINKEDIN", monthly="10", currency="EUR")
+    with pytest.raises(ValidationError, match="exactly one"):
+        costs.set_cost(db, channel="EMAIL", mailbox="sales", monthly="1")
+    with pytest.raises(ValidationError, match="zero or more"):
+        costs.set_cost(db, channel="LINKEDIN", monthly="-5")
+    with pytest.raises(ValidationError, match="a monthly cost, a cost per action"):
+        costs.set_cost(db, channel="LINKEDIN")
+    with pytest.raises(NotFoundError, match="no mailbox named 'nope'"):
+        costs.set_cost(db, mailbox="nope", monthly="1")
+    with pytest.raises(ValidationError, match="unknown channel"):
+        costs.set_cost(db, channel="FAX", monthly="1")
+    assert len(costs.list_costs(db)) == 2  # nothing half-written by the refusals
+    costs.remove_cost(db, mailbox="sales")
+    with pytest.raises(NotFoundError):
+        costs.remove_cost(db, mailbox="sales")
+    assert [c["name"] for c in costs.list_costs(db)] == ["EMAIL"]
+
+
+def test_costs_and_reports_are_per_workspace(db: Session, history: dict[str, Any]) -> None:
+    db.add(WorkspaceDB(id=2, slug="other", name="Other"))
+    db.commit()
+    costs.set_cost(db, channel="EMAIL", monthly="99", currency="GBP", workspace_id=2)
+    assert costs.list_costs(db) == []
+    other = attribution_report(db, model="linear", workspace_id=2, **NOV)
+    assert other["rows"] == [] and other["outcomes"]["reply"] == 0
+    assert other["totals"]["unallocated_cost"] == D("99.00")
+    assert attribution_report(db, model="linear", **NOV)["currency"] is None
