@@ -25,12 +25,18 @@ from aicmo.operator_services.channels.tasks import complete_task, list_tasks
 from aicmo.operator_services.engine.tick import run_due
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
-NOV = {"date_from": date(2026, 11, 1), "date_to": date(2026, 11, 30)}
 STEPS = [
     {"channel": "EMAIL", "delay_hours": 0, "template": {"subject": "Hi", "body": "One"}},
     {"channel": "EMAIL", "delay_hours": 48, "template": {"subject": "Again", "body": "Two"}},
     {"channel": "LINKEDIN", "delay_hours": 48, "template": {"body": "Three"}},
 ]
+
+
+def november(db: Session, model: str, **options: Any) -> dict[str, Any]:
+    """The report over November 2026."""
+    return attribution_report(
+        db, model=model, date_from=date(2026, 11, 1), date_to=date(2026, 11, 30), **options
+    )
 
 
 def at(days: float) -> datetime:
@@ -120,7 +126,7 @@ D = Decimal
 
 def test_linear_credit_cost_and_roi_by_hand(db: Session, history: dict[str, Any]) -> None:
     set_costs(db)
-    report = attribution_report(db, model="linear", **NOV)
+    report = november(db, "linear")
     got = rows(report)
     a0, a1, a2 = ("Q4", 0, "EMAIL", "A"), ("Q4", 1, "EMAIL", "A"), ("Q4", 2, "LINKEDIN", "A")
     b0, b1, one_off = ("Q4", 0, "EMAIL", "B"), ("Q4", 1, "EMAIL", "B"), (None, None, "EMAIL", None)
@@ -163,15 +169,15 @@ def test_linear_credit_cost_and_roi_by_hand(db: Session, history: dict[str, Any]
 def test_first_last_and_position_based_by_hand(db: Session, history: dict[str, Any]) -> None:
     a0, a1, a2 = ("Q4", 0, "EMAIL", "A"), ("Q4", 1, "EMAIL", "A"), ("Q4", 2, "LINKEDIN", "A")
     b0, b1 = ("Q4", 0, "EMAIL", "B"), ("Q4", 1, "EMAIL", "B")
-    first = rows(attribution_report(db, model="first_touch", **NOV))
+    first = rows(november(db, "first_touch"))
     assert pick(first[a0], *COUNTS) == (1, 1, 1, 1, D("1000.00"))
     assert pick(first[a2], *COUNTS) == (0, 0, 0, 0, 0)  # a row for its send, no credit
     assert (first[b0]["replies"], first[b1]["replies"]) == (1, 0)
-    last = rows(attribution_report(db, model="last-touch", **NOV))
+    last = rows(november(db, "last-touch"))
     assert pick(last[a2], *COUNTS) == (1, 1, 1, 1, D("1000.00"))
     assert pick(last[a0], *COUNTS) == (0, 0, 0, 0, 0)
     assert (last[b0]["replies"], last[b1]["replies"]) == (0, 1)
-    position = rows(attribution_report(db, model="position_based", **NOV))
+    position = rows(november(db, "position_based"))
     # Three touches: 40 / 20 / 40. Two touches (B): 50 / 50.
     assert pick(position[a0], *COUNTS) == (D("0.4"), D("0.4"), D("0.4"), D("0.4"), D("400"))
     assert pick(position[a1], *COUNTS) == (D("0.2"), D("0.2"), D("0.2"), D("0.2"), D("200"))
@@ -184,7 +190,7 @@ def test_first_last_and_position_based_by_hand(db: Session, history: dict[str, A
 def test_touches_outside_the_lookback_earn_nothing(db: Session, history: dict[str, Any]) -> None:
     # The meeting (Nov 10) looks back 5 days to Nov 5: only the task (Nov 6, noon) counts.
     # The win (Nov 20) finds no touch in 5 days: unattributed, with its value.
-    report = attribution_report(db, model="linear", lookback_days=5, **NOV)
+    report = november(db, "linear", lookback_days=5)
     got = rows(report)
     assert got[("Q4", 2, "LINKEDIN", "A")]["meetings"] == 1
     assert got[("Q4", 0, "EMAIL", "A")]["meetings"] == 0
@@ -219,10 +225,10 @@ def test_one_campaign_and_small_chunks_give_the_same_figures(
     db: Session, history: dict[str, Any]
 ) -> None:
     set_costs(db)
-    whole = attribution_report(db, model="position_based", **NOV)
-    chunked = attribution_report(db, model="position_based", chunk_size=1, **NOV)
+    whole = november(db, "position_based")
+    chunked = november(db, "position_based", chunk_size=1)
     assert chunked == whole
-    q4 = attribution_report(db, model="position_based", campaign="Q4", **NOV)
+    q4 = november(db, "position_based", campaign="Q4")
     assert [r for r in whole["rows"] if r["campaign"] == "Q4"] == q4["rows"]
     # Its share of the costs: four emails at 6.10 and the task's 2.00; not the mailbox's.
     assert q4["totals"]["cost"] == D("26.40")
@@ -231,15 +237,15 @@ def test_one_campaign_and_small_chunks_give_the_same_figures(
 
 def test_bad_requests_are_refused(db: Session) -> None:
     with pytest.raises(ValidationError, match="use one of"):
-        attribution_report(db, model="time_decay", **NOV)
+        november(db, "time_decay")
     with pytest.raises(ValidationError, match="ends"):
         attribution_report(
             db, model="linear", date_from=date(2026, 11, 2), date_to=date(2026, 11, 1)
         )
     with pytest.raises(NotFoundError, match="no campaign named 'Nope'"):
-        attribution_report(db, model="linear", campaign="Nope", **NOV)
+        november(db, "linear", campaign="Nope")
     with pytest.raises(ValidationError, match="lookback"):
-        attribution_report(db, model="linear", lookback_days=0, **NOV)
+        november(db, "linear", lookback_days=0)
 
 
 def test_costs_are_set_changed_listed_and_removed(db: Session) -> None:
@@ -278,7 +284,7 @@ def test_costs_and_reports_are_per_workspace(db: Session, history: dict[str, Any
     db.commit()
     costs.set_cost(db, channel="EMAIL", monthly="99", currency="GBP", workspace_id=2)
     assert costs.list_costs(db) == []
-    other = attribution_report(db, model="linear", workspace_id=2, **NOV)
+    other = november(db, "linear", workspace_id=2)
     assert other["rows"] == [] and other["outcomes"]["reply"] == 0
     assert other["totals"]["unallocated_cost"] == D("99.00")
-    assert attribution_report(db, model="linear", **NOV)["currency"] is None
+    assert november(db, "linear")["currency"] is None
