@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from aicmo.cli import access as _access  # noqa: F401  (registers workspace, user, apikey)
+from aicmo.cli import analytics as _analytics  # noqa: F401  (registers `aicmo costs`, `aicmo attribution`)
 from aicmo.cli import demo as _demo  # noqa: F401  (registers `aicmo demo`)
 from aicmo.cli import people as _people  # noqa: F401  (registers `aicmo tasks`, `aicmo linkedin`)
 from aicmo.cli import reports as _reports  # noqa: F401  (registers `aicmo report`, `aicmo digest`)
