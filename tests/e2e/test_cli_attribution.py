@@ -51,7 +51,9 @@ def test_an_operator_sets_costs_and_reads_the_attribution_report(tmp_path: Path)
     linkedin = aicmo(tmp_path, "costs", "set", "--channel", "linkedin", "--per-action", "2")
     assert linkedin.returncode == 0, linkedin.stderr
     listed = aicmo(tmp_path, "costs", "list")
-    assert "EMAIL" in listed.stdout and "LINKEDIN" in listed.stdout and "EUR" in listed.stdout
+    lines = [line.split() for line in listed.stdout.splitlines()]
+    assert ["channel", "EMAIL", "EMAIL", "30.00", "0.10", "EUR"] in lines
+    assert ["channel", "LINKEDIN", "LINKEDIN", "0.00", "2.00", "EUR"] in lines
     refused = aicmo(tmp_path, "costs", "set", "--mailbox", "nope", "--monthly", "5")
     assert refused.returncode == 1 and "no mailbox named 'nope'" in refused.stderr
     other = aicmo(tmp_path, "costs", "set", "--channel", "EMAIL", "--monthly", "5",
@@ -71,11 +73,11 @@ def test_an_operator_sets_costs_and_reads_the_attribution_report(tmp_path: Path)
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     by_key = {(r["campaign"], r["step"], r["channel"], r["variant"]): r for r in rows}
-    # Linear, A's three touches: a third each (the odd cent to the first); costs as in the
-    # service test: 6.10 per email, 2.00 for the LinkedIn task.
-    first = by_key[("Q4", "0", "EMAIL", "A")]
+    # Steps are numbered from 1. Linear, A's three touches: a third each (the odd cent to
+    # the first); costs as in the service test: 6.10 per email, 2.00 for the LinkedIn task.
+    first = by_key[("Q4", "1", "EMAIL", "A")]
     assert (first["won_value"], first["cost"], first["roi"]) == ("333.34", "6.10", "53.6459")
-    task = by_key[("Q4", "2", "LINKEDIN", "A")]
+    task = by_key[("Q4", "3", "LINKEDIN", "A")]
     assert (task["won_value"], task["cost"], task["replies"]) == ("333.33", "2.00", "0.3333")
     assert rows[-1]["campaign"] == "TOTAL" and rows[-1]["won_value"] == "1000.00"
     assert rows[-1]["cost"] == "26.40"  # this campaign's share only

@@ -31,7 +31,7 @@ def history(db: Session) -> dict[str, Any]:
 
 
 def rows(report: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    return {(r["campaign"], r["step"], r["channel"], r["variant"]): r for r in report["rows"]}
+    return {(r["campaign"], r["step_index"], r["channel"], r["variant"]): r for r in report["rows"]}
 
 
 def pick(row: dict[str, Any], *names: str) -> tuple[Any, ...]:
@@ -173,28 +173,30 @@ def test_costs_are_set_changed_listed_and_removed(db: Session) -> None:
     costs.set_cost(db, channel="EMAIL", per_action="0.002")  # the monthly fee stays
     add_mailbox(db, "sales", "sales@acme.example")
     costs.set_cost(db, mailbox="sales", monthly="12.5")
+    costs.set_cost(db, channel="LINKEDIN", per_action="1.5")
     listed = costs.list_costs(db)
     assert [(c["scope"], c["name"], c["monthly"], c["per_action"]) for c in listed] == [
         ("CHANNEL", "EMAIL", D("30"), D("0.002")),
+        ("CHANNEL", "LINKEDIN", D("0"), D("1.5")),
         ("MAILBOX", "sales", D("12.5"), D("0")),
     ]
     with pytest.raises(ValidationError, match="one currency per workspace"):
-        costs.set_cost(db, channel="LINKEDIN", monthly="10", currency="EUR")
+        costs.set_cost(db, channel="CONTACT_FORM", monthly="10", currency="EUR")
     with pytest.raises(ValidationError, match="exactly one"):
         costs.set_cost(db, channel="EMAIL", mailbox="sales", monthly="1")
     with pytest.raises(ValidationError, match="zero or more"):
-        costs.set_cost(db, channel="LINKEDIN", monthly="-5")
+        costs.set_cost(db, channel="CONTACT_FORM", monthly="-5")
     with pytest.raises(ValidationError, match="a monthly cost, a cost per action"):
-        costs.set_cost(db, channel="LINKEDIN")
+        costs.set_cost(db, channel="CONTACT_FORM")
     with pytest.raises(NotFoundError, match="no mailbox named 'nope'"):
         costs.set_cost(db, mailbox="nope", monthly="1")
     with pytest.raises(ValidationError, match="unknown channel"):
         costs.set_cost(db, channel="FAX", monthly="1")
-    assert len(costs.list_costs(db)) == 2  # nothing half-written by the refusals
+    assert len(costs.list_costs(db)) == 3  # nothing half-written by the refusals
     costs.remove_cost(db, mailbox="sales")
     with pytest.raises(NotFoundError):
         costs.remove_cost(db, mailbox="sales")
-    assert [c["name"] for c in costs.list_costs(db)] == ["EMAIL"]
+    assert [c["name"] for c in costs.list_costs(db)] == ["EMAIL", "LINKEDIN"]
 
 
 def test_costs_and_reports_are_per_workspace(db: Session, history: dict[str, Any]) -> None:

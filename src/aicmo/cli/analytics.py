@@ -47,16 +47,6 @@ def _count(value: Decimal | int) -> str:
     return text or "0"
 
 
-def _amount(value: Decimal) -> str:
-    """A rate as typed: no trailing zeros past the cents."""
-    text = f"{value:f}"
-    if "." in text:
-        whole, frac = text.split(".")
-        frac = frac.rstrip("0").ljust(2, "0")
-        text = f"{whole}.{frac}"
-    return text
-
-
 @costs_app.command("set")
 def costs_set(
     channel: ChannelOpt = None,
@@ -89,8 +79,8 @@ def costs_set(
         )
     console.print(
         f"{rate['scope'].lower().replace('_', ' ')} {esc(rate['name'])}: "
-        f"{_amount(rate['monthly'])} {rate['currency']} a month, "
-        f"{_amount(rate['per_action'])} {rate['currency']} per send."
+        f"{rate['monthly']} {rate['currency']} a month, "
+        f"{rate['per_action']} {rate['currency']} per send."
     )
 
 
@@ -129,8 +119,8 @@ def costs_list(workspace: WorkspaceOpt = "default") -> None:
             r["scope"].lower(),
             cell(r["name"]),
             r["channel"],
-            _amount(r["monthly"]),
-            _amount(r["per_action"]),
+            str(r["monthly"]),
+            str(r["per_action"]),
             r["currency"],
         )
     console.print(table)
@@ -175,7 +165,9 @@ def _write_csv(report: dict[str, Any]) -> None:
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(_CSV_COLUMNS)
     for row in report["rows"]:
-        out.writerow([_csv_value(row[c]) for c in _CSV_COLUMNS])
+        step = row["step_index"]
+        shown = {**row, "step": "" if step is None else step + 1}  # numbered from 1, as shown
+        out.writerow([_csv_value(shown[c]) for c in _CSV_COLUMNS])
     totals = report["totals"]
     out.writerow(
         ["TOTAL", "", "", ""] + [_csv_value(totals[c]) for c in _CSV_COLUMNS[4:]],
@@ -211,7 +203,7 @@ def _print_table(report: dict[str, Any]) -> None:
 
     for r in report["rows"]:
         campaign = r["campaign"] if r["campaign_id"] is not None else "(no campaign)"
-        step = "" if r["step"] is None else str(r["step"] + 1)
+        step = "" if r["step_index"] is None else str(r["step_index"] + 1)
         table.add_row(cell(campaign), step, r["channel"], cell(r["variant"] or ""), *figures(r))
     table.add_section()
     table.add_row("total", "", "", "", *figures(report["totals"]))

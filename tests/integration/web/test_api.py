@@ -173,6 +173,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "api_key": "k",
     },
     ("POST", f"{API}/mailboxes"): {"name": "m", "from_address": "me@agency.example"},
+    ("PUT", f"{API}/costs"): {"channel": "EMAIL", "monthly": "30"},
 }
 
 

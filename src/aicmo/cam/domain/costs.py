@@ -39,6 +39,7 @@ __all__ = [
     "prorated_monthly",
     "scope_cost",
     "share_cost",
+    "tidy_amount",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -104,6 +105,16 @@ def parse_currency(value: object) -> str:
             field="currency",
         )
     return code
+
+
+def tidy_amount(value: Decimal) -> Decimal:
+    """A rate as a person writes it: at least the cents, no trailing zeros past them
+    (``30.000000`` → ``30.00``, ``0.001000`` → ``0.001``)."""
+    plain = value.normalize()
+    exponent = plain.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        return value.quantize(MONEY_QUANTUM)
+    return plain
 
 
 def prorated_monthly(monthly: Decimal, start: date, end: date) -> Fraction:

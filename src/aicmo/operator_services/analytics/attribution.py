@@ -323,7 +323,7 @@ def attribution_report(
             {
                 "campaign_id": key.campaign_id,
                 "campaign": names.get(key.campaign_id) if key.campaign_id is not None else None,
-                "step": key.step_index,
+                "step_index": key.step_index,
                 "channel": key.channel,
                 "variant": key.variant,
                 **_figures(row),

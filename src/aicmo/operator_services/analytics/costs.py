@@ -20,6 +20,7 @@ from aicmo.cam.domain.costs import (
     CostScope,
     parse_amount,
     parse_currency,
+    tidy_amount,
 )
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.repository import costs as cost_repo
@@ -78,21 +79,27 @@ def _scope(
     return CostScope.LINKEDIN_ACCOUNT, ChannelType.LINKEDIN.value, account_id
 
 
-def _names(db: Session, workspace_id: int, rows: list[CostRateDB]) -> dict[tuple[str, int], str]:
+def _names(
+    db: Session, workspace_id: int, rows: list[CostRateDB]
+) -> dict[tuple[str, str, int], str]:
     mailboxes = cost_repo.mailbox_names(
         db, workspace_id, [r.target_id for r in rows if r.scope == CostScope.MAILBOX]
     )
     accounts = cost_repo.linkedin_account_names(
         db, workspace_id, [r.target_id for r in rows if r.scope == CostScope.LINKEDIN_ACCOUNT]
     )
-    out: dict[tuple[str, int], str] = {}
+    out: dict[tuple[str, str, int], str] = {}
     for row in rows:
         if row.scope == CostScope.MAILBOX:
-            out[(row.scope, row.target_id)] = mailboxes.get(row.target_id, f"#{row.target_id}")
+            out[(row.scope, row.channel, row.target_id)] = mailboxes.get(
+                row.target_id, f"#{row.target_id}"
+            )
         elif row.scope == CostScope.LINKEDIN_ACCOUNT:
-            out[(row.scope, row.target_id)] = accounts.get(row.target_id, f"#{row.target_id}")
+            out[(row.scope, row.channel, row.target_id)] = accounts.get(
+                row.target_id, f"#{row.target_id}"
+            )
         else:
-            out[(row.scope, row.target_id)] = row.channel
+            out[(row.scope, row.channel, row.target_id)] = row.channel
     return out
 
 
@@ -101,8 +108,8 @@ def _to_dict(row: CostRateDB, name: str) -> dict[str, Any]:
         "scope": row.scope,
         "channel": row.channel,
         "name": name,
-        "monthly": Decimal(row.monthly),
-        "per_action": Decimal(row.per_action),
+        "monthly": tidy_amount(Decimal(row.monthly)),
+        "per_action": tidy_amount(Decimal(row.per_action)),
         "currency": row.currency,
         "updated_at": row.updated_at,
     }
@@ -178,7 +185,9 @@ def set_cost(
         row.currency = code
         row.updated_at = now
         db.flush()
-        result = _to_dict(row, _names(db, workspace_id, [row])[(row.scope, row.target_id)])
+        result = _to_dict(
+            row, _names(db, workspace_id, [row])[(row.scope, row.channel, row.target_id)]
+        )
     return result
 
 
@@ -213,9 +222,13 @@ def list_costs(db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> list
     names = _names(db, workspace_id, rows)
     order = list(CostScope)
     rows.sort(
-        key=lambda r: (order.index(CostScope(r.scope)), r.channel, names[(r.scope, r.target_id)])
+        key=lambda r: (
+            order.index(CostScope(r.scope)),
+            r.channel,
+            names[(r.scope, r.channel, r.target_id)],
+        )
     )
-    return [_to_dict(r, names[(r.scope, r.target_id)]) for r in rows]
+    return [_to_dict(r, names[(r.scope, r.channel, r.target_id)]) for r in rows]
 
 
 def cost_rates_for(db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> list[CostRate]:
