@@ -26,6 +26,7 @@ Pure: no I/O, no clock; the caller passes the touches, the events and the window
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -200,24 +201,29 @@ def allocate(shares: Sequence[Fraction], total: Decimal, quantum: Decimal) -> li
         ValidationError: the shares do not add up to 1 or one is negative, or ``total``
             is not a whole number of quanta.
     """
-    if not shares or sum(shares, Fraction(0)) != 1 or any(s < 0 for s in shares):
-        raise ValidationError("shares must be non-negative and add up to 1", field="shares")
     if quantum <= 0:
         raise ValidationError(f"the quantum must be positive, got {quantum}", field="quantum")
-    units_exact = Fraction(total) / Fraction(quantum)
-    if units_exact.denominator != 1:
+    # Integers only (a report allocates millions of times): the shares over their common
+    # denominator, the total in quanta.
+    den = math.lcm(*(share.denominator for share in shares)) if shares else 0
+    nums = [share.numerator * (den // share.denominator) for share in shares]
+    if not shares or sum(nums) != den or any(n < 0 for n in nums):
+        raise ValidationError("shares must be non-negative and add up to 1", field="shares")
+    units_exact = total / quantum
+    if units_exact != units_exact.to_integral_value():
         raise ValidationError(
             f"{total} is not a whole number of {quantum}; round it first", field="value"
         )
     units = int(units_exact)
     sign = -1 if units < 0 else 1
     units = abs(units)
-    exact = [share * units for share in shares]
-    floors = [int(part) for part in exact]  # non-negative: int() is the floor
+    floors = [units * n // den for n in nums]
     left = units - sum(floors)
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:left]:
-        floors[i] += 1
+    if left:
+        remainders = [units * n % den for n in nums]
+        order = sorted(range(len(nums)), key=lambda i: (-remainders[i], i))
+        for i in order[:left]:
+            floors[i] += 1
     return [(sign * part * quantum).quantize(quantum, rounding=ROUND_FLOOR) for part in floors]
 
 

@@ -46,7 +46,7 @@ from aicmo.operator_services.analytics.costs import cost_rates_for
 __all__ = ["DEFAULT_CHUNK", "METRICS", "attribution_report"]
 
 #: Leads read per keyset chunk.
-DEFAULT_CHUNK = 500
+DEFAULT_CHUNK = 1000
 #: Unattributed outcomes listed one by one (all of them are counted in the totals).
 UNATTRIBUTED_LISTED = 1000
 #: The longest lookback accepted, in days.
