@@ -169,6 +169,31 @@ def _add_costs(
     return unallocated, (rates[0].currency if rates else None)
 
 
+def _credit(
+    rows: dict[TouchKey, _Row],
+    touches: list[Touch],
+    outcome: Outcome,
+    model: AttributionModel,
+    lookback: timedelta,
+    campaign_id: int | None,
+) -> bool:
+    """Credit one outcome onto ``rows`` (only ``campaign_id``'s touches when given): the
+    count to 0.0001 and, for a won deal, its value to the cent; False when no touch is in
+    the window (the outcome is unattributed)."""
+    counted = Outcome(outcome.kind, Decimal(1), outcome.at, outcome.ref)
+    shares = credit(touches, counted, model, lookback=lookback, quantum=COUNT_QUANTUM)
+    if not shares:
+        return False
+    mine = [c for c in shares if campaign_id is None or c.touch.campaign_id == campaign_id]
+    for c in mine:
+        rows.setdefault(c.touch.key, _Row()).credited[METRICS[outcome.kind]] += c.amount
+    if outcome.kind is OutcomeKind.WON:
+        for c in credit(touches, outcome, model, lookback=lookback, quantum=MONEY_QUANTUM):
+            if campaign_id is None or c.touch.campaign_id == campaign_id:
+                rows.setdefault(c.touch.key, _Row()).won_value += c.amount
+    return True
+
+
 def _per(cost: Decimal, count: Decimal) -> Decimal | None:
     if not count:
         return None
@@ -256,37 +281,20 @@ def attribution_report(
         for lead_id, lead_outcome_list in found.items():
             for outcome in lead_outcome_list:
                 outcomes[outcome.kind.value] += 1
-                counted = Outcome(outcome.kind, Decimal(1), outcome.at, outcome.ref)
-                shares = credit(
-                    touches.get(lead_id, []), counted, chosen, lookback=lookback,
-                    quantum=COUNT_QUANTUM,
-                )  # fmt: skip
-                if not shares:
-                    missed[outcome.kind.value]["count"] += 1
-                    missed[outcome.kind.value]["value"] += outcome.value
-                    if len(listed) < UNATTRIBUTED_LISTED:
-                        listed.append(
-                            {
-                                "lead_id": lead_id,
-                                "kind": outcome.kind.value,
-                                "at": outcome.at,
-                                "value": outcome.value,
-                                "event_id": outcome.ref,
-                            }
-                        )
+                if _credit(rows, touches.get(lead_id, []), outcome, chosen, lookback, campaign_id):
                     continue
-                for c in shares:
-                    if campaign_id is None or c.touch.campaign_id == campaign_id:
-                        row = rows.setdefault(c.touch.key, _Row())
-                        row.credited[METRICS[outcome.kind]] += c.amount
-                if outcome.kind is OutcomeKind.WON:
-                    money = credit(
-                        touches.get(lead_id, []), outcome, chosen, lookback=lookback,
-                        quantum=MONEY_QUANTUM,
-                    )  # fmt: skip
-                    for c in money:
-                        if campaign_id is None or c.touch.campaign_id == campaign_id:
-                            rows.setdefault(c.touch.key, _Row()).won_value += c.amount
+                missed[outcome.kind.value]["count"] += 1
+                missed[outcome.kind.value]["value"] += outcome.value
+                if len(listed) < UNATTRIBUTED_LISTED:
+                    listed.append(
+                        {
+                            "lead_id": lead_id,
+                            "kind": outcome.kind.value,
+                            "at": outcome.at,
+                            "value": outcome.value,
+                            "event_id": outcome.ref,
+                        }
+                    )
     unallocated, currency = _add_costs(db, workspace_id, rows, date_from, date_to)
     if campaign_id is not None:
         rows = {k: v for k, v in rows.items() if k.campaign_id == campaign_id}
