@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     digest_mailbox: str | None = None
     #: Whose campaigns it covers (slug or id).
     digest_workspace: str = "default"
+    #: Attribution: touches older than this many days before an outcome earn no credit.
+    attribution_lookback_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("digest_weekday", mode="before")
     @classmethod

@@ -39,6 +39,8 @@ SQL_FREE_SERVICES = (
     "crm/replies",
     "analytics/abtest",
     "analytics/winners",
+    "analytics/costs",
+    "analytics/attribution",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -870,6 +870,43 @@ class MetricsDailyDB(Base):
     forms_submitted: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
+class CostRateDB(Base):
+    """What sending costs: a monthly fee and/or a price per send, for a whole channel, one
+    mailbox or one LinkedIn provider account (``aicmo.cam.domain.costs``).
+
+    ``uq_cost_rates_scope``: one rate per (workspace, scope, channel, target); ``target_id``
+    is 0 for a channel's rate. A mailbox's or account's rate goes with it when it is
+    deleted (the foreign keys cascade). Amounts are kept to the millionth: a price per send
+    is often a fraction of a cent.
+    """
+
+    __tablename__ = "cost_rates"
+    __table_args__ = (
+        UniqueConstraint(
+            "workspace_id", "scope", "channel", "target_id", name="uq_cost_rates_scope"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = _workspace_fk()
+    #: CHANNEL, MAILBOX or LINKEDIN_ACCOUNT.
+    scope: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    mailbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=True
+    )
+    linkedin_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("linkedin_accounts.id", ondelete="CASCADE"), nullable=True
+    )
+    monthly: Mapped[Decimal] = mapped_column(Numeric(18, 6), default=Decimal(0))
+    per_action: Mapped[Decimal] = mapped_column(Numeric(18, 6), default=Decimal(0))
+    #: ISO 4217 code; one currency per workspace (the service refuses a second one).
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 #: Which rollup counter each event type bumps.
 METRIC_COLUMNS: dict[str, str] = {
     "MESSAGE_ATTEMPTED": "attempted",
@@ -894,6 +931,7 @@ __all__ = [
     "Base",
     "CampaignDB",
     "ChannelConfigDB",
+    "CostRateDB",
     "EnrollmentDB",
     "EventDB",
     "IdempotencyKeyDB",

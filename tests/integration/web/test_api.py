@@ -186,6 +186,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", f"{API}/mailboxes"): {"name": "m", "from_address": "me@agency.example"},
     ("PUT", f"{API}/replies/{{reply_id}}/category"): {"category": "not_interested"},
+    ("PUT", f"{API}/costs"): {"channel": "EMAIL", "monthly": "30"},
 }
 
 

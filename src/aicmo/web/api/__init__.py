@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from aicmo.web.api import (
+    analytics,
     campaigns,
     leads,
     problems,
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
     router.include_router(webhooks.router)
     router.include_router(settings.router)
     router.include_router(session.router)
+    router.include_router(analytics.router)
     app.include_router(router)
 
 

@@ -3,8 +3,8 @@ under each filter (grade, stage, none), a case-insensitive prefix search over em
 names and company, and the leads carrying a tag from the tag index alone. At 100k leads
 each listing had sorted the workspace (60-75 ms); it now reads about one page of rows.
 
-Revision ID: 0015
-Revises: 0012
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 10:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0012"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
