@@ -31,6 +31,7 @@ SQL_FREE_SERVICES = (
     "inbound/unsubscribe",
     "crm/workspace",
     "webhooks",
+    "analytics/rollups",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 
