@@ -32,6 +32,7 @@ SQL_FREE_SERVICES = (
     "crm/workspace",
     "webhooks",
     "analytics/rollups",
+    "analytics/steps",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -55,9 +55,11 @@ def upgrade() -> None:
     op.add_column("events", sa.Column("mailbox_id", sa.Integer(), nullable=True))
     # The new columns are not in the trigger's list yet, so this update is allowed.
     op.execute(
-        "UPDATE events SET "
-        "step_index = (SELECT m.step_index FROM outreach_messages m WHERE m.id = events.message_id),"
-        " mailbox_id = (SELECT m.mailbox_id FROM outreach_messages m WHERE m.id = events.message_id)"
+        "UPDATE events SET"
+        " step_index = (SELECT m.step_index FROM outreach_messages m"
+        " WHERE m.id = events.message_id),"
+        " mailbox_id = (SELECT m.mailbox_id FROM outreach_messages m"
+        " WHERE m.id = events.message_id)"
         " WHERE message_id IS NOT NULL"
     )
     _no_rewrite(_IMMUTABLE + ", " + ", ".join(_KEYS))
