@@ -33,6 +33,7 @@ SQL_FREE_SERVICES = (
     "webhooks",
     "analytics/rollups",
     "analytics/steps",
+    "crm/retention",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -794,6 +794,17 @@ class MetricsDailyDB(Base):
     forms_submitted: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
+class MaintenanceRunDB(Base):
+    """When a periodic housekeeping job (the retention prune) last ran: the row a worker
+    claims with a conditional UPDATE, so that among all workers the job runs at most once
+    per period."""
+
+    __tablename__ = "maintenance_runs"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column()
+
+
 #: Which rollup counter each event type bumps by one (the outcome counters that depend on
 #: an event's channel or detail are in ``cam.domain.rollups.deltas``).
 METRIC_COLUMNS: dict[str, str] = SIMPLE_COUNTERS
@@ -814,6 +825,7 @@ __all__ = [
     "LeadTagDB",
     "LoginFailureDB",
     "MailboxDB",
+    "MaintenanceRunDB",
     "MembershipDB",
     "MetricsDailyDB",
     "OutreachMessageDB",

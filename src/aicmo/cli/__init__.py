@@ -6,7 +6,7 @@ import sys
 
 from aicmo.cli import access as _access  # noqa: F401  (registers workspace, user, apikey)
 from aicmo.cli import demo as _demo  # noqa: F401  (registers `aicmo demo`)
-from aicmo.cli import metrics as _metrics  # noqa: F401  (registers `aicmo metrics`)
+from aicmo.cli import metrics as _metrics  # noqa: F401  (registers `aicmo metrics`, `aicmo retention`)
 from aicmo.cli import people as _people  # noqa: F401  (registers `aicmo tasks`, `aicmo linkedin`)
 from aicmo.cli import sending as _sending  # noqa: F401  (registers the sending commands)
 from aicmo.cli import webhooks as _webhooks  # noqa: F401  (registers `aicmo webhook`)

@@ -1,5 +1,5 @@
 """``aicmo metrics …``: the daily rollups every rate is read from (rebuild them from the
-events)."""
+events); ``aicmo retention …``: how long message texts are kept."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aicmo.cli.common import console, db_session, err_console, fail
 from aicmo.cli.main import app
 from aicmo.operator_services import accounts
 from aicmo.operator_services.analytics import rollups
+from aicmo.operator_services.crm import retention
 
 metrics_app = typer.Typer(
     help="The daily rollups (metrics_daily) that every count and rate is read from.",
@@ -78,4 +79,37 @@ def metrics_rebuild(
     )
 
 
-__all__ = ["metrics_app"]
+retention_app = typer.Typer(
+    help="Retention: how long message texts are kept (AICMO_RETENTION_DAYS).",
+    no_args_is_help=True,
+)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("prune")
+def retention_prune(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=36_500,
+            help="Keep this many days of texts; default AICMO_RETENTION_DAYS",
+        ),
+    ] = None,
+) -> None:
+    """Blank message texts older than the retention period, now.
+
+    Sent subjects and bodies, replies' texts, raw notifications, closed tasks' texts and
+    the local outbox's files go; every event, attempt row and daily count stays. The
+    worker does this once a day by itself when AICMO_RETENTION_DAYS is set.
+    """
+    with db_session() as db:
+        report = retention.prune_message_bodies(db, days=days)
+    console.print(
+        f"Pruned texts older than {report['cutoff'][:19]} UTC: {report['attempts']} sent "
+        f"message(s), {report['inbound_messages']} received, {report['events_raw']} raw "
+        f"event payload(s), {report['tasks']} task(s), {report['outbox_files']} outbox file(s)."
+    )
+
+
+__all__ = ["metrics_app", "retention_app"]

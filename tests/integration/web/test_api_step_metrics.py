@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ from aicmo.web.app import create_app
 from tests.http_server import serve
 
 API = "/api/v1"
-STEPS = [
+STEPS: list[dict[str, Any]] = [
     {"channel": "EMAIL", "template": {"subject": "Hi", "body": "Hello"}},
     {"channel": "EMAIL", "delay_hours": 24, "template": {"subject": "Again", "body": "Hi"}},
 ]

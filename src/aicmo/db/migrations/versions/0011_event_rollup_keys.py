@@ -6,6 +6,8 @@ Existing events take the step and mailbox of their attempt (``message_id``), whi
 what the incremental path used for them; the variant was never recorded before, so it
 stays empty. The three columns then join the append-only trigger's immutable list.
 
+Also ``maintenance_runs``: when the daily retention prune last ran (claimed by one worker).
+
 Revision ID: 0011
 Revises: 0009
 Create Date: 2026-12-07 10:00:00.000000
@@ -17,6 +19,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from aicmo.db.types import UTCDateTime
 
 revision: str = "0011"
 down_revision: str | None = "0009"
@@ -63,9 +67,16 @@ def upgrade() -> None:
         " WHERE message_id IS NOT NULL"
     )
     _no_rewrite(_IMMUTABLE + ", " + ", ".join(_KEYS))
+    op.create_table(
+        "maintenance_runs",
+        sa.Column("name", sa.String(50), nullable=False),
+        sa.Column("last_run_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_maintenance_runs"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("maintenance_runs")
     _no_rewrite(_IMMUTABLE)
     for name in reversed(_KEYS):
         # ALTER TABLE … DROP COLUMN on both (SQLite ≥ 3.35), keeping the triggers.
