@@ -116,6 +116,7 @@ def load(engine: Engine, n: int) -> None:
         )
         source = "generate_series(1, :n) AS g(x)"
         prefix = ""
+        key = "'bench:' || x"
     else:
         created = (
             "strftime('%Y-%m-%d %H:%M:%S', :now, '-' || (CASE WHEN x <= :target THEN x % :days"
@@ -123,6 +124,9 @@ def load(engine: Engine, n: int) -> None:
             " || '.000000'"
         )
         source = "g"
+        # Zero-padded, so that the keys arrive in index order (appends to the unique index
+        # SQLite keeps, not inserts all over it).
+        key = "printf('bench:%010d', x)"
         prefix = "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < :n) "
     channel = "CASE x % 3 WHEN 0 THEN 'EMAIL' WHEN 1 THEN 'LINKEDIN' ELSE 'CONTACT_FORM' END"
     status = (
@@ -152,7 +156,7 @@ def load(engine: Engine, n: int) -> None:
                 f"{prefix}INSERT INTO outreach_messages (workspace_id, campaign_id, step_index,"
                 " channel, message_type, status, idempotency_key, retry_count, created_at,"
                 f" updated_at) SELECT 1, {campaign}, (x / 15) % 3, {channel}, 'cold_outreach',"
-                f" {status}, 'bench:' || x, 0, {created}, {created} FROM {source}"
+                f" {status}, {key}, 0, {created}, {created} FROM {source}"
             ),
             {
                 "n": TARGET + other,
