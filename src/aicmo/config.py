@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     #: The worker's SMTP sends go through a child process of their own (see
     #: ``aicmo.transports.send_process``); off, a thread of the worker sends them.
     sending_process: bool = True
+    #: Days a message's text is kept (sent bodies and subjects, replies' texts, raw
+    #: notifications, closed tasks' texts, outbox files); events and rollups are kept.
+    #: Unset (the default): kept forever. See ``aicmo retention prune``.
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
     #: Hours between two form submissions to one site (any campaign).
     form_domain_gap_hours: float = 24.0
     #: SendGrid Event Webhook verification key (base64 DER, from SendGrid's settings).

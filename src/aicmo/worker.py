@@ -5,8 +5,9 @@ enrollments, deliver due webhooks (a bounded batch, a few at a time), write the 
 that ``/healthz`` reads. Mailboxes are polled every tick;
 open operator tasks are checked for leads that said stop, campaigns with nothing left
 to run are marked FINISHED, and the weekly digest is sent when its slot is due (see
-``aicmo.operator_services.analytics.digest``), once a minute; LinkedIn provider
-accounts every five (their APIs are metered).
+``aicmo.operator_services.analytics.digest``), once a minute (and, with
+``AICMO_RETENTION_DAYS`` set, message texts past retention are pruned, at most once a day
+among all workers); LinkedIn provider accounts every five (their APIs are metered).
 ``concurrency`` runs that many loops in threads, each with its own session and claim
 name. SIGTERM / Ctrl-C set ``stop``: the send in flight finishes, the loop exits and
 nothing stays claimed longer than its lease.
@@ -36,6 +37,7 @@ from aicmo.errors import AicmoError
 from aicmo.operator_services.analytics.digest import send_scheduled_digest
 from aicmo.operator_services.campaigns import finish_campaigns
 from aicmo.operator_services.channels.linkedin_accounts import poll_linkedin
+from aicmo.operator_services.crm.retention import prune_if_due
 from aicmo.operator_services.engine.tick import run_due
 from aicmo.operator_services.inbound.imap_poll import poll_all
 from aicmo.operator_services.ops.health import record_stop, record_tick
@@ -134,6 +136,9 @@ def tick(
         )
         if sweep_tasks:
             finished = len(finish_campaigns(db, now=utcnow()))
+            pruned = prune_if_due(db, now=utcnow())
+            if pruned is not None:
+                log.info("retention prune", extra={"fields": {"worker": name, **pruned}})
         if poll_mail:
             polled = len(poll_all(db))
         if poll_linkedin_now:

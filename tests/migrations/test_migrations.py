@@ -10,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DatabaseError
 
 from aicmo.cam.db_models import Base
 from aicmo.db import migrate
@@ -133,3 +134,36 @@ def test_rebuilding_a_table_keeps_the_rows_that_point_at_it(empty_engine: Engine
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT attempt_id FROM inbound_messages")).scalar_one() == 7
         assert conn.execute(text("SELECT status FROM outreach_messages")).scalar_one() == "SENT"
+
+
+def test_events_take_their_attempts_rollup_keys_and_the_keys_are_immutable(
+    empty_engine: Engine,
+) -> None:
+    """0011: an event of an attempt gets the attempt's step and mailbox (where the
+    incremental path counted it), then the keys join the append-only trigger."""
+    migrate.upgrade(empty_engine, "0009")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outreach_messages (id, workspace_id, channel, step_index,"
+                " message_type, status, idempotency_key, retry_count, created_at, updated_at)"
+                " VALUES (7, 1, 'EMAIL', 2, 'cold_outreach', 'SENT', 'k1', 0,"
+                " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')"
+            )
+        )
+        for event_id, message_id in ((1, 7), (2, None)):
+            conn.execute(
+                text(
+                    "INSERT INTO events (id, workspace_id, type, occurred_at, recorded_at,"
+                    " channel, source, message_id, detail) VALUES (:id, 1, 'MESSAGE_SENT',"
+                    " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 'EMAIL',"
+                    " 'smtp', :m, '{}')"
+                ),
+                {"id": event_id, "m": message_id},
+            )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, step_index FROM events ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(1, 2), (2, None)]
+    with pytest.raises(DatabaseError, match="append-only"), empty_engine.begin() as conn:
+        conn.execute(text("UPDATE events SET step_index = 5 WHERE id = 1"))

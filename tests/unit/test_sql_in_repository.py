@@ -41,6 +41,9 @@ SQL_FREE_SERVICES = (
     "analytics/winners",
     "analytics/costs",
     "analytics/attribution",
+    "analytics/rollups",
+    "analytics/steps",
+    "crm/retention",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

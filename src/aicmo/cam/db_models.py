@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from aicmo.cam.domain.rollups import SIMPLE_COUNTERS
 from aicmo.db.expressions import byte_order, desc_nulls_last
 from aicmo.db.types import JSONType, UTCDateTime
 
@@ -593,6 +594,12 @@ class EventDB(Base):
     campaign_id: Mapped[int | None] = mapped_column(Integer)
     message_id: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str | None] = mapped_column(String(200))
+    #: Where in the campaign the event belongs (the attempt's step, the enrollment's
+    #: variant, the sending mailbox): the rollup row it counts in, so a rebuild from the
+    #: events alone finds the same row as the incremental bump. Immutable like the rest.
+    step_index: Mapped[int | None] = mapped_column(Integer)
+    variant: Mapped[str | None] = mapped_column(String(40))
+    mailbox_id: Mapped[int | None] = mapped_column(Integer)
     # Personal fields: blanked (never the row deleted) when a person is erased.
     recipient: Mapped[str | None] = mapped_column(String(1000))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -907,22 +914,20 @@ class CostRateDB(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-#: Which rollup counter each event type bumps.
-METRIC_COLUMNS: dict[str, str] = {
-    "MESSAGE_ATTEMPTED": "attempted",
-    "MESSAGE_SENT": "sent",
-    "MESSAGE_FAILED": "failed",
-    "MESSAGE_OUTCOME_UNKNOWN": "unknown",
-    "MESSAGE_DELIVERED": "delivered",
-    "MESSAGE_OPENED": "opened",
-    "MESSAGE_CLICKED": "clicked",
-    "REPLY_RECEIVED": "replied",
-    "AUTO_REPLY_RECEIVED": "auto_replied",
-    "BOUNCED_HARD": "bounced_hard",
-    "BOUNCED_SOFT": "bounced_soft",
-    "COMPLAINED": "complained",
-    "UNSUBSCRIBED": "unsubscribed",
-}
+class MaintenanceRunDB(Base):
+    """When a periodic housekeeping job (the retention prune) last ran: the row a worker
+    claims with a conditional UPDATE, so that among all workers the job runs at most once
+    per period."""
+
+    __tablename__ = "maintenance_runs"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column()
+
+
+#: Which rollup counter each event type bumps by one (the outcome counters that depend on
+#: an event's channel or detail are in ``cam.domain.rollups.deltas``).
+METRIC_COLUMNS: dict[str, str] = SIMPLE_COUNTERS
 
 __all__ = [
     "DEFAULT_WORKSPACE_ID",
@@ -941,6 +946,7 @@ __all__ = [
     "LeadTagDB",
     "LoginFailureDB",
     "MailboxDB",
+    "MaintenanceRunDB",
     "MembershipDB",
     "MetricsDailyDB",
     "OutreachMessageDB",

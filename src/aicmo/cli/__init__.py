@@ -8,6 +8,7 @@ from aicmo.cli import abtest as _abtest  # noqa: F401  (registers `aicmo campaig
 from aicmo.cli import access as _access  # noqa: F401  (registers workspace, user, apikey)
 from aicmo.cli import analytics as _analytics  # noqa: F401  (registers `aicmo costs`, `aicmo attribution`)
 from aicmo.cli import demo as _demo  # noqa: F401  (registers `aicmo demo`)
+from aicmo.cli import metrics as _metrics  # noqa: F401  (registers `aicmo metrics`, `aicmo retention`)
 from aicmo.cli import people as _people  # noqa: F401  (registers `aicmo tasks`, `aicmo linkedin`)
 from aicmo.cli import replies as _replies  # noqa: F401  (registers `aicmo reply`)
 from aicmo.cli import reports as _reports  # noqa: F401  (registers `aicmo report`, `aicmo digest`)

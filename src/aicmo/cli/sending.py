@@ -48,6 +48,7 @@ from aicmo.cli.main import (
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
 from aicmo.operator_services import campaigns as ops_campaigns
+from aicmo.operator_services.analytics.steps import get_step_metrics
 from aicmo.operator_services.channels import mailboxes as ops_mailboxes
 from aicmo.operator_services.engine.tick import list_unknown_attempts
 from aicmo.operator_services.inbound.imap_poll import check_mailbox, poll_all, poll_mailbox
@@ -454,15 +455,50 @@ def campaign_resume(name: Annotated[str, typer.Argument(help="Campaign name or i
 
 
 @campaign_app.command("status")
-def campaign_status_cmd(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
-    """Enrollments by state and step."""
+def campaign_status_cmd(
+    name: Annotated[str, typer.Argument(help="Campaign name or id")],
+    days: Annotated[
+        int, typer.Option(min=1, max=3660, help="Days of per-step figures to show")
+    ] = 30,
+) -> None:
+    """Enrollments by state and step, then each step's figures (from the daily rollups)."""
     with db_session() as db:
         st = ops_campaigns.campaign_status(db, name)
+        steps = get_step_metrics(db, st["id"], days)
     console.print(f"{esc(st['name'])}: {st['status']}")
     for state, n in sorted(st["enrollments"].items()):
         console.print(f"  {state}: {n}")
     for step, n in sorted(st["by_step"].items()):
         console.print(f"  at step {step + 1}: {n}")
+    if not steps:
+        return
+    table = Table(
+        "step",
+        "channel",
+        "sent",
+        "replied",
+        "positive",
+        "meetings",
+        "bounced",
+        "forms",
+        "reply %",
+        "positive %",
+        title=f"Last {days} day(s), per step",
+    )
+    for r in steps:
+        table.add_row(
+            "-" if r["step"] is None else str(r["step"] + 1),
+            cell(r["channel"]),
+            str(r["sent"]),
+            str(r["replied"]),
+            str(r["positive_replied"]),
+            str(r["meetings"]),
+            str(r["bounced"]),
+            str(r["forms_submitted"]),
+            f"{r['reply_rate']:.2f}",
+            f"{r['positive_reply_rate']:.2f}",
+        )
+    console.print(table)
 
 
 @app.command()

@@ -28,7 +28,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from aicmo.errors import ValidationError
@@ -176,6 +176,32 @@ class OutboxTransport:
             _fsync_directory(path.parent)
             erased.append(path)
         return erased
+
+    def prune(self, before: date) -> list[Path]:
+        """Delete the messages written on days before ``before`` (retention); the files
+        deleted. Only ``YYYY-MM-DD`` day folders are looked at, and in them only ``.eml``
+        files; a day folder left empty is removed.
+
+        Raises:
+            OSError: a file could not be deleted (the ones before it are gone).
+        """
+        if not self.directory.is_dir():
+            return []
+        deleted: list[Path] = []
+        for day_dir in sorted(self.directory.iterdir()):
+            try:
+                day = date.fromisoformat(day_dir.name)
+            except ValueError:
+                continue
+            if day >= before or not day_dir.is_dir():
+                continue
+            for path in sorted(day_dir.glob("*.eml")):
+                path.unlink()
+                deleted.append(path)
+            if not any(day_dir.iterdir()):
+                day_dir.rmdir()
+            _fsync_directory(self.directory)
+        return deleted
 
     def close(self) -> None:
         """Nothing to release: every send opens and closes its own files."""

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import ScalarResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from aicmo.cam.db_models import METRIC_COLUMNS, EventDB, WorkspaceDB
+from aicmo.cam.db_models import EventDB, WorkspaceDB
+from aicmo.cam.domain import rollups
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.grading import Engagement
 from aicmo.cam.domain.reply_categories import ReplyCategory
@@ -31,13 +32,11 @@ def add_event(
     variant: str | None = None,
     mailbox_id: int | None = None,
 ) -> EventDB:
-    """Insert one event and bump its daily counter in the same transaction.
-
-    ``variant`` (the A/B variant of the attempt the event is about) keys the counter and
-    is kept in the event's ``detail``.
-    """
+    """Insert one event and bump its daily counters in the same transaction (the changes
+    :func:`aicmo.cam.domain.rollups.deltas` gives, the same ones a rebuild recomputes)."""
     detail = dict(event.detail)
     if variant:
+        # Kept in the detail too: the webhooks' payloads and older readers look there.
         detail["variant"] = variant
     row = EventDB(
         workspace_id=workspace_id,
@@ -49,24 +48,29 @@ def add_event(
         campaign_id=campaign_id,
         message_id=message_id,
         actor=actor,
+        step_index=step_index,
+        variant=variant,
+        mailbox_id=mailbox_id,
         recipient=event.recipient,
         reason=event.reason,
         detail=detail,
         raw=event.raw,
     )
     db.add(row)
-    column = METRIC_COLUMNS.get(event.type.value)
-    if column is not None and event.channel is not None:
+    channel = str(event.channel) if event.channel else None
+    for column, by in rollups.deltas(event.type.value, channel, event.detail):
+        assert channel is not None
         bump_metric(
             db,
             workspace_id=workspace_id,
-            day=event.occurred_at.date(),
-            channel=str(event.channel),
+            day=rollups.day_of(event.occurred_at),
+            channel=channel,
             column=column,
             campaign_id=campaign_id,
             step_index=step_index,
             variant=variant,
             mailbox_id=mailbox_id,
+            by=by,
         )
     return row
 
@@ -182,20 +186,38 @@ def blank_personal_events(
 
     Matches the lead's id, or (with an email key) the recipient as written or as its
     key. The OR of the recipient columns has no index: a scan of the workspace's events
-    (ix_events_workspace_occurred prefix), once per erasure. Events keep what happened;
-    the trigger allows only these personal columns to change.
+    (ix_events_workspace_occurred prefix), once per erasure, then one update by primary
+    key for each event that keeps the part of its detail the rollups read
+    (``rollups.rollup_detail``: a reply's category). Events keep what happened; the
+    trigger allows only these personal columns to change.
     """
     personal = [EventDB.lead_id == lead_id]
     if email_key:
         personal.append(EventDB.recipient == email)
         personal.append(EventDB.recipient == email_key)
-    return rowcount(
+    mine = (EventDB.workspace_id == workspace_id, or_(*personal))
+    keeping = [t.value for t in EventType if rollups.keeps_detail(t.value)]
+    # The few events whose detail the rollups read (a reply's category) keep that part,
+    # so a rebuild after the erasure counts what the incremental path counted.
+    kept = db.execute(
+        select(EventDB.id, EventDB.type, EventDB.detail).where(*mine, EventDB.type.in_(keeping))
+    ).all()
+    blanked = rowcount(
         db.execute(
             update(EventDB)
-            .where(EventDB.workspace_id == workspace_id, or_(*personal))
+            .where(*mine, EventDB.type.not_in(keeping))
             .values(recipient=None, reason=None, detail={}, raw=None)
         )
     )
+    for event_id, type_, detail in kept:
+        db.execute(
+            update(EventDB)
+            .where(EventDB.id == event_id)
+            .values(
+                recipient=None, reason=None, detail=rollups.rollup_detail(type_, detail), raw=None
+            )
+        )
+    return blanked + len(kept)
 
 
 def event_page(

@@ -15,7 +15,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from aicmo.cam import repository as repo
-from aicmo.cam.db_models import METRIC_COLUMNS, EnrollmentDB, EventDB, LeadDB, OutreachMessageDB
+from aicmo.cam.db_models import EnrollmentDB, EventDB, LeadDB, OutreachMessageDB
+from aicmo.cam.domain import rollups
 from aicmo.cam.domain.attempts import attempt_outcome
 from aicmo.cam.domain.events import EventType
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
@@ -158,6 +159,9 @@ def bulk_events(
                 "lead_id": item.lead.id,
                 "campaign_id": item.enrollment.campaign_id,
                 "message_id": item.row_id,
+                "step_index": item.enrollment.step_index,
+                "variant": variant,
+                "mailbox_id": item.mailbox_id,
                 "recipient": item.lead.email,
                 "reason": (reason or {}).get(item.row_id),
                 "detail": {"variant": variant} if variant else {},
@@ -173,9 +177,7 @@ def bulk_events(
         "channel": ChannelType.EMAIL.value,
     }
     bulk.insert_rows(db, cast(Table, EventDB.__table__), rows, shared=shared)
-    column = METRIC_COLUMNS.get(type_.value)
-    if column is None:
-        return
+    changes = rollups.deltas(type_.value, ChannelType.EMAIL.value, {})
     # In the order of the rows' keys: two transactions bumping the same rows (this
     # worker's recording thread and its next chunk, or two workers) lock them in the same
     # order, so they wait for each other instead of deadlocking.
@@ -188,18 +190,19 @@ def bulk_events(
             kv[0][3] or 0,
         ),
     ):
-        repo.bump_metric(
-            db,
-            workspace_id=workspace_id,
-            day=now.date(),
-            channel=ChannelType.EMAIL.value,
-            column=column,
-            campaign_id=campaign_id or None,
-            step_index=step_index,
-            variant=variant_key or None,
-            mailbox_id=mailbox_id,
-            by=n,
-        )
+        for column, by in changes:
+            repo.bump_metric(
+                db,
+                workspace_id=workspace_id,
+                day=rollups.day_of(now),
+                channel=ChannelType.EMAIL.value,
+                column=column,
+                campaign_id=campaign_id or None,
+                step_index=step_index,
+                variant=variant_key or None,
+                mailbox_id=mailbox_id,
+                by=by * n,
+            )
 
 
 def advance(db: Session, items: list[Item], now: datetime) -> Counter[str]:

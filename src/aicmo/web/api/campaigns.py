@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 
 from aicmo.operator_services import campaigns as campaign_service
 from aicmo.operator_services.analytics.abtest import variant_results
+from aicmo.operator_services.analytics.steps import get_step_metrics
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.abtest_schemas import ABMetric, CampaignVariants
 from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
+from aicmo.web.api.metrics_schemas import StepFigures
 from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
@@ -177,6 +179,22 @@ def campaign_variants(
     ] = None,
 ) -> dict[str, Any]:
     return variant_results(db, campaign_id, step, metric, workspace_id=principal.workspace_id)
+
+
+@router.get(
+    "/{campaign_id}/metrics/steps",
+    response_model=list[StepFigures],
+    summary="Counts and rates per step and channel over the last `days` days",
+    responses=responses(404),
+)
+def campaign_step_metrics(
+    campaign_id: Id,
+    db: DB,
+    principal: Viewer,
+    days: Annotated[int, Query(ge=1, le=3660)] = 7,
+) -> list[dict[str, Any]]:
+    campaign_service.get_campaign(db, campaign_id, workspace_id=principal.workspace_id)
+    return get_step_metrics(db, campaign_id, days, workspace_id=principal.workspace_id)
 
 
 @router.get(
