@@ -148,7 +148,15 @@ def test_a_new_section_is_one_function_and_one_line(db: Session) -> None:
         ),
     )
     report = build_report(db, seeded.campaign_id, DAY, seeded.last_day, now=NOW, sections=sections)
-    assert [s.key for s in report.sections] == ["summary", "funnel", "daily", "channels", "extra"]
+    assert [s.key for s in report.sections] == [
+        "summary",
+        "funnel",
+        "daily",
+        "channels",
+        "variants",
+        "attribution",
+        "extra",
+    ]
     assert 'data-section="extra"' in render_html(report)
     rows = _rows(render_csv(report))
     assert _value(rows, section="extra", metric="days") == 4

@@ -57,9 +57,17 @@ def report(
             "campaign and the period, in the current folder)",
         ),
     ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="Attribution model: first_touch, last_touch, linear or position_based",
+        ),
+    ] = "linear",
     workspace: WorkspaceOpt = "default",
 ) -> None:
-    """A campaign's report: summary, funnel per step, rates per day, channels compared.
+    """A campaign's report: summary, funnel per step, rates per day, channels compared,
+    A/B tests with their verdict, attribution and ROI.
 
     The numbers are the daily rollups' (both days included, UTC days). HTML is one
     self-contained file (charts inline, nothing loaded from the network); PDF prints;
@@ -72,7 +80,7 @@ def report(
     start, end = report_period(_day(since, "--from"), _day(until, "--to"), today=now.date())
     with db_session() as db:
         ws = resolve_workspace(db, workspace)
-        built = build_report(db, campaign, start, end, now=now, workspace_id=ws.id)
+        built = build_report(db, campaign, start, end, now=now, workspace_id=ws.id, model=model)
     rendered = render_report(built, choice)
     if out is not None and str(out) == "-":
         if choice == "pdf" and sys.stdout.isatty():

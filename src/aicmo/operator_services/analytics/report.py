@@ -23,7 +23,10 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
+from aicmo.cam.domain.attribution import AttributionModel, parse_model
 from aicmo.cam.domain.rates import KEY_COUNTS, KEY_RATES
+from aicmo.operator_services.analytics.abtest import variant_results
+from aicmo.operator_services.analytics.attribution import attribution_report
 from aicmo.operator_services.analytics.performance import (
     find_campaign,
     get_campaign_summary,
@@ -98,6 +101,8 @@ class Scope:
     campaign_name: str
     since: date
     until: date
+    #: How the attribution section splits each outcome between the touches before it.
+    model: AttributionModel = AttributionModel.LINEAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,12 +349,167 @@ def channels_section(data: dict[str, Any], scope: Scope) -> Section:
     return Section("channels", title, description, (table,), (chart,), facts)
 
 
+_METRIC_LABELS = {
+    "positive_replied": "positive replies",
+    "replied": "replies",
+    "meetings": "meetings",
+}
+
+
+def _variants(db: Session, scope: Scope) -> dict[str, Any]:
+    return variant_results(db, scope.campaign_id, workspace_id=scope.workspace_id)
+
+
+def variants_section(data: dict[str, Any], scope: Scope) -> Section:
+    """Each tested step's variants, their intervals and the stated test's verdict."""
+    metric = _METRIC_LABELS.get(str(data["metric"]), str(data["metric"]))
+    title = "A/B tests"
+    description = (
+        f"Each tested step's variants: the leads it was sent to, their {metric}, the rate "
+        "with its 95 % interval (Wilson), and the verdict of the stated test (Fisher's "
+        "exact test below five expected per cell, otherwise the pooled two-proportion "
+        "z-test) at the sample planned up front (a fixed horizon: looking early does not "
+        "make a false winner more likely). Over the whole test, not only this period."
+    )
+    if not data["steps"]:
+        return Section(
+            "variants", title, description, empty="No step of this campaign has variants."
+        )
+    tables: list[Table] = []
+    charts: list[Chart] = []
+    facts: list[Fact] = []
+    for step in data["steps"]:
+        label = f"Step {int(step['step']) + 1}"
+        variants = step["variants"]
+        tables.append(Table(("Step", "Verdict"), ((label, str(step["verdict"])),)))
+        tables.append(
+            Table(
+                ("Variant", "Weight", "Sent", metric.capitalize(), "Rate", "95 % interval"),
+                tuple(
+                    (
+                        str(v["name"]),
+                        int(v["weight"]),
+                        int(v["sent"]),
+                        int(v["successes"]),
+                        _pct(100 * float(v["rate"])),
+                        f"{100 * float(v['ci_low']):.2f} – {100 * float(v['ci_high']):.2f} %",
+                    )
+                    for v in variants
+                ),
+            )
+        )
+        charts.append(
+            Chart(
+                key=f"variants-{int(step['step'])}",
+                title=f"{label}: {metric} per variant",
+                kind="bar",
+                categories=tuple(str(v["name"]) for v in variants),
+                series=(Series("Rate", tuple(100 * float(v["rate"]) for v in variants)),),
+                unit="%",
+            )
+        )
+        for v in variants:
+            for name in ("sent", "successes", "rate"):
+                facts.append(Fact(f"variant_{v['name']}_{name}", v[name], step=label))
+        for c in step["comparisons"]:
+            if c["p_value"] is None:
+                continue
+            facts.append(
+                Fact(f"p_value_{c['challenger']}_vs_{c['control']}", c["p_value"], step=label)
+            )
+    return Section("variants", title, description, tuple(tables), tuple(charts), tuple(facts))
+
+
+def _attribution(db: Session, scope: Scope) -> dict[str, Any]:
+    return attribution_report(
+        db,
+        model=scope.model,
+        date_from=scope.since,
+        date_to=scope.until,
+        campaign=scope.campaign_name,
+        workspace_id=scope.workspace_id,
+    )
+
+
+def _money(value: Any) -> str:
+    return "–" if value is None else str(value)
+
+
+def attribution_section(data: dict[str, Any], scope: Scope) -> Section:
+    """Outcomes credited to the campaign's steps and channels, their cost and ROI."""
+    model = str(data["model"]).replace("_", " ")
+    currency = data.get("currency") or ""
+    title = "Attribution and ROI"
+    description = (
+        f"Outcomes of the period credited to the touches before them ({model} model, "
+        f"touches up to {data['lookback_days']} days before). Cost is the period's share of "
+        "the configured channel, mailbox and account costs (`aicmo costs`); ROI is (won "
+        "value − cost) / cost."
+    )
+    rows = data["rows"]
+    if not rows:
+        return Section("attribution", title, description, empty=_no_data(scope))
+    totals = data["totals"]
+    table = Table(
+        (
+            "Step",
+            "Channel",
+            "Variant",
+            "Replies",
+            "Positive",
+            "Meetings",
+            "Won",
+            f"Won value {currency}".strip(),
+            f"Cost {currency}".strip(),
+            "Cost / positive",
+            "ROI",
+        ),
+        tuple(
+            (
+                "–" if r["step_index"] is None else f"Step {int(r['step_index']) + 1}",
+                str(r["channel"]),
+                str(r["variant"] or "–"),
+                float(r["replies"]),
+                float(r["positive_replies"]),
+                float(r["meetings"]),
+                float(r["won_deals"]),
+                _money(r["won_value"]),
+                _money(r["cost"]),
+                _money(r["cost_per_positive_reply"]),
+                _money(r["roi"]),
+            )
+            for r in rows
+        ),
+    )
+    channels: dict[str, float] = {}
+    for r in rows:
+        channels[str(r["channel"])] = channels.get(str(r["channel"]), 0.0) + float(
+            r["positive_replies"]
+        )
+    chart = Chart(
+        key="attribution",
+        title=f"Positive replies credited per channel ({model})",
+        kind="bar",
+        categories=tuple(channels),
+        series=(Series("Positive replies", tuple(channels.values())),),
+        unit="replies",
+    )
+    facts = tuple(
+        Fact(name, float(totals[name]) if totals.get(name) is not None else nan)
+        for name in ("replies", "positive_replies", "meetings", "won_deals", "won_value", "cost")
+        if name in totals
+    ) + ((Fact("roi", float(totals["roi"])),) if totals.get("roi") is not None else ())
+    return Section("attribution", title, description, (table,), (chart,), facts)
+
+
 #: The report, top to bottom. A new section: a service function, a builder, a line here.
 SECTIONS: tuple[SectionSource, ...] = (
     SectionSource("summary", scoped(get_campaign_summary), summary_section),
     SectionSource("funnel", scoped(get_step_funnel), funnel_section),
     SectionSource("daily", scoped(get_daily_rates), daily_section),
     SectionSource("channels", scoped(get_channel_comparison), channels_section),
+    SectionSource("variants", _variants, variants_section),
+    SectionSource("attribution", _attribution, attribution_section),
 )
 
 
@@ -362,6 +522,7 @@ def build_report(
     now: datetime,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
     sections: tuple[SectionSource, ...] = SECTIONS,
+    model: AttributionModel | str = AttributionModel.LINEAR,
 ) -> Report:
     """The report of one campaign over ``since``..``until`` (both included).
 
@@ -369,7 +530,7 @@ def build_report(
         NotFoundError: no such campaign in the workspace.
     """
     found = find_campaign(db, campaign, workspace_id=workspace_id)
-    scope = Scope(workspace_id, found["id"], found["name"], since, until)
+    scope = Scope(workspace_id, found["id"], found["name"], since, until, parse_model(model))
     built = tuple(source.build(source.fetch(db, scope), scope) for source in sections)
     return Report(
         campaign={"id": found["id"], "name": found["name"], "status": found["status"]},

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from aicmo.cam.domain.attribution import AttributionModel
 from aicmo.operator_services.analytics.performance import report_period
 from aicmo.operator_services.analytics.render import MEDIA_TYPES, render_report
 from aicmo.operator_services.analytics.report import build_report
@@ -48,10 +49,15 @@ def campaign_report(
     fmt: Annotated[Literal["html", "pdf", "csv"], Query(alias="format")] = "html",
     since: Annotated[date | None, Query(alias="from", ge=_FIRST_DAY, le=_LAST_DAY)] = None,
     until: Annotated[date | None, Query(alias="to", ge=_FIRST_DAY, le=_LAST_DAY)] = None,
+    model: Annotated[
+        AttributionModel, Query(description="How the attribution section credits outcomes")
+    ] = AttributionModel.LINEAR,
 ) -> Response:
     now = utcnow()
     start, end = report_period(since, until, today=now.date())
-    built = build_report(db, campaign_id, start, end, now=now, workspace_id=principal.workspace_id)
+    built = build_report(
+        db, campaign_id, start, end, now=now, workspace_id=principal.workspace_id, model=model
+    )
     db.rollback()  # give the connection back before the charts are drawn
     rendered = render_report(built, fmt)
     disposition = "inline" if fmt == "html" else "attachment"
