@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
@@ -396,20 +396,16 @@ def test_a_backwards_or_huge_range_is_refused(fresh: Callable[[], Session]) -> N
         rebuild_rollups(db, first=date(1000, 1, 1), last=date(2026, 12, 1))
 
 
-def waiting_on_a_lock(db: Session) -> bool:
-    """Whether another session of this database waits for a lock (polled up to 60 s: a
-    loaded machine may take long to start the other thread; a wait ends the poll)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        n = db.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar_one()
-        if n:
-            return True
-        time.sleep(0.05)
+def writers_are_held_off(db: Session) -> bool:
+    """Whether a writer of the rollups would wait now: a ROW EXCLUSIVE lock (what an
+    upsert takes) asked for with NOWAIT is refused while the rebuild holds its lock.
+    Decided at once, with no clock involved."""
+    try:
+        db.execute(text("LOCK TABLE metrics_daily IN ROW EXCLUSIVE MODE NOWAIT"))
+    except OperationalError:
+        return True
+    finally:
+        db.rollback()
     return False
 
 
@@ -442,9 +438,9 @@ def test_an_event_landing_during_a_rebuild_is_counted_once(
 
     def scan_with_a_worker_landing(db: Session, **kw: Any) -> Iterator[Any]:
         # Mid-rebuild (day's rows deleted, scan not started): the worker tries to land.
-        thread.start()
         with eng.connect() as probe:
-            blocked.append(waiting_on_a_lock(Session(bind=probe)))
+            blocked.append(writers_are_held_off(Session(bind=probe)))
+        thread.start()
         yield from real(db, **kw)
 
     try:
