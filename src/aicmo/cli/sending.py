@@ -454,6 +454,30 @@ def campaign_resume(name: Annotated[str, typer.Argument(help="Campaign name or i
     console.print(f"Campaign {esc(c['name'])} is ACTIVE.")
 
 
+@campaign_app.command("list")
+def campaign_list_cmd() -> None:
+    """Every campaign with its status and when it started or finished."""
+    rows: list[dict[str, Any]] = []
+    with db_session() as db:
+        after: int | None = None
+        while page := ops_campaigns.list_campaigns(db, after_id=after, limit=500):
+            rows.extend(page)
+            after = page[-1]["id"]
+    if not rows:
+        console.print("No campaigns yet: create one with `aicmo campaign create FILE.yaml`.")
+        return
+    table = Table("id", "name", "status", "started", "finished")
+    for c in rows:
+        table.add_row(
+            str(c["id"]),
+            cell(c["name"]),
+            str(c["status"]),
+            cell(c["started_at"] or ""),
+            cell(c["finished_at"] or ""),
+        )
+    console.print(table)
+
+
 @campaign_app.command("status")
 def campaign_status_cmd(
     name: Annotated[str, typer.Argument(help="Campaign name or id")],

@@ -265,7 +265,9 @@ def attribution_report(
     if campaign is not None:
         campaign_id = attribution_repo.campaign_id_by_name(db, workspace_id, campaign)
         if campaign_id is None:
-            raise NotFoundError(f"no campaign named {campaign!r} (see `aicmo campaign list`)")
+            raise NotFoundError(
+                f"no campaign named {campaign!r} (`aicmo campaign list` shows them)"
+            )
     start, end = _day_start(date_from), _day_start(date_to + timedelta(days=1))
     rows: dict[TouchKey, _Row] = {}
     outcomes: dict[str, int] = {kind.value: 0 for kind in OutcomeKind}
