@@ -472,8 +472,8 @@ def campaign_list_cmd() -> None:
             str(c["id"]),
             cell(c["name"]),
             str(c["status"]),
-            cell(c["started_at"] or ""),
-            cell(c["finished_at"] or ""),
+            cell(f"{c['started_at']:%Y-%m-%d %H:%M}" if c["started_at"] else ""),
+            cell(f"{c['finished_at']:%Y-%m-%d %H:%M}" if c["finished_at"] else ""),
         )
     console.print(table)
 
