@@ -391,6 +391,19 @@ def session_principal(
     return principal, row.csrf_token
 
 
+def whoami(db: Session, principal: Principal) -> dict[str, Any]:
+    """Who a principal is, as a page shows it: the person's address and the workspace."""
+    user = db.get(UserDB, principal.user_id) if principal.user_id is not None else None
+    ws = repo.get_workspace(db, principal.workspace_id)
+    return {
+        "email": user.email if user else "",
+        "name": user.name if user else None,
+        "workspace": ws.slug if ws else "",
+        "workspace_name": ws.name if ws else "",
+        "role": principal.role.value,
+    }
+
+
 def sign_out(db: Session, token: str) -> None:
     with unit_of_work(db):
         repo.delete_session(db, secret_digest(token))
@@ -416,4 +429,5 @@ __all__ = [
     "sign_in",
     "sign_out",
     "user_exists",
+    "whoami",
 ]

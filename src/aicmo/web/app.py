@@ -50,7 +50,7 @@ from aicmo.operator_services.inbound.unsubscribe import (
 )
 from aicmo.operator_services.ops.health import health
 from aicmo.operator_services.uow import utcnow
-from aicmo.web import api
+from aicmo.web import api, pages
 from aicmo.web.api.leads import MAX_IMPORT_BYTES
 from aicmo.web.body_limit import BodyLimitMiddleware
 from aicmo.web.concurrency import ConcurrencyLimit, pool_capacity
@@ -70,8 +70,18 @@ BODY_LIMITS: dict[str, int] = {
     "/api/": 1024 * 1024,
     # A CSV upload streams to a temporary file, never into memory.
     "/api/v1/leads/import": MAX_IMPORT_BYTES,
+    # The dashboard's forms: the import page uploads a CSV like the API; the campaign
+    # builder posts templates (as the API's JSON); a reply or a note is a letter at most.
+    "/import": MAX_IMPORT_BYTES,
+    "/campaigns": 1024 * 1024,
+    "/inbox": 256 * 1024,
+    "/leads": 256 * 1024,
+    "/settings": 256 * 1024,
+    "/tasks": 64 * 1024,
+    "/login": 16 * 1024,
+    "/logout": 16 * 1024,
 }
-#: Every other path (the pages and /healthz take no body).
+#: Every other path (/healthz and the rest take no body).
 DEFAULT_BODY_LIMIT = 4 * 1024
 #: The header SNS names the topic in, checked before the body is read.
 SNS_TOPIC_HEADER = "x-amz-sns-topic-arn"
@@ -131,6 +141,7 @@ def create_app(
     factory = session_factory(engine)
     app.state.session_factory = factory
     api.install(app)
+    pages.install(app)
     app.add_middleware(SecurityHeaders)
     # Outermost: a request waits here before it can hold a thread or a connection.
     app.add_middleware(ConcurrencyLimit, limit=pool_capacity(engine.pool))

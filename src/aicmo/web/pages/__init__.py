@@ -1,0 +1,72 @@
+"""The web dashboard at ``/``: server-rendered pages over the service layer.
+
+One module per area of the navigation (:data:`aicmo.web.pages.base.NAV`); each owns its
+routes and templates and calls the same services as the REST API and the CLI. The shared
+parts (the signed-in viewer, CSRF, the page policy, the templates) are in ``base``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from aicmo.errors import AicmoError
+from aicmo.web.pages import (
+    analytics,
+    auth,
+    campaigns,
+    imports,
+    inbox,
+    leads,
+    overview,
+    settings,
+    tasks,
+)
+from aicmo.web.pages.base import STATIC_DIR, LoginRequired, error_page
+
+#: Paths whose errors stay problem details (JSON): everything else is a page.
+MACHINE_PATHS = ("/api/", "/webhooks/", "/u/", "/healthz", "/docs", "/openapi")
+
+ROUTERS = (
+    auth.router,
+    overview.router,
+    leads.router,
+    imports.router,
+    campaigns.router,
+    inbox.router,
+    tasks.router,
+    analytics.router,
+    settings.router,
+)
+
+
+def install(app: FastAPI) -> None:
+    async def to_login(request: Request, exc: Exception) -> RedirectResponse:
+        assert isinstance(exc, LoginRequired)
+        target = auth.login_url(exc.next_path)
+        if request.headers.get("hx-request"):
+            # htmx follows a redirect inside the fragment; make it load the whole page.
+            response = RedirectResponse(target, status_code=303)
+            response.headers["HX-Redirect"] = target
+            return response
+        return RedirectResponse(target, status_code=303)
+
+    app.add_exception_handler(LoginRequired, to_login)
+
+    problem = app.exception_handlers.get(AicmoError)
+
+    async def page_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AicmoError)
+        if request.url.path.startswith(MACHINE_PATHS) and problem is not None:
+            answer = problem(request, exc)
+            return await answer if hasattr(answer, "__await__") else answer
+        return error_page(request, None, exc)
+
+    app.add_exception_handler(AicmoError, page_error)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in ROUTERS:
+        app.include_router(router, include_in_schema=False)
+
+
+__all__ = ["install"]

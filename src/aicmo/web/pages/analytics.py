@@ -1,0 +1,7 @@
+"""Dashboard: the analytics pages (to be filled in)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
