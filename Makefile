@@ -19,10 +19,10 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP_RUN)
 
-## demo: set up, initialise the embedded SQLite database and run the main job
+## demo: set up, initialise the embedded SQLite database, run the main job, serve the dashboard
 demo: $(STAMP_RUN)
 	$(BIN)/aicmo init
-	$(BIN)/aicmo demo --once
+	$(BIN)/aicmo demo
 
 ## chromium: the browser the browser tests drive (Debian's package, not a download)
 chromium:

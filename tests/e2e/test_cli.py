@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-import pytest
+import httpx
 
 
 def aicmo(tmp_path: Path, *args: str, db: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -111,18 +114,63 @@ def test_icp_show_and_set_round_trip(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "ICP field roles" in bad.stderr
 
 
-@pytest.mark.parametrize("once", [True, False])
-def test_demo_runs_the_main_job_on_a_fresh_database(tmp_path: Path, once: bool) -> None:
+def test_demo_once_runs_the_main_job_on_a_fresh_database(tmp_path: Path) -> None:
     demo_db = tmp_path / "demo.db"
-    args = ["demo", "--database", str(demo_db)] + (["--once"] if once else [])
-    run = aicmo(tmp_path, *args)
+    run = aicmo(tmp_path, "demo", "--database", str(demo_db), "--once")
     assert run.returncode == 0, run.stderr
     assert "imported (new)" in run.stdout and "Graded leads" in run.stdout
     assert "created 0" in run.stdout  # the re-import duplicated nothing
     assert "step 1 now: advance" in run.stdout and "written to local outbox" in run.stdout
     assert "complete" in run.stdout and "stopped 1" in run.stdout  # the unsubscribe held
+    assert "category interested" in run.stdout and "category not_interested" in run.stdout
+    assert "Serving" not in run.stdout  # --once does not serve
     assert list((tmp_path / "data" / "outbox").rglob("*.eml"))
     assert demo_db.exists()
+
+
+def test_demo_ends_by_serving_the_dashboard_with_its_data(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AICMO_")}
+    env["AICMO_DATA_DIR"] = str(tmp_path / "data")
+    env["COLUMNS"] = "200"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "aicmo", "demo", "--database", str(tmp_path / "d.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert demo.stdout is not None
+    seen: list[str] = []
+    base = password = None
+    try:
+        deadline = time.monotonic() + 120
+        while base is None or password is None:
+            assert time.monotonic() < deadline, "".join(seen)
+            line = demo.stdout.readline()
+            assert line, "the demo ended before it served:\n" + "".join(seen)
+            seen.append(line)
+            if found := re.search(r"The dashboard: (http://127\.0\.0\.1:\d+)/", line):
+                base = found.group(1)
+            if found := re.search(r"sign in as \S+ +password: (\S+)", line):
+                password = found.group(1)
+        with httpx.Client(base_url=base, follow_redirects=False, timeout=10) as client:
+            for _ in range(100):  # the server starts just after it prints its address
+                try:
+                    client.get("/login")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            signed = client.post(
+                "/login", data={"email": "admin@aicmo-demo.example", "password": password}
+            )
+            assert signed.status_code == 303, signed.text
+            home = client.get("/")
+            assert home.status_code == 200
+            assert "admin@aicmo-demo.example" in home.text
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.wait(timeout=30)
+    assert demo.returncode in (0, 130, -signal.SIGINT)
 
 
 def test_suppress_and_gdpr_commands(tmp_path: Path) -> None:

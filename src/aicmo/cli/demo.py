@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import uuid
 from datetime import datetime, timedelta
 from importlib import resources
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import uvicorn
 from rich.panel import Panel
 from sqlalchemy.orm import Session
 
@@ -24,9 +26,12 @@ from aicmo.demo_site import DemoSite, create_demo_site
 from aicmo.operator_services import accounts, campaigns
 from aicmo.operator_services.channels import contact_form as contact_forms
 from aicmo.operator_services.channels import tasks
+from aicmo.operator_services.crm.replies import list_replies
 from aicmo.operator_services.engine.tick import run_due
+from aicmo.operator_services.inbound.processing import process_inbound_message
 from aicmo.operator_services.uow import utcnow
 from aicmo.transports.safe_http import SafeHttpClient
+from aicmo.web.app import create_app
 from aicmo.web.background import serve_in_background
 
 DEMO_CSV = "demo_leads.csv"
@@ -177,13 +182,20 @@ def demo_csv_path() -> Path:
 
 @app.command()
 def demo(
-    once: Annotated[bool, typer.Option("--once", help="Exit when done (for scripts)")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Exit when done instead of serving the dashboard")
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option(help="Port of the dashboard (another free one if it is taken)", min=0),
+    ] = 8000,
     database: Annotated[
         Path | None,
         typer.Option(help="SQLite file for the demo (default: <data dir>/demo/aicmo-demo.db)"),
     ] = None,
 ) -> None:
-    """Run the main job on a fresh embedded database: import, grade, run a campaign."""
+    """Run the main job on a fresh embedded database (import, grade, run campaigns, replies
+    arrive), then serve the web dashboard on it until Ctrl-C (not with --once)."""
     settings = get_settings()
     db_file = database or settings.data_dir / "demo" / "aicmo-demo.db"
     db_file.parent.mkdir(parents=True, exist_ok=True)
@@ -243,7 +255,8 @@ def demo(
                 + ", ".join(f"{k.lower()} {v}" for k, v in sorted(st["enrollments"].items()))
             )
             _linkedin_and_forms(db, run, now)
-            console.print("\n[bold]6. Channels and metrics[/] (last 7 days)")
+            _replies_arrive(db)
+            console.print("\n[bold]7. Channels and metrics[/] (last 7 days)")
             m = ops.get_channel_metrics(db, days=7)
             for c in ops.list_channel_configs(db):
                 mc = m[c["channel"]]
@@ -258,20 +271,100 @@ def demo(
     console.print("\nDone. Explore it:")
     console.print(f"  AICMO_DATABASE_URL={esc(url)} aicmo leads list", soft_wrap=True)
     console.print(
-        "\n[bold]7. The REST API[/] on this demo database: a demo admin and an API key "
+        "\n[bold]8. The dashboard and the REST API[/] on this demo database: a demo admin "
+        "and an API key "
         "(made for the demo only; shown once)"
     )
     console.print(f"  admin: {esc(access['email'])}  password: {esc(access['password'])}")
     console.print(f"  API key: {esc(access['key'])}", soft_wrap=True)
-    console.print(f"  serve it:  AICMO_DATABASE_URL={esc(url)} aicmo serve", soft_wrap=True)
-    console.print("  then open http://127.0.0.1:8000/docs, or:")
+    if once:
+        console.print(f"  serve it:  AICMO_DATABASE_URL={esc(url)} aicmo serve", soft_wrap=True)
+        console.print("  then open http://127.0.0.1:8000/ (the dashboard) or /docs (the API)")
+        return
+    _serve_dashboard(url, port, access)
+
+
+def _free_port(wanted: int) -> int:
+    """``wanted`` if nothing listens there, else a free port the system picks."""
+    for candidate in (wanted, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise typer.BadParameter("no free port on 127.0.0.1")
+
+
+def _serve_dashboard(url: str, port: int, access: dict[str, str]) -> None:
+    """The dashboard on the demo's database, on loopback only, until Ctrl-C."""
+    os.environ["AICMO_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    chosen = _free_port(port)
+    base = f"http://127.0.0.1:{chosen}"
     console.print(
-        f'  curl -H "Authorization: Bearer {esc(access["key"])}" '
-        '"http://127.0.0.1:8000/api/v1/leads?grade=A&limit=5"',
-        soft_wrap=True,
+        Panel.fit(
+            f"[bold]The dashboard:[/] {base}/\n"
+            f"sign in as {esc(access['email'])}  password: {esc(access['password'])}\n"
+            f"the API: {base}/api/v1 (documentation at {base}/docs)\n"
+            "[dim]Ctrl-C stops it. Run `make demo` again for a fresh demo.[/]",
+            title="Serving the demo",
+        )
     )
-    if not once:
-        console.print("[dim](the web dashboard comes later; exiting)[/]")
+    if chosen != port and port:
+        console.print(f"[yellow]port {port} is taken; serving on {chosen}[/]")
+    uvicorn.run(create_app(), host="127.0.0.1", port=chosen, log_level="warning")
+
+
+#: What two leads answer to the first email: the inbox and the reply categories have data.
+DEMO_REPLIES: tuple[tuple[str, str], ...] = (
+    (
+        "Re: Quick question",
+        "Hi, thanks for reaching out. Sounds interesting: could you send more details "
+        "about pricing? Happy to set up a call next week.",
+    ),
+    (
+        "Re: Quick question",
+        "Thanks, but we are not looking for anything like this right now.",
+    ),
+    (
+        "Automatic reply: Quick question",
+        "I am out of the office until Monday with limited access to email. "
+        "I will reply when I am back.",
+    ),
+)
+
+
+def _replies_arrive(db: Session) -> None:
+    """Answers to the first email, threaded to it: interested, not interested, and an
+    out-of-office notice (which is not a reply: the sequence goes on)."""
+    console.print(
+        "\n[bold]6. Replies arrive[/] (parsed, threaded to the email they answer and "
+        "categorised; an out-of-office reply does not stop the sequence)"
+    )
+    sent = [
+        m
+        for m in ops.get_outreach_history(db, channel="EMAIL", limit=50)
+        if m["status"] == "SENT" and m.get("provider_message_id")
+    ]
+    for message, (subject, body) in zip(reversed(sent), DEMO_REPLIES, strict=False):
+        lead = ops.get_lead(db, message["lead_id"])
+        raw = (
+            f"From: {lead['first_name'] or ''} <{lead['email']}>\r\n"
+            f"To: outreach@aicmo-demo.example\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@{lead['email'].split('@')[1]}>\r\n"
+            f"In-Reply-To: {message['provider_message_id']}\r\n"
+            f"References: {message['provider_message_id']}\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            f"{body}\r\n"
+        ).encode()
+        result = process_inbound_message(db, raw)
+        console.print(f"  from {esc(lead['email'])}: read as {esc(str(result['kind']))}")
+    for reply in list_replies(db, workspace_id=1)[:5]:
+        console.print(
+            f"  inbox: reply #{reply['id']} from {esc(reply['lead_email'] or '')}, "
+            f"category {reply['category']} (rule {reply['rule'] or 'none'})"
+        )
 
 
 def _demo_access(db: Session) -> dict[str, str]:
