@@ -5,6 +5,8 @@ and the channels never reach up to the services that call them."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +128,20 @@ def test_imports_point_down(module: str) -> None:
         )
 
 
+#: Third-party packages that may be imported on first use: drawing charts and PDFs costs
+#: about a second of import, which every CLI command (and every CLI test) would pay.
+LAZY_THIRD_PARTY = ("matplotlib", "fpdf")
+
+
+def _lazy_allowed(node: ast.Import | ast.ImportFrom) -> bool:
+    names = (
+        [node.module or ""]
+        if isinstance(node, ast.ImportFrom)
+        else [alias.name for alias in node.names]
+    )
+    return all(name.split(".")[0] in LAZY_THIRD_PARTY for name in names)
+
+
 def test_no_import_hides_inside_a_function() -> None:
     hidden = [
         f"{module}:{inner.lineno}"
@@ -133,9 +149,21 @@ def test_no_import_hides_inside_a_function() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         for inner in ast.walk(node)
-        if isinstance(inner, ast.Import | ast.ImportFrom)
+        if isinstance(inner, ast.Import | ast.ImportFrom) and not _lazy_allowed(inner)
     ]
     assert hidden == []
+
+
+def test_the_cli_starts_without_the_chart_and_pdf_libraries() -> None:
+    """The lazy imports stay lazy: nothing imports them at start-up again."""
+    code = (
+        "import sys, aicmo.cli, aicmo.web.app; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {LAZY_THIRD_PARTY!r}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"
 
 
 def test_channels_use_only_the_services_below_them() -> None:

@@ -6,7 +6,9 @@ the API renders from several threads). Labels are data (campaign and step names)
 mathtext is off for every text (a ``$`` in a subject stays a dollar sign) and the SVG
 draws text as paths: it holds no text or markup of its own to inject. Each SVG's ids are
 prefixed with the chart's key, so several charts inline in one page never share an id.
-Works offline: the fonts are matplotlib's own (DejaVu Sans).
+Works offline: the fonts are matplotlib's own (DejaVu Sans). matplotlib is imported on
+the first chart, not with the module: it costs most of a second, and every CLI command
+would pay it at start-up.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import io
 import re
 import threading
 from collections.abc import Sequence
-
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from typing import TYPE_CHECKING
 
 from aicmo.operator_services.analytics.report import Chart
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Okabe & Ito's palette: told apart by people with colour-blindness, and in grey print.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
@@ -43,6 +46,9 @@ def _every(n: int, most: int = 12) -> int:
 
 
 def _figure(chart: Chart) -> Figure:
+    from matplotlib.figure import Figure  # lazy: see the module doc
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     fig = Figure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
     positions = list(range(len(chart.categories)))

@@ -19,19 +19,19 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import matplotlib
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-from fpdf.fonts import FontFace
 from jinja2 import Environment
 from markupsafe import Markup
 
 from aicmo.errors import ValidationError
 from aicmo.operator_services.analytics.charts import chart_png, chart_svg
 from aicmo.operator_services.analytics.report import Cell, Report, Section
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 ReportFormat = Literal["html", "pdf", "csv"]
 FORMATS: tuple[ReportFormat, ...] = ("html", "pdf", "csv")
@@ -172,19 +172,33 @@ def render_csv(report: Report) -> str:
     return out.getvalue()
 
 
-_FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 _FONT = "DejaVu"
 
 
-class _Pdf(FPDF):
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(_FONT, size=8)
-        self.set_text_color(110)
-        self.cell(0, 6, f"Page {self.page_no()}/{{nb}}", align="C")
+def _font_dir() -> Path:
+    import matplotlib  # lazy: see _pdf_class
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@cache
+def _pdf_class() -> type[FPDF]:
+    """fpdf2's document with our footer; built on first use (see :func:`_font_dir`)."""
+    from fpdf import FPDF
+
+    class _Pdf(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(_FONT, size=8)
+            self.set_text_color(110)
+            self.cell(0, 6, f"Page {self.page_no()}/{{nb}}", align="C")
+
+    return _Pdf
 
 
 def _pdf_table(pdf: FPDF, columns: tuple[str, ...], rows: tuple[tuple[Cell, ...], ...]) -> None:
+    from fpdf.fonts import FontFace
+
     pdf.set_font(_FONT, size=7.5)
     first = 2.2 if len(columns) > 4 else 1.6
     widths = (first, *([1.0] * (len(columns) - 1)))
@@ -202,6 +216,8 @@ def _pdf_table(pdf: FPDF, columns: tuple[str, ...], rows: tuple[tuple[Cell, ...]
 
 
 def _pdf_section(pdf: FPDF, section: Section) -> None:
+    from fpdf.enums import XPos, YPos
+
     pdf.set_font(_FONT, "B", 13)
     pdf.set_text_color(20)
     pdf.multi_cell(0, 7, section.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -233,12 +249,15 @@ def _pdf_section(pdf: FPDF, section: Section) -> None:
 
 def render_pdf(report: Report) -> bytes:
     """The report as an A4 PDF: text and tables as text, charts as images."""
-    pdf = _Pdf(format="A4")
+    from fpdf.enums import XPos, YPos
+
+    pdf = _pdf_class()(format="A4")
     pdf.set_creation_date(report.generated_at.astimezone(UTC))
     pdf.set_title(f"Campaign report: {report.campaign['name']}")
     pdf.set_author("aicmo")
-    pdf.add_font(_FONT, "", _FONT_DIR / "DejaVuSans.ttf")
-    pdf.add_font(_FONT, "B", _FONT_DIR / "DejaVuSans-Bold.ttf")
+    fonts = _font_dir()
+    pdf.add_font(_FONT, "", fonts / "DejaVuSans.ttf")
+    pdf.add_font(_FONT, "B", fonts / "DejaVuSans-Bold.ttf")
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.set_margins(16, 16, 16)
     pdf.add_page()
