@@ -44,6 +44,8 @@ SQL_FREE_SERVICES = (
     "analytics/rollups",
     "analytics/steps",
     "crm/retention",
+    "analytics/overview",
+    "analytics/campaign_view",
 )
 STATEMENT_BUILDERS = {"select", "update", "delete", "insert"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, ScalarResult, func, select, update
+from sqlalchemy import Row, ScalarResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import OutreachMessageDB
@@ -93,6 +93,33 @@ def count_unknown_attempts(db: Session) -> int:
         select(func.count()).where(OutreachMessageDB.status == MessageStatus.UNKNOWN.value)
     )
     return int(unknown or 0)
+
+
+def attempts_in_doubt(
+    db: Session, workspace_id: int, *, sending_before: datetime, limit: int
+) -> tuple[int, int, list[OutreachMessageDB]]:
+    """The workspace's attempts whose outcome is not known: (UNKNOWN ones, SENDING ones
+    last touched before ``sending_before`` (a worker stopped mid-send; the next tick marks
+    them UNKNOWN), up to ``limit`` of both, newest first).
+
+    Both statuses lead ix_outreach_messages_status_sent (an index range each); the
+    workspace and the age are filtered on those few rows.
+    """
+    unknown = OutreachMessageDB.status == MessageStatus.UNKNOWN.value
+    stuck = and_(
+        OutreachMessageDB.status == MessageStatus.SENDING.value,
+        OutreachMessageDB.updated_at < sending_before,
+    )
+    mine = OutreachMessageDB.workspace_id == workspace_id
+    n_unknown = db.scalar(select(func.count()).where(mine, unknown))
+    n_stuck = db.scalar(select(func.count()).where(mine, stuck))
+    rows = db.scalars(
+        select(OutreachMessageDB)
+        .where(mine, or_(unknown, stuck))
+        .order_by(OutreachMessageDB.id.desc())
+        .limit(limit)
+    )
+    return int(n_unknown or 0), int(n_stuck or 0), list(rows)
 
 
 def lead_attempts(db: Session, workspace_id: int, lead_id: int) -> ScalarResult[OutreachMessageDB]:

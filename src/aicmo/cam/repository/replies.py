@@ -88,6 +88,17 @@ def reply_category_counts(
     return counts
 
 
+def reply_categories_since(db: Session, workspace_id: int, since: datetime) -> dict[str, int]:
+    """How many replies of each current category arrived at or after ``since`` (the range
+    of ix_replies_workspace_received from ``since``; the category read on those rows)."""
+    stmt = (
+        select(ReplyDB.category, func.count())
+        .where(ReplyDB.workspace_id == workspace_id, ReplyDB.received_at >= since)
+        .group_by(ReplyDB.category)
+    )
+    return {str(category): int(n) for category, n in db.execute(stmt)}
+
+
 def blank_lead_replies(
     db: Session, workspace_id: int, *, lead_id: int, email: str | None, email_key: str | None
 ) -> int:

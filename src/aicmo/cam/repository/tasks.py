@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ScalarResult, func, literal, select, update
+from sqlalchemy import ScalarResult, case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import OperatorTaskDB
@@ -74,6 +74,17 @@ def count_overdue_tasks(db: Session, now: datetime) -> int:
         select(func.count()).where(OperatorTaskDB.status == "OPEN", OperatorTaskDB.due_at < now)
     )
     return int(overdue or 0)
+
+
+def workspace_task_counts(db: Session, workspace_id: int, now: datetime) -> tuple[int, int]:
+    """(open, overdue: open and due before ``now``) tasks of one workspace
+    (ix_operator_tasks_open (workspace_id, due_at): the literal matches its WHERE)."""
+    open_ = OperatorTaskDB.status == literal("OPEN", literal_execute=True)
+    overdue = func.sum(case((OperatorTaskDB.due_at < now, 1), else_=0))
+    row = db.execute(
+        select(func.count(), overdue).where(OperatorTaskDB.workspace_id == workspace_id, open_)
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def cancel_lead_tasks(db: Session, workspace_id: int, lead_id: int) -> None:
