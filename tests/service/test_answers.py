@@ -15,13 +15,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aicmo import operator_services as ops
-from aicmo.cam.db_models import EventDB, OutreachMessageDB
+from aicmo.cam.db_models import EventDB, LeadDB, OutreachMessageDB
+from aicmo.cam.domain.messages import ChannelType
 from aicmo.cam.domain.threads import MAX_REFERENCES, reply_subject, thread_references
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
+from aicmo.operator_services.channels import linkedin_accounts as linkedin
+from aicmo.operator_services.channels.tasks import get_task
 from aicmo.operator_services.crm.answers import answer_reply, get_reply
-from aicmo.operator_services.crm.replies import list_replies
+from aicmo.operator_services.crm.replies import (
+    ReplyAttribution,
+    categorize_new_reply,
+    list_replies,
+)
 from aicmo.operator_services.inbound.processing import process_inbound_message
+from tests.linkedin_provider import ProviderState
+from tests.service import test_reply_categories as categories
+from tests.service.test_reply_categories import linkedin_lead
+
+#: The LinkedIn provider double served on loopback, with a client factory that reaches it.
+provider = categories.provider
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 LEAD = "jane.doe@example.org"
@@ -172,3 +185,50 @@ def test_references_keep_the_first_and_the_newest() -> None:
     assert len(refs) == MAX_REFERENCES
     assert refs[0] == ids[0] and refs[-1] == "<new@x.example>"
     assert len(set(refs)) == len(refs)
+
+
+def test_a_linkedin_reply_is_answered_through_the_conversations_account(
+    db: Session, provider: tuple[ProviderState, str]
+) -> None:
+    state, base = provider
+    lead_id, provider_id, _ = linkedin_lead(db, state, base)
+    state.accept_invitation(provider_id)  # they wrote to us in a 1:1 chat: connected
+    state.add_reply(provider_id, "Happy to hear more, what do you offer?", at=T0)
+    linkedin.poll_linkedin(db, now=T0 + timedelta(hours=1))
+    [reply] = list_replies(db, channel="LINKEDIN")
+    plan = get_reply(db, reply["id"])["answer"]
+    assert plan["possible"] and not plan["task"] and "alex" in plan["via"]
+
+    sent = answer_reply(db, reply["id"], "A short demo, {{ first_name }}?")
+    assert sent["success"] and sent["channel"] == "LINKEDIN", sent
+    row = db.get(OutreachMessageDB, sent["message_id"])
+    assert row is not None and row.linkedin_account_id == reply["linkedin_account_id"]
+    [chat] = [c for c in state.chats.values() if c.attendee_provider_id == provider_id]
+    assert chat.messages[-1].is_sender and chat.messages[-1].text == "A short demo, Ada?"
+    assert ops.get_lead(db, lead_id)["id"] == lead_id
+
+
+def test_a_linkedin_reply_without_a_provider_account_becomes_a_task(db: Session) -> None:
+    lead_id = ops.create_lead(
+        db, first_name="Ada", linkedin_url="https://www.linkedin.com/in/ada-lovelace/"
+    )["id"]
+    lead = db.get(LeadDB, lead_id)
+    assert lead is not None
+    categorize_new_reply(
+        db,
+        1,
+        reply_event_id=1,
+        lead=lead,
+        channel=ChannelType.LINKEDIN,
+        where=ReplyAttribution(),
+        received_at=T0,
+        text="Sounds good, tell me more",
+    )
+    db.commit()
+    [reply] = list_replies(db)
+    plan = get_reply(db, reply["id"])["answer"]
+    assert plan["possible"] and plan["task"] and "no LinkedIn provider account" in plan["via"]
+    result = answer_reply(db, reply["id"], "Here is more, {{ first_name }}.")
+    assert result["outcome"] == "TASK" and not result["success"]
+    task = get_task(db, result["task_id"])
+    assert task["status"] == "OPEN" and task["url"] == "https://www.linkedin.com/in/ada-lovelace"
