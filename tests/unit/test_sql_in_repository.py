@@ -37,6 +37,7 @@ SQL_FREE_SERVICES = (
     "analytics/charts",
     "analytics/digest",
     "crm/replies",
+    "crm/answers",
     "analytics/abtest",
     "analytics/winners",
     "analytics/costs",

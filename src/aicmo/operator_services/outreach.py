@@ -10,6 +10,7 @@ Nothing ever claims a delivery that no transport (or person) performed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +90,10 @@ def send_outreach_message(
     note: str | None = None,
     action: str | None = None,
     variant: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    mailbox_id: int | None = None,
+    linkedin_account_id: int | None = None,
 ) -> dict[str, Any]:
     """Send one message to one lead and record the attempt.
 
@@ -97,7 +102,11 @@ def send_outreach_message(
     TASK when a person must do it, with ``task_id``; WAIT with ``retry_at`` when a
     LinkedIn connection request is pending). A suppressed lead gets status SUPPRESSED.
     ``note`` and ``action`` concern LinkedIn (the connection note; message / connect /
-    view_profile).
+    view_profile). An answer in a conversation names the Message-ID it answers
+    (``in_reply_to``) and the thread's ``references`` (email only: they become the
+    headers that thread it), and the ``mailbox_id`` or ``linkedin_account_id`` the
+    conversation used (the email goes out from that mailbox or not at all; LinkedIn falls
+    back to another account when that one is paused).
 
     Raises:
         NotFoundError: no such lead. ValidationError: empty body, control characters
@@ -115,6 +124,7 @@ def send_outreach_message(
         raise ValidationError(missing_subject(ch), field="subject")
     if isinstance(lead_id, bool) or not isinstance(lead_id, int):
         raise ValidationError(f"lead_id must be a whole number, got {lead_id!r}", field="lead_id")
+    thread = _thread(ch, in_reply_to, references)
     now = now or utcnow()
     key = idempotency_key or f"manual:{uuid.uuid4().hex}"
     # The config row is what the send's transaction locks (created with the defaults the
@@ -141,6 +151,10 @@ def send_outreach_message(
         step_index=step_index,
         enrollment_id=enrollment_id,
         variant=variant,
+        in_reply_to=in_reply_to,
+        references=thread,
+        mailbox_id=mailbox_id,
+        linkedin_account_id=linkedin_account_id,
     )
     blocked = suppression_reason(db, lead, ch)
     if blocked:
@@ -159,6 +173,23 @@ def send_outreach_message(
             select(OperatorTaskDB.id).where(OperatorTaskDB.message_id == done.row.id)
         )
     return result
+
+
+def _thread(ch: str, in_reply_to: str | None, references: Sequence[str]) -> tuple[str, ...]:
+    """The checked References of an answer (Message-IDs, one header line each)."""
+    refs = tuple(references)
+    if (in_reply_to or refs) and ch != ChannelType.EMAIL:
+        raise ValidationError(
+            f"in_reply_to and references thread an email; leave them out for {ch}",
+            field="in_reply_to",
+        )
+    for field, value in (("in_reply_to", in_reply_to), *(("references", r) for r in refs)):
+        if value is None:
+            continue
+        L.check_single_line(field, value, max_len=998)
+        if not (value.startswith("<") and value.endswith(">") and "@" in value):
+            raise ValidationError(f"not a Message-ID (<id@domain>): {value!r}", field=field)
+    return refs
 
 
 def _refuse(

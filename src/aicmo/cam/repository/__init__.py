@@ -31,6 +31,7 @@ from aicmo.cam.repository.accounts import (
     workspace_members,
 )
 from aicmo.cam.repository.attempts import (
+    attempt_bodies,
     attempt_by_rfc_ids,
     blank_lead_attempts,
     count_unknown_attempts,
@@ -138,6 +139,7 @@ __all__ = [
     "add_tags",
     "all_workspaces",
     "api_key_by_public_id",
+    "attempt_bodies",
     "attempt_by_rfc_ids",
     "blank_lead_attempts",
     "blank_lead_inbound",

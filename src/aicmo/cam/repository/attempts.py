@@ -18,6 +18,16 @@ from aicmo.cam.repository.campaigns import enrollment_ids_of_lead
 from aicmo.cam.repository.common import rowcount
 
 
+def attempt_bodies(db: Session, workspace_id: int, ids: Sequence[int]) -> dict[int, str | None]:
+    """The rendered body of each attempt named, by id (primary key lookups)."""
+    if not ids:
+        return {}
+    stmt = select(OutreachMessageDB.id, OutreachMessageDB.body).where(
+        OutreachMessageDB.workspace_id == workspace_id, OutreachMessageDB.id.in_(list(ids))
+    )
+    return {int(row_id): body for row_id, body in db.execute(stmt)}
+
+
 def attempt_by_rfc_ids(
     db: Session, workspace_id: int, rfc_ids: Sequence[str]
 ) -> OutreachMessageDB | None:

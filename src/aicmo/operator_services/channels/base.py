@@ -81,6 +81,13 @@ class AttemptRequest:
     enrollment_id: int | None = None
     #: The A/B variant of the step this attempt sends (None outside a test).
     variant: str | None = None
+    #: An answer in a conversation: the Message-ID it answers and the thread's
+    #: References (email), and the mailbox or LinkedIn account the conversation used
+    #: (None: the channel chooses, as for any send).
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    mailbox_id: int | None = None
+    linkedin_account_id: int | None = None
 
     @property
     def common(self) -> dict[str, Any]:

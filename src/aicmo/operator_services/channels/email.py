@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import hashlib
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +59,7 @@ __all__ = [
     "installation_namespace",
     "lead_context",
     "pick_sender",
+    "pinned_sender",
     "record_outcome",
     "sender_of",
     "sending_mailboxes",
@@ -215,6 +217,41 @@ def pick_sender(db: Session, workspace_id: int, now: datetime, settings: Setting
     return sender_of(best[1], settings)
 
 
+def pinned_sender(
+    db: Session, workspace_id: int, mailbox_id: int, now: datetime, settings: Settings
+) -> Sender:
+    """The one mailbox an answer must go out from (the conversation's), under its caps.
+
+    An answer from another address would start a new conversation in the lead's mail
+    client, so there is no rotation here: the mailbox sends, or the answer waits.
+
+    Raises:
+        ConfigurationError: the mailbox was deleted or has no SMTP server.
+        MailboxesDisabledError: the mailbox is disabled.
+        RateLimitedError: the mailbox is at a cap or within its minimum gap.
+    """
+    mailbox = repo.mailbox_by_ref(db, workspace_id, mailbox_id=mailbox_id)
+    if mailbox is None or not mailbox.smtp_host:
+        raise ConfigurationError(
+            f"the conversation's mailbox (#{mailbox_id}) no longer exists or has no SMTP "
+            "server; set one up (aicmo mailbox add) and answer from your mail client"
+        )
+    if not mailbox.enabled:
+        raise MailboxesDisabledError(
+            f"mailbox {mailbox.name} is disabled: enable it (`aicmo mailbox enable "
+            f"{mailbox.name}`) to answer from it",
+            retry_at=now + DISABLED_RECHECK,
+        )
+    slot = mailbox_next_slot(db, mailbox, now)
+    if slot != now:
+        when = f"; next slot {slot:%Y-%m-%d %H:%M} UTC" if slot is not None else ""
+        raise RateLimitedError(
+            f"mailbox {mailbox.name} is at its hourly or daily cap or minimum gap{when}",
+            retry_at=slot or now + timedelta(hours=1),
+        )
+    return sender_of(mailbox, settings)
+
+
 def sender_of(
     mailbox: MailboxDB | None, settings: Settings, dkim_keys: dict[int, bytes] | None = None
 ) -> Sender:
@@ -251,9 +288,11 @@ def compose_email(
     unsubscribe_link: str,
     now: datetime,
     postal_address: str | None,
+    extra_headers: Mapping[str, str] | None = None,
 ) -> bytes:
     """The bytes of one outreach email: headers with one-click and mailto unsubscribe,
     the postal footer, and the DKIM signature when the mailbox has a key.
+    ``extra_headers``: an answer's ``In-Reply-To`` and ``References`` (signed by DKIM).
 
     Raises:
         ValidationError: an address, header value or body the builder refuses.
@@ -272,6 +311,7 @@ def compose_email(
         unsubscribe_https=unsubscribe_link,
         unsubscribe_mailto=f"mailto:{sender.reply_to or sender.address}?subject=unsubscribe",
         postal_address=postal_address,
+        extra_headers=extra_headers,
     )
     if sender.dkim is not None:
         dkim_domain, selector, pem = sender.dkim
@@ -301,15 +341,29 @@ class EmailChannel(Channel):
         picked: list[Sender] = []
         built: list[bytes] = []
 
+        thread = thread_headers(req)
+
         def reserve() -> dict[str, Any]:
-            sender = pick_sender(db, lead.workspace_id, req.now, settings)
+            if req.mailbox_id is not None:
+                sender = pinned_sender(db, lead.workspace_id, req.mailbox_id, req.now, settings)
+            else:
+                sender = pick_sender(db, lead.workspace_id, req.now, settings)
             picked.append(sender)
             domain = sender.address.rpartition("@")[2]
-            return {
+            fields: dict[str, Any] = {
                 "mailbox_id": sender.mailbox_id,
                 "rfc_message_id": make_message_id(global_key, domain),
                 "transport": "smtp" if sender.mailbox_id else "outbox",
             }
+            if thread:
+                # Kept on the attempt, so an answer to the lead's next reply continues
+                # the same References chain.
+                fields["message_type"] = "reply"
+                fields["details"] = {
+                    "in_reply_to": req.in_reply_to,
+                    "references": list(req.references),
+                }
+            return fields
 
         def compose(row: OutreachMessageDB) -> None:
             sender = picked[0]
@@ -336,6 +390,7 @@ class EmailChannel(Channel):
                     unsubscribe_link=link,
                     now=req.now,
                     postal_address=settings.sender_postal_address,
+                    extra_headers=thread,
                 )
             except ValidationError as err:
                 culprits = control_char_fields(lead)
@@ -362,6 +417,16 @@ class EmailChannel(Channel):
             outcome = err
         record_outcome(db, row, lead, outcome, req.now)
         return AttemptResult(row)
+
+
+def thread_headers(req: AttemptRequest) -> dict[str, str]:
+    """``In-Reply-To`` and ``References`` of an answer (empty for a first message)."""
+    headers: dict[str, str] = {}
+    if req.in_reply_to:
+        headers["In-Reply-To"] = req.in_reply_to
+    if req.references:
+        headers["References"] = " ".join(req.references)
+    return headers
 
 
 def record_outcome(

@@ -89,7 +89,7 @@ class LinkedInChannel(Channel):
                 f"LinkedIn allows {U.INVITATION_NOTE_MAX_CHARS}",
                 field="note",
             )
-        account = _pick_account(db, lead.workspace_id, now)
+        account = _conversation_account(db, req) or _pick_account(db, lead.workspace_id, now)
         if account is None:
             return self._operator_task(db, req, text, note, action)
         client = accounts.provider_factory(account, get_settings())
@@ -371,6 +371,22 @@ class _On:
 def _rekeyed(req: AttemptRequest, key: str) -> AttemptRequest:
     """The same request under another idempotency key (a step's connection request)."""
     return replace(req, key=key)
+
+
+def _conversation_account(db: Session, req: AttemptRequest) -> LinkedInAccountDB | None:
+    """The account an answer goes out on: the one the conversation is on, while it is
+    enabled and active (else any account, as for a first message)."""
+    if req.linkedin_account_id is None:
+        return None
+    account = db.get(LinkedInAccountDB, req.linkedin_account_id)
+    if (
+        account is None
+        or account.workspace_id != req.lead.workspace_id
+        or not account.enabled
+        or account.status != "ACTIVE"
+    ):
+        return None
+    return account
 
 
 def _pick_account(db: Session, workspace_id: int, now: datetime) -> LinkedInAccountDB | None:

@@ -170,6 +170,29 @@ def list_tasks(
     return [task_to_dict(t, now) for t in tasks]
 
 
+def task_texts(
+    db: Session, tasks: list[dict[str, Any]], *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[int, str | None]:
+    """The message each task's person sends (its attempt's rendered text, without the
+    task's instructions around it), by task id: what a Copy button copies."""
+    bodies = repo.attempt_bodies(db, workspace_id, [t["message_id"] for t in tasks])
+    return {t["id"]: bodies.get(t["message_id"]) for t in tasks}
+
+
+def get_task(
+    db: Session, task_id: int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[str, Any]:
+    """One task as it is now, whatever its status.
+
+    Raises:
+        NotFoundError: no such task in this workspace.
+    """
+    task = db.get(OperatorTaskDB, task_id)
+    if task is None or task.workspace_id != workspace_id:
+        raise NotFoundError(f"no task #{task_id}")
+    return task_to_dict(task)
+
+
 def _open_task(db: Session, task_id: int, workspace_id: int) -> OperatorTaskDB:
     task = db.get(OperatorTaskDB, task_id)
     if task is None or task.workspace_id != workspace_id:
