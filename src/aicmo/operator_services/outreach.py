@@ -177,8 +177,8 @@ def preview_message(
 
     The same checks and the same sandboxed rendering as a send (the channel's
     ``check_templates`` and ``render``), with the settings' sender identity (a send from a
-    mailbox uses the mailbox's) and a stand-in unsubscribe link (the real one needs the
-    attempt's id).
+    mailbox uses the mailbox's) and, for email, a stand-in unsubscribe link (the real one
+    needs the attempt's id).
 
     Returns:
         ``channel``, ``lead_id``, ``recipient`` (None: the lead has no address for the
@@ -199,7 +199,12 @@ def preview_message(
             lead=lead, body=message_body, key=f"preview:{lead_id}", now=utcnow(), subject=subject
         )
         sender.check_templates(req)
-        link = unsubscribe_url(get_settings().public_url, "preview")
+        # Email alone carries an unsubscribe link (the other channels render without one).
+        link = (
+            unsubscribe_url(get_settings().public_url, "preview")
+            if ch == ChannelType.EMAIL
+            else None
+        )
         return {
             "channel": str(ch),
             "lead_id": lead.id,
