@@ -312,6 +312,46 @@ def _check_settings(settings: Any) -> dict[str, Any]:
     return settings
 
 
+def _check_definition(
+    name: Any,
+    *,
+    steps: list[dict[str, Any]] | None,
+    sequence: str | None,
+    description: str | None,
+    audience: dict[str, Any] | None,
+    settings: dict[str, Any] | None,
+) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
+    """What ``create_campaign`` checks before it writes: the clean name, description,
+    audience and settings, or the first ValidationError (its field named)."""
+    if not isinstance(name, str):
+        raise ValidationError("a campaign needs a name (text)", field="name")
+    clean_name = L.check_single_line("name", name.strip(), max_len=200)
+    if not clean_name:
+        raise ValidationError("a campaign needs a name", field="name")
+    if description is not None:
+        if not isinstance(description, str):
+            raise ValidationError("description must be text", field="description")
+        description = L.check_text("description", description, max_len=10_000)
+    if (steps is None) == (sequence is None):
+        raise ValidationError("give either steps or the name of a sequence", field="steps")
+    if sequence is not None and not isinstance(sequence, str):
+        raise ValidationError("sequence must be the name of a sequence", field="sequence")
+    clean_audience = check_audience(audience)
+    if steps is not None:
+        parse_steps(steps)  # refuse a bad definition now, with the step named
+    return clean_name, description, clean_audience, _check_settings(settings)
+
+
+def _name_taken(db: Session, workspace_id: int, name: str) -> bool:
+    return bool(
+        db.scalar(
+            select(CampaignDB.id).where(
+                CampaignDB.workspace_id == workspace_id, CampaignDB.name == name
+            )
+        )
+    )
+
+
 def create_campaign(
     db: Session,
     name: str,
@@ -330,30 +370,17 @@ def create_campaign(
         ValidationError: bad steps (index and field named), unknown audience keys.
         ConflictError: the name is taken. NotFoundError: no such sequence.
     """
-    if not isinstance(name, str):
-        raise ValidationError("a campaign needs a name (text)", field="name")
-    clean_name = L.check_single_line("name", name.strip(), max_len=200)
-    if not clean_name:
-        raise ValidationError("a campaign needs a name", field="name")
-    if description is not None:
-        if not isinstance(description, str):
-            raise ValidationError("description must be text", field="description")
-        description = L.check_text("description", description, max_len=10_000)
-    if (steps is None) == (sequence is None):
-        raise ValidationError("give either steps or the name of a sequence", field="steps")
-    if sequence is not None and not isinstance(sequence, str):
-        raise ValidationError("sequence must be the name of a sequence", field="sequence")
-    audience = check_audience(audience)
-    if steps is not None:
-        parse_steps(steps)  # refuse a bad definition now, with the step named
-    settings = _check_settings(settings)
+    clean_name, description, audience, settings = _check_definition(
+        name,
+        steps=steps,
+        sequence=sequence,
+        description=description,
+        audience=audience,
+        settings=settings,
+    )
     now = now or utcnow()
     with unit_of_work(db):
-        if db.scalar(
-            select(CampaignDB.id).where(
-                CampaignDB.workspace_id == workspace_id, CampaignDB.name == clean_name
-            )
-        ):
+        if _name_taken(db, workspace_id, clean_name):
             raise ConflictError(f"a campaign named {clean_name!r} exists already")
         if steps is not None:
             seq_row = SequenceConfigDB(
@@ -415,24 +442,39 @@ def validate_campaign(
 ) -> dict[str, Any]:
     """Everything that would stop or spoil sends, found before any send."""
     campaign = _campaign(db, ref, workspace_id)
-    errors: list[str] = []
     try:
         seq = campaign_sequence(db, campaign)
     except ValidationError as err:
         return {"ok": False, "errors": [err.message], "lead_problems": [], "leads": 0}
+    errors = [message for _, message in sequence_problems(db, seq, workspace_id=workspace_id)]
+    audience = _audience(campaign)
+    problems, count = _audience_report(db, workspace_id, audience, seq, max_lead_problems)
+    return {"ok": not errors, "errors": errors, "lead_problems": problems, "leads": count}
+
+
+def sequence_problems(
+    db: Session, seq: Sequence, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> list[tuple[str, str]]:
+    """What would stop or spoil the sequence's sends, as (field, message): the field in
+    the shape of ``parse_steps``'s (``steps[0].template.body``, 0-based), the message as
+    ``validate_campaign`` words it (``step 1 EMAIL body: ...``, 1-based)."""
+    problems: list[tuple[str, str]] = []
     # Each A/B variant is checked as the step it sends ("step 1 variant B: ...").
-    checked: list[tuple[str, Step]] = []
+    checked: list[tuple[int, str, Step]] = []
     for i, base in enumerate(seq.steps, start=1):
-        checked.append((f"step {i}", base))
-        checked += [(f"step {i} variant {v.name}", base.for_variant(v.name)) for v in base.variants]
-    for label, step in checked:
+        checked.append((i - 1, f"step {i}", base))
+        checked += [
+            (i - 1, f"step {i} variant {v.name}", base.for_variant(v.name)) for v in base.variants
+        ]
+    for index, label, step in checked:
+        where = f"steps[{index}]"
         for channel in channels_for(step):
             if not get_channel_config(db, channel, workspace_id=workspace_id)["enabled"]:
-                errors.append(f"{label}: channel {channel} is disabled")
+                problems.append((f"{where}.channel", f"{label}: channel {channel} is disabled"))
             try:
                 template = step.template_for(channel)
             except ValidationError as err:
-                errors.append(f"{label}: {err.message}")
+                problems.append((f"{where}.template", f"{label}: {err.message}"))
                 continue
             for field, source in (
                 ("subject", template.subject),
@@ -447,12 +489,21 @@ def validate_campaign(
                         check_subject_line(source, field=f"{label} {channel} subject")
                     validate_template(source, field=f"{label} {channel} {field}")
                 except ValidationError as err:
-                    errors.append(err.message)
+                    problems.append((f"{where}.template.{field}", err.message))
             if get_spec(channel).needs_subject and not (template.subject or "").strip():
-                errors.append(f"{label}: {missing_subject(channel)}")
+                problems.append(
+                    (f"{where}.template.subject", f"{label}: {missing_subject(channel)}")
+                )
             if template.note is not None and len(template.note) > 300 and "{" not in template.note:
-                errors.append(f"{label}: a LinkedIn note is at most 300 characters")
-    audience = _audience(campaign)
+                note = f"{label}: a LinkedIn note is at most 300 characters"
+                problems.append((f"{where}.template.note", note))
+    return problems
+
+
+def _audience_report(
+    db: Session, workspace_id: int, audience: dict[str, Any], seq: Sequence, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The audience's leads that a step cannot reach (the first ``limit``), and its size."""
     # Counted and checked in the database: the audience is never loaded (as rows, a
     # million leads took a minute and 2 GB). A step reaches a lead when one of its channels
     # has an address in one of the lead's fields (address_of, in SQL).
@@ -467,10 +518,59 @@ def validate_campaign(
             "problem": f"step {n}: no address for {'/'.join(channels_for(seq.steps[n - 1]))}",
         }
         for lead_id, email, n in repo.unreachable_leads(
-            db, workspace_id, audience, steps, limit=max_lead_problems
+            db, workspace_id, audience, steps, limit=limit
         )
     ]
-    count = repo.count_audience(db, workspace_id, audience)
+    return problems, repo.count_audience(db, workspace_id, audience)
+
+
+def check_campaign(
+    db: Session,
+    name: str,
+    *,
+    steps: list[dict[str, Any]] | None = None,
+    sequence: str | None = None,
+    description: str | None = None,
+    audience: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    max_lead_problems: int = 20,
+) -> dict[str, Any]:
+    """``validate_campaign`` for a campaign not yet created (the dashboard's builder):
+    the document ``create_campaign`` takes, checked as it checks it, then as
+    ``validate_campaign`` checks a stored one. Nothing is written.
+
+    Returns:
+        ``ok``, ``errors`` (``{"field", "message"}``), ``lead_problems`` and ``leads`` (the
+        audience's size), as ``validate_campaign``.
+
+    Raises:
+        ValidationError: what ``create_campaign`` would refuse (the field named).
+        ConflictError: the name is taken. NotFoundError: no such sequence.
+    """
+    clean_name, _, clean_audience, _ = _check_definition(
+        name,
+        steps=steps,
+        sequence=sequence,
+        description=description,
+        audience=audience,
+        settings=settings,
+    )
+    if _name_taken(db, workspace_id, clean_name):
+        raise ConflictError(f"a campaign named {clean_name!r} exists already")
+    if steps is not None:
+        seq = parse_steps(steps)
+    else:
+        found = repo.sequence_config_by_name(db, workspace_id, str(sequence))
+        if found is None:
+            raise NotFoundError(f"no sequence named {sequence!r}")
+        seq = parse_steps(list(found.steps))
+    errors = [
+        {"field": field, "message": message}
+        for field, message in sequence_problems(db, seq, workspace_id=workspace_id)
+    ]
+    problems, count = _audience_report(db, workspace_id, clean_audience, seq, max_lead_problems)
+    db.rollback()  # read only: end the transaction the checks opened
     return {"ok": not errors, "errors": errors, "lead_problems": problems, "leads": count}
 
 
@@ -677,3 +777,63 @@ def campaign_status(
         by_state[state] = by_state.get(state, 0) + int(n)
         by_step[int(step)] = by_step.get(int(step), 0) + int(n)
     return {**campaign_to_dict(campaign), "enrollments": by_state, "by_step": by_step}
+
+
+def list_enrollments_with_leads(
+    db: Session,
+    ref: str | int,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    state: str | None = None,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """``list_enrollments`` with each one's ``lead`` (id, names, company, email; None when
+    the lead is gone), read in one query for the page: who is where, by name.
+
+    Raises:
+        NotFoundError: no such campaign. ValidationError: unknown state.
+    """
+    rows = list_enrollments(
+        db, ref, workspace_id=workspace_id, state=state, after_id=after_id, limit=limit
+    )
+    leads = {
+        lead.id: lead
+        for lead in repo.leads_by_ids(db, workspace_id, sorted({r["lead_id"] for r in rows}))
+    }
+    for row in rows:
+        lead = leads.get(row["lead_id"])
+        row["lead"] = (
+            None
+            if lead is None
+            else {
+                "id": lead.id,
+                "first_name": lead.first_name,
+                "last_name": lead.last_name,
+                "company": lead.company,
+                "email": lead.email,
+            }
+        )
+    return rows
+
+
+def list_campaign_overview(
+    db: Session,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+    after_id: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """``list_campaigns`` with each campaign's number of ``steps`` and of leads
+    ``enrolled`` (two queries for the page, not two per campaign)."""
+    rows = list_campaigns(db, workspace_id=workspace_id, after_id=after_id, limit=limit)
+    enrolled = repo.enrollment_counts(db, [r["id"] for r in rows])
+    steps = repo.sequence_steps(db, sorted({r["sequence_id"] for r in rows if r["sequence_id"]}))
+    return [
+        {
+            **row,
+            "steps": len(steps.get(row["sequence_id"] or 0, [])),
+            "enrolled": enrolled.get(row["id"], 0),
+        }
+        for row in rows
+    ]

@@ -22,6 +22,8 @@ from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OperatorTaskDB, Ou
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.channels import missing_subject
 from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
+from aicmo.cam.unsubscribe_token import unsubscribe_url
+from aicmo.config import get_settings
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels import get_channel_config, parse_channel
 from aicmo.operator_services.channels.base import AttemptRequest, AttemptResult, Channel
@@ -190,6 +192,59 @@ def _thread(ch: str, in_reply_to: str | None, references: Sequence[str]) -> tupl
         if not (value.startswith("<") and value.endswith(">") and "@" in value):
             raise ValidationError(f"not a Message-ID (<id@domain>): {value!r}", field=field)
     return refs
+
+
+def preview_message(
+    db: Session,
+    lead_id: int,
+    message_body: str,
+    subject: str | None = None,
+    *,
+    channel: str | ChannelType = ChannelType.EMAIL,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> dict[str, Any]:
+    """A message as the channel would render it for this lead, with nothing written and
+    nothing sent: the builder's live preview.
+
+    The same checks and the same sandboxed rendering as a send (the channel's
+    ``check_templates`` and ``render``), with the settings' sender identity (a send from a
+    mailbox uses the mailbox's) and, for email, a stand-in unsubscribe link (the real one
+    needs the attempt's id).
+
+    Returns:
+        ``channel``, ``lead_id``, ``recipient`` (None: the lead has no address for the
+        channel), ``subject`` and ``body`` as rendered.
+
+    Raises:
+        NotFoundError: no such lead. ValidationError: unknown channel, or a template this
+            lead cannot fill (unknown variable, an empty field without a fallback,
+            something the sandbox refuses), with the field and line named.
+    """
+    ch = parse_channel(channel)
+    sender = channel_for(ch)
+    try:
+        lead = repo.get_lead(db, workspace_id, lead_id)
+        if lead is None:
+            raise NotFoundError(f"no lead with id {lead_id}")
+        req = AttemptRequest(
+            lead=lead, body=message_body, key=f"preview:{lead_id}", now=utcnow(), subject=subject
+        )
+        sender.check_templates(req)
+        # Email alone carries an unsubscribe link (the other channels render without one).
+        link = (
+            unsubscribe_url(get_settings().public_url, "preview")
+            if ch == ChannelType.EMAIL
+            else None
+        )
+        return {
+            "channel": str(ch),
+            "lead_id": lead.id,
+            "recipient": sender.recipient(lead),
+            "subject": sender.render(subject, req, "subject", unsubscribe_url=link),
+            "body": sender.render(message_body, req, "body", unsubscribe_url=link),
+        }
+    finally:
+        db.rollback()  # read only: end the transaction the lookups opened
 
 
 def _refuse(

@@ -7,13 +7,14 @@ generic plan for a prepared statement cannot match a bound parameter to it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from aicmo.cam.db_models import CampaignDB, EnrollmentDB, SequenceConfigDB
+from aicmo.cam.db_models import CampaignDB, EnrollmentDB, LeadDB, SequenceConfigDB
 from aicmo.cam.repository.common import rowcount
 
 
@@ -131,3 +132,48 @@ def campaign_steps(db: Session, campaign: CampaignDB) -> list[Any]:
     """The step definitions of the campaign's sequence (primary key), [] without one."""
     seq = db.get(SequenceConfigDB, campaign.sequence_id) if campaign.sequence_id else None
     return list(seq.steps) if seq is not None else []
+
+
+def enrollment_by_id(db: Session, workspace_id: int, enrollment_id: int) -> EnrollmentDB | None:
+    """The workspace's enrollment with this id (primary key); another workspace's is None."""
+    row = db.get(EnrollmentDB, enrollment_id)
+    if row is None or row.workspace_id != workspace_id:
+        return None
+    return row
+
+
+def leads_by_ids(db: Session, workspace_id: int, lead_ids: Sequence[int]) -> list[LeadDB]:
+    """The workspace's leads among ``lead_ids`` (primary key; a page of a listing, a few
+    dozen ids)."""
+    if not lead_ids:
+        return []
+    return list(
+        db.scalars(
+            select(LeadDB).where(LeadDB.workspace_id == workspace_id, LeadDB.id.in_(lead_ids))
+        )
+    )
+
+
+def enrollment_counts(db: Session, campaign_ids: Sequence[int]) -> dict[int, int]:
+    """How many leads each campaign enrolled (uq_enrollments_campaign_lead: an index-only
+    count per campaign); campaigns with none are absent."""
+    if not campaign_ids:
+        return {}
+    rows = db.execute(
+        select(EnrollmentDB.campaign_id, func.count())
+        .where(EnrollmentDB.campaign_id.in_(campaign_ids))
+        .group_by(EnrollmentDB.campaign_id)
+    )
+    return {int(campaign_id): int(n) for campaign_id, n in rows}
+
+
+def sequence_steps(db: Session, sequence_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The step definitions of these sequences (primary key), by sequence id."""
+    if not sequence_ids:
+        return {}
+    rows = db.execute(
+        select(SequenceConfigDB.id, SequenceConfigDB.steps).where(
+            SequenceConfigDB.id.in_(sequence_ids)
+        )
+    )
+    return {int(seq_id): list(steps or []) for seq_id, steps in rows}
