@@ -307,7 +307,7 @@ def test_a_viewer_sees_the_settings_without_change_controls_and_a_forged_post_is
         assert accounts.list_api_keys(db, 1) == []
 
 
-def test_the_profile_and_webhooks_refuse_bad_input_with_the_reason(
+def test_the_forms_refuse_bad_input_with_the_reason_and_webhooks_can_be_replayed(
     site: Site, loopback: None
 ) -> None:
     with httpx.Client(base_url=site.base, follow_redirects=False) as client:
@@ -336,7 +336,7 @@ def test_the_profile_and_webhooks_refuse_bad_input_with_the_reason(
             "/settings/webhooks",
             data={
                 "url": "http://127.0.0.1:9/hook",
-                "events": ["email.replied"],
+                "events": ["suppression.added"],
                 "csrf_token": token,
             },
         )
@@ -346,7 +346,36 @@ def test_the_profile_and_webhooks_refuse_bad_input_with_the_reason(
         listing = client.get("/settings/webhooks").text
         assert secret.group(1) not in listing
         assert "http://127.0.0.1:9/hook" in listing
+        added = client.post(
+            "/settings/suppression", data={"value": "bob@globex.example", "csrf_token": token}
+        )
+        assert added.status_code == 303
+        detail = client.get("/settings/webhooks/1").text
+        assert "suppression.added" in detail and "b-pending" in detail
+        delivery = re.search(r"/settings/webhooks/1/deliveries/(\d+)/replay", detail)
+        assert delivery
+        replayed = client.post(delivery.group(0), data={"csrf_token": token})
+        assert replayed.status_code == 303
+        assert "queued%20again" in replayed.headers["location"]
         disabled = client.post("/settings/webhooks/1/disable", data={"csrf_token": token})
         assert disabled.status_code == 303
         detail = client.get("/settings/webhooks/1").text
-        assert "disabled by an admin" in detail
+        assert "disabled by an admin" in detail and "b-skipped" in detail
+        assert "/replay" not in detail  # nothing is replayed to a disabled endpoint
+
+        plain = {
+            "name": "relay",
+            "from_address": "ana@acme.example",
+            "smtp_host": "smtp.acme.example",
+            "smtp_security": "none",
+            "smtp_username": "ana",
+            "smtp_password": "pw-that-would-travel-in-clear",
+            "csrf_token": token,
+        }
+        refused = client.post("/settings/mailboxes", data=plain)
+        assert refused.status_code == 422
+        assert "unencrypted" in refused.text
+        assert "pw-that-would-travel-in-clear" not in refused.text
+        assert 'value="smtp.acme.example"' in refused.text  # the rest is kept to correct
+        allowed = client.post("/settings/mailboxes", data={**plain, "allow_plaintext": "true"})
+        assert allowed.status_code == 303
