@@ -352,6 +352,7 @@ def test_the_forms_refuse_bad_input_with_the_reason_and_webhooks_can_be_replayed
         assert added.status_code == 303
         detail = client.get("/settings/webhooks/1").text
         assert "suppression.added" in detail and "b-pending" in detail
+        assert "No succeeded delivery" in client.get("/settings/webhooks/1?status=SUCCEEDED").text
         delivery = re.search(r"/settings/webhooks/1/deliveries/(\d+)/replay", detail)
         assert delivery
         replayed = client.post(delivery.group(0), data={"csrf_token": token})
@@ -379,3 +380,26 @@ def test_the_forms_refuse_bad_input_with_the_reason_and_webhooks_can_be_replayed
         assert 'value="smtp.acme.example"' in refused.text  # the rest is kept to correct
         allowed = client.post("/settings/mailboxes", data={**plain, "allow_plaintext": "true"})
         assert allowed.status_code == 303
+
+        person = {"email": "op@agency.example", "role": "operator", "csrf_token": token}
+        short = client.post("/settings/access/users", data={**person, "password": "short"})
+        assert short.status_code == 422 and "at least 12 characters" in short.text
+        added = client.post(
+            "/settings/access/users", data={**person, "password": "a long enough passphrase"}
+        )
+        assert "as%20operator" in added.headers["location"]
+        with site.db() as db:
+            member = {m["email"]: m for m in accounts.list_members(db, 1)}
+        demoted = client.post(
+            f"/settings/access/users/{member['op@agency.example']['id']}/role",
+            data={"role": "viewer", "csrf_token": token},
+        )
+        assert "is%20now%20viewer" in demoted.headers["location"]
+        own = client.post(
+            f"/settings/access/users/{member[site.email]['id']}/role",
+            data={"role": "viewer", "csrf_token": token},
+        )
+        assert own.status_code == 422 and "cannot change your own role" in own.text
+        with site.db() as db:
+            roles = {m["email"]: m["role"] for m in accounts.list_members(db, 1)}
+        assert roles == {site.email: "admin", "op@agency.example": "viewer"}

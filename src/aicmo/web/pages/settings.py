@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from aicmo.cam.domain.access import Role
-from aicmo.cam.domain.webhooks import WEBHOOK_EVENTS
+from aicmo.cam.domain.webhooks import WEBHOOK_EVENTS, DeliveryStatus
 from aicmo.errors import AicmoError, ValidationError
 from aicmo.operator_services import accounts, webhooks
 from aicmo.operator_services.channels import config as channel_config
@@ -741,7 +741,12 @@ def webhook_page(
         viewer,
         "settings_webhook.html",
         f"Webhook #{endpoint_id}",
-        {"endpoint": endpoint, "deliveries": deliveries, "status": status},
+        {
+            "endpoint": endpoint,
+            "deliveries": deliveries,
+            "status": status,
+            "statuses": [s.value for s in DeliveryStatus],
+        },
     )
 
 
