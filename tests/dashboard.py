@@ -50,6 +50,8 @@ class Watch:
     outside: list[str]
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    #: A test that expects a confirmation sets this to have it accepted (else dismissed).
+    accept_confirms: bool = False
 
     def assert_clean(self) -> None:
         assert self.outside == [], f"requests to other origins: {self.outside}"
@@ -86,8 +88,8 @@ def signed_in_page(
 ) -> Iterator[tuple[Page, Watch]]:
     """A page logged in as the admin; the test should end with ``watch.assert_clean()``.
 
-    Dialogs are dismissed and recorded unless a test accepts them itself (a confirmation
-    it expects): pass ``page.once("dialog", ...)`` before the click.
+    Dialogs are dismissed and recorded; a confirmation (``data-confirm``) is not recorded,
+    and is accepted when the test sets ``watch.accept_confirms = True``.
     """
     with new_page(browser, allow=(site.base,), width=width, height=height) as (page, outside):
         watch = Watch(outside=outside)
@@ -111,9 +113,13 @@ def signed_in_page(
 
         def on_dialog(dialog: object) -> None:
             message = getattr(dialog, "message", "")
-            if getattr(dialog, "type", "") != "confirm":
+            confirm = getattr(dialog, "type", "") == "confirm"
+            if not confirm:
                 watch.dialogs.append(message)
-            dialog.dismiss()  # type: ignore[attr-defined]
+            if confirm and watch.accept_confirms:
+                dialog.accept()  # type: ignore[attr-defined]
+            else:
+                dialog.dismiss()  # type: ignore[attr-defined]
 
         page.on("dialog", on_dialog)
         if log:

@@ -234,6 +234,40 @@ def enable_webhook(db: Session, endpoint_id: int, *, workspace_id: int) -> dict[
     return endpoint_to_dict(row)
 
 
+def disable_webhook(
+    db: Session,
+    endpoint_id: int,
+    *,
+    workspace_id: int,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Stop sending to an endpoint, keeping its log (an admin's choice, said so on the
+    audit trail); pending deliveries are skipped and can be replayed after it is enabled
+    again. Disabling a disabled endpoint changes nothing."""
+    now = now or utcnow()
+    with unit_of_work(db):
+        row = _endpoint(db, workspace_id, endpoint_id)
+        if row.disabled_at is None:
+            reason = "disabled by an admin; enable it again to receive events"
+            row.disabled_at = now
+            row.disabled_reason = reason
+            skipped = webhook_repo.skip_pending_deliveries(db, row.id, reason="endpoint disabled")
+            repo.add_event(
+                db,
+                workspace_id,
+                OutreachEvent(
+                    type=EventType.WEBHOOK_DISABLED,
+                    occurred_at=now,
+                    source="webhooks",
+                    reason=reason,
+                    detail={"endpoint_id": row.id, "url": row.url, "skipped": skipped},
+                ),
+                actor=actor,
+            )
+    return endpoint_to_dict(row)
+
+
 # --- deliveries ------------------------------------------------------------------------------
 
 

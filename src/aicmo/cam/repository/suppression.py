@@ -46,10 +46,12 @@ def suppression_page(
     limit: int,
     offset: int = 0,
     after: tuple[datetime, int] | None = None,
+    search: str | None = None,
 ) -> ScalarResult[SuppressionDB]:
     """Entries newest first, optionally of one kind and reason (the workspace's range of
     uq_suppressions_entry, then a sort: an operator's listing, not a hot path);
-    ``after``: the (created_at, id) the previous page ended with."""
+    ``after``: the (created_at, id) the previous page ended with; ``search``: entries whose
+    value contains it (wildcards taken literally; a scan of the workspace's entries)."""
     stmt = select(SuppressionDB).where(SuppressionDB.workspace_id == workspace_id)
     if after is not None:
         stmt = stmt.where(
@@ -59,6 +61,8 @@ def suppression_page(
         stmt = stmt.where(SuppressionDB.kind == kind)
     if reason:
         stmt = stmt.where(SuppressionDB.reason == reason)
+    if search:
+        stmt = stmt.where(SuppressionDB.value.contains(search, autoescape=True))
     stmt = stmt.order_by(SuppressionDB.created_at.desc(), SuppressionDB.id.desc())
     return db.scalars(stmt.limit(limit).offset(offset))
 

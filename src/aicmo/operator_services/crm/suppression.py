@@ -164,8 +164,11 @@ def list_suppressions(
     offset: int = 0,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
     after: tuple[datetime, int] | None = None,
+    search: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries newest first; ``after``: the (created_at, id) the previous page ended with."""
+    """Entries newest first; ``after``: the (created_at, id) the previous page ended with;
+    ``search``: only values containing this text (case as stored: addresses and domains
+    are stored in lower case)."""
     if not 1 <= limit <= 10_000:
         raise ValidationError("limit must be between 1 and 10000", field="limit")
     rows = repo.suppression_page(
@@ -176,6 +179,7 @@ def list_suppressions(
         limit=limit,
         offset=offset,
         after=after,
+        search=search.strip().lower() if search and search.strip() else None,
     )
     return [suppression_to_dict(r) for r in rows]
 
