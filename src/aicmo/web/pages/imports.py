@@ -275,12 +275,14 @@ def job_status(request: Request, viewer: SignedIn, job_id: str) -> HTMLResponse:
 
 
 def _overrides(columns: list[dict[str, Any]], chosen: list[str]) -> list[str]:
-    """The mapping as ``"Column=field"`` overrides; refuses a field chosen twice and a
-    mapping that names nobody (what the import would refuse, said before it starts)."""
+    """The choices that differ from the import's own as ``"Column=field"`` overrides (a
+    column left as suggested is mapped by the import exactly as on the command line);
+    refuses a field chosen twice and a mapping that names nobody (what the import would
+    refuse, said before it starts)."""
     valid = {value for value, _ in _choices()}
     seen: dict[str, str] = {}
     specs: list[str] = []
-    for column, target in zip(columns, chosen, strict=True):
+    for index, (column, target) in enumerate(zip(columns, chosen, strict=True)):
         header = column["header"]
         if target not in valid:
             raise ValueError(f"choose a field for the column {header!r}")
@@ -291,8 +293,13 @@ def _overrides(columns: list[dict[str, Any]], chosen: list[str]) -> list[str]:
                     "choose one, and skip or keep the other as a custom field"
                 )
             seen[target] = header
+        if target == _chosen(column["target"]):
+            continue  # as the import maps it
         if not header:
-            continue  # an unnamed column keeps what the import gives it
+            raise ValueError(
+                f"column {index + 1} has no name in the file's first line, so it is kept as "
+                "a custom field: give it a name in the file to map it to a field or skip it"
+            )
         value = CUSTOM_PREFIX + header if target == KEEP_CUSTOM else target
         specs.append(f"{header}={value}")
     if not {"email", "linkedin_url"} & set(seen):
