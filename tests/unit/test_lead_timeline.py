@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aicmo.cam.domain.timeline import event_summary, merge_timeline, snippet
 
@@ -10,7 +11,7 @@ T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def test_attempts_and_events_are_merged_newest_first_with_the_step_counted_from_one() -> None:
-    attempts = [
+    attempts: list[dict[str, Any]] = [
         {
             "id": 1,
             "sent_at": T0,
@@ -36,7 +37,7 @@ def test_attempts_and_events_are_merged_newest_first_with_the_step_counted_from_
             "error": "the provider refused the invitation",
         },
     ]
-    events = [
+    events: list[dict[str, Any]] = [
         {
             "id": 7,
             "type": "REPLY_RECEIVED",
