@@ -166,12 +166,12 @@ def test_a_lead_page_shows_the_timeline_and_takes_notes_stage_and_tags(
         page.get_by_role("button", name="Remove tag drop-me").click()
         expect(page.get_by_role("status")).to_have_text("Tag drop-me removed.")
         expect(page.locator("ul.tags .tag")).to_have_text(["expo-2026", "keep"])
+        screenshot(page, "lead")
 
         # An empty note is refused with the reason, and the page keeps working.
         page.get_by_label("New note").fill("   ")
         page.get_by_role("button", name="Add note").click()
         expect(page.get_by_role("alert")).to_contain_text("the note is empty")
-        screenshot(page, "lead")
 
         with page.expect_download() as download:
             page.get_by_role("link", name="Export (JSON)").click()
