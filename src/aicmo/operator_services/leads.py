@@ -364,10 +364,12 @@ def find_leads(
     min_score: int | None = None,
     limit: int = 100,
     after: tuple[int | None, int] | None = None,
+    campaign_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Leads matching every filter given, best score first; ``after``: the (score, id) the
     previous page ended with. ``search``: leads whose email, first name, last name or
-    company starts with it, ignoring case (see repository.leads.search_condition)."""
+    company starts with it, ignoring case (see repository.leads.search_condition).
+    ``campaign_id``: only leads enrolled in that campaign."""
     if limit < 1 or limit > 10_000:
         raise ValidationError("limit must be between 1 and 10000", field="limit")
     stages = [L.parse_stage(s).value for s in stage] if stage else None
@@ -382,8 +384,16 @@ def find_leads(
         min_score=min_score,
         after=after,
         limit=limit,
+        campaign_id=campaign_id,
     )
     return [lead_to_dict(r) for r in rows]
+
+
+def last_activity(
+    db: Session, lead_ids: Sequence[int], *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> dict[int, datetime]:
+    """When each of these leads (a listed page) was last written to or heard from."""
+    return repo.last_activity(db, workspace_id, lead_ids)
 
 
 def count_leads(db: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> int:
@@ -523,6 +533,7 @@ __all__ = [
     "get_lead",
     "grade_leads",
     "grade_values",
+    "last_activity",
     "lead_to_dict",
     "regrade_lead",
     "remove_tags",

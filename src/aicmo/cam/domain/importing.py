@@ -75,9 +75,15 @@ def parse_map_option(specs: Sequence[str]) -> dict[str, str]:
 
 
 def map_columns(
-    headers: Sequence[str], overrides: Mapping[str, str] | None = None
+    headers: Sequence[str],
+    overrides: Mapping[str, str] | None = None,
+    *,
+    require_identity: bool = True,
 ) -> ColumnMapping:
     """Map a header row to lead fields.
+
+    ``require_identity=False`` gives the suggestion for a file whose identity column a
+    person is about to choose (the import page's mapping step) instead of refusing it.
 
     Raises:
         ImportFileError: the header is empty, repeats a column, has no column for an
@@ -120,7 +126,7 @@ def map_columns(
         if target not in (IGNORE,) and not target.startswith(CUSTOM_PREFIX):
             taken.add(target)
         targets.append(target)
-    if not ({"email", "linkedin_url"} & taken):
+    if require_identity and not ({"email", "linkedin_url"} & taken):
         looks_like_data = any("@" in h or h.lower().startswith(("http", "www.")) for h in cleaned)
         hint = (
             "the first line looks like data, not a header: add a header row"

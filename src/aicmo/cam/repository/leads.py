@@ -15,7 +15,14 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from aicmo.cam.db_models import LeadDB, LeadNoteDB, LeadTagDB
+from aicmo.cam.db_models import (
+    EnrollmentDB,
+    InboundMessageDB,
+    LeadDB,
+    LeadNoteDB,
+    LeadTagDB,
+    OutreachMessageDB,
+)
 from aicmo.cam.domain.lead_fields import IMPORTED_COLUMNS
 from aicmo.cam.repository.common import dialect_insert
 from aicmo.db.expressions import byte_order
@@ -214,6 +221,15 @@ def _tagged(workspace_id: int, keys: list[str]) -> ColumnElement[bool]:
     )
 
 
+def _enrolled(workspace_id: int, campaign_id: int) -> ColumnElement[bool]:
+    """The lead is enrolled in the campaign (uq_enrollments_campaign_lead, one probe)."""
+    return exists().where(
+        EnrollmentDB.campaign_id == campaign_id,
+        EnrollmentDB.lead_id == LeadDB.id,
+        EnrollmentDB.workspace_id == workspace_id,
+    )
+
+
 def lead_query(
     workspace_id: int,
     *,
@@ -225,8 +241,10 @@ def lead_query(
     after: tuple[int | None, int] | None = None,
     ids: Collection[int] | None = None,
     with_tags: bool = False,
+    campaign_id: int | None = None,
 ) -> Select[LeadDB]:
-    """Filtered leads, best score first, then by id; several tags mean any of them.
+    """Filtered leads, best score first, then by id; several tags mean any of them;
+    ``campaign_id``: only leads enrolled in that campaign.
 
     ``after`` = the (score, id) of the last lead of the previous page (scores sort NULL
     last); ``ids``: only these leads. Each filter alone is a range of an index in this
@@ -261,6 +279,8 @@ def lead_query(
     matched = search_condition(search)
     if matched is not None:
         stmt = stmt.where(matched)
+    if campaign_id is not None:
+        stmt = stmt.where(_enrolled(workspace_id, campaign_id))
     stmt = stmt.order_by(LeadDB.score.desc().nulls_last(), LeadDB.id)
     if with_tags:
         # The tags of the whole page in one more query (a lazy load per lead was 50
@@ -296,9 +316,11 @@ def lead_page(
     min_score: int | None = None,
     after: tuple[int | None, int] | None = None,
     limit: int = 100,
+    campaign_id: int | None = None,
 ) -> list[LeadDB]:
     """One page of :func:`lead_query`, with its tags loaded; ``after`` = the (score, id)
-    of the last lead of the previous page.
+    of the last lead of the previous page; ``campaign_id``: only its enrolled leads (a
+    campaign is a set of leads like a tag, and chosen between in the same way).
 
     A tag or a search may match few leads or most of them, and the best plan differs:
     few, read them by their index (ix_lead_tags_workspace_tag, ix_leads_search_*) and
@@ -326,9 +348,21 @@ def lead_page(
                 for match in _search_ranges(term)
             ],
         )
-    ids = tag_few if search_few is None else search_few
-    if tag_few is not None and search_few is not None:
-        ids = tag_few & search_few
+    campaign_few = None
+    if campaign_id is not None:
+        campaign_few = _few(
+            db,
+            [
+                select(EnrollmentDB.lead_id).where(
+                    EnrollmentDB.campaign_id == campaign_id,
+                    EnrollmentDB.workspace_id == workspace_id,
+                )
+            ],
+        )
+    ids: set[int] | None = None
+    for few in (tag_few, search_few, campaign_few):
+        if few is not None:
+            ids = few if ids is None else ids & few
     if ids is not None and not ids:
         return []
     stmt = lead_query(
@@ -340,6 +374,7 @@ def lead_page(
         min_score=min_score,
         ids=ids,
         with_tags=True,
+        campaign_id=campaign_id if campaign_few is None else None,
     )
     if after is None:
         return list(db.scalars(stmt.limit(limit)))
@@ -364,6 +399,29 @@ def _after(after: tuple[int | None, int]) -> list[ColumnElement[bool]]:
         LeadDB.score < score,
         LeadDB.score.is_(None),
     ]
+
+
+def last_activity(db: Session, workspace_id: int, lead_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each lead last had an attempt or an inbound message: a page's worth of
+    leads, two grouped reads of index ranges (ix_outreach_messages_lead,
+    ix_inbound_messages_lead: the newest per lead is the range's end)."""
+    if not lead_ids:
+        return {}
+    ids = list(lead_ids)
+    found: dict[int, datetime] = {}
+    for lead_col, at_col, ws_col in (
+        (OutreachMessageDB.lead_id, OutreachMessageDB.created_at, OutreachMessageDB.workspace_id),
+        (InboundMessageDB.lead_id, InboundMessageDB.received_at, InboundMessageDB.workspace_id),
+    ):
+        stmt = (
+            select(lead_col, func.max(at_col))
+            .where(ws_col == workspace_id, lead_col.in_(ids))
+            .group_by(lead_col)
+        )
+        for lead_id, at in db.execute(stmt):
+            if lead_id is not None and at is not None:
+                found[lead_id] = max(found.get(lead_id, at), at)
+    return found
 
 
 def tags_for(db: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:

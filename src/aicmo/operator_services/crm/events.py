@@ -32,6 +32,7 @@ def event_to_dict(row: EventDB) -> dict[str, Any]:
         "lead_id": row.lead_id,
         "campaign_id": row.campaign_id,
         "message_id": row.message_id,
+        "step_index": row.step_index,
         "actor": row.actor,
         "recipient": row.recipient,
         "reason": row.reason,

@@ -303,6 +303,83 @@ def _records(
         start += len(taken)
 
 
+#: Data rows the preview reads for a sample value of each column.
+PREVIEW_ROWS = 20
+
+
+def preview_csv(
+    path: str | Path, *, encoding: str | None = None, delimiter: str | None = None
+) -> dict[str, Any]:
+    """What an import of ``path`` would read, before it writes anything: the encoding and
+    delimiter, each column with a sample value and the field the import would fill from
+    it (the same header rules as :func:`import_leads_csv`), so a person can check and
+    change the mapping first. Reads the header and a few rows (and decodes the file once,
+    in constant memory, so a wrong encoding is told now, not half-way through).
+
+    Returns:
+        ``{"encoding", "delimiter", "columns": [{"header", "sample", "target"}],
+        "has_identity"}``; ``has_identity`` is False when no column was recognised as
+        the email or the LinkedIn URL (the person must choose one).
+
+    Raises:
+        ImportFileError: the file cannot be imported at all (missing, binary, wrong
+            encoding, empty, no rows, a broken header, one column naming nobody).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFileError(f"no such file: {path}")
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if not head.strip():
+        raise ImportFileError(f"{path.name} is empty: it needs a header row and rows")
+    enc = _detect_encoding(head, encoding)
+    check_encoding(path, enc)
+    csv.field_size_limit(MAX_FIELD)
+    with path.open("r", encoding=enc, newline="") as text:
+        sample_text = text.read(65536)
+        delim = delimiter or sniff_delimiter(sample_text)
+        rows: list[list[str]] = []
+        try:
+            for cells in csv.reader(io.StringIO(sample_text), delimiter=delim):
+                if rows and not "".join(cells).strip():
+                    continue
+                rows.append(cells)
+                if len(rows) > PREVIEW_ROWS:
+                    break
+        except csv.Error as err:
+            if not rows:
+                raise ImportFileError(
+                    f"{path.name}: the header line is not readable CSV: {err}"
+                ) from err
+    if not rows or not "".join(rows[0]).strip():
+        raise ImportFileError(f"{path.name} is empty: it needs a header row and rows")
+    header, data = rows[0], rows[1:]
+    mapping = imp.map_columns(header, require_identity=False)
+    targets = mapping.targets
+    has_identity = bool({"email", "linkedin_url"} & set(targets))
+    if not data:
+        raise ImportFileError(f"{path.name} has a header but no rows: there is nothing to import")
+    if not has_identity and not any(
+        "@" in cell or "linkedin.com/" in cell.lower() for row in data for cell in row
+    ):
+        raise ImportFileError(
+            f"{path.name} does not look like a CSV of leads: no column is named or holds an "
+            f"email address or a LinkedIn URL (the first line reads "
+            f"{', '.join(mapping.headers)[:120]!r}). Export the list as CSV with a header "
+            "row. Nothing was imported."
+        )
+    columns = []
+    for index, (name, target) in enumerate(zip(mapping.headers, targets, strict=True)):
+        sample = next((r[index].strip() for r in data if index < len(r) and r[index].strip()), "")
+        columns.append({"header": name, "sample": sample[:200], "target": target})
+    return {
+        "encoding": enc,
+        "delimiter": delim,
+        "columns": columns,
+        "has_identity": has_identity,
+    }
+
+
 def import_leads_csv(
     db: Session,
     path: str | Path,
