@@ -164,9 +164,11 @@ def test_demo_ends_by_serving_the_dashboard_with_its_data(tmp_path: Path) -> Non
                 "/login", data={"email": "admin@aicmo-demo.example", "password": password}
             )
             assert signed.status_code == 303, signed.text
-            home = client.get("/")
-            assert home.status_code == 200
-            assert "admin@aicmo-demo.example" in home.text
+            leads = client.get("/leads")
+            assert leads.status_code == 200
+            assert "ada@analytical-engines.example" in leads.text
+            inbox = client.get("/inbox")
+            assert "interested" in inbox.text and "not_interested" in inbox.text
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(timeout=30)
