@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from rich.panel import Panel
 from sqlalchemy.orm import Session
 
@@ -20,6 +19,7 @@ from aicmo import operator_services as ops
 from aicmo.bootstrap import initialize
 from aicmo.cli.common import console, esc, leads_table
 from aicmo.cli.main import app, print_import_report
+from aicmo.cli.sending import serve_app
 from aicmo.config import get_settings
 from aicmo.db.connect import make_engine, session_factory
 from aicmo.demo_site import DemoSite, create_demo_site
@@ -31,7 +31,6 @@ from aicmo.operator_services.engine.tick import run_due
 from aicmo.operator_services.inbound.processing import process_inbound_message
 from aicmo.operator_services.uow import utcnow
 from aicmo.transports.safe_http import SafeHttpClient
-from aicmo.web.app import create_app
 from aicmo.web.background import serve_in_background
 
 DEMO_CSV = "demo_leads.csv"
@@ -288,6 +287,8 @@ def _free_port(wanted: int) -> int:
     """``wanted`` if nothing listens there, else a free port the system picks."""
     for candidate in (wanted, 0):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the server will bind: a port left in TIME_WAIT by the last run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", candidate))
             except OSError:
@@ -297,7 +298,8 @@ def _free_port(wanted: int) -> int:
 
 
 def _serve_dashboard(url: str, port: int, access: dict[str, str]) -> None:
-    """The dashboard on the demo's database, on loopback only, until Ctrl-C."""
+    """The dashboard on the demo's database, on loopback only, with a worker (a campaign
+    started in the browser sends to the local outbox), until Ctrl-C."""
     os.environ["AICMO_DATABASE_URL"] = url
     get_settings.cache_clear()
     chosen = _free_port(port)
@@ -313,7 +315,7 @@ def _serve_dashboard(url: str, port: int, access: dict[str, str]) -> None:
     )
     if chosen != port and port:
         console.print(f"[yellow]port {port} is taken; serving on {chosen}[/]")
-    uvicorn.run(create_app(), host="127.0.0.1", port=chosen, log_level="warning")
+    serve_app("127.0.0.1", chosen, with_worker=True, log_level="warning")
 
 
 #: What two leads answer to the first email: the inbox and the reply categories have data.

@@ -600,14 +600,22 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Serve the REST API (/api/v1, docs at /docs), the unsubscribe pages and the provider
-    webhooks (AICMO_PUBLIC_URL must point here); with --with-worker, send too."""
+    """Serve the web dashboard (/), the REST API (/api/v1, docs at /docs), the unsubscribe
+    pages and the provider webhooks (AICMO_PUBLIC_URL must point here); with --with-worker,
+    send too."""
     console.print(
         f"Serving on http://{esc(host)}:{port} (public URL: {esc(get_settings().public_url)})"
     )
     console.print(
-        f"API: http://{esc(host)}:{port}/api/v1 — its documentation: http://{esc(host)}:{port}/docs"
+        f"Dashboard: http://{esc(host)}:{port}/ — API: http://{esc(host)}:{port}/api/v1, "
+        f"its documentation: http://{esc(host)}:{port}/docs"
     )
+    serve_app(host, port, with_worker=with_worker)
+
+
+def serve_app(host: str, port: int, *, with_worker: bool, log_level: str = "info") -> None:
+    """Serve the app on the settings' database until Ctrl-C; with the worker in a thread,
+    stop only after the send in flight."""
     app = create_app()
     stop = threading.Event()
     worker: threading.Thread | None = None
@@ -631,7 +639,7 @@ def serve(
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         stop.set()
         if worker is not None:

@@ -65,3 +65,21 @@ def test_after_login_only_local_paths_are_followed(site: Site) -> None:
                 "/login", data={"email": site.email, "password": site.password, "next": bad}
             )
             assert answer.headers["location"] == "/", bad
+
+
+def test_a_wrong_address_is_a_page_that_says_so_and_the_api_keeps_its_problems(
+    site: Site,
+) -> None:
+    with httpx.Client(base_url=site.base, follow_redirects=False) as client:
+        client.post("/login", data={"email": site.email, "password": site.password})
+        missing = client.get("/no-such-page")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("text/html")
+        assert "There is no page here" in missing.text
+        bad = client.get("/leads/not-a-number")
+        assert bad.status_code == 422
+        assert bad.headers["content-type"].startswith("text/html")
+        assert "Check the link" in bad.text
+        api = client.get("/api/v1/no-such-route")
+        assert api.status_code == 404
+        assert api.headers["content-type"].startswith("application/problem+json")

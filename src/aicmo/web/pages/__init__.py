@@ -8,8 +8,10 @@ parts (the signed-in viewer, CSRF, the page policy, the templates) are in ``base
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aicmo.errors import AicmoError
 from aicmo.web.pages import (
@@ -23,7 +25,7 @@ from aicmo.web.pages import (
     settings,
     tasks,
 )
-from aicmo.web.pages.base import STATIC_DIR, LoginRequired, error_page
+from aicmo.web.pages.base import STATIC_DIR, LoginRequired, error_page, message_page
 
 #: Paths whose errors stay problem details (JSON): everything else is a page.
 MACHINE_PATHS = ("/api/", "/webhooks/", "/u/", "/healthz", "/docs", "/openapi")
@@ -64,6 +66,34 @@ def install(app: FastAPI) -> None:
         return error_page(request, None, exc)
 
     app.add_exception_handler(AicmoError, page_error)
+
+    invalid = app.exception_handlers.get(RequestValidationError)
+    http_error = app.exception_handlers.get(StarletteHTTPException)
+
+    async def page_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if request.url.path.startswith(MACHINE_PATHS) and invalid is not None:
+            answer = invalid(request, exc)
+            return await answer if hasattr(answer, "__await__") else answer
+        where = ", ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'value'}: {e.get('msg', '')}"
+            for e in exc.errors()[:3]
+        )
+        return message_page(request, "This address is not valid", f"{where}. Check the link.", 422)
+
+    async def page_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith(MACHINE_PATHS) and http_error is not None:
+            answer = http_error(request, exc)
+            return await answer if hasattr(answer, "__await__") else answer
+        if exc.status_code == 404:
+            return message_page(
+                request, "Not found", "There is no page here; use the menu above.", 404
+            )
+        return message_page(request, "Error", str(exc.detail), exc.status_code)
+
+    app.add_exception_handler(RequestValidationError, page_invalid)
+    app.add_exception_handler(StarletteHTTPException, page_http_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router, include_in_schema=False)

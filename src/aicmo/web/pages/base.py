@@ -178,20 +178,21 @@ def render(
 def error_page(request: Request, viewer: Viewer | None, exc: AicmoError) -> HTMLResponse:
     """An error said on a page of its own (a form re-renders with its message instead)."""
     status, title = status_of(exc)
+    return message_page(request, title, exc.message, status)
+
+
+def message_page(request: Request, title: str, message: str, status: int) -> HTMLResponse:
     return render(
-        request,
-        "error.html",
-        viewer,
-        {"title": title, "message": exc.message},
-        status_code=status,
+        request, "error.html", None, {"title": title, "message": message}, status_code=status
     )
 
 
 def see_other(path: str, flash: str | None = None) -> RedirectResponse:
     """After a successful POST: a 303 to the page to look at, with a one-line message."""
     if flash:
+        path, hash_, fragment = path.partition("#")
         sep = "&" if "?" in path else "?"
-        path = f"{path}{sep}flash={quote(flash[:300])}"
+        path = f"{path}{sep}flash={quote(flash[:300])}{hash_}{fragment}"
     return RedirectResponse(path, status_code=303)
 
 
