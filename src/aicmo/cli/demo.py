@@ -254,7 +254,7 @@ def demo(
                 + ", ".join(f"{k.lower()} {v}" for k, v in sorted(st["enrollments"].items()))
             )
             _linkedin_and_forms(db, run, now)
-            _replies_arrive(db)
+            _replies_arrive(db, skip={q["email"] for q in quitter})
             console.print("\n[bold]7. Channels and metrics[/] (last 7 days)")
             m = ops.get_channel_metrics(db, days=7)
             for c in ops.list_channel_configs(db):
@@ -337,7 +337,7 @@ DEMO_REPLIES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _replies_arrive(db: Session) -> None:
+def _replies_arrive(db: Session, *, skip: set[str]) -> None:
     """Answers to the first email, threaded to it: interested, not interested, and an
     out-of-office notice (which is not a reply: the sequence goes on)."""
     console.print(
@@ -347,7 +347,10 @@ def _replies_arrive(db: Session) -> None:
     sent = [
         m
         for m in ops.get_outreach_history(db, channel="EMAIL", limit=50)
-        if m["status"] == "SENT" and m.get("provider_message_id")
+        if m["status"] == "SENT"
+        and m["rfc_message_id"]
+        and m["step_index"] == 0
+        and m["recipient"] not in skip  # who unsubscribed does not write back
     ]
     for message, (subject, body) in zip(reversed(sent), DEMO_REPLIES, strict=False):
         lead = ops.get_lead(db, message["lead_id"])
@@ -355,8 +358,8 @@ def _replies_arrive(db: Session) -> None:
             f"From: {lead['first_name'] or ''} <{lead['email']}>\r\n"
             f"To: outreach@aicmo-demo.example\r\nSubject: {subject}\r\n"
             f"Message-ID: <{uuid.uuid4().hex}@{lead['email'].split('@')[1]}>\r\n"
-            f"In-Reply-To: {message['provider_message_id']}\r\n"
-            f"References: {message['provider_message_id']}\r\n"
+            f"In-Reply-To: {message['rfc_message_id']}\r\n"
+            f"References: {message['rfc_message_id']}\r\n"
             "Content-Type: text/plain; charset=utf-8\r\n\r\n"
             f"{body}\r\n"
         ).encode()

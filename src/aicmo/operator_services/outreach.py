@@ -47,6 +47,7 @@ def message_to_dict(row: OutreachMessageDB) -> dict[str, Any]:
         "body": row.body,
         "transport": row.transport,
         "provider_message_id": row.provider_message_id,
+        "rfc_message_id": row.rfc_message_id,
         "error": row.error,
         "retry_count": row.retry_count,
         "idempotency_key": row.idempotency_key,
