@@ -19,7 +19,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.browser import new_page
+from tests.browser import ink, new_page
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL = "admin@agency.example"
@@ -125,3 +125,26 @@ def signed_in_page(
         if log:
             log_in(page, site)
         yield page, watch
+
+
+def assert_every_chart_drawn(page: Page, *, at_least: int = 1) -> int:
+    """Every chart on the page was drawn by Chart.js from figures that are not all zero,
+    and its canvas holds a picture (not an empty canvas). Returns how many there are."""
+    canvases = page.locator("canvas[data-chart]")
+    count = canvases.count()
+    assert count >= at_least, f"{count} charts on {page.url}, expected {at_least}+"
+    for index in range(count):
+        canvas = canvases.nth(index)
+        name = canvas.get_attribute("id")
+        canvas.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "(el) => el.dataset.rendered === '1'", arg=canvas.element_handle(), timeout=5000
+        )
+        spec = page.evaluate(
+            "(id) => JSON.parse(document.getElementById(id).textContent)",
+            canvas.get_attribute("data-chart"),
+        )
+        values = [v for d in spec["datasets"] for v in d["data"] if isinstance(v, int | float)]
+        assert any(values), f"chart {name} has no figure other than zero"
+        assert ink(canvas.screenshot()) > 5, f"chart {name} looks empty"
+    return count

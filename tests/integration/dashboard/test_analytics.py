@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.operator_services import campaigns
 from tests.attribution_history import make_history, set_costs
-from tests.dashboard import XSS, Site, screenshot, signed_in_page
+from tests.dashboard import XSS, Site, assert_every_chart_drawn, screenshot, signed_in_page
 
 AB_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 AB_STEPS: list[dict[str, Any]] = [
@@ -104,6 +104,7 @@ def test_verdicts_attribution_and_report_downloads(browser: Browser, site: Site)
         chart = page.locator("#attribution-chart")
         expect(chart).to_have_attribute("data-rendered", "1")
         assert int(chart.get_attribute("data-points") or 0) == 8
+        assert_every_chart_drawn(page)
         screenshot(page, "analytics")
 
         with page.expect_download() as info:

@@ -13,7 +13,14 @@ from aicmo.cam.auto import run_once
 from aicmo.operator_services import accounts
 from aicmo.operator_services.crm.suppression import add_suppression
 from aicmo.operator_services.leads import create_lead
-from tests.dashboard import XSS, XSS_SCRIPT, Site, screenshot, signed_in_page
+from tests.dashboard import (
+    XSS,
+    XSS_SCRIPT,
+    Site,
+    assert_every_chart_drawn,
+    screenshot,
+    signed_in_page,
+)
 
 
 def _seed_leads(site: Site) -> dict[str, int]:
@@ -94,6 +101,7 @@ def test_build_start_send_and_explain_a_campaign(browser: Browser, site: Site) -
         expect(chart).to_have_attribute("data-rendered", "1")
         assert int(chart.get_attribute("data-points") or 0) > 0
         expect(page.locator("#daily-chart")).to_have_attribute("data-rendered", "1")
+        assert assert_every_chart_drawn(page, at_least=3) == 3
         expect(page.locator("[data-state-count=STOPPED]")).to_have_text("1")
         enrollments = page.locator("table.enrollments")
         expect(enrollments).to_contain_text(XSS)

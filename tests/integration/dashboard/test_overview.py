@@ -10,7 +10,7 @@ import httpx
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from aicmo.operator_services import accounts
-from tests.dashboard import XSS_SCRIPT, Site, screenshot, signed_in_page
+from tests.dashboard import XSS_SCRIPT, Site, assert_every_chart_drawn, screenshot, signed_in_page
 from tests.overview_history import seed_today
 
 
@@ -53,6 +53,7 @@ def test_the_overview_shows_today_and_flags_what_waits(browser: Browser, site: S
         canvas = page.locator("#days-chart")
         expect(canvas).to_have_attribute("data-rendered", "1")
         assert int(canvas.get_attribute("data-points") or 0) == 28
+        assert_every_chart_drawn(page)
         days = page.locator("table.days")
         today = now.date().isoformat()
         three_ago = (now - timedelta(days=3)).date().isoformat()
