@@ -80,6 +80,10 @@ def test_a_wrong_address_is_a_page_that_says_so_and_the_api_keeps_its_problems(
         assert bad.status_code == 422
         assert bad.headers["content-type"].startswith("text/html")
         assert "Check the link" in bad.text
+        # An id no row can have is refused before it reaches the database.
+        for path in ("/inbox/99999999999", "/settings/webhooks/99999999999", "/leads/0"):
+            too_big = client.get(path)
+            assert too_big.status_code == 422, path
         api = client.get("/api/v1/no-such-route")
         assert api.status_code == 404
         assert api.headers["content-type"].startswith("application/problem+json")

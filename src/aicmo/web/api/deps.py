@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from aicmo.cam.domain.access import Principal, Role
+from aicmo.cam.domain.access import SESSION_LIFETIME, Principal, Role
 from aicmo.errors import AuthenticationError, PermissionDeniedError
 from aicmo.operator_services.accounts import authenticate_key, session_principal
 from aicmo.operator_services.ops import idempotency
@@ -53,6 +53,20 @@ def _credential(request: Request) -> str | None:
 SESSION_COOKIE = "aicmo_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """The session cookie: HttpOnly (no script reads it), SameSite=Lax (not sent on
+    another site's form posts), Secure when the request came over HTTPS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="lax",
+        path="/",
+    )
 
 
 def current_principal(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:

@@ -14,9 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from aicmo.cam import repository as repo
-from aicmo.cam.domain.access import SESSION_LIFETIME
 from aicmo.operator_services import accounts
-from aicmo.web.api.deps import DB, SESSION_COOKIE, current_principal
+from aicmo.web.api.deps import DB, SESSION_COOKIE, current_principal, set_session_cookie
 from aicmo.web.api.problems import responses
 
 router = APIRouter(prefix="/session", tags=["session"])
@@ -58,15 +57,7 @@ def sign_in(body: SignIn, request: Request, db: DB) -> JSONResponse:
             csrf_token=session.csrf_token,
         ).model_dump()
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="lax",
-        path="/",
-    )
+    set_session_cookie(response, request, session.token)
     return response
 
 

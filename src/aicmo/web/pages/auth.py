@@ -13,10 +13,9 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from aicmo.cam.domain.access import SESSION_LIFETIME
 from aicmo.errors import AuthenticationError, RateLimitedError
 from aicmo.operator_services import accounts
-from aicmo.web.api.deps import DB, SESSION_COOKIE
+from aicmo.web.api.deps import DB, SESSION_COOKIE, set_session_cookie
 from aicmo.web.pages.base import SignedIn, render, safe_next
 
 router = APIRouter()
@@ -68,15 +67,7 @@ def login(
             request, "login.html", None, {**context, "error": exc.message}, status_code=status
         )
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.token,
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        secure=request.url.scheme == "https",
-        samesite="lax",
-        path="/",
-    )
+    set_session_cookie(response, request, session.token)
     return response
 
 

@@ -15,11 +15,11 @@ sends), checked before the route runs.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -32,6 +32,8 @@ from aicmo.errors import AicmoError, AuthenticationError, PermissionDeniedError
 from aicmo.operator_services.accounts import session_principal, whoami
 from aicmo.web.api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_db
 from aicmo.web.api.problems import status_of
+
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = HERE / "templates"
@@ -201,6 +203,25 @@ def safe_next(value: str | None) -> str:
     if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
         return "/"
     return value
+
+
+def change(
+    viewer: Viewer,
+    role: Role,
+    run: Callable[[], T],
+    *,
+    done: Callable[[T], Response],
+    failed: Callable[[AicmoError], Response],
+) -> Response:
+    """The shape of every form that changes something: the role first, then the service
+    call; on success ``done`` (a redirect to look at), on the service's refusal ``failed``
+    (the form again, with the service's own message)."""
+    viewer.require(role)
+    try:
+        result = run()
+    except AicmoError as exc:
+        return failed(exc)
+    return done(result)
 
 
 def no_content() -> Response:

@@ -25,7 +25,7 @@ from aicmo.operator_services.channels.linkedin_accounts import list_linkedin_acc
 from aicmo.operator_services.channels.mailboxes import list_mailboxes
 from aicmo.operator_services.crm import answers
 from aicmo.operator_services.crm import replies as reply_service
-from aicmo.web.api.deps import DB
+from aicmo.web.api.deps import DB, Id
 from aicmo.web.api.leads import actor
 from aicmo.web.api.pagination import decode_cursor, page_of
 from aicmo.web.pages.base import SignedIn, Viewer, render, see_other
@@ -117,7 +117,7 @@ def inbox(
 @router.post("/inbox/{reply_id}/category", response_class=HTMLResponse, response_model=None)
 def correct_category(
     request: Request,
-    reply_id: int,
+    reply_id: Id,
     viewer: SignedIn,
     db: DB,
     category: Annotated[str, Form(max_length=40)] = "",
@@ -182,14 +182,14 @@ def _reply_page(
 
 
 @router.get("/inbox/{reply_id}", response_class=HTMLResponse)
-def reply_page(request: Request, reply_id: int, viewer: SignedIn, db: DB) -> HTMLResponse:
+def reply_page(request: Request, reply_id: Id, viewer: SignedIn, db: DB) -> HTMLResponse:
     return _reply_page(request, viewer, db, reply_id)
 
 
 @router.post("/inbox/{reply_id}/answer", response_class=HTMLResponse, response_model=None)
 def answer(
     request: Request,
-    reply_id: int,
+    reply_id: Id,
     viewer: SignedIn,
     db: DB,
     body: Annotated[str, Form(max_length=200_000)] = "",

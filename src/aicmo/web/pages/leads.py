@@ -10,11 +10,13 @@ a viewer sees the page without its forms.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from aicmo.cam.domain.access import Role
 from aicmo.cam.domain.messages import LeadStage
@@ -26,7 +28,7 @@ from aicmo.operator_services.crm.timeline import lead_timeline
 from aicmo.web.api.deps import DB, Id
 from aicmo.web.api.leads import actor
 from aicmo.web.api.pagination import decode_cursor, page_of
-from aicmo.web.pages.base import SignedIn, Viewer, render, see_other
+from aicmo.web.pages.base import SignedIn, Viewer, change, render, see_other
 
 router = APIRouter()
 
@@ -172,6 +174,26 @@ def show_lead(request: Request, viewer: SignedIn, db: DB, lead_id: Id) -> HTMLRe
     return lead_page(request, viewer, db, lead_id)
 
 
+def _lead_change(
+    request: Request,
+    viewer: Viewer,
+    db: Session,
+    lead_id: int,
+    run: Callable[[str], Any],
+    said: Callable[[Any], str],
+    form: dict[str, str] | None = None,
+) -> Response:
+    """A change on the lead's page: back to the page with ``said`` on success, the page
+    with the service's message (and what was typed) on a refusal."""
+    return change(
+        viewer,
+        Role.OPERATOR,
+        lambda: run(actor(viewer.principal)),
+        done=lambda result: see_other(f"/leads/{lead_id}", said(result)),
+        failed=lambda exc: lead_page(request, viewer, db, lead_id, error=exc.message, form=form),
+    )
+
+
 @router.post("/leads/{lead_id}/notes", response_model=None)
 def add_note(
     request: Request,
@@ -180,14 +202,16 @@ def add_note(
     lead_id: Id,
     body: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    viewer.require(Role.OPERATOR)
-    try:
-        lead_service.add_note(
-            db, lead_id, body, workspace_id=viewer.workspace_id, author=actor(viewer.principal)
-        )
-    except AicmoError as exc:
-        return lead_page(request, viewer, db, lead_id, error=exc.message, form={"note": body})
-    return see_other(f"/leads/{lead_id}", "Note added.")
+    ws = viewer.workspace_id
+    return _lead_change(
+        request,
+        viewer,
+        db,
+        lead_id,
+        lambda who: lead_service.add_note(db, lead_id, body, workspace_id=ws, author=who),
+        lambda _: "Note added.",
+        {"note": body},
+    )
 
 
 @router.post("/leads/{lead_id}/stage", response_model=None)
@@ -198,14 +222,15 @@ def set_stage(
     lead_id: Id,
     stage: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    viewer.require(Role.OPERATOR)
-    try:
-        lead = lead_service.set_stage(
-            db, lead_id, stage, workspace_id=viewer.workspace_id, actor=actor(viewer.principal)
-        )
-    except AicmoError as exc:
-        return lead_page(request, viewer, db, lead_id, error=exc.message)
-    return see_other(f"/leads/{lead_id}", f"Stage set to {lead['stage']}.")
+    ws = viewer.workspace_id
+    return _lead_change(
+        request,
+        viewer,
+        db,
+        lead_id,
+        lambda who: lead_service.set_stage(db, lead_id, stage, workspace_id=ws, actor=who),
+        lambda lead: f"Stage set to {lead['stage']}.",
+    )
 
 
 @router.post("/leads/{lead_id}/tags", response_model=None)
@@ -216,14 +241,16 @@ def add_tags(
     lead_id: Id,
     tags: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    viewer.require(Role.OPERATOR)
-    try:
-        lead_service.add_tags(
-            db, lead_id, [tags], workspace_id=viewer.workspace_id, actor=actor(viewer.principal)
-        )
-    except AicmoError as exc:
-        return lead_page(request, viewer, db, lead_id, error=exc.message, form={"tags": tags})
-    return see_other(f"/leads/{lead_id}", "Tags added.")
+    ws = viewer.workspace_id
+    return _lead_change(
+        request,
+        viewer,
+        db,
+        lead_id,
+        lambda who: lead_service.add_tags(db, lead_id, [tags], workspace_id=ws, actor=who),
+        lambda _: "Tags added.",
+        {"tags": tags},
+    )
 
 
 @router.post("/leads/{lead_id}/tags/remove", response_model=None)
@@ -234,14 +261,15 @@ def remove_tag(
     lead_id: Id,
     tag: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    viewer.require(Role.OPERATOR)
-    try:
-        lead_service.remove_tags(
-            db, lead_id, [tag], workspace_id=viewer.workspace_id, actor=actor(viewer.principal)
-        )
-    except AicmoError as exc:
-        return lead_page(request, viewer, db, lead_id, error=exc.message)
-    return see_other(f"/leads/{lead_id}", f"Tag {tag} removed.")
+    ws = viewer.workspace_id
+    return _lead_change(
+        request,
+        viewer,
+        db,
+        lead_id,
+        lambda who: lead_service.remove_tags(db, lead_id, [tag], workspace_id=ws, actor=who),
+        lambda _: f"Tag {tag} removed.",
+    )
 
 
 @router.get("/leads/{lead_id}/export.json")

@@ -10,10 +10,12 @@ answer to the POST that made it, and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from aicmo.cam.domain.access import Role
 from aicmo.cam.domain.webhooks import WEBHOOK_EVENTS, DeliveryStatus
@@ -25,7 +27,7 @@ from aicmo.operator_services.crm import suppression
 from aicmo.operator_services.crm.workspace import get_icp, icp_to_yaml, parse_icp_yaml, set_icp
 from aicmo.operator_services.inbound.connection_check import check_mailbox_connection
 from aicmo.operator_services.leads import grade_leads
-from aicmo.web.api.deps import DB
+from aicmo.web.api.deps import DB, Id
 from aicmo.web.api.leads import actor
 from aicmo.web.pages.base import SignedIn, Viewer, render, see_other
 
@@ -82,32 +84,99 @@ def _opt(value: str) -> str | None:
     return value.strip() or None
 
 
-# --- mailboxes -------------------------------------------------------------------------------
+# --- the sub-pages ---------------------------------------------------------------------------
 
 
-def _mailboxes_page(
+def _mailboxes(db: Session, viewer: Viewer) -> dict[str, Any]:
+    return {"mailboxes": mailboxes.list_mailboxes(db, workspace_id=viewer.workspace_id)}
+
+
+def _linkedin(db: Session, viewer: Viewer) -> dict[str, Any]:
+    ws = viewer.workspace_id
+    return {"accounts": linkedin_accounts.list_linkedin_accounts(db, workspace_id=ws)}
+
+
+def _limits(db: Session, viewer: Viewer) -> dict[str, Any]:
+    ws = viewer.workspace_id
+    return {"channels": channel_config.list_channel_configs(db, workspace_id=ws)}
+
+
+def _suppression(db: Session, viewer: Viewer, q: str = "", page: int = 1) -> dict[str, Any]:
+    page = max(1, page)
+    rows = suppression.list_suppressions(
+        db,
+        workspace_id=viewer.workspace_id,
+        limit=SUPPRESSION_PAGE + 1,
+        offset=(page - 1) * SUPPRESSION_PAGE,
+        search=q or None,
+    )
+    more = len(rows) > SUPPRESSION_PAGE
+    return {
+        "entries": rows[:SUPPRESSION_PAGE],
+        "total": suppression.count_suppressions(db, workspace_id=viewer.workspace_id),
+        "q": q,
+        "page": page,
+        "next_page": page + 1 if more else None,
+        "prev_page": page - 1 if page > 1 else None,
+    }
+
+
+def _access(db: Session, viewer: Viewer) -> dict[str, Any]:
+    return {
+        "members": accounts.list_members(db, viewer.workspace_id),
+        "keys": accounts.list_api_keys(db, viewer.workspace_id),
+        "roles": [r.value for r in Role],
+    }
+
+
+def _webhooks(db: Session, viewer: Viewer) -> dict[str, Any]:
+    return {
+        "endpoints": webhooks.list_webhooks(db, workspace_id=viewer.workspace_id),
+        "event_names": [e.name for e in WEBHOOK_EVENTS],
+    }
+
+
+#: What each sub-page shows: (template, title, the figures it reads).
+_DATA: dict[str, tuple[str, str, Callable[..., dict[str, Any]]]] = {
+    "mailboxes": ("settings_mailboxes.html", "Mailboxes", _mailboxes),
+    "linkedin": ("settings_linkedin.html", "LinkedIn accounts", _linkedin),
+    "limits": ("settings_limits.html", "Channel limits", _limits),
+    "suppression": ("settings_suppression.html", "Suppression list", _suppression),
+    "access": ("settings_access.html", "Users and API keys", _access),
+    "webhooks": ("settings_webhooks.html", "Webhooks", _webhooks),
+}
+
+
+def _section(
     request: Request,
     viewer: Viewer,
-    db: DB,
+    db: Session,
+    name: str,
     *,
     error: str | None = None,
     form: dict[str, Any] | None = None,
-    status_code: int = 200,
+    shown_once: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    rows = mailboxes.list_mailboxes(db, workspace_id=viewer.workspace_id)
-    return _page(
-        request,
-        viewer,
-        "settings_mailboxes.html",
-        "Mailboxes",
-        {
-            "mailboxes": rows,
-            "can_change": viewer.may(Role.OPERATOR),
-            "error": error,
-            "form": form or {},
-        },
-        status_code=status_code,
-    )
+    """A sub-page; with ``error``, again after a refused change (422, the transaction
+    rolled back, what was typed kept in ``form``); ``shown_once`` is a secret made by this
+    very request (an API key, a webhook's signing secret)."""
+    if error is not None:
+        db.rollback()
+    template, title, data = _DATA[name]
+    context = {
+        **data(db, viewer, **(query or {})),
+        "can_change": viewer.may(Role.OPERATOR),
+        "error": error,
+        "form": form or {},
+        "new_key": shown_once,
+        "created": shown_once,
+    }
+    status = 422 if error is not None else 200
+    return _page(request, viewer, template, title, context, status_code=status)
+
+
+# --- mailboxes -------------------------------------------------------------------------------
 
 
 @router.get("/settings")
@@ -117,7 +186,7 @@ def settings_home(viewer: SignedIn) -> RedirectResponse:
 
 @router.get("/settings/mailboxes", response_class=HTMLResponse)
 def mailboxes_page(request: Request, viewer: SignedIn, db: DB) -> HTMLResponse:
-    return _mailboxes_page(request, viewer, db)
+    return _section(request, viewer, db, "mailboxes")
 
 
 @router.post("/settings/mailboxes", response_model=None)
@@ -177,8 +246,7 @@ def add_mailbox(
             actor=actor(viewer.principal),
         )
     except AicmoError as err:
-        db.rollback()
-        return _mailboxes_page(request, viewer, db, error=err.message, form=form, status_code=422)
+        return _section(request, viewer, db, "mailboxes", error=err.message, form=form)
     return see_other(
         "/settings/mailboxes",
         f"Mailbox {mb['name']} added. Press “Test connection” to check its servers.",
@@ -187,7 +255,7 @@ def add_mailbox(
 
 @router.post("/settings/mailboxes/{mailbox_id}/enabled")
 def set_mailbox_enabled(
-    mailbox_id: int,
+    mailbox_id: Id,
     viewer: SignedIn,
     db: DB,
     enabled: Annotated[bool, Form()] = False,
@@ -205,7 +273,7 @@ def set_mailbox_enabled(
 @router.post("/settings/mailboxes/{mailbox_id}/password", response_model=None)
 def set_mailbox_password(
     request: Request,
-    mailbox_id: int,
+    mailbox_id: Id,
     viewer: SignedIn,
     db: DB,
     protocol: Text = "smtp",
@@ -224,8 +292,7 @@ def set_mailbox_password(
             actor=actor(viewer.principal),
         )
     except AicmoError as err:
-        db.rollback()
-        return _mailboxes_page(request, viewer, db, error=err.message, status_code=422)
+        return _section(request, viewer, db, "mailboxes", error=err.message)
     return see_other(
         "/settings/mailboxes",
         f"{protocol.upper()} password of {mb['name']} changed (stored encrypted). "
@@ -234,7 +301,7 @@ def set_mailbox_password(
 
 
 @router.post("/settings/mailboxes/{mailbox_id}/test", response_class=HTMLResponse)
-def test_mailbox(request: Request, mailbox_id: int, viewer: SignedIn, db: DB) -> HTMLResponse:
+def test_mailbox(request: Request, mailbox_id: Id, viewer: SignedIn, db: DB) -> HTMLResponse:
     """An htmx fragment: each step of the SMTP and IMAP sessions, as it went."""
     viewer.require(Role.OPERATOR)
     try:
@@ -251,35 +318,9 @@ def test_mailbox(request: Request, mailbox_id: int, viewer: SignedIn, db: DB) ->
 # --- LinkedIn accounts -----------------------------------------------------------------------
 
 
-def _linkedin_page(
-    request: Request,
-    viewer: Viewer,
-    db: DB,
-    *,
-    error: str | None = None,
-    form: dict[str, Any] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return _page(
-        request,
-        viewer,
-        "settings_linkedin.html",
-        "LinkedIn accounts",
-        {
-            "accounts": linkedin_accounts.list_linkedin_accounts(
-                db, workspace_id=viewer.workspace_id
-            ),
-            "can_change": viewer.may(Role.OPERATOR),
-            "error": error,
-            "form": form or {},
-        },
-        status_code=status_code,
-    )
-
-
 @router.get("/settings/linkedin", response_class=HTMLResponse)
 def linkedin_page(request: Request, viewer: SignedIn, db: DB) -> HTMLResponse:
-    return _linkedin_page(request, viewer, db)
+    return _section(request, viewer, db, "linkedin")
 
 
 @router.post("/settings/linkedin", response_model=None)
@@ -317,8 +358,7 @@ def add_linkedin(
             **caps,
         )
     except AicmoError as err:
-        db.rollback()
-        return _linkedin_page(request, viewer, db, error=err.message, form=form, status_code=422)
+        return _section(request, viewer, db, "linkedin", error=err.message, form=form)
     return see_other("/settings/linkedin", f"LinkedIn account {account['name']} added.")
 
 
@@ -332,31 +372,9 @@ def resume_linkedin(viewer: SignedIn, db: DB, name: Text = "") -> RedirectRespon
 # --- channel limits --------------------------------------------------------------------------
 
 
-def _limits_page(
-    request: Request,
-    viewer: Viewer,
-    db: DB,
-    *,
-    error: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return _page(
-        request,
-        viewer,
-        "settings_limits.html",
-        "Channel limits",
-        {
-            "channels": channel_config.list_channel_configs(db, workspace_id=viewer.workspace_id),
-            "can_change": viewer.may(Role.OPERATOR),
-            "error": error,
-        },
-        status_code=status_code,
-    )
-
-
 @router.get("/settings/limits", response_class=HTMLResponse)
 def limits_page(request: Request, viewer: SignedIn, db: DB) -> HTMLResponse:
-    return _limits_page(request, viewer, db)
+    return _section(request, viewer, db, "limits")
 
 
 @router.post("/settings/limits/{channel}", response_model=None)
@@ -381,8 +399,7 @@ def update_limits(
             enabled=enabled,
         )
     except AicmoError as err:
-        db.rollback()
-        return _limits_page(request, viewer, db, error=err.message, status_code=422)
+        return _section(request, viewer, db, "limits", error=err.message)
     return see_other(
         "/settings/limits",
         f"{after['channel']}: {after['rate_limit_per_hour']}/hour, "
@@ -437,51 +454,12 @@ def save_icp(
 # --- suppression list ------------------------------------------------------------------------
 
 
-def _suppression_page(
-    request: Request,
-    viewer: Viewer,
-    db: DB,
-    *,
-    q: str = "",
-    page: int = 1,
-    error: str | None = None,
-    form: dict[str, Any] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    page = max(1, page)
-    rows = suppression.list_suppressions(
-        db,
-        workspace_id=viewer.workspace_id,
-        limit=SUPPRESSION_PAGE + 1,
-        offset=(page - 1) * SUPPRESSION_PAGE,
-        search=q or None,
-    )
-    more = len(rows) > SUPPRESSION_PAGE
-    return _page(
-        request,
-        viewer,
-        "settings_suppression.html",
-        "Suppression list",
-        {
-            "entries": rows[:SUPPRESSION_PAGE],
-            "total": suppression.count_suppressions(db, workspace_id=viewer.workspace_id),
-            "q": q,
-            "page": page,
-            "next_page": page + 1 if more else None,
-            "prev_page": page - 1 if page > 1 else None,
-            "can_change": viewer.may(Role.OPERATOR),
-            "error": error,
-            "form": form or {},
-        },
-        status_code=status_code,
-    )
-
-
 @router.get("/settings/suppression", response_class=HTMLResponse)
 def suppression_page(
     request: Request, viewer: SignedIn, db: DB, q: str = "", page: int = 1
 ) -> HTMLResponse:
-    return _suppression_page(request, viewer, db, q=q.strip()[:200], page=page)
+    query = {"q": q.strip()[:200], "page": page}
+    return _section(request, viewer, db, "suppression", query=query)
 
 
 @router.post("/settings/suppression", response_model=None)
@@ -502,15 +480,8 @@ def add_suppression(
             workspace_id=viewer.workspace_id,
         )
     except AicmoError as err:
-        db.rollback()
-        return _suppression_page(
-            request,
-            viewer,
-            db,
-            error=err.message,
-            form={"value": value, "note": note},
-            status_code=422,
-        )
+        form = {"value": value, "note": note}
+        return _section(request, viewer, db, "suppression", error=err.message, form=form)
     said = "added to" if entry["created"] else "was already on"
     return see_other("/settings/suppression", f"{entry['value']} {said} the suppression list.")
 
@@ -536,37 +507,10 @@ def remove_suppression(
 # --- users and API keys ----------------------------------------------------------------------
 
 
-def _access_page(
-    request: Request,
-    viewer: Viewer,
-    db: DB,
-    *,
-    error: str | None = None,
-    new_key: dict[str, Any] | None = None,
-    form: dict[str, Any] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return _page(
-        request,
-        viewer,
-        "settings_access.html",
-        "Users and API keys",
-        {
-            "members": accounts.list_members(db, viewer.workspace_id),
-            "keys": accounts.list_api_keys(db, viewer.workspace_id),
-            "roles": [r.value for r in Role],
-            "new_key": new_key,
-            "error": error,
-            "form": form or {},
-        },
-        status_code=status_code,
-    )
-
-
 @router.get("/settings/access", response_class=HTMLResponse)
 def access_page(request: Request, viewer: SignedIn, db: DB) -> HTMLResponse:
     viewer.require(Role.ADMIN)
-    return _access_page(request, viewer, db)
+    return _section(request, viewer, db, "access")
 
 
 @router.post("/settings/access/users", response_model=None)
@@ -590,22 +534,15 @@ def add_user(
             name=_opt(name),
         )
     except AicmoError as err:
-        db.rollback()
-        return _access_page(
-            request,
-            viewer,
-            db,
-            error=err.message,
-            form={"email": email, "name": name, "role": role},
-            status_code=422,
-        )
+        form = {"email": email, "name": name, "role": role}
+        return _section(request, viewer, db, "access", error=err.message, form=form)
     said = "added" if user["created"] else "(an existing account) given access"
     return see_other("/settings/access", f"{user['email']} {said} as {user['role']}.")
 
 
 @router.post("/settings/access/users/{user_id}/role", response_model=None)
 def change_role(
-    request: Request, user_id: int, viewer: SignedIn, db: DB, role: Text = ""
+    request: Request, user_id: Id, viewer: SignedIn, db: DB, role: Text = ""
 ) -> Response:
     viewer.require(Role.ADMIN)
     try:
@@ -625,8 +562,7 @@ def change_role(
             db, member["email"], None, role=role, workspace_id=viewer.workspace_id
         )
     except AicmoError as err:
-        db.rollback()
-        return _access_page(request, viewer, db, error=err.message, status_code=422)
+        return _section(request, viewer, db, "access", error=err.message)
     return see_other("/settings/access", f"{user['email']} is now {user['role']}.")
 
 
@@ -648,16 +584,14 @@ def create_key(
             created_by=viewer.principal.user_id,
         )
     except AicmoError as err:
-        db.rollback()
-        return _access_page(
-            request, viewer, db, error=err.message, form={"key_name": name}, status_code=422
-        )
+        form = {"key_name": name}
+        return _section(request, viewer, db, "access", error=err.message, form=form)
     # The secret is in this answer only (never stored in clear, never in a URL or a flash).
-    return _access_page(request, viewer, db, new_key=key)
+    return _section(request, viewer, db, "access", shown_once=key)
 
 
 @router.post("/settings/access/keys/{key_id}/revoke")
-def revoke_key(key_id: int, viewer: SignedIn, db: DB) -> RedirectResponse:
+def revoke_key(key_id: Id, viewer: SignedIn, db: DB) -> RedirectResponse:
     viewer.require(Role.ADMIN)
     key = accounts.revoke_api_key(db, viewer.workspace_id, key_id)
     return see_other("/settings/access", f"API key {key['name']} ({key['prefix']}) revoked.")
@@ -666,36 +600,10 @@ def revoke_key(key_id: int, viewer: SignedIn, db: DB) -> RedirectResponse:
 # --- webhooks --------------------------------------------------------------------------------
 
 
-def _webhooks_page(
-    request: Request,
-    viewer: Viewer,
-    db: DB,
-    *,
-    error: str | None = None,
-    created: dict[str, Any] | None = None,
-    form: dict[str, Any] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return _page(
-        request,
-        viewer,
-        "settings_webhooks.html",
-        "Webhooks",
-        {
-            "endpoints": webhooks.list_webhooks(db, workspace_id=viewer.workspace_id),
-            "event_names": [e.name for e in WEBHOOK_EVENTS],
-            "created": created,
-            "error": error,
-            "form": form or {},
-        },
-        status_code=status_code,
-    )
-
-
 @router.get("/settings/webhooks", response_class=HTMLResponse)
 def webhooks_page(request: Request, viewer: SignedIn, db: DB) -> HTMLResponse:
     viewer.require(Role.ADMIN)
-    return _webhooks_page(request, viewer, db)
+    return _section(request, viewer, db, "webhooks")
 
 
 @router.post("/settings/webhooks", response_model=None)
@@ -714,22 +622,15 @@ def register_webhook(
             db, url, events, workspace_id=viewer.workspace_id, description=_opt(description)
         )
     except AicmoError as err:
-        db.rollback()
-        return _webhooks_page(
-            request,
-            viewer,
-            db,
-            error=err.message,
-            form={"url": url, "description": description, "events": events},
-            status_code=422,
-        )
+        form = {"url": url, "description": description, "events": events}
+        return _section(request, viewer, db, "webhooks", error=err.message, form=form)
     # The signing secret is in this answer only.
-    return _webhooks_page(request, viewer, db, created=created)
+    return _section(request, viewer, db, "webhooks", shown_once=created)
 
 
 @router.get("/settings/webhooks/{endpoint_id}", response_class=HTMLResponse)
 def webhook_page(
-    request: Request, endpoint_id: int, viewer: SignedIn, db: DB, status: str = ""
+    request: Request, endpoint_id: Id, viewer: SignedIn, db: DB, status: str = ""
 ) -> HTMLResponse:
     viewer.require(Role.ADMIN)
     endpoint = webhooks.get_webhook(db, endpoint_id, workspace_id=viewer.workspace_id)
@@ -751,7 +652,7 @@ def webhook_page(
 
 
 @router.post("/settings/webhooks/{endpoint_id}/{action}")
-def webhook_action(endpoint_id: int, action: str, viewer: SignedIn, db: DB) -> RedirectResponse:
+def webhook_action(endpoint_id: Id, action: str, viewer: SignedIn, db: DB) -> RedirectResponse:
     viewer.require(Role.ADMIN)
     ws = viewer.workspace_id
     if action == "disable":
@@ -767,9 +668,7 @@ def webhook_action(endpoint_id: int, action: str, viewer: SignedIn, db: DB) -> R
 
 
 @router.post("/settings/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay")
-def replay_delivery(
-    endpoint_id: int, delivery_id: int, viewer: SignedIn, db: DB
-) -> RedirectResponse:
+def replay_delivery(endpoint_id: Id, delivery_id: Id, viewer: SignedIn, db: DB) -> RedirectResponse:
     viewer.require(Role.ADMIN)
     webhooks.replay_delivery(db, endpoint_id, delivery_id, workspace_id=viewer.workspace_id)
     return see_other(

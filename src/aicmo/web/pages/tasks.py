@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from aicmo.cam.domain.access import Role
 from aicmo.errors import AicmoError
 from aicmo.operator_services.channels import tasks as task_service
-from aicmo.web.api.deps import DB
+from aicmo.web.api.deps import DB, Id
 from aicmo.web.api.pagination import decode_cursor, page_of
 from aicmo.web.pages.base import SignedIn, Viewer, render, see_other
 
@@ -110,7 +110,7 @@ def _closed(
 
 
 @router.post("/tasks/{task_id}/done", response_class=HTMLResponse, response_model=None)
-def done(request: Request, task_id: int, viewer: SignedIn, db: DB) -> Response:
+def done(request: Request, task_id: Id, viewer: SignedIn, db: DB) -> Response:
     return _closed(
         request,
         viewer,
@@ -123,7 +123,7 @@ def done(request: Request, task_id: int, viewer: SignedIn, db: DB) -> Response:
 @router.post("/tasks/{task_id}/skip", response_class=HTMLResponse, response_model=None)
 def skip(
     request: Request,
-    task_id: int,
+    task_id: Id,
     viewer: SignedIn,
     db: DB,
     reason: Annotated[str, Form(max_length=500)] = "",
