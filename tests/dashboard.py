@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
+import httpx
 from playwright.sync_api import Browser, Page, Response
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,6 +59,11 @@ class Watch:
         assert self.outside == [], f"requests to other origins: {self.outside}"
         assert self.dialogs == [], f"dialogs opened (script ran?): {self.dialogs}"
         assert self.errors == [], f"script errors or blocked resources: {self.errors}"
+
+
+def flash_of(answer: httpx.Response) -> str:
+    """The one-line message a change's redirect carries (in a cookie, not the address)."""
+    return unquote(answer.cookies.get("aicmo_flash") or "")
 
 
 def screenshot_dir() -> Path:

@@ -6,22 +6,19 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from aicmo.cam.domain.threads import is_message_id, thread_references
 from aicmo.web.pages.base import _when, safe_next, see_other
 
 
-@pytest.mark.parametrize(
-    ("path", "flash", "location"),
-    [
-        ("/leads", "Saved", "/leads?flash=Saved"),
-        ("/leads?grade=A", "Saved", "/leads?grade=A&flash=Saved"),
-        ("/leads/3#notes", "Note added", "/leads/3?flash=Note%20added#notes"),
-        ("/leads", None, "/leads"),
-    ],
-)
-def test_the_flash_goes_in_the_query_before_any_fragment(
-    path: str, flash: str | None, location: str
-) -> None:
-    assert see_other(path, flash).headers["location"] == location
+@pytest.mark.parametrize("path", ["/leads", "/leads?grade=A", "/leads/3#notes"])
+def test_the_flash_travels_in_a_cookie_and_the_address_stays_as_it_was(path: str) -> None:
+    answer = see_other(path, "Note added; ann@acme.example")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == path
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("aicmo_flash=Note%20added%3B%20ann%40acme.example;")
+    assert "HttpOnly" in cookie and "Max-Age=60" in cookie
+    assert "set-cookie" not in see_other(path).headers
 
 
 @pytest.mark.parametrize(
@@ -39,3 +36,24 @@ def test_times_read_in_utc_to_the_minute() -> None:
     assert _when(None) == "—"
     assert _when("not a time") == "not a time"
     assert _when(datetime(2026, 1, 1, tzinfo=UTC), "%Y") == "2026"
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("<abc.123@mail.example>", True),
+        ("<a@b>", True),
+        ("<no-at-sign>", False),
+        ("<a@b>\r\nBcc: x@evil.example", False),
+        ("<a b@c>", False),
+        ("a@b", False),
+        (f"<{'x' * 1000}@b>", False),
+        ("<ü@b>", False),
+        (None, False),
+    ],
+)
+def test_only_a_well_formed_message_id_goes_in_a_thread_header(value: str | None, ok: bool) -> None:
+    assert is_message_id(value) is ok
+    refs = thread_references(["<first@a.example>", value], "<answered@b.example>")
+    assert refs[0] == "<first@a.example>" and refs[-1] == "<answered@b.example>"
+    assert (value in refs) is ok

@@ -22,6 +22,7 @@ from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, LeadDB, OperatorTaskDB, Ou
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.channels import missing_subject
 from aicmo.cam.domain.messages import SENT_STATUSES, ChannelType, MessageStatus
+from aicmo.cam.domain.threads import is_message_id
 from aicmo.cam.unsubscribe_token import unsubscribe_url
 from aicmo.config import get_settings
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
@@ -187,11 +188,11 @@ def _thread(ch: str, in_reply_to: str | None, references: Sequence[str]) -> tupl
             field="in_reply_to",
         )
     for field, value in (("in_reply_to", in_reply_to), *(("references", r) for r in refs)):
-        if value is None:
-            continue
-        L.check_single_line(field, value, max_len=998)
-        if not (value.startswith("<") and value.endswith(">") and "@" in value):
-            raise ValidationError(f"not a Message-ID (<id@domain>): {value!r}", field=field)
+        if value is not None and not is_message_id(value):
+            raise ValidationError(
+                f"not a Message-ID (<id@domain>, printable, one line): {value[:200]!r}",
+                field=field,
+            )
     return refs
 
 

@@ -87,3 +87,12 @@ def test_a_wrong_address_is_a_page_that_says_so_and_the_api_keeps_its_problems(
         api = client.get("/api/v1/no-such-route")
         assert api.status_code == 404
         assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_htmx_request_after_the_session_ended_loads_the_login_page_whole(site: Site) -> None:
+    with httpx.Client(base_url=site.base, follow_redirects=False) as client:
+        headers = {"HX-Request": "true", "HX-Current-URL": f"{site.base}/tasks?status=OPEN"}
+        answer = client.post("/tasks/1/done", headers=headers)
+        assert answer.status_code == 200
+        assert answer.headers["hx-redirect"] == "/login?next=%2Ftasks%3Fstatus%3DOPEN"
+        assert answer.text == ""

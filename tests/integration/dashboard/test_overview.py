@@ -40,7 +40,7 @@ def test_the_overview_shows_today_and_flags_what_waits(browser: Browser, site: S
 
         overdue = page.locator("[data-flag=overdue-tasks]")
         expect(overdue).to_contain_text("1 overdue task")
-        expect(overdue.get_by_role("link")).to_have_attribute("href", "/tasks?overdue=1")
+        expect(overdue.get_by_role("link")).to_have_attribute("href", "/tasks")
         expect(page.locator("[data-flag=mailbox-disabled]")).to_contain_text("Old relay")
         expect(page.locator("[data-flag=email-waits]")).to_be_visible()
         paused = page.locator("[data-flag=linkedin-paused]")

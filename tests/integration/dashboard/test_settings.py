@@ -16,7 +16,7 @@ from aicmo.operator_services import accounts
 from aicmo.operator_services.channels import linkedin_accounts, mailboxes
 from aicmo.operator_services.crm import suppression
 from aicmo.operator_services.inbound.connection_check import check_mailbox_connection
-from tests.dashboard import XSS, XSS_SCRIPT, Site, log_in, screenshot, signed_in_page
+from tests.dashboard import XSS, XSS_SCRIPT, Site, flash_of, log_in, screenshot, signed_in_page
 from tests.integration.imap.conftest import PASSWORD as IMAP_PASSWORD
 from tests.integration.imap.conftest import USER as IMAP_USER
 from tests.integration.imap.conftest import run_pymap
@@ -307,6 +307,35 @@ def test_a_viewer_sees_the_settings_without_change_controls_and_a_forged_post_is
         assert accounts.list_api_keys(db, 1) == []
 
 
+def test_an_operator_changes_suppression_but_not_the_sending_set_up(site: Site) -> None:
+    """The roles are the REST API's: mailboxes, provider accounts and limits are an
+    admin's (they decide where mail goes and how much); suppression is an operator's."""
+    with site.db() as db:
+        accounts.add_user(db, "op@agency.example", VIEWER_PASSWORD, role="operator", workspace_id=1)
+        mailboxes.add_mailbox(db, "sales", "ana@acme.example", smtp_host="smtp.acme.example")
+    with httpx.Client(base_url=site.base, follow_redirects=False) as client:
+        client.post("/login", data={"email": "op@agency.example", "password": VIEWER_PASSWORD})
+        page = client.get("/settings/mailboxes").text
+        assert "Test connection" not in page and "Add a mailbox" not in page
+        token = csrf_of(page)
+        refused = {
+            "/settings/mailboxes": {"name": "x", "from_address": "x@acme.example"},
+            "/settings/mailboxes/1/enabled": {},
+            "/settings/mailboxes/1/test": {},
+            "/settings/linkedin": {"name": "li", "base_url": "https://api1.unipile.example"},
+            "/settings/limits/EMAIL": {"rate_limit_per_hour": "999", "rate_limit_per_day": "999"},
+        }
+        for path, data in refused.items():
+            assert client.post(path, data={**data, "csrf_token": token}).status_code == 403, path
+        added = client.post(
+            "/settings/suppression", data={"value": "bob@globex.example", "csrf_token": token}
+        )
+        assert added.status_code == 303
+    with site.db() as db:
+        assert mailboxes.list_mailboxes(db)[0]["enabled"] is True
+        assert suppression.count_suppressions(db) == 1
+
+
 def test_the_forms_refuse_bad_input_with_the_reason_and_webhooks_can_be_replayed(
     site: Site, loopback: None
 ) -> None:
@@ -357,7 +386,7 @@ def test_the_forms_refuse_bad_input_with_the_reason_and_webhooks_can_be_replayed
         assert delivery
         replayed = client.post(delivery.group(0), data={"csrf_token": token})
         assert replayed.status_code == 303
-        assert "queued%20again" in replayed.headers["location"]
+        assert "queued again" in flash_of(replayed)
         disabled = client.post("/settings/webhooks/1/disable", data={"csrf_token": token})
         assert disabled.status_code == 303
         detail = client.get("/settings/webhooks/1").text
@@ -387,14 +416,14 @@ def test_the_forms_refuse_bad_input_with_the_reason_and_webhooks_can_be_replayed
         added = client.post(
             "/settings/access/users", data={**person, "password": "a long enough passphrase"}
         )
-        assert "as%20operator" in added.headers["location"]
+        assert "as operator" in flash_of(added)
         with site.db() as db:
             member = {m["email"]: m for m in accounts.list_members(db, 1)}
         demoted = client.post(
             f"/settings/access/users/{member['op@agency.example']['id']}/role",
             data={"role": "viewer", "csrf_token": token},
         )
-        assert "is%20now%20viewer" in demoted.headers["location"]
+        assert "is now viewer" in flash_of(demoted)
         own = client.post(
             f"/settings/access/users/{member[site.email]['id']}/role",
             data={"role": "viewer", "csrf_token": token},

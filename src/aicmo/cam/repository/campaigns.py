@@ -28,10 +28,13 @@ def sequence_config_by_name(db: Session, workspace_id: int, name: str) -> Sequen
     )
 
 
-def due_summary(db: Session, now: datetime) -> tuple[int, datetime | None]:
-    """(how many, the oldest next_run_at) of enrollments due now in active campaigns
-    (ix_enrollments_due, partial on state = 'ACTIVE'; campaigns by primary key)."""
-    due = db.execute(
+def due_summary(
+    db: Session, now: datetime, workspace_id: int | None = None
+) -> tuple[int, datetime | None]:
+    """(how many, the oldest next_run_at) of enrollments due now in active campaigns, of
+    one workspace or all (ix_enrollments_due, partial on state = 'ACTIVE'; campaigns by
+    primary key)."""
+    query = (
         select(func.count(), func.min(EnrollmentDB.next_run_at))
         .join(CampaignDB, CampaignDB.id == EnrollmentDB.campaign_id)
         .where(
@@ -39,7 +42,10 @@ def due_summary(db: Session, now: datetime) -> tuple[int, datetime | None]:
             EnrollmentDB.next_run_at <= now,
             CampaignDB.status == "ACTIVE",
         )
-    ).one()
+    )
+    if workspace_id is not None:
+        query = query.where(CampaignDB.workspace_id == workspace_id)
+    due = db.execute(query).one()
     return int(due[0] or 0), due[1]
 
 

@@ -84,7 +84,9 @@ def _series(db: Session, workspace_id: int, today: date) -> list[dict[str, Any]]
     return out
 
 
-def _worker(db: Session, now: datetime) -> dict[str, Any]:
+def _worker(db: Session, now: datetime, workspace_id: int) -> dict[str, Any]:
+    """The workers are the installation's (shared by every workspace); what is due now
+    is counted for this workspace only."""
     figures = health(db, now=now)
     ticks = [datetime.fromisoformat(w["last_tick_at"]) for w in figures["workers"]]
     last = max(ticks, default=None)
@@ -99,7 +101,7 @@ def _worker(db: Session, now: datetime) -> dict[str, Any]:
         "last_tick_at": last,
         "seconds_since_tick": figures["seconds_since_last_tick"],
         "stale_after_seconds": int(STALE_AFTER.total_seconds()),
-        "due_now": int(figures["due_now"]),
+        "due_now": repo.due_summary(db, now, workspace_id)[0],
     }
 
 
@@ -166,6 +168,6 @@ def get_overview(db: Session, workspace_id: int, now: datetime) -> dict[str, Any
         "paused_linkedin_accounts": accounts,
         "disabled_mailboxes": disabled,
         "email_waits": bool(smtp) and not any(m["enabled"] for m in smtp),
-        "worker": _worker(db, now),
+        "worker": _worker(db, now, workspace_id),
         "daily": _series(db, workspace_id, today),
     }

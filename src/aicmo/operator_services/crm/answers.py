@@ -29,8 +29,8 @@ from aicmo.cam.db_models import (
     ReplyDB,
 )
 from aicmo.cam.domain.messages import ChannelType
-from aicmo.cam.domain.threads import reply_subject, thread_references
-from aicmo.errors import NotFoundError, ValidationError
+from aicmo.cam.domain.threads import is_message_id, reply_subject, thread_references
+from aicmo.errors import ConflictError, NotFoundError, ValidationError
 from aicmo.operator_services.channels.linkedin_accounts import list_linkedin_accounts
 from aicmo.operator_services.crm.replies import reply_to_dict
 from aicmo.operator_services.outreach import (
@@ -107,7 +107,7 @@ def answer_plan(
         details = attempt.details or {}
         earlier = [*details.get("references", []), attempt.rfc_message_id]
     key = inbound.message_key if inbound is not None else None
-    answered = key if key and key.startswith("<") and key.endswith(">") else None
+    answered = key if is_message_id(key) else None
     mailbox_id = _conversation_mailbox(db, row, inbound)
     if mailbox_id is not None:
         mailbox = repo.mailbox_by_ref(db, row.workspace_id, mailbox_id=mailbox_id)
@@ -165,20 +165,30 @@ def answer_reply(
     if not plan["possible"] or lead is None:
         raise ValidationError(plan["why"] or "this reply cannot be answered here", field="body")
     key = idempotency_key or uuid.uuid4().hex
-    result = send_outreach_message(
-        db,
-        lead.id,
-        body,
-        plan["subject"],
-        channel=row.channel,
-        idempotency_key=f"answer:{reply_id}:{key}",
-        workspace_id=workspace_id,
-        now=now,
-        in_reply_to=plan["in_reply_to"],
-        references=plan["references"],
-        mailbox_id=plan["mailbox_id"],
-        linkedin_account_id=plan["linkedin_account_id"],
-    )
+
+    def send() -> dict[str, Any]:
+        return send_outreach_message(
+            db,
+            lead.id,
+            body,
+            plan["subject"],
+            channel=row.channel,
+            idempotency_key=f"answer:{reply_id}:{key}",
+            workspace_id=workspace_id,
+            now=now,
+            in_reply_to=plan["in_reply_to"],
+            references=plan["references"],
+            mailbox_id=plan["mailbox_id"],
+            linkedin_account_id=plan["linkedin_account_id"],
+        )
+
+    try:
+        result = send()
+    except ConflictError:
+        # The same form submitted twice at once: the other request's attempt holds the
+        # key now, and asking again returns it (``duplicate``) instead of an error.
+        db.rollback()
+        result = send()
     return {**result, "via": plan["via"], "reply_id": reply_id}
 
 

@@ -7,6 +7,8 @@ parts (the signed-in viewer, CSRF, the page policy, the templates) are in ``base
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -44,14 +46,17 @@ ROUTERS = (
 
 
 def install(app: FastAPI) -> None:
-    async def to_login(request: Request, exc: Exception) -> RedirectResponse:
+    async def to_login(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequired)
         target = auth.login_url(exc.next_path)
         if request.headers.get("hx-request"):
-            # htmx follows a redirect inside the fragment; make it load the whole page.
-            response = RedirectResponse(target, status_code=303)
-            response.headers["HX-Redirect"] = target
-            return response
+            # The browser would follow a 303 itself and htmx swap the login page into the
+            # fragment: answer 200 with HX-Redirect, and htmx loads the whole page. After
+            # login, back to the page the person was on (not the fragment's address).
+            here = urlsplit(request.headers.get("hx-current-url", ""))
+            back = here.path + (f"?{here.query}" if here.query else "")
+            target = auth.login_url(back if back.startswith("/") else "/")
+            return Response(status_code=200, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
 
     app.add_exception_handler(LoginRequired, to_login)
@@ -94,6 +99,7 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, page_invalid)
     app.add_exception_handler(StarletteHTTPException, page_http_error)
+    imports.forget_leftovers()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router, include_in_schema=False)

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from aicmo.cam.domain.access import Principal, Role
 from aicmo.errors import AicmoError, AuthenticationError, PermissionDeniedError
@@ -47,6 +48,8 @@ PAGE_CSP = (
     "base-uri 'none'"
 )
 CSRF_FIELD = "csrf_token"
+#: The one-line message shown once on the page a change redirects to.
+FLASH_COOKIE = "aicmo_flash"
 
 #: The navigation, in the order a person works: (path, label).
 NAV: tuple[tuple[str, str], ...] = (
@@ -93,6 +96,14 @@ class Viewer:
             )
 
 
+def _session_of(db: Session, cookie: str) -> tuple[Principal, str, dict[str, Any]]:
+    try:
+        principal, csrf = session_principal(db, cookie)
+        return principal, csrf, whoami(db, principal)
+    finally:
+        db.rollback()  # give the connection back before the route runs
+
+
 async def signed_in(request: Request, db: Annotated[Session, Depends(get_db)]) -> Viewer:
     """The page's viewer; a redirect to the login page without a valid session; a 403
     page for a change without the session's CSRF token."""
@@ -101,12 +112,10 @@ async def signed_in(request: Request, db: Annotated[Session, Depends(get_db)]) -
     if not cookie:
         raise LoginRequired(here)
     try:
-        principal, csrf = session_principal(db, cookie)
-        who = whoami(db, principal)
+        # In a worker thread: a database wait on the event loop would stall every request.
+        principal, csrf, who = await run_in_threadpool(_session_of, db, cookie)
     except AuthenticationError:
         raise LoginRequired(here) from None
-    finally:
-        db.rollback()
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent:
@@ -163,12 +172,20 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A page with the policy header; ``viewer`` None for the pages before login."""
+    flash = request.cookies.get(FLASH_COOKIE)
     response = templates.TemplateResponse(
         request,
         template,
-        {"viewer": viewer, "path": request.url.path, **(context or {})},
+        {
+            "viewer": viewer,
+            "path": request.url.path,
+            "flash": unquote(flash)[:300] if flash else None,
+            **(context or {}),
+        },
         status_code=status_code,
     )
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
     response.headers["content-security-policy"] = PAGE_CSP
     response.headers["cache-control"] = "no-store"
     # Not no-referrer: with it, Chromium sends ``Origin: null`` on our own form posts, and
@@ -190,12 +207,22 @@ def message_page(request: Request, title: str, message: str, status: int) -> HTM
 
 
 def see_other(path: str, flash: str | None = None) -> RedirectResponse:
-    """After a successful POST: a 303 to the page to look at, with a one-line message."""
+    """After a successful POST: a 303 to the page to look at, with a one-line message.
+
+    The message travels in a short-lived cookie, never in the address: a link cannot put
+    words on our pages, and addresses in messages stay out of URLs and access logs.
+    """
+    response = RedirectResponse(path, status_code=303)
     if flash:
-        path, hash_, fragment = path.partition("#")
-        sep = "&" if "?" in path else "?"
-        path = f"{path}{sep}flash={quote(flash[:300])}{hash_}{fragment}"
-    return RedirectResponse(path, status_code=303)
+        response.set_cookie(
+            FLASH_COOKIE,
+            quote(flash[:300]),
+            max_age=60,
+            httponly=True,
+            samesite="strict",
+            path="/",
+        )
+    return response
 
 
 def safe_next(value: str | None) -> str:

@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from aicmo.cam.domain.access import Role
@@ -308,6 +310,11 @@ async def builder_submit(request: Request, viewer: SignedIn, db: DB) -> Response
     """Add or remove a step row, validate, or create: what the button pressed says."""
     viewer.require(Role.OPERATOR)
     form = await request.form()
+    # The services wait on the database: in a worker thread, not on the event loop.
+    return await run_in_threadpool(_builder_submit, request, viewer, db, form)
+
+
+def _builder_submit(request: Request, viewer: Viewer, db: Session, form: FormData) -> Response:
     data = read_form(form)
     action = _text(form, "action")
     if action == "add_step":
@@ -346,6 +353,10 @@ async def step_preview(request: Request, viewer: SignedIn, db: DB) -> HTMLRespon
     """One step's template rendered on the chosen lead (an htmx fragment: always 200,
     a template this lead cannot fill is said in it)."""
     form = await request.form()
+    return await run_in_threadpool(_step_preview, request, viewer, db, form)
+
+
+def _step_preview(request: Request, viewer: Viewer, db: Session, form: FormData) -> HTMLResponse:
     data = read_form(form)
     index = _number(_text(form, "preview_step"), int)
     context: dict[str, Any] = {"index": index}

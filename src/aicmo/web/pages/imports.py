@@ -76,6 +76,8 @@ class ImportJob:
     created: float = field(default_factory=time.monotonic)
     #: mapping → running → done | failed
     state: str = "mapping"
+    #: Started, but waiting for one of the :data:`IMPORT_SLOTS` to be free.
+    queued: bool = False
     done_bytes: int = 0
     report: dict[str, Any] | None = None
     error: str | None = None
@@ -96,6 +98,11 @@ class ImportJob:
 
 _jobs: dict[tuple[int, str], ImportJob] = {}
 _lock = threading.Lock()
+#: Imports running at once in this process: each holds a database connection for its
+#: whole run, outside the requests' concurrency limit, so a third one waits its turn
+#: rather than leave the pages without connections.
+IMPORT_SLOTS = 2
+_slots = threading.BoundedSemaphore(IMPORT_SLOTS)
 
 
 def _sweep(workspace_id: int) -> None:
@@ -116,6 +123,26 @@ def _sweep(workspace_id: int) -> None:
         gone = [_jobs.pop(key) for key in expired]
     for job in gone:
         job.discard_file()
+
+
+#: Upload folders older than this are an earlier server's leftovers (a restart forgets its
+#: jobs); a day leaves any import still running in another process alone.
+LEFTOVER_SECONDS = 24 * 3600
+
+
+def forget_leftovers(now: float | None = None) -> int:
+    """Remove the upload folders that earlier runs of the server left behind; how many."""
+    now = time.time() if now is None else now
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob("aicmo-import-*"):
+        try:
+            old = now - folder.stat().st_mtime > LEFTOVER_SECONDS
+        except OSError:
+            continue
+        if old and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _job(viewer: Viewer, job_id: str) -> ImportJob:
@@ -164,7 +191,7 @@ async def _save(upload: UploadFile, path: Path) -> int:
                     f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it, "
                     "or import it with `aicmo leads import`"
                 )
-            out.write(chunk)
+            await run_in_threadpool(out.write, chunk)  # a disk write off the event loop
     return size
 
 
@@ -270,6 +297,7 @@ def _job_page(
 @router.get("/import/{job_id}/status", response_class=HTMLResponse)
 def job_status(request: Request, viewer: SignedIn, job_id: str) -> HTMLResponse:
     """The progress fragment the page polls; the report once the import has ended."""
+    _sweep(viewer.workspace_id)
     job = _job(viewer, job_id)
     return render(request, "import_status.html", viewer, {"job": job})
 
@@ -327,6 +355,8 @@ async def run_import(request: Request, viewer: SignedIn, job_id: str) -> Respons
             request, viewer, job, error=str(exc), chosen=chosen, tags=tags, source=source
         )
     with _lock:
+        if _jobs.get((job.workspace_id, job.id)) is not job:  # swept meanwhile: file gone
+            return _job_page(request, viewer, job, error="This upload expired: upload it again.")
         if job.state != "mapping":
             return see_other(f"/import/{job.id}")
         job.state = "running"
@@ -349,6 +379,10 @@ def _run(
     def progress(done: int) -> None:
         job.done_bytes = done
 
+    if not _slots.acquire(blocking=False):
+        job.queued = True
+        _slots.acquire()
+        job.queued = False
     try:
         with sessions() as db:
             report = import_leads_csv(
@@ -384,6 +418,7 @@ def _run(
         job.state = "failed"
         raise
     finally:
+        _slots.release()
         job.created = time.monotonic()  # the report is kept for the TTL from now
         job.discard_file()
 

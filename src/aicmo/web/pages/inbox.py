@@ -8,6 +8,7 @@ answer in the same conversation (:mod:`aicmo.operator_services.crm.answers`).
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -79,7 +80,7 @@ def inbox(
     campaign: str = "",
     cursor: str = "",
 ) -> HTMLResponse:
-    campaign_id = int(campaign) if campaign.isdigit() else None
+    campaign_id = int(campaign) if re.fullmatch(r"[0-9]{1,9}", campaign) else None
     after = decode_cursor(cursor or None, (datetime, int))
     rows = reply_service.list_replies(
         db,

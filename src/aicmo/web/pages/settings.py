@@ -1,8 +1,9 @@
 """Dashboard: the settings pages (mailboxes, LinkedIn accounts, channel limits, the
 ideal-customer profile, the suppression list, users and API keys, webhooks).
 
-Everyone in the workspace may read them; changes need an operator (sending set-up,
-suppression, the profile) or an admin (people, keys, webhooks), checked on every POST
+Everyone in the workspace may read them; changes need the REST API's role for the same
+change: an operator for suppression and the profile, an admin for the sending set-up
+(mailboxes, LinkedIn accounts, limits), people, keys and webhooks, checked on every POST
 whatever the page showed. Secrets go in and never come back out: a mailbox password or a
 provider key is only ever "set"; an API key's or a webhook's secret is shown once, in the
 answer to the POST that made it, and nowhere else.
@@ -136,14 +137,21 @@ def _webhooks(db: Session, viewer: Viewer) -> dict[str, Any]:
     }
 
 
-#: What each sub-page shows: (template, title, the figures it reads).
-_DATA: dict[str, tuple[str, str, Callable[..., dict[str, Any]]]] = {
-    "mailboxes": ("settings_mailboxes.html", "Mailboxes", _mailboxes),
-    "linkedin": ("settings_linkedin.html", "LinkedIn accounts", _linkedin),
-    "limits": ("settings_limits.html", "Channel limits", _limits),
-    "suppression": ("settings_suppression.html", "Suppression list", _suppression),
-    "access": ("settings_access.html", "Users and API keys", _access),
-    "webhooks": ("settings_webhooks.html", "Webhooks", _webhooks),
+#: What each sub-page shows: (template, title, the figures it reads, the role that may
+#: change it). The roles are the REST API's: the sending set-up (mailboxes, provider
+#: accounts, limits), people, keys and webhooks are an admin's; suppression an operator's.
+_DATA: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Role]] = {
+    "mailboxes": ("settings_mailboxes.html", "Mailboxes", _mailboxes, Role.ADMIN),
+    "linkedin": ("settings_linkedin.html", "LinkedIn accounts", _linkedin, Role.ADMIN),
+    "limits": ("settings_limits.html", "Channel limits", _limits, Role.ADMIN),
+    "suppression": (
+        "settings_suppression.html",
+        "Suppression list",
+        _suppression,
+        Role.OPERATOR,
+    ),
+    "access": ("settings_access.html", "Users and API keys", _access, Role.ADMIN),
+    "webhooks": ("settings_webhooks.html", "Webhooks", _webhooks, Role.ADMIN),
 }
 
 
@@ -163,10 +171,10 @@ def _section(
     very request (an API key, a webhook's signing secret)."""
     if error is not None:
         db.rollback()
-    template, title, data = _DATA[name]
+    template, title, data, changer = _DATA[name]
     context = {
         **data(db, viewer, **(query or {})),
-        "can_change": viewer.may(Role.OPERATOR),
+        "can_change": viewer.may(changer),
         "error": error,
         "form": form or {},
         "new_key": shown_once,
@@ -214,7 +222,7 @@ def add_mailbox(
     min_gap_seconds: Text = "0",
     allow_plaintext: Annotated[bool, Form()] = False,
 ) -> Response:
-    viewer.require(Role.OPERATOR)
+    viewer.require(Role.ADMIN)
     # Everything but the passwords comes back into the form after an error.
     form: dict[str, Any] = {
         k: v for k, v in locals().items() if isinstance(v, str) and not k.endswith("password")
@@ -260,7 +268,7 @@ def set_mailbox_enabled(
     db: DB,
     enabled: Annotated[bool, Form()] = False,
 ) -> RedirectResponse:
-    viewer.require(Role.OPERATOR)
+    viewer.require(Role.ADMIN)
     mb = mailboxes.set_mailbox_enabled(
         db, mailbox_id, enabled, workspace_id=viewer.workspace_id, actor=actor(viewer.principal)
     )
@@ -280,7 +288,7 @@ def set_mailbox_password(
     password: Secret = "",
     allow_plaintext: Annotated[bool, Form()] = False,
 ) -> Response:
-    viewer.require(Role.OPERATOR)
+    viewer.require(Role.ADMIN)
     try:
         mb = mailboxes.set_mailbox_secret(
             db,
@@ -303,7 +311,7 @@ def set_mailbox_password(
 @router.post("/settings/mailboxes/{mailbox_id}/test", response_class=HTMLResponse)
 def test_mailbox(request: Request, mailbox_id: Id, viewer: SignedIn, db: DB) -> HTMLResponse:
     """An htmx fragment: each step of the SMTP and IMAP sessions, as it went."""
-    viewer.require(Role.OPERATOR)
+    viewer.require(Role.ADMIN)
     try:
         report: dict[str, Any] | None = check_mailbox_connection(
             db, mailbox_id, workspace_id=viewer.workspace_id
@@ -336,7 +344,7 @@ def add_linkedin(
     invites_per_week: Text = "",
     messages_per_day: Text = "",
 ) -> Response:
-    viewer.require(Role.OPERATOR)
+    viewer.require(Role.ADMIN)
     form = {k: v for k, v in locals().items() if isinstance(v, str) and k != "api_key"}
     try:
         caps: dict[str, Any] = {
@@ -364,7 +372,7 @@ def add_linkedin(
 
 @router.post("/settings/linkedin/resume")
 def resume_linkedin(viewer: SignedIn, db: DB, name: Text = "") -> RedirectResponse:
-    viewer.require(Role.OPERATOR)
+    viewer.require(Role.ADMIN)
     account = linkedin_accounts.resume_linkedin_account(db, name, workspace_id=viewer.workspace_id)
     return see_other("/settings/linkedin", f"LinkedIn account {account['name']} resumed.")
 
@@ -387,7 +395,7 @@ def update_limits(
     rate_limit_per_day: Text = "",
     enabled: Annotated[bool, Form()] = False,
 ) -> Response:
-    viewer.require(Role.OPERATOR)
+    viewer.require(Role.ADMIN)
     try:
         after = channel_config.update_channel_config(
             db,

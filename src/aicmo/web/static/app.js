@@ -38,19 +38,33 @@
     });
   }
 
+  // A question before a change that cannot be undone: data-confirm on the form, or on
+  // the button that submits it. Asked once, before htmx or the browser sends anything.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    if (!(form instanceof HTMLFormElement)) return;
+    var button = event.submitter;
+    var question = form.dataset.confirm || (button && button.dataset ? button.dataset.confirm : "");
+    if (question && !window.confirm(question)) {
       event.preventDefault();
       event.stopImmediatePropagation();
     }
   }, true);
 
-  document.addEventListener("htmx:confirm", function (event) {
-    var el = event.target;
-    if (el && el.dataset && el.dataset.confirm && !window.confirm(el.dataset.confirm)) {
-      event.preventDefault();
-    }
+  // htmx swaps nothing on an error answer: say it where the person is looking.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    var main = document.getElementById("main");
+    if (!main) return;
+    var note = document.getElementById("request-error") || document.createElement("p");
+    note.id = "request-error";
+    note.className = "error";
+    note.setAttribute("role", "alert");
+    var status = xhr ? xhr.status : 0;
+    note.textContent = status === 403
+      ? "This was refused: your role cannot do it, or the page is out of date. Reload the page and try again."
+      : "This did not work (the server answered " + status + "). Reload the page and try again.";
+    main.insertBefore(note, main.firstChild);
   });
 
   document.addEventListener("click", function (event) {
