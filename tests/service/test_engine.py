@@ -3,7 +3,8 @@ stop on reply, pause, claims, and recovery of a worker killed mid-send."""
 
 from __future__ import annotations
 
-import time
+import threading
+import types
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -449,41 +450,65 @@ def test_chunks_shrink_so_that_slow_sends_finish_well_inside_the_lease(
 ) -> None:
     """With a slow server, a chunk and the one queued behind it must be sent and recorded
     long before their claims' lease runs out (else another worker could call them UNKNOWN
-    while they are being sent)."""
+    while they are being sent).
+
+    On a virtual clock that each send moves by 20 ms: the pipeline's timing of the sends
+    and the times of the chunks both read it, so the test decides the same way however
+    loaded the machine is.
+    """
     from aicmo.operator_services.engine import pipeline as batched
     from aicmo.operator_services.engine import record
     from aicmo.operator_services.uow import utcnow
     from aicmo.transports.outbox import OutboxTransport
 
+    class VirtualClock:
+        def __init__(self) -> None:
+            self.origin = utcnow()
+            self.seconds = 0.0
+            self.lock = threading.Lock()
+
+        def monotonic(self) -> float:
+            return 1_000.0 + self.seconds
+
+        def now(self) -> datetime:
+            return self.origin + timedelta(seconds=self.seconds)
+
+        def advance(self, seconds: float) -> None:
+            with self.lock:
+                self.seconds += seconds
+
+    clock = VirtualClock()
     total = batched.GROUP * 2  # 2 s of sending: inside the batch's 3 s lease
     for i in range(total):
         ops.create_lead(db, email=f"s{i}@slow.example", tags=["slow"])
     steps = [{"channel": "EMAIL", "template": {"subject": "Hello", "body": "A note"}}]
-    start = utcnow() - timedelta(minutes=1)
+    start = clock.now() - timedelta(minutes=1)
     campaigns.create_campaign(db, "Slow", steps=steps, audience={"tag": "slow"}, now=start)
     campaigns.start_campaign(db, "Slow", now=start)
     real_send = OutboxTransport.send
 
     def slow_send(self: OutboxTransport, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(0.02)  # a server that takes 20 ms per message
+        clock.advance(0.02)  # a server that takes 20 ms per message
         return real_send(self, *args, **kwargs)
 
     monkeypatch.setattr(OutboxTransport, "send", slow_send)
+    monkeypatch.setattr(batched, "time", types.SimpleNamespace(monotonic=clock.monotonic))
     real_settle = record.settle
     ages: list[float] = []
 
     def settle(session: Session, ready: list[Any], future: Any, at: datetime) -> Any:
         result = real_settle(session, ready, future, at)
-        ages.append((utcnow() - at).total_seconds())
+        ages.append((clock.now() - at).total_seconds())
         return result
 
     monkeypatch.setattr(batched, "settle", settle)
     lease = timedelta(seconds=3)
-    result = run_due(db, now=utcnow(), worker="w1", batch=total, lease=lease, clock=utcnow)
+    result = run_due(db, now=clock.now(), worker="w1", batch=total, lease=lease, clock=clock.now)
     assert result["by_outcome"] == {"complete": total}
     # Every chunk recorded within half the lease of its start, when its claims had three
     # quarters of it left (budget: an eighth).
     assert ages and max(ages) < lease.total_seconds() / 2, ages
+    assert clock.seconds == pytest.approx(total * 0.02)  # every send took its 20 ms
 
 
 def test_a_campaign_with_nothing_left_to_run_is_finished_and_restarts_for_newcomers(
