@@ -7,7 +7,7 @@ sign the visitor into the attacker's account) is refused by its ``Origin`` heade
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
@@ -32,9 +32,21 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+#: The login page's referrer policy. Not the app's no-referrer: under it, Chromium sends
+#: ``Origin: null`` with the form's post, and the post checks the origin. Nothing goes to
+#: other sites either way.
+LOGIN_REFERRER_POLICY = "same-origin"
+
+
+def _login_form(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    page = render(request, "login.html", None, context, status_code=status)
+    page.headers["referrer-policy"] = LOGIN_REFERRER_POLICY
+    return page
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "login.html", None, {"next": safe_next(next), "email": ""})
+    return _login_form(request, {"next": safe_next(next), "email": ""})
 
 
 @router.post("/login", response_class=HTMLResponse, response_model=None)
@@ -49,13 +61,8 @@ def login(
     target = safe_next(next)
     context = {"next": target, "email": email, "workspace": workspace}
     if not _same_origin(request):
-        return render(
-            request,
-            "login.html",
-            None,
-            {**context, "error": "This sign-in came from another site and was refused."},
-            status_code=403,
-        )
+        refused = "This sign-in came from another site and was refused."
+        return _login_form(request, {**context, "error": refused}, 403)
     client = request.client.host if request.client else "unknown"
     try:
         session = accounts.sign_in(
@@ -63,9 +70,7 @@ def login(
         )
     except (AuthenticationError, RateLimitedError) as exc:
         status = 429 if isinstance(exc, RateLimitedError) else 401
-        return render(
-            request, "login.html", None, {**context, "error": exc.message}, status_code=status
-        )
+        return _login_form(request, {**context, "error": exc.message}, status)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, session.token)
     return response

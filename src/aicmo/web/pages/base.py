@@ -188,9 +188,6 @@ def render(
         response.delete_cookie(FLASH_COOKIE, path="/")
     response.headers["content-security-policy"] = PAGE_CSP
     response.headers["cache-control"] = "no-store"
-    # Not no-referrer: with it, Chromium sends ``Origin: null`` on our own form posts, and
-    # the login form checks the origin. Nothing leaks to other sites either way.
-    response.headers["referrer-policy"] = "same-origin"
     return response
 
 
