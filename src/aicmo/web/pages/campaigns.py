@@ -42,7 +42,7 @@ from aicmo.operator_services.leads import find_leads
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import preview_message
 from aicmo.operator_services.uow import utcnow
-from aicmo.web.api.deps import DB, Id
+from aicmo.web.api.deps import DB, MAX_ID, Id
 from aicmo.web.pages.base import SignedIn, Viewer, error_page, render, see_other
 
 router = APIRouter()
@@ -69,7 +69,7 @@ def campaign_list(
     request: Request,
     viewer: SignedIn,
     db: DB,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     rows = campaign_service.list_campaign_overview(
         db, workspace_id=viewer.workspace_id, after_id=after, limit=CAMPAIGNS_PER_PAGE + 1
@@ -503,7 +503,7 @@ def campaign_page(
     db: DB,
     campaign_id: Id,
     state: Annotated[str | None, Query(max_length=20)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> HTMLResponse:
     try:
