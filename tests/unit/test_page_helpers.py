@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from aicmo.cam.domain.threads import is_message_id, thread_references
-from aicmo.web.pages.base import _when, safe_next, see_other
+from aicmo.errors import ValidationError
+from aicmo.web.pages.base import _when, safe_next, see_other, whole_number
 
 
 @pytest.mark.parametrize("path", ["/leads", "/leads?grade=A", "/leads/3#notes"])
@@ -57,3 +58,14 @@ def test_only_a_well_formed_message_id_goes_in_a_thread_header(value: str | None
     refs = thread_references(["<first@a.example>", value], "<answered@b.example>")
     assert refs[0] == "<first@a.example>" and refs[-1] == "<answered@b.example>"
     assert (value in refs) is ok
+
+
+def test_a_whole_number_field_is_empty_a_number_or_a_message_naming_it() -> None:
+    assert whole_number("limit", "  ") is None
+    assert whole_number("limit", " 42 ") == 42
+    assert whole_number("score", "-5", low=-10, high=10) == -5
+    with pytest.raises(ValidationError, match=r"limit must be a whole number, not '4\.5'") as bad:
+        whole_number("limit", "4.5")
+    assert bad.value.field == "limit"
+    with pytest.raises(ValidationError, match="between 1 and 10"):
+        whole_number("limit", "11", low=1, high=10)

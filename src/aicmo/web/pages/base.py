@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from aicmo.cam.domain.access import Principal, Role
-from aicmo.errors import AicmoError, AuthenticationError, PermissionDeniedError
+from aicmo.errors import AicmoError, AuthenticationError, PermissionDeniedError, ValidationError
 from aicmo.operator_services.accounts import session_principal, whoami
 from aicmo.web.api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, get_db
 from aicmo.web.api.problems import status_of
@@ -246,6 +246,25 @@ def change(
     except AicmoError as exc:
         return failed(exc)
     return done(result)
+
+
+def whole_number(
+    field: str, text: str, *, low: int | None = None, high: int | None = None
+) -> int | None:
+    """A whole number typed in a form field: None for an empty field, else the number,
+    or a ValidationError that names the field (and the range, when there is one)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError(
+            f"{field} must be a whole number, not {text[:40]!r}", field=field
+        ) from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValidationError(f"{field} must be between {low} and {high}", field=field)
+    return value
 
 
 def no_content() -> Response:

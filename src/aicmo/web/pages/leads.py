@@ -20,15 +20,15 @@ from sqlalchemy.orm import Session
 
 from aicmo.cam.domain.access import Role
 from aicmo.cam.domain.messages import LeadStage
-from aicmo.errors import AicmoError, ValidationError
+from aicmo.errors import AicmoError
 from aicmo.operator_services import campaigns as campaign_service
 from aicmo.operator_services import leads as lead_service
 from aicmo.operator_services.crm.privacy import export_person, forget_person
 from aicmo.operator_services.crm.timeline import lead_timeline
-from aicmo.web.api.deps import DB, Id
+from aicmo.web.api.deps import DB, MAX_ID, Id
 from aicmo.web.api.leads import actor
 from aicmo.web.api.pagination import decode_cursor, page_of
-from aicmo.web.pages.base import SignedIn, Viewer, change, render, see_other
+from aicmo.web.pages.base import SignedIn, Viewer, change, render, see_other, whole_number
 
 router = APIRouter()
 
@@ -38,20 +38,6 @@ GRADES = ("A", "B", "C", "D")
 STAGES = tuple(s.value for s in LeadStage)
 #: Campaigns offered in the list's filter (the newest are at the end of the first page).
 CAMPAIGN_CHOICES = 500
-
-
-def _whole(name: str, text: str, low: int, high: int) -> int | None:
-    """A whole number typed in a filter box, or None for an empty box."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValidationError(f"{name} must be a whole number, not {text[:40]!r}") from None
-    if not low <= value <= high:
-        raise ValidationError(f"{name} must be between {low} and {high}")
-    return value
 
 
 @router.get("/leads", response_class=HTMLResponse)
@@ -93,8 +79,8 @@ def leads_page(
             stage=[stage] if stage else None,
             tag=tag.strip() or None,
             search=q.strip() or None,
-            min_score=_whole("the minimum score", min_score, -1000, 1000),
-            campaign_id=_whole("the campaign", campaign, 1, 2**31 - 1),
+            min_score=whole_number("the minimum score", min_score, low=-1000, high=1000),
+            campaign_id=whole_number("the campaign", campaign, low=1, high=MAX_ID),
             limit=PAGE_SIZE + 1,
             after=(after[0], after[1]) if after else None,
         )

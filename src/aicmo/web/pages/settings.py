@@ -30,7 +30,7 @@ from aicmo.operator_services.inbound.connection_check import check_mailbox_conne
 from aicmo.operator_services.leads import grade_leads
 from aicmo.web.api.deps import DB, Id
 from aicmo.web.api.leads import actor
-from aicmo.web.pages.base import SignedIn, Viewer, render, see_other
+from aicmo.web.pages.base import SignedIn, Viewer, render, see_other, whole_number
 
 router = APIRouter()
 
@@ -69,16 +69,13 @@ def _page(
 
 
 def _int(field: str, value: str, *, default: int | None = None) -> int:
-    """A whole number from a form field, or a ValidationError that names the field."""
-    text = (value or "").strip()
-    if not text and default is not None:
+    """A whole number from a form field (``default`` for an empty one)."""
+    number = whole_number(field, value)
+    if number is None:
+        if default is None:
+            raise ValidationError(f"{field} is required: type a whole number", field=field)
         return default
-    try:
-        return int(text)
-    except ValueError:
-        raise ValidationError(
-            f"{field} must be a whole number, got {value!r}", field=field
-        ) from None
+    return number
 
 
 def _opt(value: str) -> str | None:
