@@ -96,3 +96,24 @@ def test_an_htmx_request_after_the_session_ended_loads_the_login_page_whole(site
         assert answer.status_code == 200
         assert answer.headers["hx-redirect"] == "/login?next=%2Ftasks%3Fstatus%3DOPEN"
         assert answer.text == ""
+
+
+def test_a_person_signs_in_and_moves_around_by_keyboard_alone(browser: Browser, site: Site) -> None:
+    with signed_in_page(browser, site, log=False) as (page, watch):
+        page.goto(f"{site.base}/login")
+        page.keyboard.type(site.email)  # the email field has the focus on arrival
+        page.keyboard.press("Tab")
+        page.keyboard.type(site.password)
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{site.base}/")
+        page.keyboard.press("Tab")  # the first stop skips the navigation
+        expect(page.locator(":focus")).to_have_text("Skip to content")
+        page.keyboard.press("Enter")
+        expect(page.locator(":focus")).to_have_attribute("id", "main")
+        page.goto(f"{site.base}/")
+        for _ in range(4):  # skip link, brand, Overview, Leads
+            page.keyboard.press("Tab")
+        expect(page.locator(":focus")).to_have_text("Leads")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{site.base}/leads")
+        watch.assert_clean()
