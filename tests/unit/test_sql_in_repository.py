@@ -38,6 +38,7 @@ SQL_FREE_SERVICES = (
     "analytics/digest",
     "crm/replies",
     "crm/answers",
+    "campaign_lists",
     "analytics/abtest",
     "analytics/winners",
     "analytics/costs",

@@ -343,13 +343,7 @@ def _check_definition(
 
 
 def _name_taken(db: Session, workspace_id: int, name: str) -> bool:
-    return bool(
-        db.scalar(
-            select(CampaignDB.id).where(
-                CampaignDB.workspace_id == workspace_id, CampaignDB.name == name
-            )
-        )
-    )
+    return repo.campaign_name_taken(db, workspace_id, name)
 
 
 def create_campaign(
@@ -777,63 +771,3 @@ def campaign_status(
         by_state[state] = by_state.get(state, 0) + int(n)
         by_step[int(step)] = by_step.get(int(step), 0) + int(n)
     return {**campaign_to_dict(campaign), "enrollments": by_state, "by_step": by_step}
-
-
-def list_enrollments_with_leads(
-    db: Session,
-    ref: str | int,
-    *,
-    workspace_id: int = DEFAULT_WORKSPACE_ID,
-    state: str | None = None,
-    after_id: int | None = None,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """``list_enrollments`` with each one's ``lead`` (id, names, company, email; None when
-    the lead is gone), read in one query for the page: who is where, by name.
-
-    Raises:
-        NotFoundError: no such campaign. ValidationError: unknown state.
-    """
-    rows = list_enrollments(
-        db, ref, workspace_id=workspace_id, state=state, after_id=after_id, limit=limit
-    )
-    leads = {
-        lead.id: lead
-        for lead in repo.leads_by_ids(db, workspace_id, sorted({r["lead_id"] for r in rows}))
-    }
-    for row in rows:
-        lead = leads.get(row["lead_id"])
-        row["lead"] = (
-            None
-            if lead is None
-            else {
-                "id": lead.id,
-                "first_name": lead.first_name,
-                "last_name": lead.last_name,
-                "company": lead.company,
-                "email": lead.email,
-            }
-        )
-    return rows
-
-
-def list_campaign_overview(
-    db: Session,
-    *,
-    workspace_id: int = DEFAULT_WORKSPACE_ID,
-    after_id: int | None = None,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """``list_campaigns`` with each campaign's number of ``steps`` and of leads
-    ``enrolled`` (two queries for the page, not two per campaign)."""
-    rows = list_campaigns(db, workspace_id=workspace_id, after_id=after_id, limit=limit)
-    enrolled = repo.enrollment_counts(db, [r["id"] for r in rows])
-    steps = repo.sequence_steps(db, sorted({r["sequence_id"] for r in rows if r["sequence_id"]}))
-    return [
-        {
-            **row,
-            "steps": len(steps.get(row["sequence_id"] or 0, [])),
-            "enrolled": enrolled.get(row["id"], 0),
-        }
-        for row in rows
-    ]

@@ -51,6 +51,7 @@ from aicmo.cam.repository.audience import (
 from aicmo.cam.repository.campaigns import (
     campaign_by_id,
     campaign_by_ref,
+    campaign_name_taken,
     campaign_page,
     campaign_steps,
     delete_enrollments_of_lead,
@@ -153,6 +154,7 @@ __all__ = [
     "bump_metric",
     "campaign_by_id",
     "campaign_by_ref",
+    "campaign_name_taken",
     "campaign_page",
     "campaign_steps",
     "cancel_lead_tasks",

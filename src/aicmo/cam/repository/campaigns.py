@@ -95,6 +95,16 @@ def campaign_by_ref(db: Session, workspace_id: int, ref: str | int) -> CampaignD
     return db.scalar(stmt)
 
 
+def campaign_name_taken(db: Session, workspace_id: int, name: str) -> bool:
+    """Whether the workspace has a campaign of this name (uq_campaigns_name)."""
+    found = db.scalar(
+        select(CampaignDB.id).where(
+            CampaignDB.workspace_id == workspace_id, CampaignDB.name == name
+        )
+    )
+    return found is not None
+
+
 def campaign_by_id(db: Session, workspace_id: int, campaign_id: int) -> CampaignDB | None:
     """The workspace's campaign with this id (primary key); another workspace's is None."""
     row = db.get(CampaignDB, campaign_id)

@@ -30,6 +30,7 @@ from starlette.datastructures import FormData
 from aicmo.cam.domain.access import Role
 from aicmo.cam.domain.channels import channel_names
 from aicmo.errors import AicmoError
+from aicmo.operator_services import campaign_lists
 from aicmo.operator_services import campaigns as campaign_service
 from aicmo.operator_services.analytics.performance import (
     find_campaign,
@@ -71,7 +72,7 @@ def campaign_list(
     db: DB,
     after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> HTMLResponse:
-    rows = campaign_service.list_campaign_overview(
+    rows = campaign_lists.list_campaign_overview(
         db, workspace_id=viewer.workspace_id, after_id=after, limit=CAMPAIGNS_PER_PAGE + 1
     )
     next_url = None
@@ -457,7 +458,7 @@ def _campaign_page(
         else None
     )
     steps = find_campaign(db, campaign_id, workspace_id=ws)["steps"]
-    enrollments = campaign_service.list_enrollments_with_leads(
+    enrollments = campaign_lists.list_enrollments_with_leads(
         db,
         campaign_id,
         workspace_id=ws,
