@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, expect
 
 from aicmo.cam.auto import run_once
 from aicmo.operator_services import accounts
+from aicmo.operator_services.analytics.abtest import variant_results
 from aicmo.operator_services.crm.suppression import add_suppression
 from aicmo.operator_services.leads import create_lead
 from tests.dashboard import (
@@ -48,7 +49,7 @@ def test_build_start_send_and_explain_a_campaign(browser: Browser, site: Site) -
         expect(page.get_by_role("alert")).to_contain_text("step 0: template.body")
 
         # An attempt at template injection: the sandbox refuses it, in the preview.
-        body = page.get_by_label("Body")
+        body = page.get_by_label("Body", exact=True)
         page.locator("#preview-lead").select_option(str(leads["ada"]))
         body.fill("{{ ''.__class__.__mro__ }}")
         expect(page.locator("#preview-0 [data-preview=error]")).to_contain_text("is not accessible")
@@ -144,7 +145,7 @@ def test_pausing_and_resuming_and_what_a_viewer_may_do(browser: Browser, site: S
         page.goto(f"{site.base}/campaigns/new")
         page.get_by_label("Name", exact=True).fill("Evergreen")
         page.get_by_label("Subject (email)").fill("Hi")
-        page.get_by_label("Body").fill("Hello {{ first_name }}")
+        page.get_by_label("Body", exact=True).fill("Hello {{ first_name }}")
         page.get_by_role("button", name="Create campaign").click()
         page.get_by_role("button", name="Start").click()
         page.get_by_role("button", name="Pause").click()
@@ -174,3 +175,32 @@ def test_pausing_and_resuming_and_what_a_viewer_may_do(browser: Browser, site: S
         # Without the session's token, even the form is refused.
         assert client.post(f"{campaign_path}/pause", data={}).status_code == 403
         assert client.get("/campaigns/999999").status_code == 404
+
+
+def test_a_step_built_with_a_variant_b_is_an_ab_test_on_the_analytics_page(site: Site) -> None:
+    with site.db() as db:
+        create_lead(db, email="ada@lovelace.example", first_name="Ada")
+    with httpx.Client(base_url=site.base, follow_redirects=False) as client:
+        client.post("/login", data={"email": site.email, "password": site.password})
+        token = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/campaigns/new").text)
+        assert token
+        form = {
+            "csrf_token": token.group(1),
+            "action": "create",
+            "name": "Subject test",
+            "steps-0-channel": "EMAIL",
+            "steps-0-subject": "Hello {{ first_name }}",
+            "steps-0-body": "A note for {{ first_name }}.",
+            "steps-0-ab": "1",
+            "steps-0-b_subject": "Quick question, {{ first_name }}",
+        }
+        created = client.post("/campaigns/new", data=form)
+        assert created.status_code == 303, created.text
+        with site.db() as db:
+            [result] = variant_results(db, "Subject test")["steps"]
+        assert [arm["name"] for arm in result["variants"]] == ["A", "B"]
+        assert result["status"] == "not_enough_data"
+        campaign_id = created.headers["location"].split("/")[-1]
+        page = client.get(f"/analytics?campaign_id={campaign_id}")
+        assert page.status_code == 200
+        assert "No step of this campaign has variants" not in page.text

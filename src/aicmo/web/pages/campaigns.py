@@ -104,6 +104,9 @@ def _blank_step() -> dict[str, Any]:
         "subject": "",
         "body": "",
         "condition": "no_reply",
+        "ab": False,
+        "b_subject": "",
+        "b_body": "",
     }
 
 
@@ -150,6 +153,9 @@ def read_form(form: FormData) -> dict[str, Any]:
             "subject": _text(form, f"steps-{i}-subject"),
             "body": _text(form, f"steps-{i}-body"),
             "condition": _text(form, f"steps-{i}-condition") or "no_reply",
+            "ab": _text(form, f"steps-{i}-ab") == "1",
+            "b_subject": _text(form, f"steps-{i}-b_subject"),
+            "b_body": _text(form, f"steps-{i}-b_body"),
         }
         for i in indexes
     ]
@@ -202,6 +208,15 @@ def step_document(step: dict[str, Any]) -> dict[str, Any]:
         doc["delay_hours"] = _number(step["delay_hours"], float)
     if step["delay_business_days"].strip():
         doc["delay_business_days"] = _number(step["delay_business_days"], int)
+    if step.get("ab"):
+        # An A/B test of the step's text: A is the step as written (the control), B
+        # overrides what is filled in; half the leads each (docs/ab-testing.md).
+        b: dict[str, Any] = {"name": "B"}
+        if step["b_subject"].strip():
+            b["subject"] = step["b_subject"]
+        if step["b_body"].strip():
+            b["body"] = step["b_body"]
+        doc["variants"] = [{"name": "A"}, b]
     return doc
 
 
@@ -253,6 +268,8 @@ def field_key(field: str | None) -> str:
         head = rest.split(".")[0].split("[")[0]
         if head in ("channel", "fallback", "delay_hours", "delay_business_days", "condition"):
             return f"steps-{index}-{head}"
+        if head == "variants":
+            return f"steps-{index}-ab"
         return f"steps-{index}"
     if field.startswith("audience"):
         return field.replace(".", "-")
