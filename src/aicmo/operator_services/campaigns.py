@@ -342,10 +342,6 @@ def _check_definition(
     return clean_name, description, clean_audience, _check_settings(settings)
 
 
-def _name_taken(db: Session, workspace_id: int, name: str) -> bool:
-    return repo.campaign_name_taken(db, workspace_id, name)
-
-
 def create_campaign(
     db: Session,
     name: str,
@@ -374,7 +370,7 @@ def create_campaign(
     )
     now = now or utcnow()
     with unit_of_work(db):
-        if _name_taken(db, workspace_id, clean_name):
+        if repo.campaign_name_taken(db, workspace_id, clean_name):
             raise ConflictError(f"a campaign named {clean_name!r} exists already")
         if steps is not None:
             seq_row = SequenceConfigDB(
@@ -550,7 +546,7 @@ def check_campaign(
         audience=audience,
         settings=settings,
     )
-    if _name_taken(db, workspace_id, clean_name):
+    if repo.campaign_name_taken(db, workspace_id, clean_name):
         raise ConflictError(f"a campaign named {clean_name!r} exists already")
     if steps is not None:
         seq = parse_steps(steps)
