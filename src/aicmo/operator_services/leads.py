@@ -386,7 +386,7 @@ def find_leads(
         limit=limit,
         campaign_id=campaign_id,
     )
-    return [lead_to_dict(r) for r in rows]
+    return [lead_record(values, tags) for values, tags in rows]
 
 
 def last_activity(

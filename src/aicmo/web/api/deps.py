@@ -11,7 +11,7 @@ make the browser send the cookie, never read the token.
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -99,8 +99,9 @@ def _principal(request: Request, db: Session) -> Principal:
     )
 
 
-def _requires(need: Role) -> Callable[[Principal], Principal]:
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def _requires(need: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    # Async: a comparison needs no worker thread (a sync dependency takes one per request).
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.may(need):
             raise PermissionDeniedError(
                 f"a {principal.role.value} key cannot do this; it needs the {need.value} role"
