@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, MetaData
+from sqlalchemy import ForeignKey, Index, MetaData, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aicmo.db.types import JSONType, UTCDateTime
@@ -45,3 +45,9 @@ def workspace_fk() -> Mapped[int]:
         default=DEFAULT_WORKSPACE_ID,
         nullable=False,
     )
+
+
+def partial_index(name: str, *columns: str, where: str) -> Index:
+    """An index of only the rows matching ``where`` (a SQL condition), on both databases:
+    a queue's scan then costs what is pending, not what piled up since."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aicmo.cam.db_models.base import Base, utcnow, workspace_fk
+from aicmo.cam.db_models.base import Base, partial_index, utcnow, workspace_fk
 from aicmo.db.types import JSONType
 
 
@@ -57,12 +57,7 @@ class EnrollmentDB(Base):
         UniqueConstraint("campaign_id", "lead_id", name="uq_enrollments_campaign_lead"),
         # Due work: only ACTIVE rows are indexed, so the claim's cost follows the number
         # of due enrollments, not the finished ones piling up.
-        Index(
-            "ix_enrollments_due",
-            "next_run_at",
-            postgresql_where=text("state = 'ACTIVE'"),
-            sqlite_where=text("state = 'ACTIVE'"),
-        ),
+        partial_index("ix_enrollments_due", "next_run_at", where="state = 'ACTIVE'"),
         Index("ix_enrollments_lead", "workspace_id", "lead_id"),
     )
 
@@ -97,13 +92,7 @@ class OperatorTaskDB(Base):
     __tablename__ = "operator_tasks"
     __table_args__ = (
         UniqueConstraint("message_id", name="uq_operator_tasks_message"),
-        Index(
-            "ix_operator_tasks_open",
-            "workspace_id",
-            "due_at",
-            postgresql_where=text("status = 'OPEN'"),
-            sqlite_where=text("status = 'OPEN'"),
-        ),
+        partial_index("ix_operator_tasks_open", "workspace_id", "due_at", where="status = 'OPEN'"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aicmo.cam.db_models.base import Base, utcnow, workspace_fk
+from aicmo.cam.db_models.base import Base, partial_index, utcnow, workspace_fk
 from aicmo.db.types import JSONType
 
 
@@ -77,12 +77,7 @@ class WebhookDeliveryDB(Base):
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
         # The worker's scan for due deliveries: only the pending ones are indexed.
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
-            postgresql_where=text("status = 'PENDING'"),
-            sqlite_where=text("status = 'PENDING'"),
-        ),
+        partial_index("ix_webhook_deliveries_due", "next_attempt_at", where="status = 'PENDING'"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
