@@ -109,15 +109,43 @@ MAX_VARIANTS = 5
 _VARIANT_NAME = r"^[A-Za-z0-9_-]{1,20}$"
 
 
-class Variant(BaseModel):
+class _Routed(BaseModel):
+    """What a step and its variants share: how their channel, fallback and template are
+    read before validation (channel names in any case, per-channel template keys too)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("channel", mode="before", check_fields=False)
+    @classmethod
+    def _channel_case(cls, value: Any) -> Any:
+        return _channel_name(value)
+
+    @field_validator("fallback", mode="before", check_fields=False)
+    @classmethod
+    def _fallback_case(cls, value: Any) -> Any:
+        if value is None:
+            # An explicit null is the field's default: none for a step, the step's own
+            # for a variant.
+            return cls.model_fields["fallback"].default
+        if isinstance(value, str):
+            raise ValueError("fallback must be a list of channels")
+        if isinstance(value, Iterable):
+            return [_channel_name(v) for v in value]
+        return value
+
+    @field_validator("template", mode="before", check_fields=False)
+    @classmethod
+    def _template_keys(cls, value: Any) -> Any:
+        return _channel_keys(value) if _template_kind(value) == "per_channel" else value
+
+
+class Variant(_Routed):
     """One arm of a step's A/B test: a name, a weight, and what it changes in the step.
 
     Fields left out keep the step's value. ``subject`` and ``body`` replace those fields
     in every template of the step (``subject`` only where the template has one);
     ``template`` replaces the step's template whole (not together with them).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=_VARIANT_NAME)
     #: Relative share of the leads (2 and 1: two thirds and one third).
@@ -129,25 +157,6 @@ class Variant(BaseModel):
     fallback: tuple[ChannelName, ...] | None = None
     delay_hours: float | None = Field(default=None, ge=0, le=87_840, allow_inf_nan=False)
     delay_business_days: int | None = Field(default=None, ge=0, le=366)
-
-    @field_validator("channel", mode="before")
-    @classmethod
-    def _channel_case(cls, value: Any) -> Any:
-        return _channel_name(value)
-
-    @field_validator("fallback", mode="before")
-    @classmethod
-    def _fallback_case(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            raise ValueError("fallback must be a list of channels")
-        if isinstance(value, Iterable):
-            return [_channel_name(v) for v in value]
-        return value
-
-    @field_validator("template", mode="before")
-    @classmethod
-    def _template_keys(cls, value: Any) -> Any:
-        return _channel_keys(value) if _template_kind(value) == "per_channel" else value
 
     @model_validator(mode="after")
     def _one_way_to_change_the_text(self) -> Variant:
@@ -189,14 +198,12 @@ def _dump_template(template: StepTemplate | Mapping[str, StepTemplate]) -> Any:
     return {k: v.model_dump(mode="json") for k, v in template.items()}
 
 
-class Step(BaseModel):
+class Step(_Routed):
     """One step of a sequence: a primary channel, fallbacks, a delay and a template.
 
     ``condition`` says whether the step still goes out after the lead replied
     (``"no_reply"``, the default) or regardless (``"always"``).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     channel: ChannelName
     fallback: tuple[ChannelName, ...] = ()
@@ -209,27 +216,6 @@ class Step(BaseModel):
     #: control the others are compared with.
     variants: tuple[Variant, ...] = ()
     _variant_steps: dict[str, Step] = PrivateAttr(default_factory=dict)
-
-    @field_validator("channel", mode="before")
-    @classmethod
-    def _channel_case(cls, value: Any) -> Any:
-        return _channel_name(value)
-
-    @field_validator("fallback", mode="before")
-    @classmethod
-    def _fallback_case(cls, value: Any) -> Any:
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            raise ValueError("fallback must be a list of channels")
-        if isinstance(value, Iterable):
-            return [_channel_name(v) for v in value]
-        return value
-
-    @field_validator("template", mode="before")
-    @classmethod
-    def _template_keys(cls, value: Any) -> Any:
-        return _channel_keys(value) if _template_kind(value) == "per_channel" else value
 
     @field_validator("template", mode="after")
     @classmethod
