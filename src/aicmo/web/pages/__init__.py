@@ -7,6 +7,8 @@ parts (the signed-in viewer, CSRF, the page policy, the templates) are in ``base
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -31,6 +33,10 @@ from aicmo.web.pages.base import STATIC_DIR, LoginRequired, error_page, message_
 
 #: Paths whose errors stay problem details (JSON): everything else is a page.
 MACHINE_PATHS = ("/api/", "/webhooks/", "/u/", "/healthz", "/docs", "/openapi")
+
+E = TypeVar("E", bound=Exception)
+#: An exception handler as the app keeps them (the API's may be a coroutine or not).
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 ROUTERS = (
     auth.router,
@@ -61,48 +67,46 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, to_login)
 
-    problem = app.exception_handlers.get(AicmoError)
-
-    async def page_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, AicmoError)
-        if request.url.path.startswith(MACHINE_PATHS) and problem is not None:
-            answer = problem(request, exc)
-            return await answer if hasattr(answer, "__await__") else answer
-        return error_page(request, None, exc)
-
-    app.add_exception_handler(AicmoError, page_error)
-
-    invalid = app.exception_handlers.get(RequestValidationError)
-    http_error = app.exception_handlers.get(StarletteHTTPException)
-
-    async def page_invalid(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        if request.url.path.startswith(MACHINE_PATHS) and invalid is not None:
-            answer = invalid(request, exc)
-            return await answer if hasattr(answer, "__await__") else answer
-        where = ", ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'value'}: {e.get('msg', '')}"
-            for e in exc.errors()[:3]
-        )
-        return message_page(request, "This address is not valid", f"{where}. Check the link.", 422)
-
-    async def page_http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if request.url.path.startswith(MACHINE_PATHS) and http_error is not None:
-            answer = http_error(request, exc)
-            return await answer if hasattr(answer, "__await__") else answer
-        if exc.status_code == 404:
-            return message_page(
-                request, "Not found", "There is no page here; use the menu above.", 404
-            )
-        return message_page(request, "Error", str(exc.detail), exc.status_code)
-
-    app.add_exception_handler(RequestValidationError, page_invalid)
-    app.add_exception_handler(StarletteHTTPException, page_http_error)
+    _answer_with_pages(app, AicmoError, _page_error)
+    _answer_with_pages(app, RequestValidationError, _page_invalid)
+    _answer_with_pages(app, StarletteHTTPException, _page_http_error)
     imports.forget_leftovers()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router, include_in_schema=False)
+
+
+def _answer_with_pages(app: FastAPI, kind: type[E], page: Callable[[Request, E], Response]) -> None:
+    """Errors of ``kind`` answered with a page, but by the API's own handler (problem
+    details, as JSON) on the machine paths, where a program reads the answer."""
+    machine: Handler | None = app.exception_handlers.get(kind)
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, kind)
+        if request.url.path.startswith(MACHINE_PATHS) and machine is not None:
+            answer = machine(request, exc)
+            return await answer if isinstance(answer, Awaitable) else answer
+        return page(request, exc)
+
+    app.add_exception_handler(kind, handle)
+
+
+def _page_error(request: Request, exc: AicmoError) -> Response:
+    return error_page(request, None, exc)
+
+
+def _page_invalid(request: Request, exc: RequestValidationError) -> Response:
+    where = ", ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'value'}: {e.get('msg', '')}"
+        for e in exc.errors()[:3]
+    )
+    return message_page(request, "This address is not valid", f"{where}. Check the link.", 422)
+
+
+def _page_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 404:
+        return message_page(request, "Not found", "There is no page here; use the menu above.", 404)
+    return message_page(request, "Error", str(exc.detail), exc.status_code)
 
 
 __all__ = ["install"]
