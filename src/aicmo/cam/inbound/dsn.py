@@ -389,6 +389,44 @@ def _dsn_severity(action: str | None, status: str | None) -> Severity:
     return severity
 
 
+def _failure_finding(
+    recipient: str | None,
+    status: str | None,
+    *,
+    delayed: bool,
+    context: str,
+    diagnostic: str | None,
+    inferred: bool,
+    format: str,
+    remote_mta: str | None = None,
+    reporting_mta: str | None = None,
+    soft: bool = False,
+) -> BounceFinding:
+    """A failure read from a notice's words rather than a report's fields.
+
+    The notice says delivery failed, so a status that reads as delivered (or none at all)
+    still counts hard; a delay, an expired retry period named in ``context`` or ``soft``
+    makes it soft.
+    """
+    severity = status_severity(status) if status else Severity.HARD
+    if severity is Severity.NONE:
+        severity = Severity.HARD
+    if soft or delayed or is_expiry(context):
+        severity = Severity.SOFT
+    return BounceFinding(
+        recipient=recipient,
+        severity=severity,
+        status=status,
+        action="delayed" if delayed else "failed",
+        diagnostic=diagnostic,
+        remote_mta=remote_mta,
+        reporting_mta=reporting_mta,
+        final_recipient=recipient,
+        status_inferred=inferred,
+        format=format,
+    )
+
+
 def _heuristic_findings(msg: Message, text: str, ignore: frozenset[str]) -> list[BounceFinding]:
     try:
         temporary, permanent = all_failures(_flufl_ready(msg))
@@ -427,25 +465,18 @@ def _heuristic_findings(msg: Message, text: str, ignore: frozenset[str]) -> list
             detail = infer_detail(window) or (infer_detail(notification) if alone else None)
             if detail:
                 status = f"{'4' if is_temporary else '5'}.{detail}"
-        severity = status_severity(status) if status else Severity.HARD
-        if is_temporary or severity is Severity.NONE:
-            severity = Severity.SOFT if is_temporary else Severity.HARD
-        delayed = is_temporary or _is_delay_notice(notification)
-        if delayed or is_expiry(window or notification):
-            severity = Severity.SOFT
         remote = _REMOTE_HOST_RE.search(window)
         findings.append(
-            BounceFinding(
-                recipient=address,
-                severity=severity,
-                status=status,
-                action="delayed" if delayed else "failed",
+            _failure_finding(
+                address,
+                status,
+                delayed=is_temporary or _is_delay_notice(notification),
+                context=window or notification,
                 diagnostic=found.diagnostic if found else None,
+                inferred=found.inferred if found else status is not None,
+                format="heuristic",
                 remote_mta=remote.group(1).lower() if remote else None,
                 reporting_mta=reporting_mta,
-                final_recipient=address,
-                status_inferred=found.inferred if found else status is not None,
-                format="heuristic",
             )
         )
     return findings
@@ -529,27 +560,20 @@ def _text_findings(
                 detail = infer_detail(notification)
             status = f"{'4' if delayed else '5'}.{detail or '0.0'}"
             inferred = True
-        severity = status_severity(status)
-        if severity is Severity.NONE:
-            severity = Severity.HARD
-        if delayed or is_expiry(window or notification):
-            severity = Severity.SOFT
-        if recipient is None and judged is None:
-            # Words alone, naming nobody and giving no code: not enough to declare the
-            # lead's address dead on one notice (the soft-bounce rule decides).
-            severity = Severity.SOFT
         findings.append(
-            BounceFinding(
-                recipient=recipient,
-                severity=severity,
-                status=status,
-                action="delayed" if delayed else "failed",
+            _failure_finding(
+                recipient,
+                status,
+                delayed=delayed,
+                context=window or notification,
                 diagnostic=(judged.diagnostic if judged else None)
                 or _reason_line(window)
                 or _reason_line(notification),
-                final_recipient=recipient,
-                status_inferred=inferred,
+                inferred=inferred,
                 format="text",
+                # Words alone, naming nobody and giving no code: not enough to declare the
+                # lead's address dead on one notice (the soft-bounce rule decides).
+                soft=recipient is None and judged is None,
             )
         )
     return findings
