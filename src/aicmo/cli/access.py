@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aicmo.cli.common import console, db_session, err_console, esc
+from aicmo.cli.common import WorkspaceOpt, console, db_session, err_console, esc
 from aicmo.cli.main import app
 from aicmo.errors import ValidationError
 from aicmo.operator_services import accounts
@@ -34,7 +34,6 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 
-WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug or id")]
 RoleOpt = Annotated[str, typer.Option(help="viewer (reads), operator (runs outreach), admin")]
 
 

@@ -12,7 +12,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aicmo.cli.common import cell, console, db_session, err_console, esc, fail
+from aicmo.cli.common import WorkspaceOpt, cell, console, db_session, err_console, esc, fail
 from aicmo.cli.main import app
 from aicmo.operator_services import accounts
 from aicmo.operator_services.analytics import costs
@@ -27,7 +27,6 @@ costs_app = typer.Typer(
 )
 app.add_typer(costs_app, name="costs")
 
-WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug or id")]
 ChannelOpt = Annotated[
     str | None, typer.Option("--channel", help="A channel: EMAIL, LINKEDIN, CONTACT_FORM")
 ]

@@ -15,12 +15,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Annotated, Any, NoReturn
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, ProgressColumn
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
@@ -42,6 +43,9 @@ MAX_TEXT_FILE = 1 << 20
 # emoji=False: ":smile:" in a company name is text, not a picture.
 console = Console(highlight=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, emoji=False)
+
+#: ``--workspace/-w``: the workspace a command acts in (the commands give it a default).
+WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug or id")]
 
 # C0 controls but tab and newline, DEL, C1 controls: shown, never sent to the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -116,6 +120,17 @@ def open_for_writing(path: Path, what: str) -> IO[str]:
         return path.open("w", encoding="utf-8", newline="")
     except OSError as err:
         fail(f"cannot write the {what}: {file_problem(err)}")
+
+
+def progress_bar(*columns: str | ProgressColumn, hidden: bool = False) -> Progress:
+    """A progress display on stderr, so stdout stays the command's output: gone once done,
+    and not drawn at all when stderr is not a terminal (a pipe or a log gets no redraws)."""
+    return Progress(
+        *columns,
+        console=err_console,
+        transient=True,
+        disable=hidden or not err_console.is_terminal,
+    )
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from aicmo import operator_services as ops
@@ -25,6 +25,7 @@ from aicmo.cli.common import (
     fail,
     leads_table,
     open_for_writing,
+    progress_bar,
     read_text_file,
 )
 from aicmo.cli.first_admin import first_admin
@@ -218,14 +219,12 @@ def leads_import(
     rejects_fh = open_for_writing(rejects, "rejects file") if rejects else None
     try:
         with db_session() as db:
-            progress = Progress(
+            progress = progress_bar(
                 TextColumn("[bold]importing[/]"),
                 BarColumn(),
                 DownloadColumn(),
                 TimeRemainingColumn(),
-                console=err_console,
-                transient=True,
-                disable=json_out or not err_console.is_terminal,
+                hidden=json_out,
             )
             with progress:
                 task = progress.add_task("import", total=size or None)
@@ -287,13 +286,10 @@ def leads_grade(
     """Regrade every lead against the ideal-customer profile and their engagement."""
     with db_session() as db:
         total = ops.count_leads(db)
-        with Progress(
+        with progress_bar(
             TextColumn("[bold]grading[/]"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total}"),
-            console=err_console,
-            transient=True,
-            disable=not err_console.is_terminal,
         ) as progress:
             task = progress.add_task("grade", total=total)
             result = ops.grade_leads(db, on_progress=lambda n: progress.advance(task, n))

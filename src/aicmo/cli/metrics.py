@@ -7,9 +7,9 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-from aicmo.cli.common import console, db_session, err_console, fail
+from aicmo.cli.common import console, db_session, fail, progress_bar
 from aicmo.cli.main import app
 from aicmo.operator_services import accounts
 from aicmo.operator_services.analytics import rollups
@@ -56,14 +56,11 @@ def metrics_rebuild(
         ws_id = accounts.resolve_workspace(db, workspace).id if workspace else None
         first, last = rollups.rebuild_range(db, first, last, workspace_id=ws_id)
         total = (last - first).days + 1
-        with Progress(
+        with progress_bar(
             TextColumn("[bold]rebuilding[/] {task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-            disable=not err_console.is_terminal,
         ) as progress:
             task = progress.add_task("", total=total)
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from aicmo.cam.domain.reply_categories import ReplyCategory
-from aicmo.cli.common import cell, console, db_session, esc
+from aicmo.cli.common import WorkspaceOpt, cell, console, db_session, esc
 from aicmo.cli.main import app
 from aicmo.operator_services import accounts
 from aicmo.operator_services.crm import replies
@@ -22,7 +22,6 @@ reply_app = typer.Typer(
 app.add_typer(reply_app, name="reply")
 
 CATEGORIES = ", ".join(c.value for c in ReplyCategory)
-WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug or id")]
 
 
 def _when(value: Any) -> str:

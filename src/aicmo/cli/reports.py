@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from aicmo.cli.common import console, db_session, esc, fail, file_problem
+from aicmo.cli.common import WorkspaceOpt, console, db_session, esc, fail, file_problem
 from aicmo.cli.main import app
 from aicmo.errors import AicmoError
 from aicmo.operator_services.accounts import resolve_workspace
@@ -24,8 +24,6 @@ digest_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(digest_app, name="digest")
-
-WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug or id")]
 
 
 def _day(value: str | None, option: str) -> date | None:

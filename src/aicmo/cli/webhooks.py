@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from aicmo.cli.common import console, db_session, err_console, esc
+from aicmo.cli.common import WorkspaceOpt, console, db_session, err_console, esc
 from aicmo.cli.main import app
 from aicmo.operator_services import accounts, webhooks
 from aicmo.operator_services.uow import utcnow
@@ -23,7 +23,6 @@ webhook_app = typer.Typer(
 )
 app.add_typer(webhook_app, name="webhook")
 
-WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug or id")]
 EndpointArg = Annotated[int, typer.Argument(help="The endpoint's id (see `aicmo webhook list`)")]
 
 

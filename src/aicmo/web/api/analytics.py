@@ -18,10 +18,10 @@ from aicmo.web.api.analytics_schemas import AttributionReport, Cost, CostIn
 from aicmo.web.api.deps import DB, Admin, Viewer
 from aicmo.web.api.problems import responses
 
-router = APIRouter(responses=responses(401, 403, 422))
+router = APIRouter(tags=["analytics"], responses=responses(401, 403, 422))
 
 
-@router.get("/costs", response_model=list[Cost], tags=["analytics"])
+@router.get("/costs", response_model=list[Cost])
 def list_costs(db: DB, principal: Viewer) -> list[dict[str, Any]]:
     return costs.list_costs(db, workspace_id=principal.workspace_id)
 
@@ -29,7 +29,6 @@ def list_costs(db: DB, principal: Viewer) -> list[dict[str, Any]]:
 @router.put(
     "/costs",
     response_model=Cost,
-    tags=["analytics"],
     summary="Set the cost of one channel, mailbox or LinkedIn account",
     responses=responses(404),
 )
@@ -45,7 +44,6 @@ def set_cost(body: CostIn, db: DB, principal: Admin) -> dict[str, Any]:
     "/analytics/attribution",
     response_model=AttributionReport,
     response_model_by_alias=True,
-    tags=["analytics"],
     summary="Outcomes credited per campaign, step, channel and variant, with cost and ROI",
     responses=responses(404),
 )

@@ -15,8 +15,8 @@ from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.abtest_schemas import ABMetric, CampaignVariants
 from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
-from aicmo.web.api.metrics_schemas import StepFigures
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
+from aicmo.web.api.metrics_schemas import Days, StepFigures
+from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
     Attempt,
@@ -39,8 +39,8 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=responses(
 def list_campaigns(
     db: DB,
     principal: Viewer,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor, (int,))
     items = campaign_service.list_campaigns(
@@ -135,7 +135,7 @@ def campaign_attempts(
     db: DB,
     principal: Viewer,
     channel: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Limit = 100,
 ) -> list[dict[str, Any]]:
     campaign_service.get_campaign(db, campaign_id, workspace_id=principal.workspace_id)
     return get_outreach_history(
@@ -157,7 +157,7 @@ def campaign_metrics(
     campaign_id: Id,
     db: DB,
     principal: Viewer,
-    days: Annotated[int, Query(ge=1, le=3660)] = 7,
+    days: Days = 7,
 ) -> dict[str, Any]:
     campaign_service.get_campaign(db, campaign_id, workspace_id=principal.workspace_id)
     return get_channel_metrics(db, campaign_id, days, workspace_id=principal.workspace_id)
@@ -191,7 +191,7 @@ def campaign_step_metrics(
     campaign_id: Id,
     db: DB,
     principal: Viewer,
-    days: Annotated[int, Query(ge=1, le=3660)] = 7,
+    days: Days = 7,
 ) -> list[dict[str, Any]]:
     campaign_service.get_campaign(db, campaign_id, workspace_id=principal.workspace_id)
     return get_step_metrics(db, campaign_id, days, workspace_id=principal.workspace_id)
@@ -220,8 +220,8 @@ def campaign_enrollments(
     db: DB,
     principal: Viewer,
     state: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor, (int,))
     items = campaign_service.list_enrollments(

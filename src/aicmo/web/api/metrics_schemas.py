@@ -1,8 +1,16 @@
-"""Response bodies of the per-step metrics (beside ``schemas.py``, same conventions)."""
+"""Response bodies of the per-step metrics (beside ``schemas.py``, same conventions), and
+the window every metrics route reads."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Query
 from pydantic import BaseModel, Field
+
+#: ``?days=``: the last N days the figures cover (at most about ten years), declared once
+#: for the channel, campaign and step metrics alike.
+Days = Annotated[int, Query(ge=1, le=3660)]
 
 
 class StepFigures(BaseModel):

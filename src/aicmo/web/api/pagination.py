@@ -13,11 +13,20 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from aicmo.errors import ValidationError
 
 MAX_LIMIT = 500
+#: Longest cursor read: the largest sort key this API pages by encodes well under it.
+MAX_CURSOR = 512
+
+#: ``?limit=`` and ``?cursor=`` of every paged list, declared once so their bounds agree
+#: everywhere (each route sets its own default limit).
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR)]
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -31,7 +40,7 @@ def decode_cursor(text: str | None, shape: Sequence[type]) -> tuple[Any, ...] | 
     if not text:
         return None
     bad = ValidationError("the cursor is not valid; start again without one", field="cursor")
-    if len(text) > 512:
+    if len(text) > MAX_CURSOR:
         raise bad
     try:
         values = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))

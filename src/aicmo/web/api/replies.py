@@ -4,14 +4,14 @@ first, with category and rule) and the operator's correction of a category."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from aicmo.operator_services.crm import replies as reply_service
 from aicmo.web.api.deps import DB, Id, IdQuery, Operator, Viewer
 from aicmo.web.api.leads import actor
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
+from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.reply_schemas import CategoryName, Reply, ReplyCategorized, ReplyCategoryIn
 from aicmo.web.api.schemas import Page
@@ -26,8 +26,8 @@ def list_replies(
     category: CategoryName | None = None,
     campaign_id: IdQuery = None,
     channel: Literal["EMAIL", "LINKEDIN", "email", "linkedin"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor, (datetime, int))
     items = reply_service.list_replies(

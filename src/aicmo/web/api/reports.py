@@ -3,11 +3,13 @@ document as ``aicmo report``, for the caller's workspace only."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from aicmo.cam.domain.attribution import AttributionModel
 from aicmo.operator_services.analytics.performance import report_period
@@ -53,19 +55,46 @@ def campaign_report(
         AttributionModel, Query(description="How the attribution section credits outcomes")
     ] = AttributionModel.LINEAR,
 ) -> Response:
+    return report_response(
+        db,
+        campaign_id,
+        since,
+        until,
+        fmt,
+        workspace_id=principal.workspace_id,
+        model=model,
+        inline=fmt == "html",
+    )
+
+
+def report_response(
+    db: Session,
+    campaign_id: int,
+    since: date | None,
+    until: date | None,
+    fmt: str,
+    *,
+    workspace_id: int,
+    model: AttributionModel,
+    inline: bool,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The report as a file that is never cached, for this route and the dashboard's
+    download alike; the connection goes back before the charts, the slow part, are drawn."""
     now = utcnow()
     start, end = report_period(since, until, today=now.date())
     built = build_report(
-        db, campaign_id, start, end, now=now, workspace_id=principal.workspace_id, model=model
+        db, campaign_id, start, end, now=now, workspace_id=workspace_id, model=model
     )
-    db.rollback()  # give the connection back before the charts are drawn
+    db.rollback()
     rendered = render_report(built, fmt)
-    disposition = "inline" if fmt == "html" else "attachment"
+    disposition = "inline" if inline else "attachment"
     return Response(
         content=rendered.content,
         media_type=rendered.media_type,
         headers={
             "Content-Disposition": f'{disposition}; filename="{rendered.filename}"',
             "Cache-Control": "no-store",
+            **(headers or {}),
         },
     )

@@ -26,10 +26,10 @@ from aicmo.web.api.schemas import (
     MailboxIn,
 )
 
-router = APIRouter(responses=responses(401, 403, 422))
+router = APIRouter(tags=["settings"], responses=responses(401, 403, 422))
 
 
-@router.get("/channels", response_model=list[ChannelConfig], tags=["settings"])
+@router.get("/channels", response_model=list[ChannelConfig])
 def list_channels(db: DB, principal: Viewer) -> list[dict[str, Any]]:
     return channel_config.list_channel_configs(db, workspace_id=principal.workspace_id)
 
@@ -37,7 +37,6 @@ def list_channels(db: DB, principal: Viewer) -> list[dict[str, Any]]:
 @router.patch(
     "/channels/{channel}",
     response_model=ChannelConfig,
-    tags=["settings"],
     summary="Switch a channel on or off, change its rate limits and retries",
     responses=responses(404),
 )
@@ -53,7 +52,7 @@ def update_channel(
     )
 
 
-@router.get("/mailboxes", response_model=list[Mailbox], tags=["settings"])
+@router.get("/mailboxes", response_model=list[Mailbox])
 def list_mailboxes(db: DB, principal: Viewer) -> list[dict[str, Any]]:
     return mailboxes.list_mailboxes(db, workspace_id=principal.workspace_id)
 
@@ -62,7 +61,6 @@ def list_mailboxes(db: DB, principal: Viewer) -> list[dict[str, Any]]:
     "/mailboxes",
     status_code=201,
     response_model=Mailbox,
-    tags=["settings"],
     summary="Add a sender mailbox (SMTP out, IMAP in); secrets are stored encrypted",
     responses=responses(409),
 )
@@ -83,7 +81,7 @@ def add_mailbox(request: Request, body: MailboxIn, db: DB, principal: Admin) -> 
     )
 
 
-@router.get("/linkedin-accounts", response_model=list[LinkedInAccount], tags=["settings"])
+@router.get("/linkedin-accounts", response_model=list[LinkedInAccount])
 def list_linkedin_accounts(db: DB, principal: Viewer) -> list[dict[str, Any]]:
     return linkedin_accounts.list_linkedin_accounts(db, workspace_id=principal.workspace_id)
 
@@ -92,7 +90,6 @@ def list_linkedin_accounts(db: DB, principal: Viewer) -> list[dict[str, Any]]:
     "/linkedin-accounts",
     status_code=201,
     response_model=LinkedInAccount,
-    tags=["settings"],
     summary="Add a LinkedIn provider account (Unipile); the API key is stored encrypted",
     responses=responses(409),
 )
@@ -106,7 +103,6 @@ def add_linkedin_account(body: LinkedInAccountIn, db: DB, principal: Admin) -> d
 @router.post(
     "/linkedin-accounts/{name}/resume",
     response_model=LinkedInAccount,
-    tags=["settings"],
     summary="Resume an account that was paused (after the provider restricted it)",
     responses=responses(404),
 )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from aicmo.cam.domain.access import Principal
 from aicmo.operator_services.crm.events import list_events
 from aicmo.web.api.deps import MAX_ID
-from aicmo.web.api.pagination import MAX_LIMIT
+from aicmo.web.api.pagination import Limit
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class TrailPage:
 
 
 def trail_page(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Limit = 100,
     before: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Last event id of the previous page")
     ] = None,

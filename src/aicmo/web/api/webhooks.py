@@ -5,15 +5,15 @@ that creates it and to a rotation, never in a list."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from aicmo.operator_services import webhooks
 from aicmo.web.api.deps import DB, Admin, respond
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
+from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=responses(401, 403, 422))
@@ -155,8 +155,8 @@ def list_deliveries(
     db: DB,
     principal: Admin,
     status: Literal["PENDING", "SUCCEEDED", "FAILED", "SKIPPED"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor, (int,))
     items = webhooks.list_deliveries(

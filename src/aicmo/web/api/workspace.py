@@ -4,9 +4,9 @@ metrics, and (admins) the workspace's API keys and members."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from aicmo.cam import repository as repo
@@ -16,7 +16,8 @@ from aicmo.operator_services.crm import suppression
 from aicmo.operator_services.metrics import get_channel_metrics
 from aicmo.web.api.deps import DB, Admin, Id, IdQuery, Operator, Viewer, respond
 from aicmo.web.api.leads import actor
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
+from aicmo.web.api.metrics_schemas import Days
+from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
     ApiKey,
@@ -55,8 +56,8 @@ def list_suppressions(
     principal: Viewer,
     kind: str | None = None,
     reason: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor, (datetime, int))
     items = suppression.list_suppressions(
@@ -123,8 +124,8 @@ def tasks(
     overdue: bool = False,
     lead_id: IdQuery = None,
     campaign_id: IdQuery = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor, (datetime, int))
     items = list_tasks(
@@ -168,9 +169,7 @@ def task_skip(task_id: Id, body: TaskSkipIn, db: DB, principal: Operator) -> dic
     tags=["metrics"],
     summary="Counts and rates per channel over the last `days` days (all campaigns)",
 )
-def channel_metrics(
-    db: DB, principal: Viewer, days: Annotated[int, Query(ge=1, le=3660)] = 7
-) -> dict[str, Any]:
+def channel_metrics(db: DB, principal: Viewer, days: Days = 7) -> dict[str, Any]:
     return get_channel_metrics(db, None, days, workspace_id=principal.workspace_id)
 
 

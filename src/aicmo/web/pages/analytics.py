@@ -26,11 +26,11 @@ from aicmo.operator_services.analytics.campaign_view import (
     get_campaign_analytics,
 )
 from aicmo.operator_services.analytics.performance import report_period
-from aicmo.operator_services.analytics.render import FORMATS, render_report
-from aicmo.operator_services.analytics.report import build_report
+from aicmo.operator_services.analytics.render import FORMATS
 from aicmo.operator_services.uow import utcnow
 from aicmo.web.api.deps import DB, Id
 from aicmo.web.api.problems import status_of
+from aicmo.web.api.reports import report_response
 from aicmo.web.headers import HEADERS
 from aicmo.web.pages.base import SignedIn, render, templates
 
@@ -166,20 +166,14 @@ def report_download(
     until: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
     """The campaign's report as a file to save (``aicmo report``'s document)."""
-    now = utcnow()
-    start, end = report_period(_day(since, "from"), _day(until, "to"), today=now.date())
-    built = build_report(
-        db, campaign_id, start, end, now=now, workspace_id=viewer.workspace_id, model=model
-    )
-    db.rollback()  # give the connection back before the charts are drawn
-    rendered = render_report(built, fmt)
-    return Response(
-        content=rendered.content,
-        media_type=rendered.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{rendered.filename}"',
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": DOWNLOAD_CSP,
-            "X-Content-Type-Options": "nosniff",
-        },
+    return report_response(
+        db,
+        campaign_id,
+        _day(since, "from"),
+        _day(until, "to"),
+        fmt,
+        workspace_id=viewer.workspace_id,
+        model=model,
+        inline=False,
+        headers={"Content-Security-Policy": DOWNLOAD_CSP, "X-Content-Type-Options": "nosniff"},
     )
