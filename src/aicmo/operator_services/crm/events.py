@@ -116,6 +116,25 @@ def record_event(
     return {"event_id": event_id, "type": event.type.value, "lead_id": lead_id, "regraded": grade}
 
 
+def record_config_change(
+    db: Session,
+    workspace_id: int,
+    detail: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str | None = None,
+) -> None:
+    """A change to how the workspace sends (a mailbox, its secret, a channel's limits),
+    inside the caller's transaction: the audit trail says who changed what, never a
+    secret's value."""
+    repo.add_event(
+        db,
+        workspace_id,
+        OutreachEvent(type=EventType.CHANNEL_CONFIG_CHANGED, occurred_at=now, detail=detail),
+        actor=actor,
+    )
+
+
 def attempt_event(
     db: Session,
     row: OutreachMessageDB,
