@@ -36,7 +36,7 @@ from aicmo.cam.inbound.classify import as_own_message
 from aicmo.cam.inbound.webhooks import WebhookResult
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
-from aicmo.operator_services.crm.events import regrade_if_lead
+from aicmo.operator_services.crm.events import add_attributed_event, regrade_if_lead
 from aicmo.operator_services.crm.replies import (
     ReplyAttribution,
     categorize_new_reply,
@@ -211,17 +211,8 @@ def _emit(
     attempt: OutreachMessageDB | None,
     lead: LeadDB | None,
 ) -> None:
-    repo.add_event(
-        db,
-        workspace_id,
-        event,
-        lead_id=lead.id if lead else None,
-        campaign_id=attempt.campaign_id if attempt else None,
-        message_id=attempt.id if attempt else None,
-        step_index=attempt.step_index if attempt else None,
-        variant=attempt.variant if attempt else None,
-        mailbox_id=attempt.mailbox_id if attempt else None,
-    )
+    where = ReplyAttribution.of(attempt)
+    add_attributed_event(db, workspace_id, event, lead.id if lead else None, where)
     regrade_if_lead(db, lead, event.type, event.occurred_at)
 
 
@@ -438,7 +429,7 @@ def mark_delivered(
             for row in rows:
                 row.status = MessageStatus.DELIVERED.value
                 row.delivered_at = now
-                repo.add_event(
+                add_attributed_event(
                     db,
                     workspace_id,
                     OutreachEvent(
@@ -447,12 +438,8 @@ def mark_delivered(
                         channel=ChannelType.EMAIL,
                         source="no-bounce-window",
                     ),
-                    lead_id=row.lead_id,
-                    campaign_id=row.campaign_id,
-                    message_id=row.id,
-                    step_index=row.step_index,
-                    variant=row.variant,
-                    mailbox_id=row.mailbox_id,
+                    row.lead_id,
+                    ReplyAttribution.of(row),
                 )
         done += len(rows)
         if len(rows) < batch:
