@@ -342,6 +342,26 @@ def _check_definition(
     return clean_name, description, clean_audience, _check_settings(settings)
 
 
+def _check_against_workspace(
+    db: Session, workspace_id: int, clean_name: str, sequence: str | None
+) -> SequenceConfigDB | None:
+    """What a new campaign (and the builder's dry run of one) is checked against in the
+    workspace: its name is free, and the named ``sequence`` exists (returned; None when
+    the campaign brings its own steps).
+
+    Raises:
+        ConflictError: the name is taken. NotFoundError: no such sequence.
+    """
+    if repo.campaign_name_taken(db, workspace_id, clean_name):
+        raise ConflictError(f"a campaign named {clean_name!r} exists already")
+    if sequence is None:
+        return None
+    found = repo.sequence_config_by_name(db, workspace_id, sequence)
+    if found is None:
+        raise NotFoundError(f"no sequence named {sequence!r}")
+    return found
+
+
 def create_campaign(
     db: Session,
     name: str,
@@ -370,9 +390,8 @@ def create_campaign(
     )
     now = now or utcnow()
     with unit_of_work(db):
-        if repo.campaign_name_taken(db, workspace_id, clean_name):
-            raise ConflictError(f"a campaign named {clean_name!r} exists already")
-        if steps is not None:
+        stored = _check_against_workspace(db, workspace_id, clean_name, sequence)
+        if stored is None:  # inline steps: a sequence of the campaign's own
             seq_row = SequenceConfigDB(
                 workspace_id=workspace_id,
                 name=f"campaign: {clean_name}",
@@ -383,14 +402,7 @@ def create_campaign(
             db.add(seq_row)
             db.flush()
         else:
-            found = db.scalar(
-                select(SequenceConfigDB).where(
-                    SequenceConfigDB.workspace_id == workspace_id, SequenceConfigDB.name == sequence
-                )
-            )
-            if found is None:
-                raise NotFoundError(f"no sequence named {sequence!r}")
-            seq_row = found
+            seq_row = stored
         row = CampaignDB(
             workspace_id=workspace_id,
             name=clean_name,
@@ -546,15 +558,8 @@ def check_campaign(
         audience=audience,
         settings=settings,
     )
-    if repo.campaign_name_taken(db, workspace_id, clean_name):
-        raise ConflictError(f"a campaign named {clean_name!r} exists already")
-    if steps is not None:
-        seq = parse_steps(steps)
-    else:
-        found = repo.sequence_config_by_name(db, workspace_id, str(sequence))
-        if found is None:
-            raise NotFoundError(f"no sequence named {sequence!r}")
-        seq = parse_steps(list(found.steps))
+    stored = _check_against_workspace(db, workspace_id, clean_name, sequence)
+    seq = parse_steps(steps if stored is None else list(stored.steps))
     errors = [
         {"field": field, "message": message}
         for field, message in sequence_problems(db, seq, workspace_id=workspace_id)
