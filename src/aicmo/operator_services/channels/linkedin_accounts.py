@@ -32,7 +32,7 @@ from aicmo.cam.db_models import (
 )
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.config import Settings, get_settings
 from aicmo.crypto import decrypt_secret, encrypt_secret
 from aicmo.errors import (
@@ -44,6 +44,7 @@ from aicmo.errors import (
 from aicmo.operator_services.crm.replies import (
     ReplyAttribution,
     categorize_new_reply,
+    mark_replied,
     record_reply_event,
 )
 from aicmo.operator_services.uow import unit_of_work, utcnow
@@ -316,21 +317,7 @@ def _apply_reply(
         if lead is None:
             return False
         db.flush()
-        if attempt is not None:
-            attempt.status = MessageStatus.REPLIED.value
-            attempt.replied_at = msg.sent_at
-        if lead.stage in (LeadStage.NEW.value, LeadStage.CONTACTED.value):
-            old, lead.stage = lead.stage, LeadStage.ENGAGED.value
-            repo.add_event(
-                db,
-                account.workspace_id,
-                OutreachEvent(
-                    type=EventType.LEAD_STAGE_CHANGED,
-                    occurred_at=now,
-                    detail={"from": old, "to": lead.stage, "why": "replied on LinkedIn"},
-                ),
-                lead_id=lead.id,
-            )
+        mark_replied(db, attempt, lead, replied_at=msg.sent_at, now=now, why="replied on LinkedIn")
         where = ReplyAttribution.of(attempt)
         reply_event_id = record_reply_event(
             db,

@@ -26,10 +26,11 @@ from aicmo.cam import repository as repo
 from aicmo.cam.db_models import (
     DEFAULT_WORKSPACE_ID,
     LeadDB,
+    OutreachMessageDB,
     ReplyDB,
 )
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType
+from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.reply_categories import ReplyCategory
 from aicmo.cam.domain.reply_stage import plan_stage
 from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
@@ -49,6 +50,30 @@ from aicmo.operator_services.uow import utcnow, write_unit
 SNIPPET_CHARS = 300
 #: The most replies one page may hold.
 MAX_PAGE = 500
+
+
+#: The stages a reply moves on to ENGAGED (later ones are further along already).
+_NOT_YET_ENGAGED = frozenset({LeadStage.NEW.value, LeadStage.CONTACTED.value})
+
+
+def mark_replied(
+    db: Session,
+    attempt: OutreachMessageDB | None,
+    lead: LeadDB | None,
+    *,
+    replied_at: datetime,
+    now: datetime,
+    why: str,
+) -> None:
+    """A person answered, by email or on LinkedIn: the attempt answered is REPLIED and a
+    lead not yet engaged becomes ENGAGED, on its audit trail (the caller's transaction)."""
+    if attempt is not None:
+        attempt.status = MessageStatus.REPLIED.value
+        attempt.replied_at = replied_at
+    if lead is not None and lead.stage in _NOT_YET_ENGAGED:
+        old, lead.stage = lead.stage, LeadStage.ENGAGED.value
+        detail = {"from": old, "to": lead.stage, "why": why}
+        lead_event(db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=detail)
 
 
 def record_reply_event(

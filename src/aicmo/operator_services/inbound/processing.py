@@ -25,7 +25,7 @@ from aicmo.cam.db_models import (
 )
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.cam.domain.suppression import (
     SuppressionKind,
     SuppressionReason,
@@ -40,18 +40,16 @@ from aicmo.operator_services.crm.events import add_attributed_event, regrade_if_
 from aicmo.operator_services.crm.replies import (
     ReplyAttribution,
     categorize_new_reply,
+    mark_replied,
     record_reply_event,
 )
 from aicmo.operator_services.crm.suppression import add_entry
-from aicmo.operator_services.leads import lead_event
 from aicmo.operator_services.uow import utcnow, write_unit
 
 #: Soft bounces of one address before it is suppressed.
 SOFT_BOUNCE_LIMIT = 3
 #: An email counts as delivered this long after the server's 250 with no bounce.
 DELIVERY_WINDOW = timedelta(hours=24)
-
-_OPEN_STAGES = {LeadStage.NEW.value, LeadStage.CONTACTED.value}
 
 
 def our_addresses(db: Session, workspace_id: int) -> frozenset[str]:
@@ -227,14 +225,7 @@ def _apply_reply(
     """A person answered: the attempt is replied, the lead engaged, the REPLY_RECEIVED
     recorded; its event id (the reply is categorised, and the lead regraded, once the
     message is remembered)."""
-    if attempt is not None:
-        attempt.status = MessageStatus.REPLIED.value
-        attempt.replied_at = now
-    if lead is not None and lead.stage in _OPEN_STAGES:
-        old = lead.stage
-        lead.stage = LeadStage.ENGAGED.value
-        detail = {"from": old, "to": lead.stage, "why": "replied"}
-        lead_event(db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=detail)
+    mark_replied(db, attempt, lead, replied_at=now, now=now, why="replied")
     reply_event_id = None
     where = ReplyAttribution.of(attempt)
     for event in result.events:
