@@ -276,13 +276,7 @@ def _apply_reply(
     """Record one inbound LinkedIn message; True when it was matched to a lead."""
     key = f"linkedin:{account.provider}:{msg.id}"
     with unit_of_work(db):
-        seen = db.scalar(
-            select(InboundMessageDB.id).where(
-                InboundMessageDB.workspace_id == account.workspace_id,
-                InboundMessageDB.message_key == key,
-            )
-        )
-        if seen is not None:
+        if repo.inbound_seen(db, account.workspace_id, key) is not None:
             return False
         lead = db.scalar(
             select(LeadDB).where(
