@@ -33,6 +33,7 @@ from aicmo.cam.db_models import (
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, MessageStatus
+from aicmo.cam.repository import costs as cost_repo
 from aicmo.config import Settings, get_settings
 from aicmo.crypto import decrypt_secret, encrypt_secret
 from aicmo.errors import (
@@ -146,12 +147,7 @@ def add_linkedin_account(
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
             raise ValidationError(f"{field} must be between 0 and 1000", field=field)
     with unit_of_work(db):
-        taken = db.scalar(
-            select(LinkedInAccountDB.id).where(
-                LinkedInAccountDB.workspace_id == workspace_id, LinkedInAccountDB.name == clean
-            )
-        )
-        if taken is not None:
+        if cost_repo.linkedin_account_id_by_name(db, workspace_id, clean) is not None:
             raise ConflictError(f"a LinkedIn account named {clean!r} exists")
         row = LinkedInAccountDB(
             workspace_id=workspace_id,
