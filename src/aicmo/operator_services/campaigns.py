@@ -675,16 +675,8 @@ def start_campaign(
             campaign.status = "ACTIVE"
             campaign.finished_at = None
         campaign.started_at = campaign.started_at or now
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.CAMPAIGN_STARTED,
-                occurred_at=now,
-                detail={"campaign": campaign.id, "started": True, "enrolled": enrolled},
-            ),
-            campaign_id=campaign.id,
-        )
+        detail = {"started": True, "enrolled": enrolled}
+        _campaign_event(db, campaign, EventType.CAMPAIGN_STARTED, now, detail)
     return {
         **campaign_to_dict(campaign),
         "enrolled": enrolled,
@@ -711,17 +703,21 @@ def finish_campaigns(db: Session, *, now: datetime) -> list[int]:
         for campaign in done:
             campaign.status = "FINISHED"
             campaign.finished_at = now
-            repo.add_event(
-                db,
-                campaign.workspace_id,
-                OutreachEvent(
-                    type=EventType.CAMPAIGN_FINISHED,
-                    occurred_at=now,
-                    detail={"campaign": campaign.id, "finished": True},
-                ),
-                campaign_id=campaign.id,
-            )
+            _campaign_event(db, campaign, EventType.CAMPAIGN_FINISHED, now, {"finished": True})
     return [c.id for c in done]
+
+
+def _campaign_event(
+    db: Session, campaign: CampaignDB, type_: EventType, now: datetime, detail: dict[str, Any]
+) -> None:
+    """A step of a campaign's life (started, paused, resumed, finished) on the audit trail,
+    tied to the campaign and naming it first in the detail."""
+    repo.add_event(
+        db,
+        campaign.workspace_id,
+        OutreachEvent(type=type_, occurred_at=now, detail={"campaign": campaign.id, **detail}),
+        campaign_id=campaign.id,
+    )
 
 
 def set_campaign_status(
@@ -738,20 +734,8 @@ def set_campaign_status(
                 f"a {campaign.status} campaign cannot be {wanted.lower()}d", field="status"
             )
         if campaign.status != wanted:
-            repo.add_event(
-                db,
-                workspace_id,
-                OutreachEvent(
-                    type=(
-                        EventType.CAMPAIGN_PAUSED
-                        if wanted == "PAUSED"
-                        else EventType.CAMPAIGN_RESUMED
-                    ),
-                    occurred_at=utcnow(),
-                    detail={"campaign": campaign.id, "name": campaign.name},
-                ),
-                campaign_id=campaign.id,
-            )
+            type_ = EventType.CAMPAIGN_PAUSED if wanted == "PAUSED" else EventType.CAMPAIGN_RESUMED
+            _campaign_event(db, campaign, type_, utcnow(), {"name": campaign.name})
         campaign.status = wanted
     return campaign_to_dict(campaign)
 
