@@ -342,6 +342,26 @@ def _check_definition(
     return clean_name, description, clean_audience, _check_settings(settings)
 
 
+def _check_against_workspace(
+    db: Session, workspace_id: int, clean_name: str, sequence: str | None
+) -> SequenceConfigDB | None:
+    """What a new campaign (and the builder's dry run of one) is checked against in the
+    workspace: its name is free, and the named ``sequence`` exists (returned; None when
+    the campaign brings its own steps).
+
+    Raises:
+        ConflictError: the name is taken. NotFoundError: no such sequence.
+    """
+    if repo.campaign_name_taken(db, workspace_id, clean_name):
+        raise ConflictError(f"a campaign named {clean_name!r} exists already")
+    if sequence is None:
+        return None
+    found = repo.sequence_config_by_name(db, workspace_id, sequence)
+    if found is None:
+        raise NotFoundError(f"no sequence named {sequence!r}")
+    return found
+
+
 def create_campaign(
     db: Session,
     name: str,
@@ -370,9 +390,8 @@ def create_campaign(
     )
     now = now or utcnow()
     with unit_of_work(db):
-        if repo.campaign_name_taken(db, workspace_id, clean_name):
-            raise ConflictError(f"a campaign named {clean_name!r} exists already")
-        if steps is not None:
+        stored = _check_against_workspace(db, workspace_id, clean_name, sequence)
+        if stored is None:  # inline steps: a sequence of the campaign's own
             seq_row = SequenceConfigDB(
                 workspace_id=workspace_id,
                 name=f"campaign: {clean_name}",
@@ -383,14 +402,7 @@ def create_campaign(
             db.add(seq_row)
             db.flush()
         else:
-            found = db.scalar(
-                select(SequenceConfigDB).where(
-                    SequenceConfigDB.workspace_id == workspace_id, SequenceConfigDB.name == sequence
-                )
-            )
-            if found is None:
-                raise NotFoundError(f"no sequence named {sequence!r}")
-            seq_row = found
+            seq_row = stored
         row = CampaignDB(
             workspace_id=workspace_id,
             name=clean_name,
@@ -546,15 +558,8 @@ def check_campaign(
         audience=audience,
         settings=settings,
     )
-    if repo.campaign_name_taken(db, workspace_id, clean_name):
-        raise ConflictError(f"a campaign named {clean_name!r} exists already")
-    if steps is not None:
-        seq = parse_steps(steps)
-    else:
-        found = repo.sequence_config_by_name(db, workspace_id, str(sequence))
-        if found is None:
-            raise NotFoundError(f"no sequence named {sequence!r}")
-        seq = parse_steps(list(found.steps))
+    stored = _check_against_workspace(db, workspace_id, clean_name, sequence)
+    seq = parse_steps(steps if stored is None else list(stored.steps))
     errors = [
         {"field": field, "message": message}
         for field, message in sequence_problems(db, seq, workspace_id=workspace_id)
@@ -670,16 +675,8 @@ def start_campaign(
             campaign.status = "ACTIVE"
             campaign.finished_at = None
         campaign.started_at = campaign.started_at or now
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.CAMPAIGN_STARTED,
-                occurred_at=now,
-                detail={"campaign": campaign.id, "started": True, "enrolled": enrolled},
-            ),
-            campaign_id=campaign.id,
-        )
+        detail = {"started": True, "enrolled": enrolled}
+        _campaign_event(db, campaign, EventType.CAMPAIGN_STARTED, now, detail)
     return {
         **campaign_to_dict(campaign),
         "enrolled": enrolled,
@@ -706,17 +703,21 @@ def finish_campaigns(db: Session, *, now: datetime) -> list[int]:
         for campaign in done:
             campaign.status = "FINISHED"
             campaign.finished_at = now
-            repo.add_event(
-                db,
-                campaign.workspace_id,
-                OutreachEvent(
-                    type=EventType.CAMPAIGN_FINISHED,
-                    occurred_at=now,
-                    detail={"campaign": campaign.id, "finished": True},
-                ),
-                campaign_id=campaign.id,
-            )
+            _campaign_event(db, campaign, EventType.CAMPAIGN_FINISHED, now, {"finished": True})
     return [c.id for c in done]
+
+
+def _campaign_event(
+    db: Session, campaign: CampaignDB, type_: EventType, now: datetime, detail: dict[str, Any]
+) -> None:
+    """A step of a campaign's life (started, paused, resumed, finished) on the audit trail,
+    tied to the campaign and naming it first in the detail."""
+    repo.add_event(
+        db,
+        campaign.workspace_id,
+        OutreachEvent(type=type_, occurred_at=now, detail={"campaign": campaign.id, **detail}),
+        campaign_id=campaign.id,
+    )
 
 
 def set_campaign_status(
@@ -733,20 +734,8 @@ def set_campaign_status(
                 f"a {campaign.status} campaign cannot be {wanted.lower()}d", field="status"
             )
         if campaign.status != wanted:
-            repo.add_event(
-                db,
-                workspace_id,
-                OutreachEvent(
-                    type=(
-                        EventType.CAMPAIGN_PAUSED
-                        if wanted == "PAUSED"
-                        else EventType.CAMPAIGN_RESUMED
-                    ),
-                    occurred_at=utcnow(),
-                    detail={"campaign": campaign.id, "name": campaign.name},
-                ),
-                campaign_id=campaign.id,
-            )
+            type_ = EventType.CAMPAIGN_PAUSED if wanted == "PAUSED" else EventType.CAMPAIGN_RESUMED
+            _campaign_event(db, campaign, type_, utcnow(), {"name": campaign.name})
         campaign.status = wanted
     return campaign_to_dict(campaign)
 

@@ -138,7 +138,7 @@ def send_outreach_message(
         lead = repo.get_lead(db, workspace_id, lead_id)
         if lead is None:
             raise NotFoundError(f"no lead with id {lead_id}")
-        dup = db.scalar(select(OutreachMessageDB).where(OutreachMessageDB.idempotency_key == key))
+        dup = repo.attempt_by_key(db, key)
         if dup is not None:
             if dup.lead_id != lead.id:
                 raise ConflictError(f"idempotency key {key!r} belongs to another attempt")
@@ -294,7 +294,7 @@ def record_refused(
         lead = repo.get_lead(db, workspace_id, lead_id)
         if lead is None:
             return None
-        if db.scalar(select(OutreachMessageDB.id).where(OutreachMessageDB.idempotency_key == key)):
+        if repo.attempt_by_key(db, key) is not None:
             return None
     req = AttemptRequest(
         lead=lead,

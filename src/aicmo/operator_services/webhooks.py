@@ -250,22 +250,35 @@ def disable_webhook(
         row = _endpoint(db, workspace_id, endpoint_id)
         if row.disabled_at is None:
             reason = "disabled by an admin; enable it again to receive events"
-            row.disabled_at = now
-            row.disabled_reason = reason
-            skipped = webhook_repo.skip_pending_deliveries(db, row.id, reason="endpoint disabled")
-            repo.add_event(
-                db,
-                workspace_id,
-                OutreachEvent(
-                    type=EventType.WEBHOOK_DISABLED,
-                    occurred_at=now,
-                    source="webhooks",
-                    reason=reason,
-                    detail={"endpoint_id": row.id, "url": row.url, "skipped": skipped},
-                ),
-                actor=actor,
-            )
+            _mark_disabled(db, row, reason, now=now, actor=actor)
     return endpoint_to_dict(row)
+
+
+def _mark_disabled(
+    db: Session,
+    endpoint: WebhookEndpointDB,
+    reason: str,
+    *,
+    now: datetime,
+    actor: str | None = None,
+) -> None:
+    """Disable an endpoint inside the caller's transaction, by an admin or automatically:
+    its pending deliveries are skipped and the WEBHOOK_DISABLED event says why."""
+    endpoint.disabled_at = now
+    endpoint.disabled_reason = reason
+    skipped = webhook_repo.skip_pending_deliveries(db, endpoint.id, reason="endpoint disabled")
+    repo.add_event(
+        db,
+        endpoint.workspace_id,
+        OutreachEvent(
+            type=EventType.WEBHOOK_DISABLED,
+            occurred_at=now,
+            source="webhooks",
+            reason=reason,
+            detail={"endpoint_id": endpoint.id, "url": endpoint.url, "skipped": skipped},
+        ),
+        actor=actor,
+    )
 
 
 # --- deliveries ------------------------------------------------------------------------------
@@ -565,20 +578,7 @@ def _disable(
         f"(failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC; last error: "
         f"{last_error or 'none'}); enable it again once the receiver works"
     )
-    endpoint.disabled_at = now
-    endpoint.disabled_reason = reason
-    skipped = webhook_repo.skip_pending_deliveries(db, endpoint.id, reason="endpoint disabled")
-    repo.add_event(
-        db,
-        endpoint.workspace_id,
-        OutreachEvent(
-            type=EventType.WEBHOOK_DISABLED,
-            occurred_at=now,
-            source="webhooks",
-            reason=reason,
-            detail={"endpoint_id": endpoint.id, "url": endpoint.url, "skipped": skipped},
-        ),
-    )
+    _mark_disabled(db, endpoint, reason, now=now)
     log.warning(
         "webhook endpoint disabled",
         extra={"fields": {"endpoint": endpoint.id, "url": endpoint.url, "reason": reason}},

@@ -32,6 +32,7 @@ from aicmo.cam.repository.accounts import (
 )
 from aicmo.cam.repository.attempts import (
     attempt_bodies,
+    attempt_by_key,
     attempt_by_rfc_ids,
     blank_lead_attempts,
     count_unknown_attempts,
@@ -146,6 +147,7 @@ __all__ = [
     "all_workspaces",
     "api_key_by_public_id",
     "attempt_bodies",
+    "attempt_by_key",
     "attempt_by_rfc_ids",
     "blank_lead_attempts",
     "blank_lead_inbound",

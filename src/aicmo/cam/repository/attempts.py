@@ -164,3 +164,9 @@ def unlink_attempts_from_lead_enrollments(db: Session, lead_id: int) -> None:
         .where(OutreachMessageDB.enrollment_id.in_(enrollment_ids_of_lead(lead_id)))
         .values(enrollment_id=None)
     )
+
+
+def attempt_by_key(db: Session, key: str) -> OutreachMessageDB | None:
+    """The attempt recorded under an idempotency key, if any (uq_attempt_key: keys are
+    unique across workspaces)."""
+    return db.scalar(select(OutreachMessageDB).where(OutreachMessageDB.idempotency_key == key))

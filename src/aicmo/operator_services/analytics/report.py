@@ -14,7 +14,7 @@ Nothing here reads the clock: ``now`` is passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from math import nan
@@ -229,7 +229,22 @@ def funnel_section(data: dict[str, Any], scope: Scope) -> Section:
     return Section("funnel", title, description, (table,), (chart,), facts)
 
 
-_DAILY_RATES = ("delivery_rate", "reply_rate", "positive_reply_rate", "bounce_rate")
+#: The rates a day or a channel is compared on (side by side or day by day).
+_COMPARED_RATES = ("delivery_rate", "reply_rate", "positive_reply_rate", "bounce_rate")
+#: Their labels for people, as column headers and series names.
+_COMPARED_LABELS = tuple(r.label for n in _COMPARED_RATES for r in KEY_RATES if r.name == n)
+
+
+def _rate_series(
+    items: Sequence[dict[str, Any]], *, gap_unsent: bool = False
+) -> tuple[Series, ...]:
+    """One series per compared rate over ``items`` (days or channels); with
+    ``gap_unsent`` an item that sent nothing has no rate: a gap in the line, not a drop to
+    zero."""
+    return tuple(
+        Series(label, tuple(nan if gap_unsent and not i["sent"] else float(i[name]) for i in items))
+        for name, label in zip(_COMPARED_RATES, _COMPARED_LABELS, strict=True)
+    )
 
 
 def daily_section(data: dict[str, Any], scope: Scope) -> Section:
@@ -242,18 +257,13 @@ def daily_section(data: dict[str, Any], scope: Scope) -> Section:
     days = data["days"]
     if not any(day["sent"] or day["replied"] or day["delivered"] for day in days):
         return Section("daily", title, description, empty=_no_data(scope))
-    labels = {r.name: r.label for r in KEY_RATES}
     categories = tuple(day["day"].isoformat() for day in days)
     rates_chart = Chart(
         key="daily-rates",
         title="Rates per day",
         kind="line",
         categories=categories,
-        series=tuple(
-            # A day with no sends has no rate: a gap in the line, not a drop to zero.
-            Series(labels[name], tuple(float(day[name]) if day["sent"] else nan for day in days))
-            for name in _DAILY_RATES
-        ),
+        series=_rate_series(days, gap_unsent=True),
         unit="%",
     )
     sent_chart = Chart(
@@ -270,22 +280,19 @@ def daily_section(data: dict[str, Any], scope: Scope) -> Section:
             int(day["sent"]),
             int(day["delivered"]),
             int(day["replied"]),
-            *(_pct(day[name]) for name in _DAILY_RATES),
+            *(_pct(day[name]) for name in _COMPARED_RATES),
         )
         for day in days
         if day["sent"] or day["replied"] or day["delivered"] or day["bounced"]
     )
-    table = Table(("Day", "Sent", "Delivered", "Replies", *(labels[n] for n in _DAILY_RATES)), rows)
+    table = Table(("Day", "Sent", "Delivered", "Replies", *_COMPARED_LABELS), rows)
     facts = tuple(
         Fact(name, day[name], day=day["day"])
         for day in days
         for name in ("sent", "delivered", "replied", "positive_replied")
-        + (_DAILY_RATES if day["sent"] else ())
+        + (_COMPARED_RATES if day["sent"] else ())
     )
     return Section("daily", title, description, (table,), (rates_chart, sent_chart), facts)
-
-
-_CHANNEL_RATES = ("delivery_rate", "reply_rate", "positive_reply_rate", "bounce_rate")
 
 
 def channels_section(data: dict[str, Any], scope: Scope) -> Section:
@@ -298,16 +305,13 @@ def channels_section(data: dict[str, Any], scope: Scope) -> Section:
     channels = data["channels"]
     if not channels:
         return Section("channels", title, description, empty=_no_data(scope))
-    labels = {r.name: r.label for r in KEY_RATES}
     names = tuple(str(c["channel"]) for c in channels)
     chart = Chart(
         key="channels",
         title="Rates per channel",
         kind="bar",
         categories=names,
-        series=tuple(
-            Series(labels[name], tuple(float(c[name]) for c in channels)) for name in _CHANNEL_RATES
-        ),
+        series=_rate_series(channels),
         unit="%",
     )
     rows: tuple[tuple[Cell, ...], ...] = tuple(
@@ -317,7 +321,7 @@ def channels_section(data: dict[str, Any], scope: Scope) -> Section:
             int(c["replied"]),
             int(c["positive_replied"]),
             int(c["meetings"]),
-            *(_pct(c[name]) for name in _CHANNEL_RATES),
+            *(_pct(c[name]) for name in _COMPARED_RATES),
         )
         for c in channels
     )
@@ -328,7 +332,7 @@ def channels_section(data: dict[str, Any], scope: Scope) -> Section:
             "Replies",
             "Positive",
             "Meetings",
-            *(labels[n] for n in _CHANNEL_RATES),
+            *_COMPARED_LABELS,
         ),
         rows,
     )
@@ -343,7 +347,7 @@ def channels_section(data: dict[str, Any], scope: Scope) -> Section:
             "bounced",
             "complained",
             "unsubscribed",
-            *_CHANNEL_RATES,
+            *_COMPARED_RATES,
         )
     )
     return Section("channels", title, description, (table,), (chart,), facts)

@@ -7,12 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, ChannelConfigDB
 from aicmo.cam.domain.channels import channel_names, normalize_channel
-from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType
 from aicmo.errors import ValidationError
+from aicmo.operator_services.crm.events import record_config_change
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 _INT_FIELDS = (
@@ -161,14 +160,6 @@ def update_channel_config(
         db.flush()
         after = config_to_dict(row)
         diff = {k: {"from": before[k], "to": after[k]} for k in clean if before[k] != after[k]}
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.CHANNEL_CONFIG_CHANGED,
-                occurred_at=utcnow(),
-                detail={"channel": str(channel), "changes": diff},
-            ),
-            actor=actor,
-        )
+        changes = {"channel": str(channel), "changes": diff}
+        record_config_change(db, workspace_id, changes, now=utcnow(), actor=actor)
     return after

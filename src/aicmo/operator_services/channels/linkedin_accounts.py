@@ -32,7 +32,8 @@ from aicmo.cam.db_models import (
 )
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.messages import ChannelType, MessageStatus
+from aicmo.cam.repository import costs as cost_repo
 from aicmo.config import Settings, get_settings
 from aicmo.crypto import decrypt_secret, encrypt_secret
 from aicmo.errors import (
@@ -44,6 +45,7 @@ from aicmo.errors import (
 from aicmo.operator_services.crm.replies import (
     ReplyAttribution,
     categorize_new_reply,
+    mark_replied,
     record_reply_event,
 )
 from aicmo.operator_services.uow import unit_of_work, utcnow
@@ -145,12 +147,7 @@ def add_linkedin_account(
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
             raise ValidationError(f"{field} must be between 0 and 1000", field=field)
     with unit_of_work(db):
-        taken = db.scalar(
-            select(LinkedInAccountDB.id).where(
-                LinkedInAccountDB.workspace_id == workspace_id, LinkedInAccountDB.name == clean
-            )
-        )
-        if taken is not None:
+        if cost_repo.linkedin_account_id_by_name(db, workspace_id, clean) is not None:
             raise ConflictError(f"a LinkedIn account named {clean!r} exists")
         row = LinkedInAccountDB(
             workspace_id=workspace_id,
@@ -275,13 +272,7 @@ def _apply_reply(
     """Record one inbound LinkedIn message; True when it was matched to a lead."""
     key = f"linkedin:{account.provider}:{msg.id}"
     with unit_of_work(db):
-        seen = db.scalar(
-            select(InboundMessageDB.id).where(
-                InboundMessageDB.workspace_id == account.workspace_id,
-                InboundMessageDB.message_key == key,
-            )
-        )
-        if seen is not None:
+        if repo.inbound_seen(db, account.workspace_id, key) is not None:
             return False
         lead = db.scalar(
             select(LeadDB).where(
@@ -316,21 +307,7 @@ def _apply_reply(
         if lead is None:
             return False
         db.flush()
-        if attempt is not None:
-            attempt.status = MessageStatus.REPLIED.value
-            attempt.replied_at = msg.sent_at
-        if lead.stage in (LeadStage.NEW.value, LeadStage.CONTACTED.value):
-            old, lead.stage = lead.stage, LeadStage.ENGAGED.value
-            repo.add_event(
-                db,
-                account.workspace_id,
-                OutreachEvent(
-                    type=EventType.LEAD_STAGE_CHANGED,
-                    occurred_at=now,
-                    detail={"from": old, "to": lead.stage, "why": "replied on LinkedIn"},
-                ),
-                lead_id=lead.id,
-            )
+        mark_replied(db, attempt, lead, replied_at=msg.sent_at, now=now, why="replied on LinkedIn")
         where = ReplyAttribution.of(attempt)
         reply_event_id = record_reply_event(
             db,

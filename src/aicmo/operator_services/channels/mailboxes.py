@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID, MailboxDB
 from aicmo.cam.domain import leads as L
-from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.crypto import encrypt_secret
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.crm.events import record_config_change
 from aicmo.operator_services.uow import unit_of_work, utcnow
 
 SECURITY_MODES = ("starttls", "tls", "none")
@@ -225,16 +225,8 @@ def add_mailbox(
             raise ConflictError(f"a mailbox named {clean_name!r} exists already")
         db.add(row)
         db.flush()
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.CHANNEL_CONFIG_CHANGED,
-                occurred_at=now,
-                detail={"mailbox_added": row.id, "name": clean_name, "from": address},
-            ),
-            actor=actor,
-        )
+        detail = {"mailbox_added": row.id, "name": clean_name, "from": address}
+        record_config_change(db, workspace_id, detail, now=now, actor=actor)
     return mailbox_to_dict(row)
 
 
@@ -287,16 +279,8 @@ def set_mailbox_enabled(
             return mailbox_to_dict(row)
         row.enabled = enabled
         row.updated_at = now
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.CHANNEL_CONFIG_CHANGED,
-                occurred_at=now,
-                detail={"mailbox": row.id, "name": row.name, "enabled": enabled},
-            ),
-            actor=actor,
-        )
+        detail = {"mailbox": row.id, "name": row.name, "enabled": enabled}
+        record_config_change(db, workspace_id, detail, now=now, actor=actor)
     return mailbox_to_dict(row)
 
 
@@ -340,14 +324,6 @@ def set_mailbox_secret(
         else:
             row.imap_secret, row.imap_auth = token, "password"
         row.updated_at = now
-        repo.add_event(
-            db,
-            workspace_id,
-            OutreachEvent(
-                type=EventType.CHANNEL_CONFIG_CHANGED,
-                occurred_at=now,
-                detail={"mailbox": row.id, "name": row.name, "secret_changed": proto},
-            ),
-            actor=actor,
-        )
+        detail = {"mailbox": row.id, "name": row.name, "secret_changed": proto}
+        record_config_change(db, workspace_id, detail, now=now, actor=actor)
     return mailbox_to_dict(row)

@@ -27,6 +27,7 @@ from aicmo.cam.domain.events import EventType, OutreachEvent
 from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.sequencing import AttemptOutcome
 from aicmo.errors import ConflictError, NotFoundError, ValidationError
+from aicmo.operator_services.crm.events import attempt_event
 from aicmo.operator_services.crm.suppression import blocking_suppression, site_domain
 from aicmo.operator_services.engine.progress import apply_outcome, finish, why_stopped
 from aicmo.operator_services.uow import utcnow, write_unit
@@ -258,23 +259,8 @@ def complete_task(
         attempt.transport = "operator"
         attempt.provider_message_id = f"done by a person (task #{task.id})"
         _event(db, task, EventType.TASK_COMPLETED, now, note, attempt.step_index, attempt.variant)
-        repo.add_event(
-            db,
-            task.workspace_id,
-            OutreachEvent(
-                type=EventType.MESSAGE_SENT,
-                occurred_at=now,
-                channel=attempt.channel,
-                source="operator",
-                recipient=attempt.recipient,
-                reason=f"reported done by the operator (task #{task.id})",
-            ),
-            lead_id=attempt.lead_id,
-            campaign_id=attempt.campaign_id,
-            message_id=attempt.id,
-            step_index=attempt.step_index,
-            variant=attempt.variant,
-        )
+        reason = f"reported done by the operator (task #{task.id})"
+        attempt_event(db, attempt, EventType.MESSAGE_SENT, now, reason, source="operator")
         lead = db.get(LeadDB, attempt.lead_id) if attempt.lead_id else None
         if lead is not None and lead.stage == LeadStage.NEW.value:
             lead.stage = LeadStage.CONTACTED.value

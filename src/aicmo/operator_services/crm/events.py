@@ -6,6 +6,7 @@ engagement event always regrades its lead in the same transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,57 @@ from aicmo.cam.domain.grading import GradeResult
 from aicmo.errors import NotFoundError
 from aicmo.operator_services.leads import regrade_lead
 from aicmo.operator_services.uow import unit_of_work
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyAttribution:
+    """Where an event about an attempt is counted: the attempt (sent, or answered by a
+    reply) and that attempt's campaign, step, variant and mailbox. A reply's
+    REPLY_RECEIVED event and every REPLY_CATEGORIZED event of it are recorded with these
+    same values, so a correction is counted in the row the reply was."""
+
+    message_id: int | None = None
+    campaign_id: int | None = None
+    step_index: int | None = None
+    variant: str | None = None
+    mailbox_id: int | None = None
+
+    @classmethod
+    def of(cls, attempt: OutreachMessageDB | None) -> ReplyAttribution:
+        if attempt is None:
+            return cls()
+        return cls(
+            message_id=attempt.id,
+            campaign_id=attempt.campaign_id,
+            step_index=attempt.step_index,
+            variant=attempt.variant,
+            mailbox_id=attempt.mailbox_id,
+        )
+
+
+def add_attributed_event(
+    db: Session,
+    workspace_id: int,
+    event: OutreachEvent,
+    lead_id: int | None,
+    where: ReplyAttribution,
+    *,
+    actor: str | None = None,
+) -> EventDB:
+    """Insert an event tied to its lead and counted where ``where`` says, inside the
+    caller's transaction (no regrade: the caller decides when)."""
+    return repo.add_event(
+        db,
+        workspace_id,
+        event,
+        lead_id=lead_id,
+        campaign_id=where.campaign_id,
+        message_id=where.message_id,
+        actor=actor,
+        step_index=where.step_index,
+        variant=where.variant,
+        mailbox_id=where.mailbox_id,
+    )
 
 
 def event_to_dict(row: EventDB) -> dict[str, Any]:
@@ -116,6 +168,25 @@ def record_event(
     return {"event_id": event_id, "type": event.type.value, "lead_id": lead_id, "regraded": grade}
 
 
+def record_config_change(
+    db: Session,
+    workspace_id: int,
+    detail: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str | None = None,
+) -> None:
+    """A change to how the workspace sends (a mailbox, its secret, a channel's limits),
+    inside the caller's transaction: the audit trail says who changed what, never a
+    secret's value."""
+    repo.add_event(
+        db,
+        workspace_id,
+        OutreachEvent(type=EventType.CHANNEL_CONFIG_CHANGED, occurred_at=now, detail=detail),
+        actor=actor,
+    )
+
+
 def attempt_event(
     db: Session,
     row: OutreachMessageDB,
@@ -127,7 +198,7 @@ def attempt_event(
 ) -> None:
     """An event about one attempt (attempted, sent, failed, unknown…), inside the
     caller's transaction, tied to its lead, campaign, step and mailbox."""
-    repo.add_event(
+    add_attributed_event(
         db,
         row.workspace_id,
         OutreachEvent(
@@ -138,10 +209,6 @@ def attempt_event(
             recipient=row.recipient,
             reason=reason,
         ),
-        lead_id=row.lead_id,
-        campaign_id=row.campaign_id,
-        message_id=row.id,
-        step_index=row.step_index,
-        variant=row.variant,
-        mailbox_id=row.mailbox_id,
+        row.lead_id,
+        ReplyAttribution.of(row),
     )

@@ -17,7 +17,6 @@ categorised ``unsubscribe`` suppresses the address or LinkedIn profile it came f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,13 +30,18 @@ from aicmo.cam.db_models import (
     ReplyDB,
 )
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType
+from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
 from aicmo.cam.domain.reply_categories import ReplyCategory
 from aicmo.cam.domain.reply_stage import plan_stage
 from aicmo.cam.domain.suppression import SuppressionKind, SuppressionReason
 from aicmo.cam.inbound.categories import OPERATOR, Categorization, categorize_reply
 from aicmo.cam.inbound.text import clean_line
 from aicmo.errors import NotFoundError, ValidationError
+
+# ReplyAttribution is part of this module's interface (the callers that record replies
+# import it from here); it lives with the events it attributes.
+from aicmo.operator_services.crm.events import ReplyAttribution as ReplyAttribution
+from aicmo.operator_services.crm.events import add_attributed_event
 from aicmo.operator_services.crm.suppression import add_entry
 from aicmo.operator_services.leads import lead_event, regrade_lead
 from aicmo.operator_services.uow import utcnow, write_unit
@@ -48,29 +52,28 @@ SNIPPET_CHARS = 300
 MAX_PAGE = 500
 
 
-@dataclass(frozen=True, slots=True)
-class ReplyAttribution:
-    """Where a reply is counted: the attempt it answers and that attempt's campaign, step,
-    variant and mailbox. The REPLY_RECEIVED event and every REPLY_CATEGORIZED event of the
-    reply are recorded with these same values."""
+#: The stages a reply moves on to ENGAGED (later ones are further along already).
+_NOT_YET_ENGAGED = frozenset({LeadStage.NEW.value, LeadStage.CONTACTED.value})
 
-    message_id: int | None = None
-    campaign_id: int | None = None
-    step_index: int | None = None
-    variant: str | None = None
-    mailbox_id: int | None = None
 
-    @classmethod
-    def of(cls, attempt: OutreachMessageDB | None) -> ReplyAttribution:
-        if attempt is None:
-            return cls()
-        return cls(
-            message_id=attempt.id,
-            campaign_id=attempt.campaign_id,
-            step_index=attempt.step_index,
-            variant=attempt.variant,
-            mailbox_id=attempt.mailbox_id,
-        )
+def mark_replied(
+    db: Session,
+    attempt: OutreachMessageDB | None,
+    lead: LeadDB | None,
+    *,
+    replied_at: datetime,
+    now: datetime,
+    why: str,
+) -> None:
+    """A person answered, by email or on LinkedIn: the attempt answered is REPLIED and a
+    lead not yet engaged becomes ENGAGED, on its audit trail (the caller's transaction)."""
+    if attempt is not None:
+        attempt.status = MessageStatus.REPLIED.value
+        attempt.replied_at = replied_at
+    if lead is not None and lead.stage in _NOT_YET_ENGAGED:
+        old, lead.stage = lead.stage, LeadStage.ENGAGED.value
+        detail = {"from": old, "to": lead.stage, "why": why}
+        lead_event(db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=detail)
 
 
 def record_reply_event(
@@ -81,17 +84,7 @@ def record_reply_event(
     where: ReplyAttribution,
 ) -> int:
     """Record a REPLY_RECEIVED event (inside the caller's transaction); its id."""
-    row = repo.add_event(
-        db,
-        workspace_id,
-        event,
-        lead_id=lead.id if lead is not None else None,
-        campaign_id=where.campaign_id,
-        message_id=where.message_id,
-        step_index=where.step_index,
-        variant=where.variant,
-        mailbox_id=where.mailbox_id,
-    )
+    row = add_attributed_event(db, workspace_id, event, lead.id if lead else None, where)
     db.flush()
     return row.id
 
@@ -194,7 +187,10 @@ def _apply(
     now: datetime,
 ) -> None:
     """The event, the stage move and the regrade of one (re)categorisation."""
-    repo.add_event(
+    where = ReplyAttribution(
+        row.message_id, row.campaign_id, row.step_index, row.variant, row.mailbox_id
+    )
+    add_attributed_event(
         db,
         row.workspace_id,
         OutreachEvent(
@@ -210,13 +206,9 @@ def _apply(
                 "reply_event_id": row.reply_event_id,
             },
         ),
-        lead_id=row.lead_id,
-        campaign_id=row.campaign_id,
-        message_id=row.message_id,
+        row.lead_id,
+        where,
         actor=actor,
-        step_index=row.step_index,
-        variant=row.variant,
-        mailbox_id=row.mailbox_id,
     )
     if lead is None:
         row.stage_from = row.stage_to = None

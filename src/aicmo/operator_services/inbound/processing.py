@@ -25,7 +25,7 @@ from aicmo.cam.db_models import (
 )
 from aicmo.cam.domain import leads as L
 from aicmo.cam.domain.events import EventType, OutreachEvent
-from aicmo.cam.domain.messages import ChannelType, LeadStage, MessageStatus
+from aicmo.cam.domain.messages import ChannelType, MessageStatus
 from aicmo.cam.domain.suppression import (
     SuppressionKind,
     SuppressionReason,
@@ -36,22 +36,20 @@ from aicmo.cam.inbound.classify import as_own_message
 from aicmo.cam.inbound.webhooks import WebhookResult
 from aicmo.config import get_settings
 from aicmo.errors import ValidationError
-from aicmo.operator_services.crm.events import regrade_if_lead
+from aicmo.operator_services.crm.events import add_attributed_event, regrade_if_lead
 from aicmo.operator_services.crm.replies import (
     ReplyAttribution,
     categorize_new_reply,
+    mark_replied,
     record_reply_event,
 )
 from aicmo.operator_services.crm.suppression import add_entry
-from aicmo.operator_services.leads import lead_event
 from aicmo.operator_services.uow import utcnow, write_unit
 
 #: Soft bounces of one address before it is suppressed.
 SOFT_BOUNCE_LIMIT = 3
 #: An email counts as delivered this long after the server's 250 with no bounce.
 DELIVERY_WINDOW = timedelta(hours=24)
-
-_OPEN_STAGES = {LeadStage.NEW.value, LeadStage.CONTACTED.value}
 
 
 def our_addresses(db: Session, workspace_id: int) -> frozenset[str]:
@@ -211,17 +209,8 @@ def _emit(
     attempt: OutreachMessageDB | None,
     lead: LeadDB | None,
 ) -> None:
-    repo.add_event(
-        db,
-        workspace_id,
-        event,
-        lead_id=lead.id if lead else None,
-        campaign_id=attempt.campaign_id if attempt else None,
-        message_id=attempt.id if attempt else None,
-        step_index=attempt.step_index if attempt else None,
-        variant=attempt.variant if attempt else None,
-        mailbox_id=attempt.mailbox_id if attempt else None,
-    )
+    where = ReplyAttribution.of(attempt)
+    add_attributed_event(db, workspace_id, event, lead.id if lead else None, where)
     regrade_if_lead(db, lead, event.type, event.occurred_at)
 
 
@@ -236,14 +225,7 @@ def _apply_reply(
     """A person answered: the attempt is replied, the lead engaged, the REPLY_RECEIVED
     recorded; its event id (the reply is categorised, and the lead regraded, once the
     message is remembered)."""
-    if attempt is not None:
-        attempt.status = MessageStatus.REPLIED.value
-        attempt.replied_at = now
-    if lead is not None and lead.stage in _OPEN_STAGES:
-        old = lead.stage
-        lead.stage = LeadStage.ENGAGED.value
-        detail = {"from": old, "to": lead.stage, "why": "replied"}
-        lead_event(db, lead, EventType.LEAD_STAGE_CHANGED, now, detail=detail)
+    mark_replied(db, attempt, lead, replied_at=now, now=now, why="replied")
     reply_event_id = None
     where = ReplyAttribution.of(attempt)
     for event in result.events:
@@ -438,7 +420,7 @@ def mark_delivered(
             for row in rows:
                 row.status = MessageStatus.DELIVERED.value
                 row.delivered_at = now
-                repo.add_event(
+                add_attributed_event(
                     db,
                     workspace_id,
                     OutreachEvent(
@@ -447,12 +429,8 @@ def mark_delivered(
                         channel=ChannelType.EMAIL,
                         source="no-bounce-window",
                     ),
-                    lead_id=row.lead_id,
-                    campaign_id=row.campaign_id,
-                    message_id=row.id,
-                    step_index=row.step_index,
-                    variant=row.variant,
-                    mailbox_id=row.mailbox_id,
+                    row.lead_id,
+                    ReplyAttribution.of(row),
                 )
         done += len(rows)
         if len(rows) < batch:
