@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import (
@@ -68,16 +68,16 @@ def all_workspaces(db: Session) -> list[WorkspaceDB]:
     return list(db.scalars(select(WorkspaceDB).order_by(WorkspaceDB.id)))
 
 
-#: What checking a key needs: read on every API request, so as a plain row, not an
-#: ORM object the session would track.
-_KEY_CHECK = (
+#: What checking a key needs, read on every API request: built once, as plain row (not
+#: an ORM object the session would track).
+_KEY_CHECK = select(
     ApiKeyDB.id,
     ApiKeyDB.workspace_id,
     ApiKeyDB.role,
     ApiKeyDB.secret_digest,
     ApiKeyDB.revoked_at,
     ApiKeyDB.last_used_at,
-)
+).where(ApiKeyDB.public_id == bindparam("public_id"))
 
 
 def api_key_by_public_id(
@@ -85,8 +85,7 @@ def api_key_by_public_id(
 ) -> Row[int, int, str, str, datetime | None, datetime | None] | None:
     """The key's id, workspace_id, role, secret_digest, revoked_at and last_used_at
     (uq_api_keys_public_id), revoked or not: the caller decides."""
-    stmt = select(*_KEY_CHECK).where(ApiKeyDB.public_id == public_id)
-    return db.connection().execute(stmt).first()
+    return db.connection().execute(_KEY_CHECK, {"public_id": public_id}).first()
 
 
 def workspace_api_keys(db: Session, workspace_id: int) -> list[ApiKeyDB]:
