@@ -53,7 +53,7 @@ from aicmo.operator_services.uow import utcnow
 from aicmo.web import api, pages
 from aicmo.web.api.leads import MAX_IMPORT_BYTES
 from aicmo.web.body_limit import BodyLimitMiddleware
-from aicmo.web.concurrency import ConcurrencyLimit, pool_capacity
+from aicmo.web.concurrency import ConcurrencyLimit, narrow_lane, pool_capacity
 from aicmo.web.headers import SecurityHeaders
 
 #: The most bytes a request body may have, by path prefix (docs/hardening.md has the
@@ -144,7 +144,11 @@ def create_app(
     pages.install(app)
     app.add_middleware(SecurityHeaders)
     # Outermost: a request waits here before it can hold a thread or a connection.
-    app.add_middleware(ConcurrencyLimit, limit=pool_capacity(engine.pool))
+    app.add_middleware(
+        ConcurrencyLimit,
+        limit=pool_capacity(engine.pool),
+        narrow=narrow_lane(engine.dialect.name),
+    )
 
     async def get_db() -> AsyncIterator[Session]:
         # Closed on the event loop, never waiting for a worker thread (see api.deps).
