@@ -12,18 +12,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Table,
-    and_,
-    exists,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import (
@@ -397,7 +386,7 @@ def lead_page(
             rows.extend(conn.execute(stmt.where(part).limit(limit - len(rows))).mappings())
             if len(rows) >= limit:
                 break
-    tags = tags_of(db, [row["id"] for row in rows])
+    tags = tags_for(db, [row["id"] for row in rows])
     return [(cast(Mapping[str, Any], row), tags.get(row["id"], [])) for row in rows]
 
 
@@ -405,21 +394,6 @@ def lead_page(
 #: often than it is changed, and building 50 tracked objects (and their tags through a
 #: relationship) was most of a page's time.
 LEAD_COLUMNS = tuple(LeadDB.__table__.c)
-
-
-def tags_of(db: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Each lead's tags in tag_key order (the primary key of lead_tags, one range each)."""
-    if not lead_ids:
-        return {}
-    found: dict[int, list[str]] = {}
-    stmt = (
-        select(LeadTagDB.lead_id, LeadTagDB.tag)
-        .where(LeadTagDB.lead_id.in_(list(lead_ids)))
-        .order_by(LeadTagDB.lead_id, LeadTagDB.tag_key)
-    )
-    for lead_id, tag in db.connection().execute(stmt):
-        found.setdefault(lead_id, []).append(tag)
-    return found
 
 
 def _after(after: tuple[int | None, int]) -> list[ColumnElement[bool]]:
@@ -461,6 +435,8 @@ def last_activity(db: Session, workspace_id: int, lead_ids: Sequence[int]) -> di
 
 
 def tags_for(db: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each lead's tags in tag_key order, as LeadDB.tags orders them (the primary key of
+    lead_tags, one range a lead)."""
     if not lead_ids:
         return {}
     out: dict[int, list[str]] = {}
@@ -469,7 +445,7 @@ def tags_for(db: Session, lead_ids: Sequence[int]) -> dict[int, list[str]]:
         .where(LeadTagDB.lead_id.in_(list(lead_ids)))
         .order_by(LeadTagDB.lead_id, LeadTagDB.tag_key)
     )
-    for lead_id, tag in db.execute(stmt):
+    for lead_id, tag in db.connection().execute(stmt):
         out.setdefault(int(lead_id), []).append(tag)
     return out
 
