@@ -12,8 +12,10 @@ import secrets
 from dataclasses import dataclass, field
 from html import escape
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 _LAYOUT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{title}</title><style>.hp-field{{display:none}} body{{font-family:sans-serif}}</style>
@@ -60,33 +62,27 @@ class DemoSite:
     received: list[dict[str, str]] = field(default_factory=list)
 
 
-def create_demo_site(site: DemoSite) -> FastAPI:
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+def create_demo_site(site: DemoSite) -> Starlette:
+    """Plain Starlette (FastAPI's base) keeps FastAPI's import off every CLI command."""
 
     def page(title: str, body: str) -> HTMLResponse:
         return HTMLResponse(_LAYOUT.format(title=escape(title), body=body))
 
-    @app.get("/robots.txt", response_class=PlainTextResponse)
-    def robots() -> str:
-        return "User-agent: *\nDisallow: /private/\n"
+    async def robots(_: Request) -> Response:
+        return PlainTextResponse("User-agent: *\nDisallow: /private/\n")
 
-    @app.get("/")
-    def home() -> HTMLResponse:
+    async def home(_: Request) -> Response:
         return page("Orbit Analytics", "<h1>Orbit Analytics</h1><p>Welcome.</p>")
 
-    @app.get("/about/")
-    def about() -> HTMLResponse:
+    async def about(_: Request) -> Response:
         return page("About", "<h1>About us</h1>")
 
-    @app.get("/contact/")
-    def contact() -> HTMLResponse:
+    async def contact(_: Request) -> Response:
         return page("Contact", _CONTACT.format(token=site.token))
 
-    @app.get("/captcha/")
-    def captcha() -> HTMLResponse:
+    async def captcha(_: Request) -> Response:
         return page("Get in touch", _CAPTCHA)
 
-    @app.post("/contact/send/")
     async def send(request: Request) -> Response:
         form = await request.form()
         values = {k: str(v) for k, v in form.items()}
@@ -111,11 +107,20 @@ def create_demo_site(site: DemoSite) -> FastAPI:
         site.received.append(values)
         return RedirectResponse("/thank-you/", status_code=303)
 
-    @app.get("/thank-you/")
-    def thanks() -> HTMLResponse:
+    async def thanks(_: Request) -> Response:
         return page(
             "Thank you",
             "<h1>Thank you!</h1><p>Your message has been sent. We'll get back to you soon.</p>",
         )
 
-    return app
+    return Starlette(
+        routes=[
+            Route("/robots.txt", robots),
+            Route("/", home),
+            Route("/about/", about),
+            Route("/contact/", contact),
+            Route("/captcha/", captcha),
+            Route("/contact/send/", send, methods=["POST"]),
+            Route("/thank-you/", thanks),
+        ]
+    )

@@ -52,7 +52,6 @@ from aicmo.operator_services.analytics.steps import get_step_metrics
 from aicmo.operator_services.channels import mailboxes as ops_mailboxes
 from aicmo.operator_services.engine.tick import list_unknown_attempts
 from aicmo.operator_services.inbound.imap_poll import check_mailbox, poll_all, poll_mailbox
-from aicmo.web.app import create_app
 from aicmo.worker import WorkerOptions, configure_logging, run_worker
 
 
@@ -613,10 +612,13 @@ def serve(
     serve_app(host, port, with_worker=with_worker)
 
 
+#: The web app's factory, as uvicorn imports it.
+APP_FACTORY = "aicmo.web.app:create_app"
+
+
 def serve_app(host: str, port: int, *, with_worker: bool, log_level: str = "info") -> None:
     """Serve the app on the settings' database until Ctrl-C; with the worker in a thread,
     stop only after the send in flight."""
-    app = create_app()
     stop = threading.Event()
     worker: threading.Thread | None = None
     if with_worker:
@@ -639,7 +641,9 @@ def serve_app(host: str, port: int, *, with_worker: bool, log_level: str = "info
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        # By name, so that uvicorn imports the app (FastAPI, its schemas, every route) only
+        # when serving: the other commands start ~0.5 s sooner.
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level=log_level)
     finally:
         stop.set()
         if worker is not None:

@@ -14,6 +14,7 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -54,9 +55,6 @@ MAX_PASSWORD_LENGTH = 1024
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
 _HASHER = PasswordHasher()
-#: Verified against when the address is unknown, so a wrong address and a wrong password
-#: take the same time and the answer does not tell which accounts exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -76,6 +74,14 @@ def _check_password(password: str) -> None:
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationError("the password is too long", field="password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the address is unknown, so a wrong address and a wrong
+    password take the same time and the answer does not tell which accounts exist. Made on
+    the first login, not at import: hashing costs ~0.15 s that every CLI command paid."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def workspace_to_dict(row: WorkspaceDB, role: str | None = None) -> dict[str, Any]:
@@ -211,7 +217,7 @@ def authenticate_password(
     failure = AuthenticationError("the email or the password is not right")
     user = repo.user_by_email(db, email) if len(password) <= MAX_PASSWORD_LENGTH else None
     try:
-        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise failure from None
     if user is None or user.disabled_at is not None:
