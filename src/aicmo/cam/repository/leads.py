@@ -12,7 +12,19 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import (
@@ -173,38 +185,52 @@ def _prefix(key: Any, term: str) -> ColumnElement[bool]:
     return and_(key >= func.lower(term), key < func.lower(term + _TOP))
 
 
-def _search_key(name: str) -> Any:
-    return byte_order(func.lower(getattr(LeadDB, name)))
+def _search_key(table: Any, name: str) -> Any:
+    return byte_order(func.lower(getattr(table.c, name)))
 
 
 def _search_terms(search: str | None) -> str:
     return " ".join((search or "").split())
 
 
-def _search_ranges(term: str) -> list[ColumnElement[bool]]:
-    ranges = [_prefix(_search_key(name), term) for name in SEARCHED_COLUMNS]
+def _search_ranges(term: str, table: Any = LeadDB.__table__) -> list[ColumnElement[bool]]:
+    ranges = [_prefix(_search_key(table, name), term) for name in SEARCHED_COLUMNS]
     first, _, rest = term.partition(" ")
     if rest:
         ranges.append(
             and_(
-                _search_key("first_name") == func.lower(first),
-                _prefix(_search_key("last_name"), rest),
+                _search_key(table, "first_name") == func.lower(first),
+                _prefix(_search_key(table, "last_name"), rest),
             )
         )
     return ranges
 
 
-def search_condition(search: str | None) -> ColumnElement[bool] | None:
+def search_condition(workspace_id: int, search: str | None) -> ColumnElement[bool] | None:
     """Leads whose email, first name, last name or company starts with ``search``,
-    ignoring case (ix_leads_search_*, one index range each); a term of two or more words
-    also matches the first name exactly followed by the last name's prefix ("jane do"
-    finds Jane Doe). Blank: no condition.
+    ignoring case; a term of two or more words also matches the first name exactly
+    followed by the last name's prefix ("jane do" finds Jane Doe). Blank: no condition.
+
+    Written as "the lead's id is among those the index ranges find" (ix_leads_search_*,
+    one range each): the same ranges ORed and tested on each lead of a
+    best-first read evaluate eight lower()s per lead, and a broad term ("company 42",
+    2 % of 100k leads) then cost 6.7 ms in SQLite against 1.6 ms for a probe of the ids.
 
     Case is folded by the database's lower(): every letter on PostgreSQL, ASCII letters
     on SQLite. ``%`` and ``_`` are plain characters.
     """
     term = _search_terms(search)
-    return or_(*_search_ranges(term)) if term else None
+    if not term:
+        return None
+    # An alias: the same table named twice would be correlated to the outer query's row.
+    found = LeadDB.__table__.alias("found")
+    ids = union_all(
+        *(
+            select(found.c.id).where(found.c.workspace_id == workspace_id, match)
+            for match in _search_ranges(term, found)
+        )
+    )
+    return LeadDB.id.in_(ids)
 
 
 def _tag_keys(tag: str | Sequence[str] | None) -> list[str]:
@@ -276,7 +302,7 @@ def lead_query(
     keys = _tag_keys(tag)
     if keys:
         stmt = stmt.where(_tagged(workspace_id, keys))
-    matched = search_condition(search)
+    matched = search_condition(workspace_id, search)
     if matched is not None:
         stmt = stmt.where(matched)
     if campaign_id is not None:
