@@ -10,24 +10,9 @@ from sqlalchemy.orm import Session
 from aicmo.cam import repository as repo
 from aicmo.cam.db_models import DEFAULT_WORKSPACE_ID
 from aicmo.cam.domain.channels import channel_names
+from aicmo.cam.domain.rollups import MESSAGE_COUNTERS
 from aicmo.errors import ValidationError
 from aicmo.operator_services.uow import utcnow
-
-_COUNTERS = (
-    "attempted",
-    "sent",
-    "failed",
-    "unknown",
-    "delivered",
-    "opened",
-    "clicked",
-    "replied",
-    "auto_replied",
-    "bounced_hard",
-    "bounced_soft",
-    "complained",
-    "unsubscribed",
-)
 
 
 def _rate(part: int, whole: int) -> float:
@@ -60,7 +45,7 @@ def get_channel_metrics(
     )
     out: dict[str, dict[str, Any]] = {}
     for channel in channel_names():
-        counts = {c: totals.get(str(channel), {}).get(c, 0) for c in _COUNTERS}
+        counts = {c: totals.get(str(channel), {}).get(c, 0) for c in MESSAGE_COUNTERS}
         sent = counts["sent"]
         bounced = counts["bounced_hard"] + counts["bounced_soft"]
         out[str(channel)] = {

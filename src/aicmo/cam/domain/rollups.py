@@ -52,8 +52,9 @@ SIMPLE_COUNTERS: dict[str, str] = {
     EventType.TASK_COMPLETED.value: "tasks_done",
 }
 
-#: Every counter column of ``metrics_daily``, in the table's order.
-COUNTERS: tuple[str, ...] = (
+#: The counters of a message's own life (attempt to unsubscribe), in the table's order:
+#: what the channel metrics report.
+MESSAGE_COUNTERS: tuple[str, ...] = (
     "attempted",
     "sent",
     "failed",
@@ -67,6 +68,11 @@ COUNTERS: tuple[str, ...] = (
     "bounced_soft",
     "complained",
     "unsubscribed",
+)
+
+#: Every counter column of ``metrics_daily``, in the table's order.
+COUNTERS: tuple[str, ...] = (
+    *MESSAGE_COUNTERS,
     "positive_replied",
     "meetings",
     "tasks_done",
@@ -143,6 +149,7 @@ def keeps_detail(event_type: str) -> bool:
 __all__ = [
     "COUNTED_TYPES",
     "COUNTERS",
+    "MESSAGE_COUNTERS",
     "SIMPLE_COUNTERS",
     "day_of",
     "deltas",

@@ -8,14 +8,14 @@ generic plan for a prepared statement cannot match a bound parameter to it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import CampaignDB, EnrollmentDB, LeadDB, SequenceConfigDB
-from aicmo.cam.repository.common import rowcount
+from aicmo.cam.repository.common import claim_due_rows, rowcount
 
 
 def sequence_config_by_name(db: Session, workspace_id: int, name: str) -> SequenceConfigDB | None:
@@ -47,6 +47,36 @@ def due_summary(
         query = query.where(CampaignDB.workspace_id == workspace_id)
     due = db.execute(query).one()
     return int(due[0] or 0), due[1]
+
+
+def claim_due_enrollments(
+    db: Session, *, now: datetime, worker: str, batch: int, lease: timedelta
+) -> list[int]:
+    """Claim up to ``batch`` due enrollments of active campaigns for ``worker`` (see
+    claim_due_rows); their ids.
+
+    ix_enrollments_due: partial index on next_run_at WHERE state = 'ACTIVE', matched only
+    because the state is a literal, not a bound parameter.
+    """
+    due = (
+        select(EnrollmentDB.id)
+        .join(CampaignDB, CampaignDB.id == EnrollmentDB.campaign_id)
+        .where(
+            EnrollmentDB.state == literal("ACTIVE", literal_execute=True),
+            EnrollmentDB.next_run_at <= now,
+            CampaignDB.status == "ACTIVE",
+        )
+    )
+    return claim_due_rows(
+        db,
+        EnrollmentDB,
+        due,
+        order=EnrollmentDB.next_run_at,
+        now=now,
+        worker=worker,
+        batch=batch,
+        lease=lease,
+    )
 
 
 def release_claims(db: Session, enrollment_ids: list[int], *, worker: str) -> int:

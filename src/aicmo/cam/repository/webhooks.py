@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from aicmo.cam.db_models import (
@@ -23,8 +23,7 @@ from aicmo.cam.db_models import (
     WebhookSubscriptionDB,
     WorkspaceDB,
 )
-from aicmo.cam.repository.common import rowcount
-from aicmo.db import bulk
+from aicmo.cam.repository.common import claim_due_rows, rowcount
 
 #: The lead's fields a delivery carries (``data.lead``).
 LEAD_FIELDS = (
@@ -104,51 +103,30 @@ def any_due_delivery(db: Session, *, now: datetime) -> bool:
 def claim_due_deliveries(
     db: Session, *, now: datetime, worker: str, batch: int, lease: timedelta
 ) -> list[int]:
-    """Claim up to ``batch`` due deliveries of enabled endpoints for ``worker``; their ids.
+    """Claim up to ``batch`` due deliveries of enabled endpoints for ``worker`` (see
+    claim_due_rows), counting the attempt; their ids.
 
-    ix_webhook_deliveries_due (partial, pending only). On PostgreSQL the candidate rows are
-    locked FOR UPDATE SKIP LOCKED, so two workers take different rows without waiting; on
-    SQLite the caller holds the write lock (BEGIN IMMEDIATE). The conditional UPDATE only
-    takes rows whose claim is free or expired (a dead worker's), and counts the attempt.
+    ix_webhook_deliveries_due (partial, pending only).
     """
-    free = or_(WebhookDeliveryDB.claimed_until.is_(None), WebhookDeliveryDB.claimed_until < now)
-    stmt = (
+    due = (
         select(WebhookDeliveryDB.id)
         .join(WebhookEndpointDB, WebhookEndpointDB.id == WebhookDeliveryDB.endpoint_id)
         .where(
             _PENDING,
             WebhookDeliveryDB.next_attempt_at <= now,
             WebhookEndpointDB.disabled_at.is_(None),
-            free,
-        )
-        .order_by(WebhookDeliveryDB.next_attempt_at)
-        .limit(batch)
-    )
-    dialect = db.get_bind().dialect
-    if dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=WebhookDeliveryDB)
-    candidates = list(db.scalars(stmt))
-    if not candidates:
-        return []
-    db.execute(
-        update(WebhookDeliveryDB)
-        .where(bulk.among(WebhookDeliveryDB.id, candidates, dialect), free)
-        .values(
-            claimed_by=worker,
-            claimed_until=now + lease,
-            attempts=WebhookDeliveryDB.attempts + 1,
         )
     )
-    return list(
-        db.scalars(
-            select(WebhookDeliveryDB.id)
-            .where(
-                bulk.among(WebhookDeliveryDB.id, candidates, dialect),
-                WebhookDeliveryDB.claimed_by == worker,
-                WebhookDeliveryDB.claimed_until == now + lease,
-            )
-            .order_by(WebhookDeliveryDB.next_attempt_at)
-        )
+    return claim_due_rows(
+        db,
+        WebhookDeliveryDB,
+        due,
+        order=WebhookDeliveryDB.next_attempt_at,
+        now=now,
+        worker=worker,
+        batch=batch,
+        lease=lease,
+        also={"attempts": WebhookDeliveryDB.attempts + 1},
     )
 
 

@@ -17,16 +17,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from aicmo.cam import repository as repo
 from aicmo.cam.db_models import CampaignDB, EnrollmentDB, OutreachMessageDB
 from aicmo.cam.domain.attempts import attempt_key, attempt_outcome
 from aicmo.cam.domain.events import EventType
 from aicmo.cam.domain.messages import MessageStatus
 from aicmo.cam.domain.sequencing import channels_for, variant_of
 from aicmo.cam.domain.window import is_open, jitter, next_open
-from aicmo.db import bulk
 from aicmo.errors import MailboxesDisabledError, RateLimitedError, ValidationError
 from aicmo.operator_services.campaigns import campaign_sequence
 from aicmo.operator_services.channels.tasks import cancel_stale_tasks
@@ -44,7 +44,6 @@ from aicmo.operator_services.uow import write_unit
 
 log = logging.getLogger("aicmo.engine")
 LEASE = timedelta(minutes=5)
-_ACTIVE = EnrollmentDB.state == literal("ACTIVE", literal_execute=True)
 
 
 def recover_unknown(db: Session, *, now: datetime, lease: timedelta = LEASE) -> int:
@@ -79,45 +78,8 @@ def claim_due(
     db: Session, *, now: datetime, worker: str, batch: int = 100, lease: timedelta = LEASE
 ) -> list[int]:
     """Take up to ``batch`` due enrollments of active campaigns for this worker."""
-    free = or_(EnrollmentDB.claimed_until.is_(None), EnrollmentDB.claimed_until < now)
     with write_unit(db):
-        # ix_enrollments_due: partial index on next_run_at WHERE state = 'ACTIVE'.
-        stmt = (
-            select(EnrollmentDB.id)
-            .join(CampaignDB, CampaignDB.id == EnrollmentDB.campaign_id)
-            .where(
-                # A literal, not a bound parameter: only then can the planner match the
-                # partial index ix_enrollments_due (WHERE state = 'ACTIVE').
-                _ACTIVE,
-                EnrollmentDB.next_run_at <= now,
-                CampaignDB.status == "ACTIVE",
-                free,
-            )
-            .order_by(EnrollmentDB.next_run_at)
-            .limit(batch)
-        )
-        dialect = db.get_bind().dialect
-        if dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True, of=EnrollmentDB)
-        candidates = list(db.scalars(stmt))
-        if not candidates:
-            return []
-        db.execute(
-            update(EnrollmentDB)
-            .where(bulk.among(EnrollmentDB.id, candidates, dialect), free)
-            .values(claimed_by=worker, claimed_until=now + lease)
-        )
-        claimed = list(
-            db.scalars(
-                select(EnrollmentDB.id)
-                .where(
-                    bulk.among(EnrollmentDB.id, candidates, dialect),
-                    EnrollmentDB.claimed_by == worker,
-                )
-                .order_by(EnrollmentDB.next_run_at)
-            )
-        )
-    return claimed
+        return repo.claim_due_enrollments(db, now=now, worker=worker, batch=batch, lease=lease)
 
 
 def process_enrollment(db: Session, enrollment_id: int, *, now: datetime, worker: str) -> str:
