@@ -81,6 +81,13 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(attempts_app, name="attempts")
 app.add_typer(inbox_app, name="inbox")
 
+#: The person a ``lead …`` command acts on.
+LeadArg = Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")]
+#: The filters ``leads list`` and ``leads export`` share.
+GradesOpt = Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")]
+StagesOpt = Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")]
+TagOpt = Annotated[str | None, typer.Option(help="Only leads with this tag")]
+
 
 # --- init / db ---------------------------------------------------------------------------
 
@@ -265,9 +272,9 @@ def leads_export(
     file: Annotated[
         Path | None, typer.Argument(help="Output CSV (default: standard output)")
     ] = None,
-    grade: Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")] = None,
-    stage: Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")] = None,
-    tag: Annotated[str | None, typer.Option(help="Only leads with this tag")] = None,
+    grade: GradesOpt = None,
+    stage: StagesOpt = None,
+    tag: TagOpt = None,
 ) -> None:
     """Write leads as CSV (re-importable; custom fields as custom:NAME columns)."""
     with db_session() as db:
@@ -305,9 +312,9 @@ def leads_grade(
 
 @leads_app.command("list")
 def leads_list(
-    grade: Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")] = None,
-    stage: Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")] = None,
-    tag: Annotated[str | None, typer.Option(help="Only leads with this tag")] = None,
+    grade: GradesOpt = None,
+    stage: StagesOpt = None,
+    tag: TagOpt = None,
     search: Annotated[
         str | None,
         typer.Option(help="Start of an email, first or last name, or company (any case)"),
@@ -350,7 +357,7 @@ def _show(lead: dict[str, Any]) -> None:
 
 
 @lead_app.command("show")
-def lead_show(ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")]) -> None:
+def lead_show(ref: LeadArg) -> None:
     """Show one lead, its grade and why, its tags and notes."""
     with db_session() as db:
         _show(ops.get_lead(db, ref))
@@ -381,7 +388,7 @@ def lead_add(
 
 @lead_app.command("set")
 def lead_set(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     fields: Annotated[list[str], typer.Argument(help="field=value pairs; field= clears it")],
 ) -> None:
     """Change fields of a lead (it is regraded)."""
@@ -392,7 +399,7 @@ def lead_set(
 
 @lead_app.command("stage")
 def lead_stage(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     stage: Annotated[str, typer.Argument(help="NEW CONTACTED ENGAGED QUALIFIED MEETING WON LOST")],
 ) -> None:
     """Move a lead to another stage."""
@@ -404,7 +411,7 @@ def lead_stage(
 
 @lead_app.command("tag")
 def lead_tag(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     tags: Annotated[list[str], typer.Argument(help="Tags to add")],
     remove: Annotated[bool, typer.Option("--remove", help="Remove these tags instead")] = False,
 ) -> None:
@@ -417,7 +424,7 @@ def lead_tag(
 
 @lead_app.command("note")
 def lead_note(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     text: Annotated[str, typer.Argument(help="The note")],
     author: Annotated[str | None, typer.Option(help="Who wrote it")] = None,
 ) -> None:
@@ -430,7 +437,7 @@ def lead_note(
 
 @lead_app.command("export")
 def lead_export(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     file: Annotated[
         Path | None, typer.Argument(help="JSON file (default: standard output)")
     ] = None,
@@ -450,7 +457,7 @@ def lead_export(
 
 @lead_app.command("forget")
 def lead_forget(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone")] = False,
 ) -> None:
     """Erase a person (GDPR): their data goes, a salted hash keeps them suppressed."""
