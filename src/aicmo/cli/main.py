@@ -32,7 +32,7 @@ from aicmo.cli.first_admin import first_admin
 from aicmo.config import get_settings
 from aicmo.db import migrate
 from aicmo.errors import AicmoError, ImportFileError, ValidationError
-from aicmo.operator_services.crm.importing import ImportReport
+from aicmo.operator_services.crm.importing import ImportReport, RowProblem
 from aicmo.operator_services.crm.workspace import icp_to_yaml, parse_icp_yaml
 from aicmo.operator_services.leads import EXPORT_COLUMNS, resolve_lead
 
@@ -168,26 +168,43 @@ def print_import_report(report: ImportReport, *, max_lines: int = 50) -> None:
     summary.add_row("warnings", str(report.warning_count))
     console.print(summary)
     if report.rejected:
-        table = Table(title="Rejected rows (nothing was imported from these lines)")
-        table.add_column("line", justify="right")
-        table.add_column("reason")
-        for problem in report.rejected[:max_lines]:
-            table.add_row(str(problem.line), cell(problem.message))
-        console.print(table)
-        if report.rejected_count > max_lines:
-            console.print(
-                f"… and {report.rejected_count - max_lines} more: "
-                "use --rejects FILE to get them all"
-            )
+        _print_row_problems(
+            "Rejected rows (nothing was imported from these lines)",
+            "reason",
+            report.rejected,
+            report.rejected_count,
+            "more: use --rejects FILE to get them all",
+            max_lines,
+        )
     if report.warnings:
-        table = Table(title="Warnings (rows imported; the value was kept as a custom field)")
-        table.add_column("line", justify="right")
-        table.add_column("warning")
-        for problem in report.warnings[:max_lines]:
-            table.add_row(str(problem.line), cell(problem.message))
-        console.print(table)
-        if report.warning_count > max_lines:
-            console.print(f"… and {report.warning_count - max_lines} more warnings")
+        _print_row_problems(
+            "Warnings (rows imported; the value was kept as a custom field)",
+            "warning",
+            report.warnings,
+            report.warning_count,
+            "more warnings",
+            max_lines,
+        )
+
+
+def _print_row_problems(
+    title: str,
+    column: str,
+    problems: list[RowProblem],
+    total: int,
+    more: str,
+    max_lines: int,
+) -> None:
+    """The first ``max_lines`` problem rows of an import, then how many were not shown
+    (``total`` counts them all: the report keeps only the first thousand)."""
+    table = Table(title=title)
+    table.add_column("line", justify="right")
+    table.add_column(column)
+    for problem in problems[:max_lines]:
+        table.add_row(str(problem.line), cell(problem.message))
+    console.print(table)
+    if total > max_lines:
+        console.print(f"… and {total - max_lines} {more}")
 
 
 @leads_app.command("import")
