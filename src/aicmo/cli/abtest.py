@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from aicmo.cli.common import cell, console, db_session, esc
+from aicmo.cli.common import CampaignArg, cell, console, db_session, esc
 from aicmo.cli.main import campaign_app
 from aicmo.errors import ValidationError
 from aicmo.operator_services.analytics.abtest import METRICS, variant_results
@@ -26,7 +26,7 @@ def _pct(rate: float) -> str:
 
 @campaign_app.command("ab")
 def campaign_ab(
-    name: Annotated[str, typer.Argument(help="Campaign name or id")],
+    name: CampaignArg,
     step: Annotated[
         int | None,
         typer.Option("--step", min=1, help="Only this step (1 = the first); default: every step"),

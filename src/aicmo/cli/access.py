@@ -35,6 +35,11 @@ app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 
 RoleOpt = Annotated[str, typer.Option(help="viewer (reads), operator (runs outreach), admin")]
+NameOpt = Annotated[str | None, typer.Option(help="Display name")]
+#: Never a password on argv (the process list shows it): stdin for scripts, else a prompt.
+PasswordStdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts)")
+]
 
 
 def _read_password(from_stdin: bool, *, env: str | None = None) -> str | None:
@@ -55,7 +60,7 @@ def _read_password(from_stdin: bool, *, env: str | None = None) -> str | None:
 @workspace_app.command("create")
 def workspace_create(
     slug: Annotated[str, typer.Argument(help="Short name: lower-case letters, digits, dashes")],
-    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    name: NameOpt = None,
 ) -> None:
     """Create a workspace with its defaults (channel limits, default sequence, ICP)."""
     with db_session() as db:
@@ -79,10 +84,8 @@ def user_add(
     email: Annotated[str, typer.Argument(help="The person's email (their login)")],
     role: RoleOpt = "operator",
     workspace: WorkspaceOpt = "default",
-    name: Annotated[str | None, typer.Option(help="Display name")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts)")
-    ] = False,
+    name: NameOpt = None,
+    password_stdin: PasswordStdinOpt = False,
 ) -> None:
     """Give a person a role in a workspace (a new account asks for a password)."""
     with db_session() as db:
@@ -104,9 +107,7 @@ def user_add(
 @user_app.command("password")
 def user_password(
     email: Annotated[str, typer.Argument(help="The person's email")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts)")
-    ] = False,
+    password_stdin: PasswordStdinOpt = False,
 ) -> None:
     """Set a new password for a person."""
     password = _read_password(password_stdin)

@@ -46,6 +46,8 @@ err_console = Console(stderr=True, highlight=False, emoji=False)
 
 #: ``--workspace/-w``: the workspace a command acts in (the commands give it a default).
 WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug or id")]
+#: The campaign a ``campaign …`` command acts on, declared once so its help reads the same.
+CampaignArg = Annotated[str, typer.Argument(help="Campaign name or id")]
 
 # C0 controls but tab and newline, DEL, C1 controls: shown, never sent to the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

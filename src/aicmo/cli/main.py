@@ -32,7 +32,7 @@ from aicmo.cli.first_admin import first_admin
 from aicmo.config import get_settings
 from aicmo.db import migrate
 from aicmo.errors import AicmoError, ImportFileError, ValidationError
-from aicmo.operator_services.crm.importing import ImportReport
+from aicmo.operator_services.crm.importing import ImportReport, RowProblem
 from aicmo.operator_services.crm.workspace import icp_to_yaml, parse_icp_yaml
 from aicmo.operator_services.leads import EXPORT_COLUMNS, resolve_lead
 
@@ -80,6 +80,13 @@ attempts_app = typer.Typer(help="Attempts that need the operator.", no_args_is_h
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(attempts_app, name="attempts")
 app.add_typer(inbox_app, name="inbox")
+
+#: The person a ``lead …`` command acts on.
+LeadArg = Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")]
+#: The filters ``leads list`` and ``leads export`` share.
+GradesOpt = Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")]
+StagesOpt = Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")]
+TagOpt = Annotated[str | None, typer.Option(help="Only leads with this tag")]
 
 
 # --- init / db ---------------------------------------------------------------------------
@@ -161,26 +168,43 @@ def print_import_report(report: ImportReport, *, max_lines: int = 50) -> None:
     summary.add_row("warnings", str(report.warning_count))
     console.print(summary)
     if report.rejected:
-        table = Table(title="Rejected rows (nothing was imported from these lines)")
-        table.add_column("line", justify="right")
-        table.add_column("reason")
-        for problem in report.rejected[:max_lines]:
-            table.add_row(str(problem.line), cell(problem.message))
-        console.print(table)
-        if report.rejected_count > max_lines:
-            console.print(
-                f"… and {report.rejected_count - max_lines} more: "
-                "use --rejects FILE to get them all"
-            )
+        _print_row_problems(
+            "Rejected rows (nothing was imported from these lines)",
+            "reason",
+            report.rejected,
+            report.rejected_count,
+            "more: use --rejects FILE to get them all",
+            max_lines,
+        )
     if report.warnings:
-        table = Table(title="Warnings (rows imported; the value was kept as a custom field)")
-        table.add_column("line", justify="right")
-        table.add_column("warning")
-        for problem in report.warnings[:max_lines]:
-            table.add_row(str(problem.line), cell(problem.message))
-        console.print(table)
-        if report.warning_count > max_lines:
-            console.print(f"… and {report.warning_count - max_lines} more warnings")
+        _print_row_problems(
+            "Warnings (rows imported; the value was kept as a custom field)",
+            "warning",
+            report.warnings,
+            report.warning_count,
+            "more warnings",
+            max_lines,
+        )
+
+
+def _print_row_problems(
+    title: str,
+    column: str,
+    problems: list[RowProblem],
+    total: int,
+    more: str,
+    max_lines: int,
+) -> None:
+    """The first ``max_lines`` problem rows of an import, then how many were not shown
+    (``total`` counts them all: the report keeps only the first thousand)."""
+    table = Table(title=title)
+    table.add_column("line", justify="right")
+    table.add_column(column)
+    for problem in problems[:max_lines]:
+        table.add_row(str(problem.line), cell(problem.message))
+    console.print(table)
+    if total > max_lines:
+        console.print(f"… and {total - max_lines} {more}")
 
 
 @leads_app.command("import")
@@ -265,9 +289,9 @@ def leads_export(
     file: Annotated[
         Path | None, typer.Argument(help="Output CSV (default: standard output)")
     ] = None,
-    grade: Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")] = None,
-    stage: Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")] = None,
-    tag: Annotated[str | None, typer.Option(help="Only leads with this tag")] = None,
+    grade: GradesOpt = None,
+    stage: StagesOpt = None,
+    tag: TagOpt = None,
 ) -> None:
     """Write leads as CSV (re-importable; custom fields as custom:NAME columns)."""
     with db_session() as db:
@@ -305,9 +329,9 @@ def leads_grade(
 
 @leads_app.command("list")
 def leads_list(
-    grade: Annotated[list[str] | None, typer.Option(help="Only these grades. Repeatable.")] = None,
-    stage: Annotated[list[str] | None, typer.Option(help="Only these stages. Repeatable.")] = None,
-    tag: Annotated[str | None, typer.Option(help="Only leads with this tag")] = None,
+    grade: GradesOpt = None,
+    stage: StagesOpt = None,
+    tag: TagOpt = None,
     search: Annotated[
         str | None,
         typer.Option(help="Start of an email, first or last name, or company (any case)"),
@@ -350,7 +374,7 @@ def _show(lead: dict[str, Any]) -> None:
 
 
 @lead_app.command("show")
-def lead_show(ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")]) -> None:
+def lead_show(ref: LeadArg) -> None:
     """Show one lead, its grade and why, its tags and notes."""
     with db_session() as db:
         _show(ops.get_lead(db, ref))
@@ -381,7 +405,7 @@ def lead_add(
 
 @lead_app.command("set")
 def lead_set(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     fields: Annotated[list[str], typer.Argument(help="field=value pairs; field= clears it")],
 ) -> None:
     """Change fields of a lead (it is regraded)."""
@@ -392,7 +416,7 @@ def lead_set(
 
 @lead_app.command("stage")
 def lead_stage(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     stage: Annotated[str, typer.Argument(help="NEW CONTACTED ENGAGED QUALIFIED MEETING WON LOST")],
 ) -> None:
     """Move a lead to another stage."""
@@ -404,7 +428,7 @@ def lead_stage(
 
 @lead_app.command("tag")
 def lead_tag(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     tags: Annotated[list[str], typer.Argument(help="Tags to add")],
     remove: Annotated[bool, typer.Option("--remove", help="Remove these tags instead")] = False,
 ) -> None:
@@ -417,7 +441,7 @@ def lead_tag(
 
 @lead_app.command("note")
 def lead_note(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     text: Annotated[str, typer.Argument(help="The note")],
     author: Annotated[str | None, typer.Option(help="Who wrote it")] = None,
 ) -> None:
@@ -430,7 +454,7 @@ def lead_note(
 
 @lead_app.command("export")
 def lead_export(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     file: Annotated[
         Path | None, typer.Argument(help="JSON file (default: standard output)")
     ] = None,
@@ -450,7 +474,7 @@ def lead_export(
 
 @lead_app.command("forget")
 def lead_forget(
-    ref: Annotated[str, typer.Argument(help="Lead id, email or LinkedIn URL")],
+    ref: LeadArg,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone")] = False,
 ) -> None:
     """Erase a person (GDPR): their data goes, a salted hash keeps them suppressed."""

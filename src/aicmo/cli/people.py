@@ -28,6 +28,8 @@ linkedin_app = typer.Typer(
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(linkedin_app, name="linkedin")
 
+TaskArg = Annotated[int, typer.Argument(help="Task id")]
+
 
 @tasks_app.command("list")
 def tasks_list(
@@ -86,7 +88,7 @@ def tasks_list(
 
 @tasks_app.command("done")
 def tasks_done(
-    task_id: Annotated[int, typer.Argument(help="Task id")],
+    task_id: TaskArg,
     note: Annotated[str | None, typer.Option(help="What you did, for the record")] = None,
 ) -> None:
     """Mark a task done: the message counts as sent now and the sequence goes on."""
@@ -97,7 +99,7 @@ def tasks_done(
 
 @tasks_app.command("skip")
 def tasks_skip(
-    task_id: Annotated[int, typer.Argument(help="Task id")],
+    task_id: TaskArg,
     reason: Annotated[str, typer.Option(help="Why it will not be done")],
 ) -> None:
     """Skip a task: nothing was sent and the step falls back to its next channel."""

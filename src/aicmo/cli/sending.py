@@ -29,6 +29,7 @@ from aicmo.bootstrap import open_session
 from aicmo.cli.common import (
     EXIT_FAILED,
     EXIT_UNUSABLE,
+    CampaignArg,
     cell,
     console,
     db_session,
@@ -53,6 +54,8 @@ from aicmo.operator_services.channels import mailboxes as ops_mailboxes
 from aicmo.operator_services.engine.tick import list_unknown_attempts
 from aicmo.operator_services.inbound.imap_poll import check_mailbox, poll_all, poll_mailbox
 from aicmo.worker import WorkerOptions, configure_logging, run_worker
+
+MailboxArg = Annotated[str, typer.Argument(help="Mailbox name or id")]
 
 
 def _secret_from_env(name: str | None, what: str) -> str | None:
@@ -187,7 +190,7 @@ def mailbox_list() -> None:
 
 @mailbox_app.command("disable")
 def mailbox_disable(
-    name: Annotated[str, typer.Argument(help="Mailbox name or id")],
+    name: MailboxArg,
 ) -> None:
     """Stop sending from a mailbox and polling it (settings and secrets are kept). With
     every mailbox disabled, email waits until one is enabled again."""
@@ -200,7 +203,7 @@ def mailbox_disable(
 
 
 @mailbox_app.command("enable")
-def mailbox_enable(name: Annotated[str, typer.Argument(help="Mailbox name or id")]) -> None:
+def mailbox_enable(name: MailboxArg) -> None:
     """Send from a disabled mailbox again."""
     with db_session() as db:
         mb = ops_mailboxes.set_mailbox_enabled(db, name, True)
@@ -209,7 +212,7 @@ def mailbox_enable(name: Annotated[str, typer.Argument(help="Mailbox name or id"
 
 @mailbox_app.command("set-password")
 def mailbox_set_password(
-    name: Annotated[str, typer.Argument(help="Mailbox name or id")],
+    name: MailboxArg,
     imap: Annotated[
         bool, typer.Option("--imap", help="Change the IMAP password (default: SMTP)")
     ] = False,
@@ -244,7 +247,7 @@ def mailbox_set_password(
 
 
 @mailbox_app.command("test")
-def mailbox_test(name: Annotated[str, typer.Argument(help="Mailbox name or id")]) -> None:
+def mailbox_test(name: MailboxArg) -> None:
     """Connect, do TLS and log in (SMTP and IMAP) without sending; say what failed."""
     with db_session() as db:
         report = check_mailbox(db, name)
@@ -386,7 +389,7 @@ def campaign_create(
 
 
 @campaign_app.command("validate")
-def campaign_validate(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+def campaign_validate(name: CampaignArg) -> None:
     """Check templates, channels and every lead's addresses before anything is sent."""
     with db_session() as db:
         if err_console.is_terminal:
@@ -410,7 +413,7 @@ def campaign_validate(name: Annotated[str, typer.Argument(help="Campaign name or
 
 
 @campaign_app.command("start")
-def campaign_start(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+def campaign_start(name: CampaignArg) -> None:
     """Validate, enroll the audience and activate; `aicmo worker` then sends. Stopped
     midway, it leaves the campaign as it was with part of the audience enrolled: run it
     again to enroll the rest (nobody is enrolled twice)."""
@@ -438,7 +441,7 @@ def campaign_start(name: Annotated[str, typer.Argument(help="Campaign name or id
 
 
 @campaign_app.command("pause")
-def campaign_pause(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+def campaign_pause(name: CampaignArg) -> None:
     """Stop new sends (within one worker tick)."""
     with db_session() as db:
         c = ops_campaigns.set_campaign_status(db, name, "PAUSED")
@@ -446,7 +449,7 @@ def campaign_pause(name: Annotated[str, typer.Argument(help="Campaign name or id
 
 
 @campaign_app.command("resume")
-def campaign_resume(name: Annotated[str, typer.Argument(help="Campaign name or id")]) -> None:
+def campaign_resume(name: CampaignArg) -> None:
     """Resume a paused campaign."""
     with db_session() as db:
         c = ops_campaigns.set_campaign_status(db, name, "ACTIVE")
@@ -479,7 +482,7 @@ def campaign_list_cmd() -> None:
 
 @campaign_app.command("status")
 def campaign_status_cmd(
-    name: Annotated[str, typer.Argument(help="Campaign name or id")],
+    name: CampaignArg,
     days: Annotated[
         int, typer.Option(min=1, max=3660, help="Days of per-step figures to show")
     ] = 30,

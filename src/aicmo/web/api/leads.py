@@ -18,7 +18,7 @@ from aicmo.operator_services.crm.importing import import_leads_csv
 from aicmo.operator_services.crm.privacy import export_person, forget_person
 from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
-from aicmo.web.api.pagination import MAX_LIMIT, decode_cursor, page_of
+from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.schemas import (
     Attempt,
@@ -68,8 +68,8 @@ def list_leads(
         ),
     ] = None,
     min_score: Annotated[int | None, Query(ge=-1000, le=1000)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     after = decode_cursor(cursor, (int, int))
     items = lead_service.find_leads(
@@ -246,7 +246,7 @@ def lead_attempts(
     lead_id: Id,
     db: DB,
     principal: Viewer,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Limit = 100,
 ) -> list[dict[str, Any]]:
     lead_service.get_lead(db, lead_id, workspace_id=principal.workspace_id)  # 404 if not ours
     return get_outreach_history(

@@ -12,7 +12,7 @@ answer to the POST that made it, and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,9 +30,10 @@ from aicmo.operator_services.inbound.connection_check import check_mailbox_conne
 from aicmo.operator_services.leads import grade_leads
 from aicmo.web.api.deps import DB, Id
 from aicmo.web.api.leads import actor
-from aicmo.web.pages.base import SignedIn, Viewer, render, see_other, whole_number
+from aicmo.web.pages.base import SignedIn, Viewer, change, render, see_other, whole_number
 
 router = APIRouter()
+T = TypeVar("T")
 
 #: The sub-pages: (path, label, role needed to see the page).
 SECTIONS: tuple[tuple[str, str, Role], ...] = (
@@ -76,6 +77,12 @@ def _int(field: str, value: str, *, default: int | None = None) -> int:
             raise ValidationError(f"{field} is required: type a whole number", field=field)
         return default
     return number
+
+
+def _typed_numbers(fields: dict[str, str]) -> dict[str, Any]:
+    """The fields a person filled in, as whole numbers; an empty one is left out, so the
+    service's own default holds."""
+    return {field: _int(field, value) for field, value in fields.items() if value.strip()}
 
 
 def _opt(value: str) -> str | None:
@@ -181,6 +188,27 @@ def _section(
     return _page(request, viewer, template, title, context, status_code=status)
 
 
+def _change(
+    request: Request,
+    viewer: Viewer,
+    db: Session,
+    name: str,
+    run: Callable[[], T],
+    done: Callable[[T], Response],
+    form: dict[str, Any] | None = None,
+) -> Response:
+    """A change posted from a sub-page, checked against the role ``_DATA`` gives that
+    sub-page (the one its ``can_change`` shows); a refusal shows the sub-page again with
+    the service's message and what was typed."""
+    return change(
+        viewer,
+        _DATA[name][3],
+        run,
+        done=done,
+        failed=lambda err: _section(request, viewer, db, name, error=err.message, form=form),
+    )
+
+
 # --- mailboxes -------------------------------------------------------------------------------
 
 
@@ -219,14 +247,17 @@ def add_mailbox(
     min_gap_seconds: Text = "0",
     allow_plaintext: Annotated[bool, Form()] = False,
 ) -> Response:
-    viewer.require(Role.ADMIN)
     # Everything but the passwords comes back into the form after an error.
     form: dict[str, Any] = {
         k: v for k, v in locals().items() if isinstance(v, str) and not k.endswith("password")
     }
     form["allow_plaintext"] = allow_plaintext
-    try:
-        mb = mailboxes.add_mailbox(
+    return _change(
+        request,
+        viewer,
+        db,
+        "mailboxes",
+        lambda: mailboxes.add_mailbox(
             db,
             name,
             from_address,
@@ -249,12 +280,12 @@ def add_mailbox(
             allow_plaintext=allow_plaintext,
             workspace_id=viewer.workspace_id,
             actor=actor(viewer.principal),
-        )
-    except AicmoError as err:
-        return _section(request, viewer, db, "mailboxes", error=err.message, form=form)
-    return see_other(
-        "/settings/mailboxes",
-        f"Mailbox {mb['name']} added. Press “Test connection” to check its servers.",
+        ),
+        lambda mb: see_other(
+            "/settings/mailboxes",
+            f"Mailbox {mb['name']} added. Press “Test connection” to check its servers.",
+        ),
+        form,
     )
 
 
@@ -285,9 +316,12 @@ def set_mailbox_password(
     password: Secret = "",
     allow_plaintext: Annotated[bool, Form()] = False,
 ) -> Response:
-    viewer.require(Role.ADMIN)
-    try:
-        mb = mailboxes.set_mailbox_secret(
+    return _change(
+        request,
+        viewer,
+        db,
+        "mailboxes",
+        lambda: mailboxes.set_mailbox_secret(
             db,
             mailbox_id,
             password,
@@ -295,13 +329,12 @@ def set_mailbox_password(
             allow_plaintext=allow_plaintext,
             workspace_id=viewer.workspace_id,
             actor=actor(viewer.principal),
-        )
-    except AicmoError as err:
-        return _section(request, viewer, db, "mailboxes", error=err.message)
-    return see_other(
-        "/settings/mailboxes",
-        f"{protocol.upper()} password of {mb['name']} changed (stored encrypted). "
-        "Test the connection to check it.",
+        ),
+        lambda mb: see_other(
+            "/settings/mailboxes",
+            f"{protocol.upper()} password of {mb['name']} changed (stored encrypted). "
+            "Test the connection to check it.",
+        ),
     )
 
 
@@ -341,30 +374,31 @@ def add_linkedin(
     invites_per_week: Text = "",
     messages_per_day: Text = "",
 ) -> Response:
-    viewer.require(Role.ADMIN)
     form = {k: v for k, v in locals().items() if isinstance(v, str) and k != "api_key"}
-    try:
-        caps: dict[str, Any] = {
-            field: _int(field, value)
-            for field, value in (
-                ("invites_per_day", invites_per_day),
-                ("invites_per_week", invites_per_week),
-                ("messages_per_day", messages_per_day),
-            )
-            if value.strip()
-        }
-        account = linkedin_accounts.add_linkedin_account(
+    caps = {
+        "invites_per_day": invites_per_day,
+        "invites_per_week": invites_per_week,
+        "messages_per_day": messages_per_day,
+    }
+    return _change(
+        request,
+        viewer,
+        db,
+        "linkedin",
+        lambda: linkedin_accounts.add_linkedin_account(
             db,
             name,
             base_url=base_url,
             account_ref=account_ref,
             api_key=api_key,
             workspace_id=viewer.workspace_id,
-            **caps,
-        )
-    except AicmoError as err:
-        return _section(request, viewer, db, "linkedin", error=err.message, form=form)
-    return see_other("/settings/linkedin", f"LinkedIn account {account['name']} added.")
+            **_typed_numbers(caps),
+        ),
+        lambda account: see_other(
+            "/settings/linkedin", f"LinkedIn account {account['name']} added."
+        ),
+        form,
+    )
 
 
 @router.post("/settings/linkedin/resume")
@@ -392,9 +426,12 @@ def update_limits(
     rate_limit_per_day: Text = "",
     enabled: Annotated[bool, Form()] = False,
 ) -> Response:
-    viewer.require(Role.ADMIN)
-    try:
-        after = channel_config.update_channel_config(
+    return _change(
+        request,
+        viewer,
+        db,
+        "limits",
+        lambda: channel_config.update_channel_config(
             db,
             channel,
             workspace_id=viewer.workspace_id,
@@ -402,13 +439,12 @@ def update_limits(
             rate_limit_per_hour=_int("rate_limit_per_hour", rate_limit_per_hour),
             rate_limit_per_day=_int("rate_limit_per_day", rate_limit_per_day),
             enabled=enabled,
-        )
-    except AicmoError as err:
-        return _section(request, viewer, db, "limits", error=err.message)
-    return see_other(
-        "/settings/limits",
-        f"{after['channel']}: {after['rate_limit_per_hour']}/hour, "
-        f"{after['rate_limit_per_day']}/day, {'on' if after['enabled'] else 'off'}.",
+        ),
+        lambda after: see_other(
+            "/settings/limits",
+            f"{after['channel']}: {after['rate_limit_per_hour']}/hour, "
+            f"{after['rate_limit_per_day']}/day, {'on' if after['enabled'] else 'off'}.",
+        ),
     )
 
 
@@ -475,20 +511,25 @@ def add_suppression(
     value: Text = "",
     note: Text = "",
 ) -> Response:
-    viewer.require(Role.OPERATOR)
-    try:
-        entry = suppression.add_suppression(
+    return _change(
+        request,
+        viewer,
+        db,
+        "suppression",
+        lambda: suppression.add_suppression(
             db,
             value,
             note=_opt(note),
             actor=actor(viewer.principal),
             workspace_id=viewer.workspace_id,
-        )
-    except AicmoError as err:
-        form = {"value": value, "note": note}
-        return _section(request, viewer, db, "suppression", error=err.message, form=form)
-    said = "added to" if entry["created"] else "was already on"
-    return see_other("/settings/suppression", f"{entry['value']} {said} the suppression list.")
+        ),
+        lambda entry: see_other(
+            "/settings/suppression",
+            f"{entry['value']} {'added to' if entry['created'] else 'was already on'} "
+            "the suppression list.",
+        ),
+        {"value": value, "note": note},
+    )
 
 
 @router.post("/settings/suppression/remove")
@@ -528,47 +569,58 @@ def add_user(
     password: Secret = "",
     role: Text = "viewer",
 ) -> Response:
-    viewer.require(Role.ADMIN)
-    try:
-        user = accounts.add_user(
+    return _change(
+        request,
+        viewer,
+        db,
+        "access",
+        lambda: accounts.add_user(
             db,
             email,
             password or None,
             role=role,
             workspace_id=viewer.workspace_id,
             name=_opt(name),
-        )
-    except AicmoError as err:
-        form = {"email": email, "name": name, "role": role}
-        return _section(request, viewer, db, "access", error=err.message, form=form)
-    said = "added" if user["created"] else "(an existing account) given access"
-    return see_other("/settings/access", f"{user['email']} {said} as {user['role']}.")
+        ),
+        lambda user: see_other(
+            "/settings/access",
+            f"{user['email']} "
+            f"{'added' if user['created'] else '(an existing account) given access'} "
+            f"as {user['role']}.",
+        ),
+        {"email": email, "name": name, "role": role},
+    )
 
 
 @router.post("/settings/access/users/{user_id}/role", response_model=None)
 def change_role(
     request: Request, user_id: Id, viewer: SignedIn, db: DB, role: Text = ""
 ) -> Response:
-    viewer.require(Role.ADMIN)
-    try:
-        if user_id == viewer.principal.user_id:
-            raise ValidationError(
-                "you cannot change your own role (the workspace could be left without an "
-                "admin); ask another admin",
-                field="role",
-            )
-        member = next(
-            (m for m in accounts.list_members(db, viewer.workspace_id) if m["id"] == user_id),
-            None,
+    return _change(
+        request,
+        viewer,
+        db,
+        "access",
+        lambda: _set_member_role(db, viewer, user_id, role),
+        lambda user: see_other("/settings/access", f"{user['email']} is now {user['role']}."),
+    )
+
+
+def _set_member_role(db: Session, viewer: Viewer, user_id: int, role: str) -> dict[str, Any]:
+    """Another member's new role: never one's own, so a workspace keeps an admin."""
+    if user_id == viewer.principal.user_id:
+        raise ValidationError(
+            "you cannot change your own role (the workspace could be left without an "
+            "admin); ask another admin",
+            field="role",
         )
-        if member is None:
-            raise ValidationError("no such member of this workspace", field="user")
-        user = accounts.add_user(
-            db, member["email"], None, role=role, workspace_id=viewer.workspace_id
-        )
-    except AicmoError as err:
-        return _section(request, viewer, db, "access", error=err.message)
-    return see_other("/settings/access", f"{user['email']} is now {user['role']}.")
+    member = next(
+        (m for m in accounts.list_members(db, viewer.workspace_id) if m["id"] == user_id),
+        None,
+    )
+    if member is None:
+        raise ValidationError("no such member of this workspace", field="user")
+    return accounts.add_user(db, member["email"], None, role=role, workspace_id=viewer.workspace_id)
 
 
 @router.post("/settings/access/keys", response_model=None)
@@ -579,20 +631,22 @@ def create_key(
     name: Text = "",
     role: Text = "viewer",
 ) -> Response:
-    viewer.require(Role.ADMIN)
-    try:
-        key = accounts.create_api_key(
+    return _change(
+        request,
+        viewer,
+        db,
+        "access",
+        lambda: accounts.create_api_key(
             db,
             workspace_id=viewer.workspace_id,
             name=name,
             role=role,
             created_by=viewer.principal.user_id,
-        )
-    except AicmoError as err:
-        form = {"key_name": name}
-        return _section(request, viewer, db, "access", error=err.message, form=form)
-    # The secret is in this answer only (never stored in clear, never in a URL or a flash).
-    return _section(request, viewer, db, "access", shown_once=key)
+        ),
+        # The secret is in this answer only (never stored in clear, never in a URL or a flash).
+        lambda key: _section(request, viewer, db, "access", shown_once=key),
+        {"key_name": name},
+    )
 
 
 @router.post("/settings/access/keys/{key_id}/revoke")
@@ -620,17 +674,19 @@ def register_webhook(
     description: Annotated[str, Form(max_length=500)] = "",
     events: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    viewer.require(Role.ADMIN)
-    events = (events or [])[:100]
-    try:
-        created = webhooks.register_webhook(
-            db, url, events, workspace_id=viewer.workspace_id, description=_opt(description)
-        )
-    except AicmoError as err:
-        form = {"url": url, "description": description, "events": events}
-        return _section(request, viewer, db, "webhooks", error=err.message, form=form)
-    # The signing secret is in this answer only.
-    return _section(request, viewer, db, "webhooks", shown_once=created)
+    chosen = (events or [])[:100]
+    return _change(
+        request,
+        viewer,
+        db,
+        "webhooks",
+        lambda: webhooks.register_webhook(
+            db, url, chosen, workspace_id=viewer.workspace_id, description=_opt(description)
+        ),
+        # The signing secret is in this answer only.
+        lambda created: _section(request, viewer, db, "webhooks", shown_once=created),
+        {"url": url, "description": description, "events": chosen},
+    )
 
 
 @router.get("/settings/webhooks/{endpoint_id}", response_class=HTMLResponse)
