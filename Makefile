@@ -42,7 +42,7 @@ test: $(STAMP_DEV) chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --durations=15
 
 unit: $(STAMP_DEV)
 	$(BIN)/pytest -q tests/unit
