@@ -166,6 +166,20 @@ def test_the_cli_starts_without_the_chart_and_pdf_libraries() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_the_cli_starts_without_the_web_app() -> None:
+    """`aicmo serve` hands uvicorn the app's factory by name, so the other commands do not
+    import FastAPI, its schemas and every route (about half a second each)."""
+    code = (
+        "import sys, aicmo.cli.main; "
+        "print(sorted(m for m in sys.modules if m == 'aicmo.web.app' "
+        "or m.split('.')[0] == 'fastapi'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_channels_use_only_the_services_below_them() -> None:
     for module, tree, path in modules():
         if not module.startswith("aicmo.operator_services.channels"):
