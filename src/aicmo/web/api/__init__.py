@@ -18,6 +18,7 @@ from aicmo.web.api import (
     problems,
     replies,
     reports,
+    route,
     session,
     settings,
     webhooks,
@@ -29,6 +30,7 @@ PREFIX = "/api/v1"
 
 def install(app: FastAPI) -> None:
     problems.install(app)
+    route.install(app)
     router = APIRouter(prefix=PREFIX)
     router.include_router(leads.router)
     router.include_router(campaigns.router)

@@ -17,8 +17,9 @@ from aicmo.operator_services.uow import utcnow
 from aicmo.web.api.analytics_schemas import AttributionReport, Cost, CostIn
 from aicmo.web.api.deps import DB, Admin, Viewer
 from aicmo.web.api.problems import responses
+from aicmo.web.api.route import ServiceRoute
 
-router = APIRouter(tags=["analytics"], responses=responses(401, 403, 422))
+router = APIRouter(tags=["analytics"], responses=responses(401, 403, 422), route_class=ServiceRoute)
 
 
 @router.get("/costs", response_model=list[Cost])

@@ -18,6 +18,7 @@ from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
 from aicmo.web.api.metrics_schemas import Days, StepFigures
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
+from aicmo.web.api.route import ServiceRoute
 from aicmo.web.api.schemas import (
     Attempt,
     Campaign,
@@ -32,7 +33,12 @@ from aicmo.web.api.schemas import (
 )
 from aicmo.web.api.trail import TrailQuery, audit_trail
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=responses(401, 403, 422))
+router = APIRouter(
+    prefix="/campaigns",
+    tags=["campaigns"],
+    responses=responses(401, 403, 422),
+    route_class=ServiceRoute,
+)
 
 
 @router.get("", response_model=Page[Campaign])

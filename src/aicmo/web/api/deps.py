@@ -6,12 +6,16 @@ only its ``workspace_id`` to the services, so no route can be asked for another
 workspace's rows. A cookie is sent by the browser on its own, so with a cookie every
 change must also carry the session's CSRF token (``X-CSRF-Token``): another site can
 make the browser send the cookie, never read the token.
+
+``Viewer``, ``Operator`` and ``Admin`` give a route a :class:`Caller` that the API's
+route class (``aicmo.web.api.route``) checks in the thread that runs the route.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -69,17 +73,9 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
     )
 
 
-def current_principal(request: Request, db: Annotated[Session, Depends(get_db)]) -> Principal:
-    try:
-        return _principal(request, db)
-    finally:
-        # Give the connection back before the route's own worker thread is waited for:
-        # held across that wait, every connection could end up with requests queued for
-        # a thread while every thread waits for a connection.
-        db.rollback()
-
-
-def _principal(request: Request, db: Session) -> Principal:
+def authenticate(request: Request, db: Session) -> Principal:
+    """The request's principal, from its API key or its session cookie (for a change by
+    cookie, only with the session's CSRF token)."""
     raw = _credential(request)
     if raw:
         return authenticate_key(db, raw)
@@ -93,22 +89,52 @@ def _principal(request: Request, db: Session) -> Principal:
                     "this change needs the session's CSRF token in the X-CSRF-Token header"
                 )
         return principal
-    raise AuthenticationError(
+    raise _no_credential()
+
+
+def _no_credential() -> AuthenticationError:
+    return AuthenticationError(
         "this needs an API key (`Authorization: Bearer aicmo_…`, made with "
         "`aicmo apikey create`) or a signed-in session"
     )
 
 
-def _requires(need: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    # Async: a comparison needs no worker thread (a sync dependency takes one per request).
-    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not principal.may(need):
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A request that presents a credential, not yet checked, and the role its route
+    needs. The API's route class (``aicmo.web.api.route``) checks it in the worker
+    thread that then runs the route, with the route's session: one trip and one
+    connection for the key and the work. It has none of a principal's fields, so a
+    route that skipped the check could not use it as one."""
+
+    request: Request
+    need: Role
+
+    def resolve(self, db: Session | None) -> Principal:
+        if db is None:
+            with self.request.app.state.session_factory() as own:
+                return self.resolve(own)
+        principal = authenticate(self.request, db)
+        if not principal.may(self.need):
             raise PermissionDeniedError(
-                f"a {principal.role.value} key cannot do this; it needs the {need.value} role"
+                f"a {principal.role.value} key cannot do this; it needs the {self.need.value} role"
             )
         return principal
 
-    return check
+
+class RequireRole:
+    """The dependency behind ``Viewer``, ``Operator`` and ``Admin``: async and without
+    I/O, so a request with no credential at all gets its 401 before its parameters are
+    read. The key itself is checked in the route's thread (``aicmo.web.api.route``),
+    and, for a request whose parameters are not valid, before the 422 is answered."""
+
+    def __init__(self, need: Role) -> None:
+        self.need = need
+
+    async def __call__(self, request: Request) -> Caller:
+        if not _credential(request) and not request.cookies.get(SESSION_COOKIE):
+            raise _no_credential()
+        return Caller(request, self.need)
 
 
 #: Row ids are 32-bit integers on every database we support: a larger number names no
@@ -118,9 +144,9 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 DB = Annotated[Session, Depends(get_db)]
-Viewer = Annotated[Principal, Depends(_requires(Role.VIEWER))]
-Operator = Annotated[Principal, Depends(_requires(Role.OPERATOR))]
-Admin = Annotated[Principal, Depends(_requires(Role.ADMIN))]
+Viewer = Annotated[Principal, Depends(RequireRole(Role.VIEWER))]
+Operator = Annotated[Principal, Depends(RequireRole(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(RequireRole(Role.ADMIN))]
 
 
 def respond(

@@ -20,6 +20,7 @@ from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
+from aicmo.web.api.route import ServiceRoute
 from aicmo.web.api.schemas import (
     Attempt,
     Event,
@@ -33,7 +34,9 @@ from aicmo.web.api.schemas import (
 )
 from aicmo.web.api.trail import TrailQuery, audit_trail
 
-router = APIRouter(prefix="/leads", tags=["leads"], responses=responses(401, 403, 422))
+router = APIRouter(
+    prefix="/leads", tags=["leads"], responses=responses(401, 403, 422), route_class=ServiceRoute
+)
 
 
 def actor(principal: Principal) -> str:

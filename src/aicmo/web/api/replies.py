@@ -14,9 +14,15 @@ from aicmo.web.api.leads import actor
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.reply_schemas import CategoryName, Reply, ReplyCategorized, ReplyCategoryIn
+from aicmo.web.api.route import ServiceRoute
 from aicmo.web.api.schemas import Page
 
-router = APIRouter(prefix="/replies", tags=["replies"], responses=responses(401, 403, 422))
+router = APIRouter(
+    prefix="/replies",
+    tags=["replies"],
+    responses=responses(401, 403, 422),
+    route_class=ServiceRoute,
+)
 
 
 @router.get("", response_model=Page[Reply], summary="Replies newest first, with category")

@@ -18,8 +18,14 @@ from aicmo.operator_services.analytics.report import build_report
 from aicmo.operator_services.uow import utcnow
 from aicmo.web.api.deps import DB, Id, Viewer
 from aicmo.web.api.problems import responses
+from aicmo.web.api.route import ServiceRoute
 
-router = APIRouter(prefix="/campaigns", tags=["reports"], responses=responses(401, 403, 422))
+router = APIRouter(
+    prefix="/campaigns",
+    tags=["reports"],
+    responses=responses(401, 403, 422),
+    route_class=ServiceRoute,
+)
 
 #: The earliest and latest days a report may name (a typo's year 0001 or 9999 names none).
 _FIRST_DAY = date(2000, 1, 1)

@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 
 from aicmo.cam import repository as repo
 from aicmo.operator_services import accounts
-from aicmo.web.api.deps import DB, SESSION_COOKIE, current_principal, set_session_cookie
+from aicmo.web.api.deps import DB, SESSION_COOKIE, authenticate, set_session_cookie
 from aicmo.web.api.problems import responses
+from aicmo.web.api.route import ServiceRoute
 
-router = APIRouter(prefix="/session", tags=["session"])
+router = APIRouter(prefix="/session", tags=["session"], route_class=ServiceRoute)
 
 
 class SignIn(BaseModel):
@@ -65,7 +66,7 @@ def sign_in(body: SignIn, request: Request, db: DB) -> JSONResponse:
     "", status_code=204, summary="Sign out: the session ends now", responses=responses(401)
 )
 def sign_out(request: Request, db: DB) -> Response:
-    current_principal(request, db)  # a CSRF-checked change like any other
+    authenticate(request, db)  # a CSRF-checked change like any other
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         accounts.sign_out(db, token)

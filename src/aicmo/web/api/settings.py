@@ -17,6 +17,7 @@ from aicmo.operator_services.channels import linkedin_accounts, mailboxes
 from aicmo.web.api.deps import DB, Admin, Viewer, respond
 from aicmo.web.api.leads import actor
 from aicmo.web.api.problems import responses
+from aicmo.web.api.route import ServiceRoute
 from aicmo.web.api.schemas import (
     ChannelConfig,
     ChannelConfigPatch,
@@ -26,7 +27,7 @@ from aicmo.web.api.schemas import (
     MailboxIn,
 )
 
-router = APIRouter(tags=["settings"], responses=responses(401, 403, 422))
+router = APIRouter(tags=["settings"], responses=responses(401, 403, 422), route_class=ServiceRoute)
 
 
 @router.get("/channels", response_model=list[ChannelConfig])

@@ -21,7 +21,7 @@ class TrailPage:
     before: int | None
 
 
-def trail_page(
+async def trail_page(
     limit: Limit = 100,
     before: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Last event id of the previous page")

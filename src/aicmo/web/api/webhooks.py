@@ -15,8 +15,14 @@ from aicmo.operator_services import webhooks
 from aicmo.web.api.deps import DB, Admin, respond
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
+from aicmo.web.api.route import ServiceRoute
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=responses(401, 403, 422))
+router = APIRouter(
+    prefix="/webhooks",
+    tags=["webhooks"],
+    responses=responses(401, 403, 422),
+    route_class=ServiceRoute,
+)
 
 
 class WebhookIn(BaseModel):

@@ -19,6 +19,7 @@ from aicmo.web.api.leads import actor
 from aicmo.web.api.metrics_schemas import Days
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
+from aicmo.web.api.route import ServiceRoute
 from aicmo.web.api.schemas import (
     ApiKey,
     ApiKeyCreated,
@@ -35,7 +36,7 @@ from aicmo.web.api.schemas import (
     TaskSkipIn,
 )
 
-router = APIRouter(responses=responses(401, 403, 422))
+router = APIRouter(responses=responses(401, 403, 422), route_class=ServiceRoute)
 
 
 @router.get("/me", response_model=Me, tags=["workspace"], summary="The caller and its role")
