@@ -9,7 +9,7 @@ key, for a fixed number of requests. The baseline runs the very same service cal
 (`find_leads`, `get_channel_metrics`) in this process, one after another. The ratio shows
 what HTTP, authentication, validation and serialisation cost:
 
-    python bench/api.py [--leads 100000] [--clients 200 10] [--requests 4000]
+    python bench/api.py [--leads 100000] [--clients 200 10] [--requests 4000] [--workers 1]
 
 Prints one line per database and client count: `ratio = API requests/s / direct
 calls/s` first (goal >= 0.7), then p50 / p99 latency seen by the clients (goal p99 <
@@ -243,11 +243,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(url: str, port: int) -> subprocess.Popen[bytes]:
+def serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "AICMO_DATABASE_URL": url}
     code = (
-        "import uvicorn; from aicmo.web.app import create_app; "
-        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
+        "import uvicorn; "
+        "uvicorn.run('aicmo.web.app:create_app', factory=True, host='127.0.0.1', "
+        f"port={port}, log_level='warning', workers={workers}, "
         # Clients keep idle connections as long as the run: the server must too.
         "timeout_keep_alive=120)"
     )
@@ -256,6 +257,9 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                # The first process up answers; give the others time to load the app, so
+                # that none joins in the middle of the timed run.
+                time.sleep(0 if workers == 1 else 8)
                 return server
         except httpx.TransportError:
             pass
@@ -279,7 +283,7 @@ def run_case(url: str, label: str, args: argparse.Namespace) -> None:
         print(f"populated leads={args.leads} s={time.perf_counter() - t0:.1f} db={label}")
         direct = time_direct(direct_calls(engine, campaign_id), min(args.requests, 2000))
         port = free_port()
-        server = serve(url, port)
+        server = serve(url, port, args.workers)
         try:
             for clients in args.clients:
                 rate, latencies = asyncio.run(
@@ -299,7 +303,8 @@ def run_case(url: str, label: str, args: argparse.Namespace) -> None:
                     f"ratio={rate / direct:.2f} api_per_s={rate:.0f} direct_per_s={direct:.0f} "
                     f"p50_ms={p50:.1f} p99_ms={p99:.1f} mean_ms={mean:.1f} "
                     f"floor_ms={clients / rate * 1000:.1f} clients={clients} "
-                    f"requests={args.requests} leads={args.leads} db={label}",
+                    f"requests={args.requests} leads={args.leads} workers={args.workers} "
+                    f"db={label}",
                     flush=True,
                 )
         finally:
@@ -314,6 +319,13 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--clients", type=int, nargs="+", default=[200, 10])
     parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="serving processes (aicmo serve --workers); the direct baseline stays one "
+        "process, so above 1 the ratio also counts the cores the server is given",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run_case(f"sqlite:///{Path(tmp) / 'api.db'}", "sqlite", args)

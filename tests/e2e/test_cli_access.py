@@ -121,6 +121,32 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_serving(base: str, server: subprocess.Popen[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, "the server stopped"
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.2)
+
+
+def stop_serving(server: subprocess.Popen[str]) -> str:
+    """Stop the server as a service manager does (SIGTERM); its output, once it has exited
+    cleanly."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        output, _ = server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        raise
+    assert server.returncode == 0, output
+    return output
+
+
 def test_serve_with_worker_sends_what_the_api_started_and_stops_cleanly(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox"
     extra = {"AICMO_OUTBOX_DIR": str(outbox)}
@@ -143,15 +169,7 @@ def test_serve_with_worker_sends_what_the_api_started_and_stops_cleanly(tmp_path
     base = f"http://127.0.0.1:{port}"
     h = {"Authorization": f"Bearer {key}"}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_until_serving(base, server)
         lead = httpx.post(
             f"{base}/api/v1/leads",
             json={"email": "dana@lead.example", "first_name": "Dana"},
@@ -183,11 +201,5 @@ def test_serve_with_worker_sends_what_the_api_started_and_stops_cleanly(tmp_path
         history = httpx.get(f"{base}/api/v1/leads/{lead.json()['id']}/attempts", headers=h)
         assert [a["status"] for a in history.json()] == ["SENT"]
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            output, _ = server.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            raise
-    assert server.returncode == 0, output
+        output = stop_serving(server)
     assert "worker stopped" in output

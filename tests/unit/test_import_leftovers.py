@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aicmo.web.pages.imports import LEFTOVER_SECONDS, forget_leftovers
+from aicmo.web.import_jobs import LEFTOVER_SECONDS, forget_leftovers
 
 
 def test_only_old_upload_folders_are_removed(

@@ -601,6 +601,16 @@ def serve(
             help="Also run the worker in this process (small installs: one command to run)",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Serving processes: each answers requests on its own core (one per core "
+            "is typical). The --with-worker worker still runs once, in the parent.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web dashboard (/), the REST API (/api/v1, docs at /docs), the unsubscribe
     pages and the provider webhooks (AICMO_PUBLIC_URL must point here); with --with-worker,
@@ -612,16 +622,22 @@ def serve(
         f"Dashboard: http://{esc(host)}:{port}/ — API: http://{esc(host)}:{port}/api/v1, "
         f"its documentation: http://{esc(host)}:{port}/docs"
     )
-    serve_app(host, port, with_worker=with_worker)
+    serve_app(host, port, with_worker=with_worker, workers=workers)
 
 
 #: The web app's factory, as uvicorn imports it.
 APP_FACTORY = "aicmo.web.app:create_app"
 
 
-def serve_app(host: str, port: int, *, with_worker: bool, log_level: str = "info") -> None:
-    """Serve the app on the settings' database until Ctrl-C; with the worker in a thread,
-    stop only after the send in flight."""
+def serve_app(
+    host: str, port: int, *, with_worker: bool, workers: int = 1, log_level: str = "info"
+) -> None:
+    """Serve the app on the settings' database until Ctrl-C, from ``workers`` processes;
+    with the worker in a thread of this process, stop only after the send in flight."""
+    # Once, here: serving processes started together on a new database would each try
+    # to create it; an outdated schema is refused before any of them starts.
+    with open_session():
+        pass
     stop = threading.Event()
     worker: threading.Thread | None = None
     if with_worker:
@@ -646,7 +662,14 @@ def serve_app(host: str, port: int, *, with_worker: bool, log_level: str = "info
     try:
         # By name, so that uvicorn imports the app (FastAPI, its schemas, every route) only
         # when serving: the other commands start ~0.5 s sooner.
-        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level=log_level)
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            log_level=log_level,
+            workers=workers,
+        )
     finally:
         stop.set()
         if worker is not None:

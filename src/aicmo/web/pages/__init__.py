@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aicmo.errors import AicmoError
+from aicmo.web import import_jobs
 from aicmo.web.pages import (
     analytics,
     auth,
@@ -70,7 +71,7 @@ def install(app: FastAPI) -> None:
     _answer_with_pages(app, AicmoError, _page_error)
     _answer_with_pages(app, RequestValidationError, _page_invalid)
     _answer_with_pages(app, StarletteHTTPException, _page_http_error)
-    imports.forget_leftovers()
+    import_jobs.forget_leftovers()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:
         app.include_router(router, include_in_schema=False)

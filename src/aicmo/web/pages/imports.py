@@ -9,21 +9,19 @@ does on the command line. The import runs in a thread of its own with the servic
 progress callback, and the page polls a small fragment. The report is the CLI's and
 the API's: counts, rejected rows by physical line, warnings.
 
-Jobs live in this process's memory, keyed by workspace and a random id, for
-:data:`JOB_TTL_SECONDS`; the temporary file goes as soon as the import ends (or the job
-expires unrun). A restart forgets them; an import that was running keeps every batch it
-wrote, and running the same file again completes it without duplicates.
+Jobs are kept on disk beside their upload (``aicmo.web.import_jobs``), so that every
+serving process sees them, for an hour; the upload goes as soon as the import ends (or
+the job expires unrun). An import whose process stopped says so; it keeps
+every batch it wrote, and running the same file again completes it without duplicates.
 """
 
 from __future__ import annotations
 
-import re
+import os
 import secrets
 import shutil
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,15 +35,13 @@ from aicmo.cam.domain.importing import CUSTOM_PREFIX, IGNORE
 from aicmo.cam.domain.lead_fields import IMPORT_FIELDS
 from aicmo.errors import AicmoError, NotFoundError, PayloadTooLargeError
 from aicmo.operator_services.crm.importing import import_leads_csv, preview_csv
+from aicmo.web import import_jobs as jobs
 from aicmo.web.api.leads import MAX_IMPORT_BYTES, actor
+from aicmo.web.import_jobs import ImportJob
 from aicmo.web.pages.base import SignedIn, Viewer, render, see_other
 
 router = APIRouter()
 
-#: How long a job (its upload, then its report) is kept.
-JOB_TTL_SECONDS = 3600
-#: Jobs kept per workspace; the oldest finished or unrun ones go first.
-MAX_JOBS_PER_WORKSPACE = 20
 #: Encodings offered on the upload form (``""``: detected, as the CLI does).
 ENCODINGS = (
     ("", "Detect (UTF-8, with or without BOM; UTF-16)"),
@@ -57,97 +53,20 @@ ENCODINGS = (
 DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars", ":": "colons"}
 #: What a column can become on the mapping step besides a lead field.
 KEEP_CUSTOM = "custom"
-_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 _CHUNK = 1 << 20
 
 
-@dataclass
-class ImportJob:
-    """One upload and, once started, its import: what the page shows of it."""
-
-    id: str
-    workspace_id: int
-    actor: str
-    filename: str
-    directory: Path
-    size: int
-    encoding: str | None
-    preview: dict[str, Any]
-    created: float = field(default_factory=time.monotonic)
-    #: mapping → running → done | failed
-    state: str = "mapping"
-    #: Started, but waiting for one of the :data:`IMPORT_SLOTS` to be free.
-    queued: bool = False
-    done_bytes: int = 0
-    report: dict[str, Any] | None = None
-    error: str | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.directory / "upload.csv"
-
-    @property
-    def percent(self) -> int:
-        if self.state == "done":
-            return 100
-        return min(99, int(self.done_bytes * 100 / self.size)) if self.size else 0
-
-    def discard_file(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
-_jobs: dict[tuple[int, str], ImportJob] = {}
-_lock = threading.Lock()
 #: Imports running at once in this process: each holds a database connection for its
 #: whole run, outside the requests' concurrency limit, so a third one waits its turn
 #: rather than leave the pages without connections.
 IMPORT_SLOTS = 2
 _slots = threading.BoundedSemaphore(IMPORT_SLOTS)
-
-
-def _sweep(workspace_id: int) -> None:
-    """Forget expired jobs (and the workspace's oldest past the cap); running ones stay."""
-    now = time.monotonic()
-    with _lock:
-        expired = [
-            key
-            for key, job in _jobs.items()
-            if job.state != "running" and now - job.created > JOB_TTL_SECONDS
-        ]
-        mine = sorted(
-            (job.created, key)
-            for key, job in _jobs.items()
-            if key[0] == workspace_id and job.state != "running" and key not in expired
-        )
-        expired += [key for _, key in mine[: max(0, len(mine) - MAX_JOBS_PER_WORKSPACE + 1)]]
-        gone = [_jobs.pop(key) for key in expired]
-    for job in gone:
-        job.discard_file()
-
-
-#: Upload folders older than this are an earlier server's leftovers (a restart forgets its
-#: jobs); a day leaves any import still running in another process alone.
-LEFTOVER_SECONDS = 24 * 3600
-
-
-def forget_leftovers(now: float | None = None) -> int:
-    """Remove the upload folders that earlier runs of the server left behind; how many."""
-    now = time.time() if now is None else now
-    removed = 0
-    for folder in Path(tempfile.gettempdir()).glob("aicmo-import-*"):
-        try:
-            old = now - folder.stat().st_mtime > LEFTOVER_SECONDS
-        except OSError:
-            continue
-        if old and folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    return removed
+#: Seconds between two writes of a running import's progress.
+PROGRESS_EVERY = 0.25
 
 
 def _job(viewer: Viewer, job_id: str) -> ImportJob:
-    with _lock:
-        job = _jobs.get((viewer.workspace_id, job_id)) if _JOB_ID.match(job_id) else None
+    job = jobs.load(viewer.workspace_id, job_id)
     if job is None:
         raise NotFoundError(
             "this import is not here any more (an upload is kept for an hour, and not "
@@ -208,8 +127,9 @@ async def upload(
     encoding = encoding if encoding in known else ""
     if file is None or not file.filename:
         return _upload_form(request, viewer, error="Choose a CSV file to upload.")
-    _sweep(viewer.workspace_id)
-    directory = Path(tempfile.mkdtemp(prefix="aicmo-import-"))
+    await run_in_threadpool(jobs.sweep, viewer.workspace_id)
+    job_id = secrets.token_urlsafe(16)
+    directory = jobs.make_folder(job_id)
     path = directory / "upload.csv"
     try:
         size = await _save(file, path)
@@ -225,17 +145,15 @@ async def upload(
     finally:
         await file.close()
     job = ImportJob(
-        id=secrets.token_urlsafe(16),
+        id=job_id,
         workspace_id=viewer.workspace_id,
         actor=actor(viewer.principal),
         filename=Path(file.filename).name[:200],
-        directory=directory,
         size=size,
         encoding=encoding or None,
         preview=preview,
     )
-    with _lock:
-        _jobs[(job.workspace_id, job.id)] = job
+    await run_in_threadpool(jobs.save, job)
     return see_other(f"/import/{job.id}")
 
 
@@ -297,7 +215,7 @@ def _job_page(
 @router.get("/import/{job_id}/status", response_class=HTMLResponse)
 def job_status(request: Request, viewer: SignedIn, job_id: str) -> HTMLResponse:
     """The progress fragment the page polls; the report once the import has ended."""
-    _sweep(viewer.workspace_id)
+    jobs.sweep(viewer.workspace_id)
     job = _job(viewer, job_id)
     return render(request, "import_status.html", viewer, {"job": job})
 
@@ -354,12 +272,12 @@ async def run_import(request: Request, viewer: SignedIn, job_id: str) -> Respons
         return _job_page(
             request, viewer, job, error=str(exc), chosen=chosen, tags=tags, source=source
         )
-    with _lock:
-        if _jobs.get((job.workspace_id, job.id)) is not job:  # swept meanwhile: file gone
-            return _job_page(request, viewer, job, error="This upload expired: upload it again.")
-        if job.state != "mapping":
-            return see_other(f"/import/{job.id}")
-        job.state = "running"
+    if job.state != "mapping" or not jobs.claim_start(job):  # started by another click
+        return see_other(f"/import/{job.id}")
+    if not job.path.exists():  # swept meanwhile
+        return _job_page(request, viewer, job, error="This upload expired: upload it again.")
+    job.state, job.owner = "running", os.getpid()
+    await run_in_threadpool(jobs.save, job)
     sessions: sessionmaker[Session] = request.app.state.session_factory
     thread = threading.Thread(
         target=_run,
@@ -376,13 +294,21 @@ def _run(
 ) -> None:
     """The import itself (in its own thread and session); the file goes when it ends."""
 
+    written = time.monotonic()
+
     def progress(done: int) -> None:
+        nonlocal written
         job.done_bytes = done
+        if time.monotonic() - written >= PROGRESS_EVERY:
+            jobs.save(job)
+            written = time.monotonic()
 
     if not _slots.acquire(blocking=False):
         job.queued = True
+        jobs.save(job)
         _slots.acquire()
         job.queued = False
+        jobs.save(job)
     try:
         with sessions() as db:
             report = import_leads_csv(
@@ -419,8 +345,9 @@ def _run(
         raise
     finally:
         _slots.release()
-        job.created = time.monotonic()  # the report is kept for the TTL from now
-        job.discard_file()
+        job.created = time.time()  # the report is kept for the TTL from now
+        jobs.save(job)
+        jobs.discard_file(job)
 
 
 @router.post("/import/{job_id}/discard", response_model=None)
@@ -428,11 +355,9 @@ def discard(viewer: SignedIn, job_id: str) -> Response:
     """Drop an upload before it is imported (its temporary file goes at once)."""
     viewer.require(Role.OPERATOR)
     job = _job(viewer, job_id)
-    with _lock:
-        if job.state == "running":
-            return see_other(f"/import/{job.id}")
-        _jobs.pop((job.workspace_id, job.id), None)
-    job.discard_file()
+    if job.state == "running" or (job.state == "mapping" and not jobs.claim_start(job)):
+        return see_other(f"/import/{job.id}")  # started meanwhile
+    jobs.remove(job)
     if job.state == "mapping":
         return see_other("/import", f"{job.filename} was discarded; nothing was imported.")
     return see_other("/import")
