@@ -13,9 +13,12 @@ Why the narrow lane: on SQLite the work of a request is Python holding the GIL, 
 SQLite releasing it now and then. Fifteen such requests at once take turns on the GIL
 and each warms its own connection's page cache: a listing then cost twice the CPU it
 costs alone, and two at a time served 40 - 50 % more requests with a third of the p99
-(docs/performance.md). A request holds a narrow slot for at most ``lease`` seconds and
-then goes on without it, so a long one (an import, an export, a report) delays the
-others by no more than that, instead of holding the lane for minutes.
+(docs/performance.md). Once a request took one trip to a worker thread, one at a time
+did better still: SQLite gives up the GIL at every row it steps, and a second request's
+thread took it each time (10 - 27 % more requests, p99 under 100 ms). A request holds a
+narrow slot for at most ``lease`` seconds and then goes on without it, so a long one (an
+import, an export, a report) delays the others by no more than that, instead of holding
+the lane for minutes.
 """
 
 from __future__ import annotations
@@ -93,8 +96,8 @@ def pool_capacity(pool: object, default: int = 10) -> int:
     return total if total > 0 else default
 
 
-#: Requests in the narrow lane on SQLite (measured best at 1 - 2 on two cores).
-SQLITE_NARROW = 2
+#: Requests in the narrow lane on SQLite (measured best at 1 on two cores).
+SQLITE_NARROW = 1
 
 
 def narrow_lane(dialect_name: str) -> int | None:
