@@ -188,9 +188,9 @@ def _alive(pid: int | None) -> bool:
     if pid is None:
         return False
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # no signal sent: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:  # exists, owned by someone else
-        return True
+    except PermissionError:  # it exists, owned by someone else
+        pass
     return True

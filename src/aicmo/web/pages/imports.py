@@ -11,8 +11,8 @@ the API's: counts, rejected rows by physical line, warnings.
 
 Jobs are kept on disk beside their upload (``aicmo.web.import_jobs``), so that every
 serving process sees them, for an hour; the upload goes as soon as the import ends (or
-the job expires unrun). An import whose process stopped says so; it keeps
-every batch it wrote, and running the same file again completes it without duplicates.
+the job expires unrun). An import whose process stopped says so; it keeps every batch it
+wrote, and running the same file again completes it without duplicates.
 """
 
 from __future__ import annotations
