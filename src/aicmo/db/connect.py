@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from aicmo.errors import ConfigurationError
 
@@ -160,6 +161,36 @@ def truncate_wal(engine: Engine) -> bool | None:
     finally:
         raw.close()
     return row is not None and row[0] == 0
+
+
+def sqlite_reader(engine: Engine, *, busy_timeout_ms: int = 100) -> Engine | None:
+    """One read-only connection to the same SQLite file as ``engine``, for reads that
+    must never wait for a lock; None for PostgreSQL or an in-memory database.
+
+    ``query_only`` makes SQLite refuse a write at once (SQLITE_READONLY) instead of
+    taking, or waiting for, the write lock. In WAL mode a read does not wait for the
+    writer; the short busy timeout covers the rare moments it would (the recovery of a
+    WAL after a crash), and the caller then does the read elsewhere.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    reader = make_engine(
+        engine.url.render_as_string(hide_password=False),
+        poolclass=StaticPool,
+        connect_args={"check_same_thread": False},
+    )
+
+    @event.listens_for(reader, "connect")
+    def _read_only(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA query_only=ON")
+        cur.close()
+
+    return reader
 
 
 def get_engine(url: str) -> Engine:

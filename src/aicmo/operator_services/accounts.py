@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -279,8 +280,19 @@ def revoke_api_key(db: Session, workspace_id: int, key_id: int) -> dict[str, Any
     return api_key_to_dict(row)
 
 
-def authenticate_key(db: Session, raw: str, *, now: datetime | None = None) -> Principal:
-    """The principal of an API key, or AuthenticationError (one message for every cause)."""
+def authenticate_key(
+    db: Session,
+    raw: str,
+    *,
+    now: datetime | None = None,
+    record_use: Callable[[int, datetime], None] | None = None,
+) -> Principal:
+    """The principal of an API key, or AuthenticationError (one message for every cause).
+
+    A key not used for ``KEY_TOUCH_INTERVAL`` has its use recorded: here, in its own
+    short write, or by ``record_use(key_id, moment)`` when the caller must not wait for
+    the write lock (a read served on the event loop hands the write to a thread).
+    """
     failure = AuthenticationError("the API key is not valid")
     parts = parse_key(raw)
     if parts is None:
@@ -293,14 +305,20 @@ def authenticate_key(db: Session, raw: str, *, now: datetime | None = None) -> P
     moment = now or utcnow()
     principal = Principal(workspace_id=row.workspace_id, role=Role(row.role), key_id=row.id)
     if row.last_used_at is None or row.last_used_at < moment - KEY_TOUCH_INTERVAL:
-        # Its own short write, which waits for the lock like any writer: the first
-        # requests of a minute all arrive here together, and a write on top of their
-        # reads would fail them with "database is locked" on SQLite.
-        with write_unit(db):
-            repo.touch_api_key(
-                db, principal.key_id or 0, moment, older_than=moment - KEY_TOUCH_INTERVAL
-            )
+        (record_use or partial(record_key_use, db))(row.id, moment)
     return principal
+
+
+def record_key_use(db: Session, key_id: int, moment: datetime) -> None:
+    """Note that the key was used at ``moment``, unless that was noted in the last
+    ``KEY_TOUCH_INTERVAL``.
+
+    Its own short write, which waits for the lock like any writer: the first requests
+    of a minute all arrive here together, and a write on top of their reads would fail
+    them with "database is locked" on SQLite.
+    """
+    with write_unit(db):
+        repo.touch_api_key(db, key_id, moment, older_than=moment - KEY_TOUCH_INTERVAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +446,7 @@ __all__ = [
     "list_api_keys",
     "list_members",
     "list_workspaces",
+    "record_key_use",
     "resolve_workspace",
     "revoke_api_key",
     "session_principal",

@@ -55,6 +55,7 @@ from aicmo.web.api.leads import MAX_IMPORT_BYTES
 from aicmo.web.body_limit import BodyLimitMiddleware
 from aicmo.web.concurrency import ConcurrencyLimit, narrow_lane, pool_capacity
 from aicmo.web.headers import SecurityHeaders
+from aicmo.web.loop_reads import LoopReader
 
 #: The most bytes a request body may have, by path prefix (docs/hardening.md has the
 #: sources). Unsubscribe: a one-click POST is ``List-Unsubscribe=One-Click`` (26 bytes),
@@ -140,6 +141,7 @@ def create_app(
     ensure_ready(engine, settings)
     factory = session_factory(engine)
     app.state.session_factory = factory
+    app.state.loop_reader = LoopReader.for_engine(engine, factory)
     api.install(app)
     pages.install(app)
     app.add_middleware(SecurityHeaders)

@@ -18,7 +18,7 @@ from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
 from aicmo.web.api.metrics_schemas import Days, StepFigures
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
-from aicmo.web.api.route import ServiceRoute
+from aicmo.web.api.route import ServiceRoute, short_read
 from aicmo.web.api.schemas import (
     Attempt,
     Campaign,
@@ -42,6 +42,7 @@ router = APIRouter(
 
 
 @router.get("", response_model=Page[Campaign])
+@short_read
 def list_campaigns(
     db: DB,
     principal: Viewer,
@@ -136,6 +137,7 @@ def resume_campaign(campaign_id: Id, db: DB, principal: Operator) -> dict[str, A
     summary="The campaign's attempts, newest first",
     responses=responses(404),
 )
+@short_read
 def campaign_attempts(
     campaign_id: Id,
     db: DB,
@@ -159,6 +161,7 @@ def campaign_attempts(
     summary="Counts and rates per channel over the last `days` days",
     responses=responses(404),
 )
+@short_read
 def campaign_metrics(
     campaign_id: Id,
     db: DB,
@@ -193,6 +196,7 @@ def campaign_variants(
     summary="Counts and rates per step and channel over the last `days` days",
     responses=responses(404),
 )
+@short_read
 def campaign_step_metrics(
     campaign_id: Id,
     db: DB,
@@ -209,6 +213,7 @@ def campaign_step_metrics(
     summary="The campaign's audit trail, newest first",
     responses=responses(404),
 )
+@short_read
 def campaign_events(
     campaign_id: Id, db: DB, principal: Viewer, page: TrailQuery
 ) -> list[dict[str, Any]]:
@@ -221,6 +226,7 @@ def campaign_events(
     summary="Who is where in the campaign, and why a stopped one stopped",
     responses=responses(404),
 )
+@short_read
 def campaign_enrollments(
     campaign_id: Id,
     db: DB,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -73,12 +74,15 @@ def set_session_cookie(response: Response, request: Request, token: str) -> None
     )
 
 
-def authenticate(request: Request, db: Session) -> Principal:
+def authenticate(
+    request: Request, db: Session, *, record_use: Callable[[int, datetime], None] | None = None
+) -> Principal:
     """The request's principal, from its API key or its session cookie (for a change by
-    cookie, only with the session's CSRF token)."""
+    cookie, only with the session's CSRF token). ``record_use``: see
+    :func:`~aicmo.operator_services.accounts.authenticate_key`."""
     raw = _credential(request)
     if raw:
-        return authenticate_key(db, raw)
+        return authenticate_key(db, raw, record_use=record_use)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         principal, csrf = session_principal(db, cookie)
@@ -110,11 +114,16 @@ class Caller:
     request: Request
     need: Role
 
-    def resolve(self, db: Session | None) -> Principal:
+    def resolve(
+        self,
+        db: Session | None,
+        *,
+        record_use: Callable[[int, datetime], None] | None = None,
+    ) -> Principal:
         if db is None:
             with self.request.app.state.session_factory() as own:
-                return self.resolve(own)
-        principal = authenticate(self.request, db)
+                return self.resolve(own, record_use=record_use)
+        principal = authenticate(self.request, db, record_use=record_use)
         if not principal.may(self.need):
             raise PermissionDeniedError(
                 f"a {principal.role.value} key cannot do this; it needs the {self.need.value} role"

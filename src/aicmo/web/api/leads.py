@@ -20,7 +20,7 @@ from aicmo.operator_services.outreach import get_outreach_history
 from aicmo.web.api.deps import DB, Id, Operator, Viewer, respond
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
-from aicmo.web.api.route import ServiceRoute
+from aicmo.web.api.route import ServiceRoute, short_read
 from aicmo.web.api.schemas import (
     Attempt,
     Event,
@@ -51,6 +51,7 @@ def _fields(body: LeadFields) -> dict[str, Any]:
 
 
 @router.get("", response_model=Page[Lead], summary="List and filter leads, best score first")
+@short_read
 def list_leads(
     db: DB,
     principal: Viewer,
@@ -201,6 +202,7 @@ def create_lead(request: Request, body: LeadCreate, db: DB, principal: Operator)
 
 
 @router.get("/{lead_id}", response_model=Lead, responses=responses(404))
+@short_read
 def get_lead(lead_id: Id, db: DB, principal: Viewer) -> dict[str, Any]:
     return lead_service.get_lead(db, lead_id, workspace_id=principal.workspace_id)
 
@@ -245,6 +247,7 @@ def add_note(lead_id: Id, body: NoteIn, db: DB, principal: Operator) -> dict[str
     summary="Every attempt to reach this lead, newest first (the audit trail)",
     responses=responses(404),
 )
+@short_read
 def lead_attempts(
     lead_id: Id,
     db: DB,
@@ -274,6 +277,7 @@ def forget_lead(lead_id: Id, db: DB, principal: Operator) -> Response:
     summary="The lead's audit trail, newest first",
     responses=responses(404),
 )
+@short_read
 def lead_events(lead_id: Id, db: DB, principal: Viewer, page: TrailQuery) -> list[dict[str, Any]]:
     return audit_trail(db, principal, page, lead_id=lead_id)
 

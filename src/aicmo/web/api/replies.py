@@ -14,7 +14,7 @@ from aicmo.web.api.leads import actor
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
 from aicmo.web.api.reply_schemas import CategoryName, Reply, ReplyCategorized, ReplyCategoryIn
-from aicmo.web.api.route import ServiceRoute
+from aicmo.web.api.route import ServiceRoute, short_read
 from aicmo.web.api.schemas import Page
 
 router = APIRouter(
@@ -26,6 +26,7 @@ router = APIRouter(
 
 
 @router.get("", response_model=Page[Reply], summary="Replies newest first, with category")
+@short_read
 def list_replies(
     db: DB,
     principal: Viewer,

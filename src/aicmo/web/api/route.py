@@ -10,6 +10,10 @@ runs in the same session, and its answer is validated against the route's respon
 model and written to JSON bytes by pydantic-core, all before the thread gives the
 request back to the loop.
 
+A route marked :func:`short_read` (a bounded read: a page, a rollup) is run on the event
+loop's own thread instead, when the database is a SQLite file (``aicmo.web.loop_reads``
+says why and why it is safe).
+
 The caller is checked before the route's code, on every path: a route's principal
 parameter holds a ``Caller`` until :func:`_resolved` has turned it into a
 ``Principal``, and a route built without this class would get the ``Caller`` itself,
@@ -22,7 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -37,6 +41,19 @@ from starlette.responses import Response
 from aicmo.cam.domain.access import Role
 from aicmo.errors import AicmoError
 from aicmo.web.api.deps import Caller, RequireRole
+from aicmo.web.loop_reads import LoopReader, RecordUse
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SHORT_READ = "__aicmo_short_read__"
+
+
+def short_read(endpoint: F) -> F:
+    """Mark a sync GET route whose work is a bounded read (at most a page of rows, or
+    rollups) and writes nothing: on a SQLite file it runs on the event loop's thread.
+    Put it under the router's decorator."""
+    setattr(endpoint, _SHORT_READ, True)
+    return endpoint
 
 
 class ServiceRoute(APIRoute):
@@ -45,7 +62,14 @@ class ServiceRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         answer = _Answer()
-        super().__init__(path, one_trip(endpoint, answer), **kwargs)
+        inline = bool(getattr(endpoint, _SHORT_READ, False))
+        if inline and (
+            inspect.iscoroutinefunction(endpoint)
+            or not set(kwargs.get("methods") or ()) <= {"GET", "HEAD"}
+        ):
+            raise TypeError(f"{path}: only a sync GET route can be a short read")
+        super().__init__(path, one_trip(endpoint, answer, short_read=inline), **kwargs)
+        self.short_read = inline
         answer.bind(self.response_model, self.status_code, by_alias=self.response_model_by_alias)
         self.need = _need(self.dependant)
 
@@ -120,10 +144,13 @@ class _Answer:
         return response
 
 
-def one_trip(endpoint: Callable[..., Any], answer: _Answer) -> Callable[..., Any]:
+def one_trip(
+    endpoint: Callable[..., Any], answer: _Answer, *, short_read: bool = False
+) -> Callable[..., Any]:
     """``endpoint`` as an async function with the same signature (FastAPI reads the
     parameters through ``__wrapped__``) that checks the caller, runs the route and
-    serialises its answer: in one worker-thread trip for a sync route."""
+    serialises its answer: in one worker-thread trip for a sync route, or on the event
+    loop for a ``short_read`` one when the app has a loop reader."""
     if inspect.iscoroutinefunction(endpoint):
 
         @functools.wraps(endpoint)
@@ -134,18 +161,31 @@ def one_trip(endpoint: Callable[..., Any], answer: _Answer) -> Callable[..., Any
 
         return run_async
 
-    def work(values: dict[str, Any]) -> Response:
-        values = _resolved(values)
+    def work(values: dict[str, Any], record_use: RecordUse | None = None) -> Response:
+        values = _resolved(values, record_use)
         return answer.response(endpoint(**values), values)
 
     @functools.wraps(endpoint)
     async def run_sync(**values: Any) -> Response:
+        reader = _loop_reader(values) if short_read else None
+        if reader is not None:
+            answered = reader.run(work, values)
+            if answered is not None:
+                return answered
         return await run_in_threadpool(work, values)
 
     return run_sync
 
 
-def _resolved(values: dict[str, Any]) -> dict[str, Any]:
+def _loop_reader(values: dict[str, Any]) -> LoopReader | None:
+    caller = next((v for v in values.values() if isinstance(v, Caller)), None)
+    if caller is None:
+        return None
+    reader = getattr(caller.request.app.state, "loop_reader", None)
+    return reader if isinstance(reader, LoopReader) else None
+
+
+def _resolved(values: dict[str, Any], record_use: RecordUse | None = None) -> dict[str, Any]:
     """``values`` with each ``Caller`` checked and replaced by its principal, using the
     route's own session when it has one (one connection for the key and the work)."""
     callers = [name for name, value in values.items() if isinstance(value, Caller)]
@@ -154,5 +194,5 @@ def _resolved(values: dict[str, Any]) -> dict[str, Any]:
     db = next((v for v in values.values() if isinstance(v, Session)), None)
     out = dict(values)
     for name in callers:
-        out[name] = values[name].resolve(db)
+        out[name] = values[name].resolve(db, record_use=record_use)
     return out

@@ -19,7 +19,7 @@ from aicmo.web.api.leads import actor
 from aicmo.web.api.metrics_schemas import Days
 from aicmo.web.api.pagination import Cursor, Limit, decode_cursor, page_of
 from aicmo.web.api.problems import responses
-from aicmo.web.api.route import ServiceRoute
+from aicmo.web.api.route import ServiceRoute, short_read
 from aicmo.web.api.schemas import (
     ApiKey,
     ApiKeyCreated,
@@ -40,6 +40,7 @@ router = APIRouter(responses=responses(401, 403, 422), route_class=ServiceRoute)
 
 
 @router.get("/me", response_model=Me, tags=["workspace"], summary="The caller and its role")
+@short_read
 def me(db: DB, principal: Viewer) -> dict[str, Any]:
     workspace = repo.get_workspace(db, principal.workspace_id)
     return {
@@ -52,6 +53,7 @@ def me(db: DB, principal: Viewer) -> dict[str, Any]:
 
 
 @router.get("/suppressions", response_model=Page[Suppression], tags=["suppression"])
+@short_read
 def list_suppressions(
     db: DB,
     principal: Viewer,
@@ -118,6 +120,7 @@ def remove_suppression(
 
 
 @router.get("/tasks", response_model=Page[Task], tags=["tasks"], summary="Soonest due first")
+@short_read
 def tasks(
     db: DB,
     principal: Viewer,
@@ -170,6 +173,7 @@ def task_skip(task_id: Id, body: TaskSkipIn, db: DB, principal: Operator) -> dic
     tags=["metrics"],
     summary="Counts and rates per channel over the last `days` days (all campaigns)",
 )
+@short_read
 def channel_metrics(db: DB, principal: Viewer, days: Days = 7) -> dict[str, Any]:
     return get_channel_metrics(db, None, days, workspace_id=principal.workspace_id)
 
