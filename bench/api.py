@@ -247,7 +247,7 @@ def serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "AICMO_DATABASE_URL": url}
     code = (
         "import uvicorn; "
-        "uvicorn.run('aicmo.web.app:create_app', factory=True, host='127.0.0.1', "
+        "uvicorn.run('aicmo.web.app:serving_app', factory=True, host='127.0.0.1', "
         f"port={port}, log_level='warning', workers={workers}, "
         # Clients keep idle connections as long as the run: the server must too.
         "timeout_keep_alive=120)"

@@ -7,7 +7,12 @@ import contextlib
 
 from starlette.types import Message, Receive, Scope, Send
 
-from aicmo.web.concurrency import SQLITE_NARROW, ConcurrencyLimit, narrow_lane
+from aicmo.web.concurrency import (
+    POSTGRESQL_NARROW,
+    SQLITE_NARROW,
+    ConcurrencyLimit,
+    narrow_lane,
+)
 
 
 async def nothing_received() -> Message:
@@ -116,9 +121,9 @@ def test_a_failing_request_gives_its_slots_back() -> None:
     asyncio.run(run())
 
 
-def test_only_sqlite_gets_a_narrow_lane() -> None:
+def test_each_database_gets_its_measured_narrow_lane() -> None:
     assert narrow_lane("sqlite") == SQLITE_NARROW
-    assert narrow_lane("postgresql") is None
+    assert narrow_lane("postgresql") == POSTGRESQL_NARROW
 
 
 def test_non_http_scopes_pass_the_door() -> None:

@@ -626,7 +626,7 @@ def serve(
 
 
 #: The web app's factory, as uvicorn imports it.
-APP_FACTORY = "aicmo.web.app:create_app"
+APP_FACTORY = "aicmo.web.app:serving_app"
 
 
 def serve_app(
