@@ -53,7 +53,6 @@ class LoopReader:
     connection, and hands the key's use to a worker thread."""
 
     def __init__(self, reader: Engine, writer: sessionmaker[Session]) -> None:
-        self._engine = reader
         self._sessions = session_factory(reader)
         self._writer = writer
         self._pending: set[asyncio.Future[None]] = set()
@@ -109,9 +108,6 @@ class LoopReader:
         self._pending.discard(future)
         if not future.cancelled() and future.exception() is not None:
             log.warning("could not note an API key's use: %s", future.exception())
-
-    def close(self) -> None:
-        self._engine.dispose()
 
 
 def _result_code(err: OperationalError) -> int | None:
